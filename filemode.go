@@ -1,0 +1,260 @@
+package logging
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"gopkg.in/natefinch/lumberjack.v2"
+)
+
+// File and directory modes of the file sink, whatever the umask.
+const (
+	FileMode = 0o600
+	DirMode  = 0o700
+)
+
+// ErrSymlink is returned when the log path is a symbolic link.
+var ErrSymlink = errors.New("refusing to log to a symlink")
+
+// checkInterval is how often the sink checks that its path still names the
+// file it writes (external rotation, a removed directory).
+const checkInterval = time.Second
+
+// fileSink writes records to a file rotated by lumberjack. Rotation is
+// triggered here, after the path has been checked again, never inside
+// lumberjack, so that no open follows a symlink planted at the path.
+type fileSink struct {
+	mu        sync.Mutex
+	path      string
+	lj        *lumberjack.Logger
+	maxBytes  int64
+	size      int64
+	info      os.FileInfo // the file the path named when it was last checked
+	checked   time.Time
+	broken    error // set while the path cannot be used; retried every checkInterval
+	closed    bool
+	rotations int
+}
+
+// openFileSink prepares the log file: parent directories are created 0700,
+// the file is created 0600 or tightened to 0600 (with a warning), and a
+// symlink at the path is refused.
+func openFileSink(path string, rot rotation) (*fileSink, []string, error) {
+	path = filepath.Clean(path)
+	s := &fileSink{
+		path:     path,
+		maxBytes: int64(rot.maxSizeMB) << 20,
+		lj: &lumberjack.Logger{
+			Filename: path,
+			// lumberjack never rotates by itself: its limit is beyond ours.
+			// fileSink.Write calls Rotate after checking the path.
+			MaxSize:    rot.maxSizeMB * 2,
+			MaxBackups: rot.maxBackups,
+			MaxAge:     rot.maxAgeDays,
+			Compress:   rot.compress,
+			LocalTime:  rot.localTime,
+		},
+	}
+	warns, err := s.prepare()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, warns, nil
+}
+
+// prepare creates or checks the path and records which file it names.
+// Called with s.mu held (or before s is shared).
+func (s *fileSink) prepare() ([]string, error) {
+	var warns []string
+	dir := filepath.Dir(s.path)
+	if err := mkdirSecure(dir); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o002 != 0 && st.Mode()&os.ModeSticky == 0 {
+		warns = append(warns, fmt.Sprintf("log directory %s is writable by others without the sticky bit: they can replace the log file", dir))
+	}
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, FileMode)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%w: %s", ErrSymlink, s.path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", s.path)
+	}
+	if st.Mode().Perm() != FileMode {
+		if err := f.Chmod(FileMode); err != nil {
+			return nil, err
+		}
+		if st.Mode().Perm()&^FileMode != 0 {
+			warns = append(warns, fmt.Sprintf("log file %s had mode %#o; tightened to %#o", s.path, st.Mode().Perm(), FileMode))
+		}
+	}
+	s.info, s.size, s.checked = st, st.Size(), time.Now()
+	return warns, nil
+}
+
+// mkdirSecure creates dir and its missing parents with mode 0700, whatever
+// the umask; existing directories are left as they are.
+func mkdirSecure(dir string) error {
+	st, err := os.Stat(dir)
+	if err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := mkdirSecure(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, DirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return os.Chmod(dir, DirMode)
+}
+
+// verify checks that the path still names the file being written; if not
+// (moved by logrotate, directory removed, replaced), it reopens the path
+// with the same checks. Called with s.mu held.
+func (s *fileSink) verify(now time.Time) error {
+	s.checked = now
+	st, err := os.Lstat(s.path)
+	if err == nil && s.broken == nil && s.info != nil && os.SameFile(st, s.info) {
+		return nil
+	}
+	return s.reopen()
+}
+
+// reopen closes lumberjack's file and prepares the path again; lumberjack
+// then opens the prepared file on the next write. Called with s.mu held.
+func (s *fileSink) reopen() error {
+	_ = s.lj.Close()
+	if _, err := s.prepare(); err != nil {
+		s.broken = err
+		return err
+	}
+	s.broken = nil
+	return nil
+}
+
+// Write writes one record in one call.
+func (s *fileSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, os.ErrClosed
+	}
+	now := time.Now()
+	if now.Sub(s.checked) >= checkInterval {
+		if err := s.verify(now); err != nil {
+			return 0, err
+		}
+	} else if s.broken != nil {
+		return 0, s.broken
+	}
+	if s.size > 0 && s.size+int64(len(p)) > s.maxBytes {
+		if err := s.rotate(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := s.lj.Write(p)
+	s.size += int64(n)
+	return n, err
+}
+
+// rotate checks the path, then lets lumberjack rename the file and open a
+// new one (0600, as the old one), then records the new file. Called with s.mu held.
+func (s *fileSink) rotate() error {
+	st, err := os.Lstat(s.path)
+	if err == nil && st.Mode()&os.ModeSymlink != 0 {
+		s.broken = fmt.Errorf("%w: %s", ErrSymlink, s.path)
+		return s.broken
+	}
+	if err := s.lj.Rotate(); err != nil {
+		return err
+	}
+	s.rotations++
+	_ = s.lj.Close() // reopened through prepare, with O_NOFOLLOW and the mode check
+	if _, err := s.prepare(); err != nil {
+		s.broken = err
+		return err
+	}
+	return nil
+}
+
+// Reopen closes and reopens the file of the sink, with the same checks as
+// at Setup. Call it after an external tool (logrotate) moved the file.
+func (s *fileSink) Reopen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return os.ErrClosed
+	}
+	return s.reopen()
+}
+
+// Close flushes and closes the file. lumberjack's compression goroutine,
+// started at the first rotation, stays parked on its channel afterwards
+// (lumberjack v2.2.1 has no way to stop it); it holds no file.
+func (s *fileSink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.lj.Close()
+}
+
+// Reopen makes the file sinks of the chain in force reopen their paths, with
+// the same checks as Setup. Call it after an external tool such as logrotate
+// moved the file away ([WithReopenOnSIGHUP] does it on SIGHUP).
+func Reopen() error {
+	p := load()
+	var errs []error
+	for _, s := range p.enc.out.sinks {
+		if fs, ok := s.w.(*fileSink); ok {
+			errs = append(errs, fs.Reopen())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// watchSIGHUP reopens fs on every SIGHUP until the returned stop function is called.
+func watchSIGHUP(fs *fileSink) func() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				_ = fs.Reopen()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
+}

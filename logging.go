@@ -1,0 +1,296 @@
+// Package logging gives services secure-by-default structured logging on
+// log/slog.
+//
+// Call [Setup] at the top of main and hold one logger per package:
+//
+//	var log = logging.Logger("billing")
+//
+// Every record then passes a chain of slog.Handler middlewares: the redactor
+// replaces secrets with a marker containing REDACTED, the sanitizer escapes
+// every character that could forge a line or hide text, and the encoder
+// writes one line per record (TEXT in a Python logging format, or JSON) to the
+// console and an optional rotating file opened 0600. Configuration comes from
+// CODOMYRMEX_LOG_* environment variables, overridden by [Option]s in code.
+//
+// [Wrap] puts the same secure stages in front of any other slog.Handler.
+package logging
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pipeline is one configuration's whole chain; Setup builds a new one and
+// swaps the global pointer to it.
+type pipeline struct {
+	levels  levelSet
+	stages  *stages
+	enc     *encoder
+	closers []io.Closer
+	active  atomic.Int64 // records being handled right now
+	closed  atomic.Bool
+	onClose []func()
+}
+
+var (
+	current     atomic.Pointer[pipeline]
+	defaultOnce sync.Once
+)
+
+// load returns the pipeline in force, building the default one (console,
+// TEXT, INFO, redaction on) on first use.
+func load() *pipeline {
+	if p := current.Load(); p != nil {
+		return p
+	}
+	defaultOnce.Do(func() {
+		p, _ := newPipeline(newConfig())
+		current.CompareAndSwap(nil, p)
+	})
+	return current.Load()
+}
+
+// handler returns the chain for one logger name.
+func (p *pipeline) handler(name string) slog.Handler {
+	return p.stages.wrap(&encHandler{enc: p.enc, logger: name})
+}
+
+// acquire marks a record as in flight on p; it fails once p is closing.
+func (p *pipeline) acquire() bool {
+	p.active.Add(1)
+	if p.closed.Load() {
+		p.active.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (p *pipeline) release() { p.active.Add(-1) }
+
+// close waits (at most 5 s) for records in flight, then closes the sinks.
+func (p *pipeline) close() error {
+	if p == nil || p.closed.Swap(true) {
+		return nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.active.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond)
+	}
+	for _, f := range p.onClose {
+		f()
+	}
+	var errs []error
+	for _, c := range p.closers {
+		if err := c.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newPipeline builds a pipeline from c. What cannot be built (a file that
+// cannot be opened) is reported and left out; the rest works.
+func newPipeline(c *config) (*pipeline, []error) {
+	var errs []error
+	p := &pipeline{levels: c.levels}
+	st, err := newStages(c)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	p.stages = st
+	out := &fanout{onError: c.onError}
+	if c.console != nil {
+		out.add("console", newLockedWriter(c.console), nil)
+		out.report = c.console
+	} else {
+		out.report = os.Stderr
+	}
+	if c.file != "" {
+		fs, warns, err := openFileSink(c.file, c.rotation)
+		if err != nil {
+			errs = append(errs, &ConfigError{Name: EnvPrefix + "FILE", Value: c.file, Err: err})
+		} else {
+			out.add("file", fs, fs)
+			p.closers = append(p.closers, fs)
+			out.warnings = append(out.warnings, warns...)
+			if c.reopenHUP {
+				p.onClose = append(p.onClose, watchSIGHUP(fs))
+			}
+		}
+	}
+	p.enc = &encoder{output: c.output, schema: c.schema, py: c.py, addSource: c.addSource, out: out}
+	return p, errs
+}
+
+// Setup reads the CODOMYRMEX_LOG_* environment, applies opts (which win over
+// it), builds the handler chain, swaps it in atomically and makes it the
+// slog default, so that slog.Info and the standard log package go through it
+// too. It may be called again at any time, while other goroutines log: no
+// record is lost or torn, and the old sinks are closed after the swap.
+//
+// On bad configuration Setup returns one error listing every problem (each a
+// [*ConfigError] naming the variable or option and quoting the value), and
+// still installs a working chain built from the valid settings and safe
+// defaults, so that the program can log that error.
+func Setup(opts ...Option) error {
+	c := newConfig()
+	errs := c.fromEnv(os.Environ())
+	c.apply(opts)
+	errs = append(errs, c.errs...)
+	p, perrs := newPipeline(c)
+	errs = append(errs, perrs...)
+	old := current.Swap(p)
+	slog.SetDefault(slog.New(rootHandler))
+	if old != nil {
+		if err := old.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	internal := Logger("logging")
+	for _, w := range p.enc.out.warnings {
+		internal.Warn(w)
+	}
+	if !c.redact && redactionOffWarned.CompareAndSwap(false, true) {
+		internal.Warn("redaction is turned off: secrets will reach the logs")
+	}
+	return errors.Join(errs...)
+}
+
+var redactionOffWarned atomic.Bool
+
+// Close flushes and closes the sinks of the chain in force and puts the
+// console default (stderr, TEXT, INFO, redaction on) in its place, so that
+// logging after Close still works. It may be called more than once.
+func Close() error {
+	p, _ := newPipeline(newConfig())
+	old := current.Swap(p)
+	return old.close()
+}
+
+// rootHandler is the handler of slog.Default after Setup.
+var rootHandler = &namedHandler{name: "root"}
+
+// Logger returns a logger with the given name. It is safe at package init,
+// before Setup, and from many goroutines: the logger follows whatever chain
+// Setup installs later. The name appears as "logger" in JSON and as
+// %(name)s in TEXT; dotted names ("db.pool") form a hierarchy for levels set
+// per logger.
+func Logger(name string) *slog.Logger {
+	return slog.New(&namedHandler{name: name})
+}
+
+// namedHandler is what Logger returns: it loads the pipeline in force for
+// every record and caches the chain derived for its name, attrs and groups
+// once per pipeline.
+type namedHandler struct {
+	name  string
+	ops   []handlerOp
+	cache atomic.Pointer[derived]
+}
+
+// handlerOp is one WithAttrs or WithGroup call, replayed on each new pipeline.
+type handlerOp struct {
+	attrs []slog.Attr
+	group string
+}
+
+type derived struct {
+	p     *pipeline
+	h     slog.Handler
+	level slog.Level
+}
+
+func (n *namedHandler) derive(p *pipeline) *derived {
+	if d := n.cache.Load(); d != nil && d.p == p {
+		return d
+	}
+	h := p.handler(n.name)
+	for _, op := range n.ops {
+		if op.attrs != nil {
+			h = h.WithAttrs(op.attrs)
+		} else {
+			h = h.WithGroup(op.group)
+		}
+	}
+	d := &derived{p: p, h: h, level: p.levels.forLogger(n.name)}
+	n.cache.Store(d)
+	return d
+}
+
+// Enabled reports whether the logger's level (per-logger or default) lets l through.
+func (n *namedHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= n.derive(load()).level
+}
+
+// Handle passes r through the chain in force.
+func (n *namedHandler) Handle(ctx context.Context, r slog.Record) error {
+	for {
+		p := load()
+		if !p.acquire() {
+			continue // a Setup swapped p out; the new pipeline is already in place
+		}
+		err := n.derive(p).h.Handle(ctx, r)
+		p.release()
+		return err
+	}
+}
+
+func (n *namedHandler) with(op handlerOp) *namedHandler {
+	ops := append(n.ops[:len(n.ops):len(n.ops)], op)
+	return &namedHandler{name: n.name, ops: ops}
+}
+
+func (n *namedHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	if len(as) == 0 {
+		return n
+	}
+	return n.with(handlerOp{attrs: as})
+}
+
+func (n *namedHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return n
+	}
+	return n.with(handlerOp{group: name})
+}
+
+// Wrap returns next behind the secure stages, redactor first and sanitizer
+// second, the same chain that Setup puts in front of its own encoder. The
+// options configure the stages (WithRedaction, WithRedactKeys,
+// WithRedactPatterns, WithRule, WithMaxValueBytes); the environment is not read.
+func Wrap(next slog.Handler, opts ...Option) slog.Handler {
+	c := newConfig()
+	c.apply(opts)
+	st, _ := newStages(c)
+	return st.wrap(next)
+}
+
+// stages holds the compiled secure stages of one configuration.
+type stages struct {
+	red *redactor // nil when redaction is off
+	san *attrMapper
+}
+
+func newStages(c *config) (*stages, error) {
+	st := &stages{san: newSanitizeMapper(c.maxValueBytes)}
+	var err error
+	if c.redact {
+		st.red, err = newRedactor(c)
+	}
+	return st, err
+}
+
+// wrap builds redactor → sanitizer → next.
+func (st *stages) wrap(next slog.Handler) slog.Handler {
+	var h slog.Handler = &sanitizeHandler{next: next, m: st.san}
+	if st.red != nil {
+		h = &redactHandler{next: h, m: st.red.mapper}
+	}
+	return h
+}

@@ -1,0 +1,324 @@
+package logging
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// redactedMarker replaces values redacted because of their key, their struct
+// tag or their type ([Secret]).
+const redactedMarker = "[REDACTED]"
+
+// markerPrefix starts every marker; a match that starts with it is already redacted.
+const markerPrefix = "[REDACTED"
+
+// defaultSecretKeys are the key stems whose values are always redacted. A
+// key matches when, lowercased and with its separators (_ - . space)
+// removed, it ends with a stem: "db_password", "X-Api-Key" and "apiKey" all do.
+var defaultSecretKeys = []string{
+	"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "accesskey",
+	"secretkey", "privatekey", "clientsecret", "authorization", "cookie", "setcookie",
+	"session", "sessionid", "credential", "credentials", "cardnumber", "creditcard",
+	"cvv", "cvc", "ssn", "pin", "signature",
+}
+
+// keySet matches normalized keys by suffix, indexed by last byte.
+type keySet struct {
+	byLast [256][]string
+}
+
+func newKeySet(keys []string) *keySet {
+	ks := &keySet{}
+	for _, k := range keys {
+		n := normalizeKey(k)
+		if n == "" || slices.Contains(ks.byLast[n[len(n)-1]], n) {
+			continue
+		}
+		ks.byLast[n[len(n)-1]] = append(ks.byLast[n[len(n)-1]], n)
+	}
+	return ks
+}
+
+func normalizeKey(k string) string {
+	var b strings.Builder
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c == '_' || c == '-' || c == '.' || c == ' ' {
+			continue
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// match reports whether key, normalized, ends with one of the stems. It does
+// not allocate.
+func (ks *keySet) match(key string) bool {
+	// Find the last byte that is not a separator.
+	end := len(key)
+	for end > 0 && isKeySep(key[end-1]) {
+		end--
+	}
+	if end == 0 {
+		return false
+	}
+	for _, stem := range ks.byLast[lower(key[end-1])] {
+		i, j := end-1, len(stem)-1
+		for j >= 0 && i >= 0 {
+			c := key[i]
+			if isKeySep(c) {
+				i--
+				continue
+			}
+			if lower(c) != stem[j] {
+				break
+			}
+			i--
+			j--
+		}
+		if j < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func isKeySep(c byte) bool { return c == '_' || c == '-' || c == '.' || c == ' ' }
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// redactor is the compiled redacting stage: rules, their keyword automaton,
+// and the sensitive keys.
+type redactor struct {
+	rules  []Rule
+	always []int // rules without keywords: run on every string
+	digits []int // rules triggered by a run of digits
+	ac     *automaton
+	keys   *keySet
+	mapper *attrMapper
+}
+
+func newRedactor(c *config) (*redactor, error) {
+	r := &redactor{}
+	r.rules = append(r.rules, builtinRules...)
+	for _, re := range c.redactPatterns {
+		r.rules = append(r.rules, Rule{Kind: "custom", Pattern: re})
+	}
+	r.rules = append(r.rules, c.rules...)
+	var kws [][]string
+	for i, ru := range r.rules {
+		switch {
+		case ru.digits:
+			r.digits = append(r.digits, i)
+		case len(ru.Keywords) == 0:
+			r.always = append(r.always, i)
+		}
+		kws = append(kws, ru.Keywords)
+	}
+	r.ac = newAutomaton(kws)
+	r.keys = newKeySet(append(slices.Clone(defaultSecretKeys), c.redactKeys...))
+	r.mapper = &attrMapper{
+		str:           r.redact,
+		secretKey:     r.keys.match,
+		onKeyRedacted: func() { countRedaction("key") },
+	}
+	return r, nil
+}
+
+type span struct {
+	start, end int
+	kind       string
+}
+
+// minDigitRun is how many digits in a row (spaces and dashes between them
+// allowed) wake the digit rules: an SSN has 9.
+const minDigitRun = 9
+
+// redact replaces every secret in s with its marker. A string with no
+// keyword, no long digit run and no always-on rule is returned as is,
+// without allocating.
+func (r *redactor) redact(s string) (string, bool) {
+	cand, digits := r.ac.scan(s)
+	if cand.empty() && !digits && len(r.always) == 0 {
+		return s, false
+	}
+	var spans []span
+	try := func(i int) {
+		ru := &r.rules[i]
+		g := 0
+		if ru.Pattern.NumSubexp() > 0 {
+			g = 1
+		}
+		for _, m := range ru.Pattern.FindAllStringSubmatchIndex(s, -1) {
+			st, en := m[2*g], m[2*g+1]
+			if st < 0 || st == en {
+				continue
+			}
+			sec := s[st:en]
+			if strings.HasPrefix(strings.Trim(sec, `"'`), markerPrefix) {
+				continue
+			}
+			if ru.Validate != nil && !safeValidate(ru.Validate, sec) {
+				continue
+			}
+			spans = append(spans, span{st, en, ru.Kind})
+		}
+	}
+	for i := range r.rules {
+		if cand.has(i) {
+			try(i)
+		}
+	}
+	for _, i := range r.always {
+		try(i)
+	}
+	if digits {
+		for _, i := range r.digits {
+			try(i)
+		}
+	}
+	if len(spans) == 0 {
+		return s, false
+	}
+	return applySpans(s, spans), true
+}
+
+// safeValidate runs a validator, treating a panic as "not a secret".
+func safeValidate(f func(string) bool, s string) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return f(s)
+}
+
+// applySpans merges overlapping spans and replaces each with its marker.
+func applySpans(s string, spans []span) string {
+	slices.SortFunc(spans, func(a, b span) int {
+		if a.start != b.start {
+			return a.start - b.start
+		}
+		return b.end - a.end
+	})
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for i := 0; i < len(spans); {
+		sp := spans[i]
+		j := i + 1
+		for ; j < len(spans) && spans[j].start < sp.end; j++ {
+			sp.end = max(sp.end, spans[j].end)
+		}
+		b.WriteString(s[last:sp.start])
+		b.WriteString("[REDACTED:")
+		b.WriteString(sp.kind)
+		b.WriteByte(']')
+		countRedaction(sp.kind)
+		last = sp.end
+		i = j
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+var (
+	defaultRedactor     *redactor
+	defaultRedactorOnce sync.Once
+)
+
+// Redact returns s with every secret the built-in rules recognize replaced by
+// a marker that names its kind, such as [REDACTED:github-token]. A string
+// without a secret is returned as is, without allocating.
+func Redact(s string) string {
+	defaultRedactorOnce.Do(func() { defaultRedactor, _ = newRedactor(newConfig()) })
+	out, _ := defaultRedactor.redact(s)
+	return out
+}
+
+// IsSecretKey reports whether an attribute with this key has its whole value
+// redacted by default ("password", "db_password", "X-Api-Key", "apiKey", …).
+func IsSecretKey(key string) bool {
+	defaultRedactorOnce.Do(func() { defaultRedactor, _ = newRedactor(newConfig()) })
+	return defaultRedactor.keys.match(key)
+}
+
+// redactHandler is the redacting stage: a slog.Handler middleware.
+type redactHandler struct {
+	next slog.Handler
+	m    *attrMapper
+}
+
+// NewRedactingHandler returns a handler that replaces secrets before passing
+// records to next: by pattern in the message and in every string value, by
+// key for attributes with a sensitive key at any depth, and in values of any
+// type, which are walked (groups, LogValuers, structs, maps, slices, errors,
+// Stringers, []byte, json.RawMessage) rather than formatted. Records without
+// a secret and without values to walk are passed on without a copy.
+func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
+	c := newConfig()
+	c.apply(opts)
+	r, _ := newRedactor(c)
+	return &redactHandler{next: next, m: r.mapper}
+}
+
+func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
+	return h.next.Handle(ctx, transformRecord(r, h.m))
+}
+
+func (h *redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	as, _ := h.m.attrs(attrs)
+	return &redactHandler{next: h.next.WithAttrs(as), m: h.m}
+}
+
+func (h *redactHandler) WithGroup(name string) slog.Handler {
+	return &redactHandler{next: h.next.WithGroup(name), m: h.m}
+}
+
+// Secret is a string the program knows is secret. However it is logged or
+// formatted (slog, fmt with any verb, JSON, text) it shows only the marker
+// [REDACTED]; Reveal returns the value.
+type Secret string
+
+// LogValue returns the marker.
+func (Secret) LogValue() slog.Value { return slog.StringValue(redactedMarker) }
+
+// String returns the marker.
+func (Secret) String() string { return redactedMarker }
+
+// GoString returns the marker.
+func (Secret) GoString() string { return redactedMarker }
+
+// Format writes the marker for every verb.
+func (Secret) Format(f fmt.State, _ rune) { fmt.Fprint(f, redactedMarker) }
+
+// MarshalJSON returns the marker as a JSON string.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redactedMarker + `"`), nil }
+
+// MarshalText returns the marker.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redactedMarker), nil }
+
+// Reveal returns the secret value itself.
+func (s Secret) Reveal() string { return string(s) }
+
+// compile-time checks
+var (
+	_ slog.LogValuer = Secret("")
+	_ fmt.Formatter  = Secret("")
+)

@@ -1,0 +1,299 @@
+package logging
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"hash/crc32"
+	"regexp"
+	"strings"
+)
+
+// Rule is one credential format the redactor recognizes.
+type Rule struct {
+	// Kind names the format; the marker is [REDACTED:Kind].
+	Kind string
+	// Keywords: the Pattern runs only on strings that contain one of them
+	// (ASCII case-insensitive). A rule without keywords runs on every string.
+	Keywords []string
+	// Pattern finds the format. If it has a capturing group, the first group
+	// is the secret that is replaced; otherwise the whole match is.
+	Pattern *regexp.Regexp
+	// Validate, if set, must accept the secret for it to be replaced.
+	Validate func(secret string) bool
+
+	digits bool // triggered by a long run of digits instead of keywords
+}
+
+func rule(kind, pattern string, keywords ...string) Rule {
+	return Rule{Kind: kind, Keywords: keywords, Pattern: regexp.MustCompile(pattern)}
+}
+
+func (r Rule) validate(f func(string) bool) Rule { r.Validate = f; return r }
+
+// kvKeys are the key names that make "key=value" text secret.
+const kvKeys = `(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|id[_-]?token|credentials?|session[_-]?(?:id|token|key)|sessionid|signature)`
+
+// builtinRules is every built-in format, with where it comes from. The
+// formats follow the vendors' documentation and the public gitleaks and
+// trufflehog rule sets; the patterns are our own.
+var builtinRules = []Rule{
+	// AWS access key ids: AKIA (user), ASIA (STS), ABIA, ACCA; base32 body (AWS IAM docs).
+	rule("aws-access-key-id", `\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b`, "akia", "asia", "abia", "acca", "a3t"),
+	// AWS secret access keys: 40 base64 chars, recognizable only next to their name.
+	rule("aws-secret-access-key", `(?i)aws[_.-]?secret[_.-]?(?:access[_.-]?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})\b`, "aws"),
+	// Google API keys: AIza + 35 (Google Cloud docs).
+	rule("gcp-api-key", `\b(AIza[0-9A-Za-z_-]{35})`, "aiza"),
+	// GCP service-account JSON: the private key id (the key itself is a PEM block below).
+	rule("gcp-service-account-key-id", `"private_key_id"\s*:\s*"([a-f0-9]{40})"`, "private_key_id"),
+	// Google OAuth client secrets (GOCSPX-) and access tokens (ya29.).
+	rule("gcp-oauth-client-secret", `\b(GOCSPX-[A-Za-z0-9_-]{28})`, "gocspx-"),
+	rule("gcp-oauth-access-token", `\b(ya29\.[A-Za-z0-9_-]{20,})`, "ya29."),
+	// Azure storage account keys and Service Bus/Event Hub keys in connection strings.
+	rule("azure-storage-key", `(?i)AccountKey=([A-Za-z0-9+/]{20,}={0,2})`, "accountkey="),
+	rule("azure-shared-access-key", `(?i)SharedAccessKey=([A-Za-z0-9+/]{20,}={0,2})`, "sharedaccesskey="),
+	// Azure SAS tokens: the sig= parameter.
+	rule("azure-sas-signature", `(?i)[?&;]sig=([A-Za-z0-9%+/]{20,}(?:%3D|=){0,2})`, "sig="),
+	// Azure AD (Entra) client secrets: 3 chars, a digit, Q~, 31–34 chars.
+	rule("azure-ad-client-secret", `(?:^|[^A-Za-z0-9_~.])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:$|[^A-Za-z0-9_~.-])`, "q~"),
+	// GitHub tokens (github.blog, 2021 token formats): prefix, 30 random, 6 base62 CRC32.
+	rule("github-token", `\b(ghp_[A-Za-z0-9]{36})\b`, "ghp_").validate(githubChecksum),
+	rule("github-oauth-token", `\b(gho_[A-Za-z0-9]{36})\b`, "gho_").validate(githubChecksum),
+	rule("github-app-token", `\b((?:ghu|ghs)_[A-Za-z0-9]{36})\b`, "ghu_", "ghs_").validate(githubChecksum),
+	rule("github-refresh-token", `\b(ghr_[A-Za-z0-9]{36})\b`, "ghr_").validate(githubChecksum),
+	// GitHub fine-grained personal access tokens.
+	rule("github-fine-grained-token", `\b(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b`, "github_pat_"),
+	// GitLab personal, deploy, runner and pipeline trigger tokens (GitLab token docs).
+	rule("gitlab-token", `\b((?:glpat|gldt|glrt|glptt|glft|glsoat|glcbt)-[A-Za-z0-9_-]{20,})`, "glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "glcbt-"),
+	rule("gitlab-runner-registration-token", `\b(GR1348941[A-Za-z0-9_-]{20,})`, "gr1348941"),
+	// Slack bot, user, app-level and configuration tokens (Slack API docs).
+	rule("slack-token", `\b(xox[abeoprs]-[A-Za-z0-9-]{10,})`, "xoxa-", "xoxb-", "xoxe-", "xoxo-", "xoxp-", "xoxr-", "xoxs-"),
+	rule("slack-app-token", `\b(xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+)`, "xapp-"),
+	// Slack incoming webhooks.
+	rule("slack-webhook", `(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,})`, "hooks.slack.com"),
+	// Stripe secret and restricted keys, webhook signing secrets (Stripe docs).
+	rule("stripe-key", `\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,})`, "sk_live_", "sk_test_", "rk_live_", "rk_test_"),
+	rule("stripe-webhook-secret", `\b(whsec_[A-Za-z0-9+/]{24,})`, "whsec_"),
+	// Twilio API key secrets: SK + 32 hex.
+	rule("twilio-api-key", `\b(SK[0-9a-fA-F]{32})\b`, "sk"),
+	// SendGrid: SG.<22>.<43>.
+	rule("sendgrid-api-key", `\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})`, "sg."),
+	// Mailgun private API keys.
+	rule("mailgun-api-key", `\b(key-[0-9a-f]{32})\b`, "key-"),
+	// Mailchimp API keys: 32 hex and the data center.
+	rule("mailchimp-api-key", `\b([0-9a-f]{32}-us\d{1,2})\b`, "-us"),
+	// npm access tokens (npm blog, 2021): npm_ + 30 random + 6 CRC32.
+	rule("npm-token", `\b(npm_[A-Za-z0-9]{36})\b`, "npm_").validate(githubChecksum),
+	// PyPI upload tokens: macaroons that start with the base64 of "pypi.org".
+	rule("pypi-token", `\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})`, "pypi-ageichlwas5vcmc"),
+	// RubyGems API keys.
+	rule("rubygems-api-key", `\b(rubygems_[a-f0-9]{48})\b`, "rubygems_"),
+	// Docker Hub personal access tokens.
+	rule("dockerhub-token", `\b(dckr_pat_[A-Za-z0-9_-]{27,})`, "dckr_pat_"),
+	// OpenAI keys: legacy (T3BlbkFJ marker) and project/service-account/admin keys.
+	rule("openai-api-key", `\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})`, "t3blbkfj"),
+	rule("openai-project-key", `\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,})`, "sk-proj-", "sk-svcacct-", "sk-admin-"),
+	// Anthropic API and admin keys.
+	rule("anthropic-api-key", `\b(sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,})`, "sk-ant-"),
+	// Hugging Face user access tokens.
+	rule("huggingface-token", `\b(hf_[A-Za-z]{34})\b`, "hf_"),
+	// Shopify access tokens, custom app, private app and shared secrets.
+	rule("shopify-token", `\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b`, "shpat_", "shpca_", "shppa_", "shpss_"),
+	// Square access tokens and OAuth secrets.
+	rule("square-token", `\b((?:EAAA|sq0atp-)[A-Za-z0-9_-]{22,60})`, "eaaa", "sq0atp-"),
+	rule("square-oauth-secret", `\b(sq0csp-[A-Za-z0-9_-]{43})`, "sq0csp-"),
+	// Discord webhooks and bot tokens named as such.
+	rule("discord-webhook", `(https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{60,})`, "discord.com/api/webhooks", "discordapp.com/api/webhooks"),
+	rule("discord-bot-token", `(?i)discord[\w.-]{0,20}["']?\s*[:=]\s*["']?(?:Bot\s+)?([A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40})`, "discord"),
+	// Telegram bot tokens: bot id, colon, AA + 33.
+	rule("telegram-bot-token", `\b(\d{8,10}:AA[A-Za-z0-9_-]{33})`, ":aa"),
+	// DigitalOcean personal, OAuth and refresh tokens.
+	rule("digitalocean-token", `\b(do[opr]_v1_[a-f0-9]{64})\b`, "dop_v1_", "doo_v1_", "dor_v1_"),
+	// Datadog API (32 hex) and application (40 hex) keys, named as such.
+	rule("datadog-key", `(?i)(?:datadog|dd)[_-]?(?:api|app|application)[_-]?key["']?\s*[:=]\s*["']?([a-f0-9]{32,40})\b`, "datadog", "dd_api", "dd-api", "dd_app", "dd-app", "ddapi", "ddapp"),
+	// New Relic user API keys (NRAK-) and insert keys (NRII-).
+	rule("newrelic-key", `\b(NR(?:AK|II)-[A-Za-z0-9_-]{27,32})`, "nrak-", "nrii-"),
+	// Postman API keys.
+	rule("postman-api-key", `\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b`, "pmak-"),
+	// HashiCorp Vault service and batch tokens.
+	rule("vault-token", `\b(hv[sb]\.[A-Za-z0-9_-]{24,})`, "hvs.", "hvb."),
+	// HashiCorp Terraform Cloud / Enterprise API tokens.
+	rule("terraform-cloud-token", `\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70})`, ".atlasv1."),
+	// Doppler service, personal, CLI, SCIM and audit tokens.
+	rule("doppler-token", `\b(dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9._-]{40,})`, "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."),
+	// Grafana Cloud tokens, service-account tokens and legacy API keys.
+	rule("grafana-token", `\b(glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9+/]{50,400}={0,2})`, "glc_", "glsa_", "eyjrijoi"),
+	// Linear API keys.
+	rule("linear-api-key", `\b(lin_api_[A-Za-z0-9]{40})\b`, "lin_api_"),
+	// Atlassian API tokens.
+	rule("atlassian-api-token", `\b(ATATT3[A-Za-z0-9_=-]{100,})`, "atatt3"),
+	// Sentry DSNs (the public key in the URL) and auth tokens.
+	rule("sentry-dsn", `https?://([a-f0-9]{32})(?::[a-f0-9]{32})?@[A-Za-z0-9.-]*sentry[A-Za-z0-9.-]*(?::\d+)?/\d+`, "sentry"),
+	rule("sentry-token", `\b(sntry[su]_[A-Za-z0-9+/=_-]{40,})`, "sntrys_", "sntryu_"),
+	// Databricks, Pulumi, Fly.io, PlanetScale, Alibaba Cloud tokens.
+	rule("databricks-token", `\b(dapi[a-f0-9]{32}(?:-\d)?)\b`, "dapi"),
+	rule("pulumi-token", `\b(pul-[a-f0-9]{40})\b`, "pul-"),
+	rule("flyio-token", `\b(fo1_[A-Za-z0-9_-]{39,43})`, "fo1_"),
+	rule("planetscale-token", `\b(pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32,64})`, "pscale_"),
+	rule("alibaba-access-key-id", `\b(LTAI[A-Za-z0-9]{20})\b`, "ltai"),
+	// age encryption secret keys (bech32).
+	rule("age-secret-key", `(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})`, "age-secret-key-1"),
+	// JSON Web Tokens: header.payload.signature, header must decode to JSON with "alg".
+	rule("jwt", `\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,})`, "eyj").validate(validJWT),
+	// PEM, OpenSSH and PGP private key blocks, whole (multi-line, or with
+	// escaped \n as in JSON), or up to the end of the text if cut short.
+	rule("private-key", `(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*))`, "private key"),
+	// Credentials in URLs: scheme://user:password@host (database, broker, HTTP).
+	rule("url-credentials", `\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^/\s:@"'<>]{0,128}:([^/\s@"'<>]{1,256})@[^\s/"'<>]+`, "://"),
+	// Go database DSNs: user:password@tcp(host) and friends.
+	rule("dsn-credentials", `[A-Za-z0-9_.-]{1,64}:([^\s@/:"']{1,256})@(?:tcp|unix|udp|tcp6)\(`, "@tcp(", "@unix(", "@udp(", "@tcp6("),
+	// Authorization headers: the credentials after the scheme.
+	rule("authorization-header", `(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Token|Digest|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256|Splunk|SSWS)\s+)?([^\s"',;]{4,}(?:[ \t]*,[ \t]*[A-Za-z]+=[^\s,;]+)*)`, "authorization"),
+	// Bearer tokens anywhere.
+	rule("bearer-token", `(?i)\bbearer\s+([A-Za-z0-9._~+/-]{12,}=*)`, "bearer").validate(hasDigit),
+	// Basic credentials anywhere: base64 of user:password.
+	rule("basic-auth", `(?i)\bbasic\s+([A-Za-z0-9+/]{6,}={0,2})`, "basic").validate(validBasic),
+	// Cookie and Set-Cookie header values (session cookies).
+	rule("cookie", `(?i)\b(?:set-)?cookie["']?\s*[:=]\s*["']?([^\r\n"']+)`, "cookie"),
+	// key=value, key: value, "key": "value" and query parameters with a secret-sounding key.
+	rule("secret-assignment", `(?i)(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_.-])*`+kvKeys+`["']?\s*(?:=|:|=>)\s*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'}<>\]\[]+)`,
+		"pass", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey", "private_key", "private-key", "privatekey", "credential", "session", "signature"),
+	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
+	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
+	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true},
+	// US social security numbers: AAA-GG-SSSS with the SSA's invalid ranges excluded.
+	{Kind: "us-ssn", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.:/-])(\d{3}-\d{2}-\d{4})(?:$|[^0-9A-Za-z_.:/-])`), Validate: validSSN, digits: true},
+}
+
+// githubChecksum checks the CRC32 suffix of GitHub and npm tokens: the last
+// six characters are the base62 CRC32 of the 30 random characters after the
+// 4-character prefix.
+func githubChecksum(tok string) bool {
+	if len(tok) != 40 {
+		return false
+	}
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var sum uint64
+	for i := 34; i < 40; i++ {
+		d := strings.IndexByte(alphabet, tok[i])
+		if d < 0 {
+			return false
+		}
+		sum = sum*62 + uint64(d)
+	}
+	return sum == uint64(crc32.ChecksumIEEE([]byte(tok[4:34])))
+}
+
+// validJWT accepts a token whose header is base64url JSON with an "alg".
+func validJWT(tok string) bool {
+	h, _, _ := strings.Cut(tok, ".")
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(h, "="))
+	if err != nil {
+		return false
+	}
+	var hdr map[string]any
+	if json.Unmarshal(b, &hdr) != nil {
+		return false
+	}
+	_, ok := hdr["alg"]
+	return ok
+}
+
+func hasDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }
+
+// validBasic accepts base64 that decodes to printable user:password.
+func validBasic(s string) bool {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+		if err != nil {
+			return false
+		}
+	}
+	i := strings.IndexByte(string(b), ':')
+	if i < 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// validCard accepts 13–19 digits, grouped consistently, with a known issuer
+// prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro)
+// and a valid Luhn check digit.
+func validCard(s string) bool {
+	sep := byte(0)
+	digits := make([]byte, 0, 19)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			digits = append(digits, c)
+			continue
+		}
+		if sep == 0 {
+			sep = c
+		} else if c != sep {
+			return false
+		}
+	}
+	n := len(digits)
+	if n < 13 || n > 19 {
+		return false
+	}
+	p := func(k int) int { // the first k digits as a number
+		v := 0
+		for _, d := range digits[:k] {
+			v = v*10 + int(d-'0')
+		}
+		return v
+	}
+	ok := false
+	switch {
+	case digits[0] == '4': // Visa
+		ok = n == 13 || n == 16 || n == 19
+	case p(2) >= 51 && p(2) <= 55, p(4) >= 2221 && p(4) <= 2720: // Mastercard
+		ok = n == 16
+	case p(2) == 34 || p(2) == 37: // Amex
+		ok = n == 15
+	case p(4) == 6011, p(2) == 65, p(3) >= 644 && p(3) <= 649: // Discover
+		ok = n >= 16
+	case p(4) >= 3528 && p(4) <= 3589: // JCB
+		ok = n >= 16
+	case p(2) == 36 || p(2) == 38 || p(3) >= 300 && p(3) <= 305: // Diners
+		ok = n >= 14
+	case p(2) == 62: // UnionPay
+		ok = n >= 16
+	case p(4) == 5018 || p(4) == 5020 || p(4) == 5038 || p(4) == 6304: // Maestro
+		ok = n >= 12
+	}
+	return ok && luhn(digits)
+}
+
+// luhn reports whether the digits end in a valid Luhn check digit.
+func luhn(digits []byte) bool {
+	sum := 0
+	for i := range digits {
+		d := int(digits[len(digits)-1-i] - '0')
+		if i%2 == 1 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+// validSSN rejects the ranges the SSA never issues: area 000, 666 and
+// 900–999, group 00, serial 0000.
+func validSSN(s string) bool {
+	if len(s) != 11 {
+		return false
+	}
+	area, group, serial := s[0:3], s[4:6], s[7:11]
+	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}

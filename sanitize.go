@@ -1,0 +1,219 @@
+package logging
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Escape syntax used by [Sanitize] (documented in SECURITY.md):
+//
+//	LF, CR, TAB              \n  \r  \t
+//	other C0 controls, DEL   \x00 … \x1f, \x7f
+//	invalid UTF-8 byte       \xNN (the byte's value)
+//	C1 controls U+0080–U+009F, ALM U+061C, LRM/RLM U+200E/U+200F,
+//	U+2028, U+2029, bidi embeddings and overrides U+202A–U+202E,
+//	bidi isolates U+2066–U+2069      \uNNNN
+//
+// A backslash in the input is not doubled: the escapes are for a human reader
+// and cannot create a line break, so a literal `\n` in the input is harmless.
+
+// asciiUnsafe marks the ASCII bytes that are escaped: C0 controls and DEL.
+var asciiUnsafe = func() (t [256]bool) {
+	for b := 0; b < 0x20; b++ {
+		t[b] = true
+	}
+	t[0x7f] = true
+	for b := 0x80; b < 0x100; b++ {
+		t[b] = true // non-ASCII: decided by dangerousRune after decoding
+	}
+	return t
+}()
+
+// dangerousRune reports whether r (already decoded, valid) must be escaped.
+func dangerousRune(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f:
+		return true
+	case r >= 0x80 && r <= 0x9f: // C1, including NEL
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f:
+		return true
+	case r >= 0x2028 && r <= 0x202e: // LS, PS, LRE, RLE, PDF, LRO, RLO
+		return true
+	case r >= 0x2066 && r <= 0x2069: // LRI, RLI, FSI, PDI
+		return true
+	}
+	return false
+}
+
+// IsClean reports whether s would come back from [Sanitize] unchanged, that is,
+// whether it is valid UTF-8 with no rune that [Sanitize] escapes.
+// It does not allocate.
+func IsClean(s string) bool {
+	for i := 0; i < len(s); {
+		b := s[i]
+		if !asciiUnsafe[b] {
+			i++
+			continue
+		}
+		if b < utf8.RuneSelf {
+			return false
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || dangerousRune(r) {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// Sanitize returns s with every character that could forge a log line or hide
+// text escaped visibly: CR, LF and every other C0 control, DEL, the C1
+// controls (including NEL), ESC and thus every ANSI/VT escape sequence,
+// U+2028 and U+2029, the bidi embeddings, overrides and isolates, the
+// directional marks LRM, RLM and ALM, and each byte of invalid UTF-8.
+// A clean string is returned as is, without allocating.
+// The escape syntax is described in SECURITY.md.
+func Sanitize(s string) string {
+	if IsClean(s) {
+		return s
+	}
+	return string(appendEscaped(make([]byte, 0, len(s)+16), s, quoteNone))
+}
+
+// quoting modes for appendEscaped.
+const (
+	quoteNone = iota // escapes only
+	quoteText        // also \" and \\, for a double-quoted TEXT value
+	quoteJSON        // JSON string content: escapes written so that they decode to the visible escape
+)
+
+const hexDigits = "0123456789abcdef"
+
+// appendEscaped appends s to dst with dangerous runes escaped (see Sanitize)
+// and, depending on mode, the quoting of the target syntax applied.
+func appendEscaped(dst []byte, s string, mode int) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if !asciiUnsafe[b] {
+			if mode != quoteNone && (b == '"' || b == '\\') {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, '\\', b)
+				i++
+				start = i
+				continue
+			}
+			i++
+			continue
+		}
+		var r rune
+		size := 1
+		if b < utf8.RuneSelf {
+			r = rune(b)
+		} else {
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if !(r == utf8.RuneError && size == 1) && !dangerousRune(r) {
+				i += size
+				continue
+			}
+		}
+		dst = append(dst, s[start:i]...)
+		bs := byte('\\')
+		if mode == quoteJSON {
+			dst = append(dst, '\\', '\\') // JSON-encoded backslash
+		} else {
+			dst = append(dst, bs)
+		}
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, 'x', hexDigits[b>>4], hexDigits[b&0xf])
+		case r == '\n':
+			dst = append(dst, 'n')
+		case r == '\r':
+			dst = append(dst, 'r')
+		case r == '\t':
+			dst = append(dst, 't')
+		case r < utf8.RuneSelf:
+			dst = append(dst, 'x', hexDigits[b>>4], hexDigits[b&0xf])
+		default:
+			dst = append(dst, 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		}
+		i += size
+		start = i
+	}
+	return append(dst, s[start:]...)
+}
+
+// truncate cuts s to at most max bytes (on a rune boundary) and marks how
+// many bytes were cut. max <= 0 means no limit.
+func truncate(s string, max int) string {
+	if max <= 0 || len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut) + " bytes]"
+}
+
+// sanitizeString applies the size limit and the escapes.
+func sanitizeString(s string, max int) string {
+	return Sanitize(truncate(s, max))
+}
+
+// sanitizeHandler is the sanitizing stage: a slog.Handler middleware.
+type sanitizeHandler struct {
+	next slog.Handler
+	m    *attrMapper
+}
+
+// newSanitizeMapper returns the attrMapper of the sanitizing stage.
+func newSanitizeMapper(maxBytes int) *attrMapper {
+	f := func(s string) (string, bool) {
+		if len(s) <= maxBytes || maxBytes <= 0 {
+			if IsClean(s) {
+				return s, false
+			}
+		}
+		return sanitizeString(s, maxBytes), true
+	}
+	return &attrMapper{str: f, key: f}
+}
+
+// NewSanitizingHandler returns a handler that escapes what [Sanitize] escapes
+// in the message, every attribute key, every string value (after
+// [slog.LogValuer]s are resolved and other values are turned into text) and
+// every group name, and cuts any single message or value longer than the
+// configured maximum ([WithMaxValueBytes]), before passing the record to next.
+// Records that need no change are passed on as they are, without a copy.
+func NewSanitizingHandler(next slog.Handler, opts ...Option) slog.Handler {
+	c := newConfig()
+	c.apply(opts)
+	return &sanitizeHandler{next: next, m: newSanitizeMapper(c.maxValueBytes)}
+}
+
+func (h *sanitizeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h *sanitizeHandler) Handle(ctx context.Context, r slog.Record) error {
+	return h.next.Handle(ctx, transformRecord(r, h.m))
+}
+
+func (h *sanitizeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	as, _ := h.m.attrs(attrs)
+	return &sanitizeHandler{next: h.next.WithAttrs(as), m: h.m}
+}
+
+func (h *sanitizeHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	n, _ := h.m.key(name)
+	return &sanitizeHandler{next: h.next.WithGroup(n), m: h.m}
+}

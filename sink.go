@@ -1,0 +1,140 @@
+package logging
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+)
+
+// lockedWriter serializes writes, so each record reaches w in one Write call
+// that no other record interleaves with. Writers are locked by identity, so
+// the old and the new chain of a Setup that swaps them never write to the
+// same writer at once.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+var writerLocks sync.Map // io.Writer → *sync.Mutex
+
+func newLockedWriter(w io.Writer) *lockedWriter {
+	if !reflect.TypeOf(w).Comparable() {
+		return &lockedWriter{mu: new(sync.Mutex), w: w}
+	}
+	mu, _ := writerLocks.LoadOrStore(w, new(sync.Mutex))
+	return &lockedWriter{mu: mu.(*sync.Mutex), w: w}
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// sinkState tracks one sink's failures: the first failure of a run is
+// reported in full, later ones are counted, and recovery is reported with
+// the count.
+type sinkState struct {
+	name    string
+	w       io.Writer
+	failing atomic.Bool
+	run     atomic.Uint64 // failures in the current run
+}
+
+// fanout writes each encoded record to every sink, one Write per sink.
+type fanout struct {
+	sinks    []*sinkState
+	onError  func(error)
+	report   io.Writer // where sink failures are reported: the console, else stderr
+	warnings []string  // said once, as records, after Setup
+}
+
+func (f *fanout) add(name string, w io.Writer, _ io.Closer) {
+	f.sinks = append(f.sinks, &sinkState{name: name, w: w})
+}
+
+// SinkError is a failure of one sink, given to the [WithErrorHandler] function.
+type SinkError struct {
+	Sink string // "console", "file", …
+	Err  error
+}
+
+func (e *SinkError) Error() string { return "logging: " + e.Sink + " sink: " + e.Err.Error() }
+func (e *SinkError) Unwrap() error { return e.Err }
+
+var writeErrors atomic.Uint64
+
+func (f *fanout) write(b []byte, _ slog.Level) error {
+	var first error
+	for _, s := range f.sinks {
+		_, err := s.w.Write(b)
+		if err == nil {
+			if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
+				n := s.run.Swap(0)
+				f.say(fmt.Sprintf("logging: %s sink recovered after %d failed writes\n", s.name, n), s)
+			}
+			continue
+		}
+		writeErrors.Add(1)
+		s.run.Add(1)
+		se := &SinkError{Sink: s.name, Err: err}
+		if first == nil {
+			first = se
+		}
+		if f.onError != nil {
+			f.onError(se)
+		}
+		if s.failing.CompareAndSwap(false, true) {
+			f.say(se.Error()+" (further failures are counted until it recovers)\n", s)
+		}
+	}
+	return first
+}
+
+// say writes a report line to the report writer, unless that is the failing sink.
+func (f *fanout) say(msg string, failing *sinkState) {
+	for _, s := range f.sinks {
+		if s != failing && s.name == "console" {
+			s.w.Write([]byte(Sanitize(msg[:len(msg)-1]) + "\n"))
+			return
+		}
+	}
+	if failing.name != "console" && f.report != nil {
+		f.report.Write([]byte(Sanitize(msg[:len(msg)-1]) + "\n"))
+	}
+}
+
+// Statistics are the package's counters since the process started. They
+// never hold a secret.
+type Statistics struct {
+	// Redactions counts redacted values by kind ("github-token", "key", …).
+	Redactions map[string]uint64
+	// WriteErrors counts failed writes to any sink.
+	WriteErrors uint64
+}
+
+// Stats returns the package's counters.
+func Stats() Statistics {
+	s := Statistics{Redactions: map[string]uint64{}, WriteErrors: writeErrors.Load()}
+	redactionCounts.Range(func(k, v any) bool {
+		if n := v.(*atomic.Uint64).Load(); n > 0 {
+			s.Redactions[k.(string)] = n
+		}
+		return true
+	})
+	return s
+}
+
+// redactionCounts maps a kind to its *atomic.Uint64 counter.
+var redactionCounts sync.Map
+
+func countRedaction(kind string) {
+	c, ok := redactionCounts.Load(kind)
+	if !ok {
+		c, _ = redactionCounts.LoadOrStore(kind, new(atomic.Uint64))
+	}
+	c.(*atomic.Uint64).Add(1)
+}

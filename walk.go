@@ -1,0 +1,423 @@
+package logging
+
+import (
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxDepth bounds how deep values are walked; deeper parts become a marker.
+const maxDepth = 16
+
+// maxElems bounds how many elements of one map, slice or struct are kept.
+const maxElems = 1000
+
+// attrMapper walks attributes and values the way both secure stages need:
+// slog.LogValuers are resolved, values of kind Any are turned into the data
+// they hold (groups for structs and maps, lists for slices, text for errors,
+// Stringers and []byte), and every string, key and group name is passed to
+// the stage's functions. It reports whether anything changed, so that a
+// record that needs nothing is passed on without a copy.
+type attrMapper struct {
+	// str maps a string value; it returns the new string and whether it changed.
+	str func(string) (string, bool)
+	// key maps a key or group name; nil leaves keys as they are.
+	key func(string) (string, bool)
+	// secretKey reports whether a key's whole value is to be redacted; nil means never.
+	secretKey func(string) bool
+	// onKeyRedacted is called for each value redacted because of its key.
+	onKeyRedacted func()
+}
+
+// valueList is the walked form of a slice or array.
+type valueList []slog.Value
+
+// MarshalJSON encodes the list as a JSON array, so that handlers outside this
+// package (slog.JSONHandler behind Wrap) print lists as arrays.
+func (l valueList) MarshalJSON() ([]byte, error) {
+	return appendJSONValue(nil, slog.AnyValue(l), 0, quoteJSON), nil
+}
+
+// String renders the list as [a b c], for text handlers.
+func (l valueList) String() string {
+	return string(appendTextValue(nil, slog.AnyValue(l), 0, false))
+}
+
+// MarshalText is String as bytes, which slog.TextHandler prefers.
+func (l valueList) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+func (m *attrMapper) mapKey(k string) (string, bool) {
+	if m.key == nil {
+		return k, false
+	}
+	return m.key(k)
+}
+
+// attr maps one attribute.
+func (m *attrMapper) attr(a slog.Attr) (slog.Attr, bool) {
+	key, kc := m.mapKey(a.Key)
+	if m.secretKey != nil && a.Value.Kind() != slog.KindGroup && m.secretKey(a.Key) {
+		if m.onKeyRedacted != nil {
+			m.onKeyRedacted()
+		}
+		return slog.String(key, redactedMarker), true
+	}
+	v, vc := m.value(a.Value, 0)
+	if !kc && !vc {
+		return a, false
+	}
+	return slog.Attr{Key: key, Value: v}, true
+}
+
+// attrs maps a slice of attributes, copying it only if something changed.
+func (m *attrMapper) attrs(as []slog.Attr) ([]slog.Attr, bool) {
+	var out []slog.Attr
+	for i, a := range as {
+		na, c := m.attr(a)
+		if c && out == nil {
+			out = make([]slog.Attr, i, len(as))
+			copy(out, as[:i])
+		}
+		if out != nil {
+			out = append(out, na)
+		}
+	}
+	if out == nil {
+		return as, false
+	}
+	return out, true
+}
+
+// value maps one value.
+func (m *attrMapper) value(v slog.Value, depth int) (slog.Value, bool) {
+	switch v.Kind() {
+	case slog.KindString:
+		s, c := m.str(v.String())
+		if !c {
+			return v, false
+		}
+		return slog.StringValue(s), true
+	case slog.KindGroup:
+		as, c := m.attrs(v.Group())
+		if !c {
+			return v, false
+		}
+		return slog.GroupValue(as...), true
+	case slog.KindLogValuer:
+		r := v.Resolve()
+		nv, _ := m.value(r, depth)
+		return nv, true
+	case slog.KindAny:
+		if l, ok := v.Any().(valueList); ok {
+			var out valueList
+			for i, e := range l {
+				ne, c := m.value(e, depth+1)
+				if c && out == nil {
+					out = slices.Clone(l)
+				}
+				if out != nil {
+					out[i] = ne
+				}
+			}
+			if out == nil {
+				return v, false
+			}
+			return slog.AnyValue(out), true
+		}
+		w := walker{m: m}
+		nv := w.walk(reflect.ValueOf(v.Any()), depth)
+		nv, _ = m.value(nv, depth)
+		return nv, true
+	}
+	return v, false // numbers, bools, durations, times
+}
+
+// walker turns a Go value into slog values, bounding depth and cycles and
+// surviving panics in user methods.
+type walker struct {
+	m    *attrMapper
+	seen []uintptr // pointers on the current path, to stop cycles
+}
+
+var (
+	errorType       = reflect.TypeFor[error]()
+	stringerType    = reflect.TypeFor[fmt.Stringer]()
+	logValuerType   = reflect.TypeFor[slog.LogValuer]()
+	textMarshalType = reflect.TypeFor[encoding.TextMarshaler]()
+	jsonMarshalType = reflect.TypeFor[json.Marshaler]()
+	rawMessageType  = reflect.TypeFor[json.RawMessage]()
+	timeType        = reflect.TypeFor[time.Time]()
+	durationType    = reflect.TypeFor[time.Duration]()
+)
+
+// call runs f, turning a panic into a marker value.
+func (w *walker) call(f func() slog.Value) (v slog.Value) {
+	defer func() {
+		if r := recover(); r != nil {
+			v = slog.StringValue("!PANIC: value could not be formatted")
+		}
+	}()
+	return f()
+}
+
+func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
+	if !rv.IsValid() {
+		return slog.AnyValue(nil)
+	}
+	if depth > maxDepth {
+		return slog.StringValue("!DEPTH: value nested too deeply")
+	}
+	t := rv.Type()
+	// Pointers and interfaces: follow, guarding against cycles.
+	if t.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return slog.AnyValue(nil)
+		}
+		return w.walk(rv.Elem(), depth)
+	}
+	if t.Kind() == reflect.Pointer && rv.IsNil() {
+		return slog.AnyValue(nil)
+	}
+	if t == timeType {
+		return slog.TimeValue(rv.Interface().(time.Time))
+	}
+	if t == durationType {
+		return slog.DurationValue(time.Duration(rv.Int()))
+	}
+	if t == rawMessageType {
+		return w.jsonText(rv.Bytes(), depth)
+	}
+	if rv.CanInterface() {
+		switch {
+		case t.Implements(logValuerType):
+			return w.call(func() slog.Value {
+				return w.walkValue(slog.AnyValue(rv.Interface()).Resolve(), depth+1)
+			})
+		case t.Implements(errorType):
+			return w.call(func() slog.Value { return slog.StringValue(rv.Interface().(error).Error()) })
+		case t.Implements(jsonMarshalType):
+			return w.call(func() slog.Value {
+				b, err := rv.Interface().(json.Marshaler).MarshalJSON()
+				if err != nil {
+					return slog.StringValue("!ERROR: " + err.Error())
+				}
+				return w.jsonText(b, depth)
+			})
+		case t.Implements(textMarshalType):
+			return w.call(func() slog.Value {
+				b, err := rv.Interface().(encoding.TextMarshaler).MarshalText()
+				if err != nil {
+					return slog.StringValue("!ERROR: " + err.Error())
+				}
+				return slog.StringValue(string(b))
+			})
+		case t.Implements(stringerType):
+			return w.call(func() slog.Value { return slog.StringValue(rv.Interface().(fmt.Stringer).String()) })
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		p := rv.Pointer()
+		if slices.Contains(w.seen, p) {
+			return slog.StringValue("!CYCLE")
+		}
+		w.seen = append(w.seen, p)
+		v := w.walk(rv.Elem(), depth+1)
+		w.seen = w.seen[:len(w.seen)-1]
+		return v
+	case reflect.String:
+		return slog.StringValue(rv.String())
+	case reflect.Bool:
+		return slog.BoolValue(rv.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return slog.Int64Value(rv.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return slog.Uint64Value(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return slog.Float64Value(rv.Float())
+	case reflect.Complex64, reflect.Complex128:
+		return slog.StringValue(strconv.FormatComplex(rv.Complex(), 'g', -1, 128))
+	case reflect.Slice:
+		if rv.IsNil() {
+			return slog.AnyValue(nil)
+		}
+		if t.Elem().Kind() == reflect.Uint8 {
+			return slog.StringValue(string(rv.Bytes()))
+		}
+		return w.list(rv, depth)
+	case reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			b := make([]byte, rv.Len())
+			reflect.Copy(reflect.ValueOf(b), rv)
+			return slog.StringValue(string(b))
+		}
+		return w.list(rv, depth)
+	case reflect.Map:
+		if rv.IsNil() {
+			return slog.AnyValue(nil)
+		}
+		return w.mapValue(rv, depth)
+	case reflect.Struct:
+		return w.structValue(rv, depth)
+	}
+	// chan, func, unsafe pointer: only the type is printed.
+	return slog.StringValue("!" + t.String())
+}
+
+// walkValue walks a value that slog produced (a resolved LogValuer).
+func (w *walker) walkValue(v slog.Value, depth int) slog.Value {
+	if v.Kind() == slog.KindAny {
+		return w.walk(reflect.ValueOf(v.Any()), depth)
+	}
+	return v
+}
+
+// jsonText turns JSON text into values, so that keys inside it count for
+// key-based redaction; text that is not JSON is kept as a string.
+func (w *walker) jsonText(b []byte, depth int) slog.Value {
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		return slog.StringValue(string(b))
+	}
+	return w.walk(reflect.ValueOf(x), depth+1)
+}
+
+func (w *walker) list(rv reflect.Value, depth int) slog.Value {
+	n := min(rv.Len(), maxElems)
+	l := make(valueList, 0, n)
+	for i := range n {
+		l = append(l, w.walk(rv.Index(i), depth+1))
+	}
+	if rv.Len() > n {
+		l = append(l, slog.StringValue("…["+strconv.Itoa(rv.Len()-n)+" more]"))
+	}
+	return slog.AnyValue(l)
+}
+
+func (w *walker) mapValue(rv reflect.Value, depth int) slog.Value {
+	type kv struct {
+		k string
+		v reflect.Value
+	}
+	kvs := make([]kv, 0, rv.Len())
+	it := rv.MapRange()
+	for it.Next() {
+		kvs = append(kvs, kv{w.keyString(it.Key()), it.Value()})
+	}
+	slices.SortFunc(kvs, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	if len(kvs) > maxElems {
+		kvs = kvs[:maxElems]
+	}
+	attrs := make([]slog.Attr, 0, len(kvs))
+	for _, e := range kvs {
+		attrs = append(attrs, w.field(e.k, "", e.v, depth))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// keyString turns a map key into text.
+func (w *walker) keyString(k reflect.Value) string {
+	v := w.walk(k, maxDepth) // keys are flat
+	if v.Kind() == slog.KindString {
+		return v.String()
+	}
+	return v.String()
+}
+
+// field walks one struct field or map entry; alt is a second name (the Go
+// field name beside its json name) that also counts as a key.
+func (w *walker) field(key, alt string, v reflect.Value, depth int) slog.Attr {
+	if w.m.secretKey != nil && (w.m.secretKey(key) || alt != "" && w.m.secretKey(alt)) {
+		if w.m.onKeyRedacted != nil {
+			w.m.onKeyRedacted()
+		}
+		return slog.String(key, redactedMarker)
+	}
+	return slog.Attr{Key: key, Value: w.walk(v, depth+1)}
+}
+
+func (w *walker) structValue(rv reflect.Value, depth int) slog.Value {
+	t := rv.Type()
+	attrs := make([]slog.Attr, 0, t.NumField())
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("log")
+		if tag == "-" {
+			continue
+		}
+		name := sf.Name
+		if j, _, _ := strings.Cut(sf.Tag.Get("json"), ","); j == "-" {
+			continue
+		} else if j != "" {
+			name = j
+		}
+		if tag == "redact" || tag == "secret" {
+			if w.m.onKeyRedacted != nil {
+				w.m.onKeyRedacted()
+			}
+			attrs = append(attrs, slog.String(name, redactedMarker))
+			continue
+		}
+		if sf.Anonymous && sf.Type.Kind() == reflect.Struct && sf.Tag.Get("json") == "" {
+			// Embedded struct: its fields are inlined, as encoding/json does.
+			attrs = append(attrs, slog.Attr{Key: "", Value: w.walk(rv.Field(i), depth+1)})
+			continue
+		}
+		alt := ""
+		if name != sf.Name {
+			alt = sf.Name
+		}
+		attrs = append(attrs, w.field(name, alt, rv.Field(i), depth))
+		if len(attrs) >= maxElems {
+			break
+		}
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// transformRecord returns r with its message and attributes mapped; r itself
+// if nothing changed.
+func transformRecord(r slog.Record, m *attrMapper) slog.Record {
+	msg, mc := m.str(r.Message)
+	var out []slog.Attr
+	i := 0
+	r.Attrs(func(a slog.Attr) bool {
+		na, c := m.attr(a)
+		if c && out == nil {
+			out = make([]slog.Attr, 0, r.NumAttrs())
+			j := 0
+			r.Attrs(func(b slog.Attr) bool {
+				if j == i {
+					return false
+				}
+				out = append(out, b)
+				j++
+				return true
+			})
+		}
+		if out != nil {
+			out = append(out, na)
+		}
+		i++
+		return true
+	})
+	if !mc && out == nil {
+		return r
+	}
+	nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+	if out != nil {
+		nr.AddAttrs(out...)
+	} else {
+		r.Attrs(func(a slog.Attr) bool { nr.AddAttrs(a); return true })
+	}
+	return nr
+}
