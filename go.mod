@@ -3,3 +3,8 @@ module github.com/codomyrmex/logging
 go 1.25
 
 require gopkg.in/natefinch/lumberjack.v2 v2.2.1
+
+require (
+	github.com/stretchr/testify v1.12.1
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

@@ -114,6 +114,9 @@ func (m *attrMapper) value(v slog.Value, depth int) (slog.Value, bool) {
 		nv, _ := m.value(r, depth)
 		return nv, true
 	case slog.KindAny:
+		if v.Any() == nil {
+			return v, false
+		}
 		if l, ok := v.Any().(valueList); ok {
 			var out valueList
 			for i, e := range l {

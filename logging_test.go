@@ -1,0 +1,487 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/slogtest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runSlogtest runs testing/slogtest on a handler writing JSON lines to buf.
+func runSlogtest(t *testing.T, buf *syncBuffer, newHandler func(t *testing.T) slog.Handler) {
+	slogtest.Run(t, func(t *testing.T) slog.Handler {
+		buf.mu.Lock()
+		buf.buf.Reset()
+		buf.mu.Unlock()
+		return newHandler(t)
+	}, func(t *testing.T) map[string]any {
+		ls := jsonLines(t, buf.String())
+		require.Len(t, ls, 1)
+		return ls[0]
+	})
+}
+
+func TestSlogtestLoggerHandler(t *testing.T) {
+	buf := setup(t, WithJSON())
+	runSlogtest(t, buf, func(*testing.T) slog.Handler { return Logger("slogtest").Handler() })
+}
+
+func TestSlogtestWrap(t *testing.T) {
+	buf := &syncBuffer{}
+	runSlogtest(t, buf, func(*testing.T) slog.Handler { return Wrap(slog.NewJSONHandler(buf, nil)) })
+}
+
+func TestSlogtestStagesAlone(t *testing.T) {
+	buf := &syncBuffer{}
+	t.Run("redactor", func(t *testing.T) {
+		runSlogtest(t, buf, func(*testing.T) slog.Handler { return NewRedactingHandler(slog.NewJSONHandler(buf, nil)) })
+	})
+	t.Run("sanitizer", func(t *testing.T) {
+		runSlogtest(t, buf, func(*testing.T) slog.Handler { return NewSanitizingHandler(slog.NewJSONHandler(buf, nil)) })
+	})
+}
+
+func TestSlogtestCodomyrmexSchema(t *testing.T) {
+	buf := setup(t, WithJSON(), WithCodomyrmexSchema())
+	slogtest.Run(t, func(*testing.T) slog.Handler {
+		buf.mu.Lock()
+		buf.buf.Reset()
+		buf.mu.Unlock()
+		return Logger("slogtest").Handler()
+	}, func(t *testing.T) map[string]any {
+		ls := jsonLines(t, buf.String())
+		require.Len(t, ls, 1)
+		m := ls[0]
+		// Map the Python module's names back to slog's for the checker.
+		for from, to := range map[string]string{"timestamp": slog.TimeKey, "message": slog.MessageKey} {
+			if v, ok := m[from]; ok {
+				m[to] = v
+				delete(m, from)
+			}
+		}
+		for _, k := range []string{"name", "module", "function", "line"} {
+			delete(m, k)
+		}
+		return m
+	})
+}
+
+func TestJSONKeys(t *testing.T) {
+	buf := setup(t, WithJSON())
+	Logger("billing").Info("hello", "n", 3, slog.Group("g", "a", "b"))
+	m := lastJSON(t, buf)
+	assert.Equal(t, "INFO", m["level"])
+	assert.Equal(t, "billing", m["logger"])
+	assert.Equal(t, "hello", m["msg"])
+	assert.Equal(t, float64(3), m["n"])
+	assert.Equal(t, map[string]any{"a": "b"}, m["g"])
+	ts, err := time.Parse(time.RFC3339Nano, m["time"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), ts, time.Minute)
+	assert.Contains(t, m["time"], ".", "time has fractions")
+	// Order: time, level, logger, msg, then attrs.
+	line := buf.Lines()[0]
+	assert.Regexp(t, `^\{"time":"[^"]+","level":"INFO","logger":"billing","msg":"hello","n":3,"g":\{"a":"b"\}\}$`, line)
+}
+
+func TestCodomyrmexSchemaKeys(t *testing.T) {
+	buf := setup(t, WithJSON(), WithCodomyrmexSchema())
+	Logger("svc").Warn("disk low", "correlation_id", "cid-0123456789ab", "free", 3)
+	m := lastJSON(t, buf)
+	for _, k := range []string{"timestamp", "level", "name", "message", "module", "function", "line", "correlation_id", "free"} {
+		assert.Contains(t, m, k)
+	}
+	assert.Equal(t, "WARNING", m["level"])
+	assert.Equal(t, "svc", m["name"])
+	assert.Equal(t, "logging_test", m["module"])
+	assert.Equal(t, "TestCodomyrmexSchemaKeys", m["function"])
+	assert.True(t, strings.HasSuffix(m["timestamp"].(string), "Z"), "UTC timestamp: %v", m["timestamp"])
+}
+
+func TestTextDefaultFormat(t *testing.T) {
+	buf := setup(t)
+	Logger("billing").Info("invoice sent", "id", 7, "who", "a b")
+	line := buf.Lines()[0]
+	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - billing - INFO - invoice sent id=7 who="a b"$`, line)
+}
+
+func TestPythonFormat(t *testing.T) {
+	cases := []struct {
+		format string
+		want   string // regexp for the line
+	}{
+		{"%(levelname)-8s|%(name)s|%(message)s", `^INFO    \|fmt\|hi k=v$`},
+		{"%(levelname)8s|%(message)s", `^    INFO\|hi k=v$`},
+		{"100%% %(levelname).3s %(message)s", `^100% INF hi k=v$`},
+		{"[%(levelno)d] %(message)s", `^\[20\] hi k=v$`},
+		{"%(lineno)05d %(message)s", `^\d{5} hi k=v$`},
+		{"%(filename)s:%(lineno)d %(funcName)s %(module)s %(message)s", `^logging_test\.go:\d+ TestPythonFormat\.func1 logging_test hi k=v$`},
+		{"%(pathname)s %(message)s", `^/.*logging_test\.go hi k=v$`},
+		{"%(process)d %(message)s", fmt.Sprintf(`^%d hi k=v$`, os.Getpid())},
+		{"%(created)f %(msecs)03d %(message)s", `^\d+\.\d{6} \d{3} hi k=v$`},
+		{"DETAILED", `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - fmt - INFO - logging_test:TestPythonFormat\.func1:\d+ - hi k=v$`},
+	}
+	for _, c := range cases {
+		t.Run(c.format, func(t *testing.T) {
+			buf := setup(t, WithFormat(c.format))
+			Logger("fmt").Info("hi", "k", "v")
+			assert.Regexp(t, c.want, buf.Lines()[0])
+		})
+	}
+}
+
+func TestPythonFormatErrors(t *testing.T) {
+	for _, f := range []string{"%(nope)s", "%(message)", "%(message)q", "%(name)d", "50% done %(message)s", "%(message", "%(threadName)s"} {
+		_, err := parsePyFormat(f)
+		assert.Error(t, err, f)
+	}
+}
+
+func TestLevelNames(t *testing.T) {
+	buf := setup(t, WithLevel(slog.LevelDebug), WithFormat("%(levelname)s"))
+	l := Logger("lv")
+	l.Debug("x")
+	l.Info("x")
+	l.Warn("x")
+	l.Error("x")
+	Critical(context.Background(), l, "x")
+	l.Log(context.Background(), slog.LevelInfo+2, "x")
+	assert.Equal(t, []string{"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "INFO+2"}, buf.Lines())
+
+	buf = setup(t, WithJSON())
+	l.Log(context.Background(), LevelCritical, "boom")
+	assert.Equal(t, "CRITICAL", lastJSON(t, buf)["level"])
+}
+
+func TestLoggerBeforeSetupFollowsSetup(t *testing.T) {
+	early := Logger("early").With("a", 1).WithGroup("g")
+	first := setup(t, WithJSON())
+	early.Info("one", "b", 2)
+	second := setup(t, WithJSON())
+	early.Info("two", "b", 3)
+	m1, m2 := lastJSON(t, first), lastJSON(t, second)
+	assert.Equal(t, "one", m1["msg"])
+	assert.Equal(t, "two", m2["msg"])
+	assert.Equal(t, float64(1), m2["a"])
+	assert.Equal(t, map[string]any{"b": float64(3)}, m2["g"])
+	assert.Len(t, first.Lines(), 1, "the first chain got no record after the second Setup")
+}
+
+func TestPerLoggerLevels(t *testing.T) {
+	buf := setup(t, WithLevels("WARNING,db=DEBUG,db.pool=ERROR,http.client=error"), WithFormat("%(name)s %(levelname)s"))
+	for _, name := range []string{"app", "db", "db.query", "db.pool", "db.pool.conn", "http", "http.client", "dbx"} {
+		l := Logger(name)
+		l.Debug("")
+		l.Info("")
+		l.Warn("")
+		l.Error("")
+	}
+	assert.Equal(t, []string{
+		"app WARNING", "app ERROR",
+		"db DEBUG", "db INFO", "db WARNING", "db ERROR",
+		"db.query DEBUG", "db.query INFO", "db.query WARNING", "db.query ERROR",
+		"db.pool ERROR", "db.pool.conn ERROR",
+		"http WARNING", "http ERROR", "http.client ERROR",
+		"dbx WARNING", "dbx ERROR",
+	}, buf.Lines())
+}
+
+func TestEnvVariables(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		env   map[string]string
+		check func(t *testing.T, c *config)
+	}{
+		{map[string]string{"LEVEL": "debug"}, func(t *testing.T, c *config) { assert.Equal(t, slog.LevelDebug, c.levels.def) }},
+		{map[string]string{"LEVEL": "WARN"}, func(t *testing.T, c *config) { assert.Equal(t, slog.LevelWarn, c.levels.def) }},
+		{map[string]string{"LEVEL": "Warning"}, func(t *testing.T, c *config) { assert.Equal(t, slog.LevelWarn, c.levels.def) }},
+		{map[string]string{"LEVEL": "critical"}, func(t *testing.T, c *config) { assert.Equal(t, LevelCritical, c.levels.def) }},
+		{map[string]string{"LEVEL": "INFO,db=DEBUG"}, func(t *testing.T, c *config) {
+			assert.Equal(t, slog.LevelDebug, c.levels.forLogger("db.x"))
+		}},
+		{map[string]string{"OUTPUT_TYPE": "json"}, func(t *testing.T, c *config) { assert.Equal(t, OutputJSON, c.output) }},
+		{map[string]string{"OUTPUT_TYPE": "Text"}, func(t *testing.T, c *config) { assert.Equal(t, OutputText, c.output) }},
+		{map[string]string{"FORMAT": "%(message)s"}, func(t *testing.T, c *config) { assert.Equal(t, "%(message)s", c.format) }},
+		{map[string]string{"FORMAT": "detailed"}, func(t *testing.T, c *config) { assert.True(t, c.py.needsSource) }},
+		{map[string]string{"JSON_SCHEMA": "Codomyrmex"}, func(t *testing.T, c *config) { assert.Equal(t, schemaCodomyrmex, c.schema) }},
+		{map[string]string{"CONSOLE": "stdout"}, func(t *testing.T, c *config) { assert.Equal(t, os.Stdout, c.console) }},
+		{map[string]string{"CONSOLE": "NONE"}, func(t *testing.T, c *config) { assert.Nil(t, c.console) }},
+		{map[string]string{"FILE": filepath.Join(dir, "a.log")}, func(t *testing.T, c *config) { assert.Equal(t, filepath.Join(dir, "a.log"), c.file) }},
+		{map[string]string{"ADD_SOURCE": "yes"}, func(t *testing.T, c *config) { assert.True(t, c.addSource) }},
+		{map[string]string{"ADD_SOURCE": "OFF"}, func(t *testing.T, c *config) { assert.False(t, c.addSource) }},
+		{map[string]string{"MAX_VALUE_BYTES": "0"}, func(t *testing.T, c *config) { assert.Equal(t, 0, c.maxValueBytes) }},
+		{map[string]string{"REDACT": "false"}, func(t *testing.T, c *config) { assert.False(t, c.redact) }},
+		{map[string]string{"REDACT_KEYS": "pin_code, tenant_key"}, func(t *testing.T, c *config) {
+			assert.Equal(t, []string{"pin_code", "tenant_key"}, c.redactKeys)
+		}},
+		{map[string]string{"REDACT_PATTERNS": `acct-\d+;;ref-[a-z]+`}, func(t *testing.T, c *config) { assert.Len(t, c.redactPatterns, 2) }},
+		{map[string]string{"MAX_SIZE_MB": "5", "MAX_BACKUPS": "2", "MAX_AGE_DAYS": "0", "COMPRESS": "0", "LOCAL_TIME": "1"}, func(t *testing.T, c *config) {
+			assert.Equal(t, rotation{5, 2, 0, false, true}, c.rotation)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.env), func(t *testing.T) {
+			c := newConfig()
+			var env []string
+			for k, v := range tc.env {
+				env = append(env, EnvPrefix+k+"="+v)
+			}
+			require.Empty(t, c.fromEnv(env))
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestEnvBadValues(t *testing.T) {
+	bad := map[string]string{
+		"LEVEL":           "verbose",
+		"OUTPUT_TYPE":     "xml",
+		"FORMAT":          "%(bogus)s",
+		"JSON_SCHEMA":     "ecs",
+		"CONSOLE":         "tty",
+		"ADD_SOURCE":      "maybe",
+		"MAX_VALUE_BYTES": "-1",
+		"REDACT":          "nah",
+		"REDACT_PATTERNS": "(unclosed",
+		"MAX_SIZE_MB":     "0",
+		"MAX_BACKUPS":     "many",
+		"MAX_AGE_DAYS":    "-3",
+		"COMPRESS":        "2",
+		"LOCAL_TIME":      "",
+		"LEVELL":          "DEBUG",
+	}
+	for name, value := range bad {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(EnvPrefix+name, value)
+			buf := &syncBuffer{}
+			err := Setup(WithConsole(buf), WithJSON())
+			t.Cleanup(func() { _ = Close() })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), EnvPrefix+name)
+			assert.Contains(t, err.Error(), fmt.Sprintf("%q", value))
+			var ce *ConfigError
+			require.ErrorAs(t, err, &ce)
+			// Logging still works on the defaults.
+			Logger("after").Info("still logging")
+			m := lastJSON(t, buf)
+			assert.Equal(t, "still logging", m["msg"])
+		})
+	}
+	t.Run("level message", func(t *testing.T) {
+		t.Setenv(EnvPrefix+"LEVEL", "verbose")
+		err := Setup(WithConsole(&syncBuffer{}))
+		t.Cleanup(func() { _ = Close() })
+		assert.EqualError(t, err, `CODOMYRMEX_LOG_LEVEL="verbose": want one of DEBUG, INFO, WARNING, ERROR, CRITICAL`)
+	})
+	t.Run("empty logger name", func(t *testing.T) {
+		t.Setenv(EnvPrefix+"LEVEL", "INFO,=DEBUG")
+		err := Setup(WithConsole(&syncBuffer{}))
+		t.Cleanup(func() { _ = Close() })
+		assert.ErrorContains(t, err, "empty logger name")
+	})
+	t.Run("every problem listed", func(t *testing.T) {
+		t.Setenv(EnvPrefix+"LEVEL", "loud")
+		t.Setenv(EnvPrefix+"OUTPUT_TYPE", "yaml")
+		err := Setup(WithConsole(&syncBuffer{}), WithFormat("%(x)s"))
+		t.Cleanup(func() { _ = Close() })
+		require.Error(t, err)
+		for _, s := range []string{"CODOMYRMEX_LOG_LEVEL", "CODOMYRMEX_LOG_OUTPUT_TYPE", "WithFormat"} {
+			assert.Contains(t, err.Error(), s)
+		}
+	})
+	t.Run("valid settings kept", func(t *testing.T) {
+		t.Setenv(EnvPrefix+"LEVEL", "loud")
+		t.Setenv(EnvPrefix+"OUTPUT_TYPE", "json")
+		buf := &syncBuffer{}
+		require.Error(t, Setup(WithConsole(buf)))
+		t.Cleanup(func() { _ = Close() })
+		Logger("x").Info("json still")
+		assert.Equal(t, "json still", lastJSON(t, buf)["msg"])
+	})
+}
+
+func TestOptionsWinOverEnv(t *testing.T) {
+	t.Setenv(EnvPrefix+"OUTPUT_TYPE", "TEXT")
+	t.Setenv(EnvPrefix+"LEVEL", "ERROR")
+	buf := setup(t, WithJSON(), WithLevel(slog.LevelInfo))
+	Logger("o").Info("opt")
+	assert.Equal(t, "opt", lastJSON(t, buf)["msg"])
+}
+
+func TestSetupWhileLogging(t *testing.T) {
+	out := &syncBuffer{}
+	require.NoError(t, Setup(WithConsole(out), WithJSON()))
+	t.Cleanup(func() { _ = Close() })
+	const workers, per = 8, 2000
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	for w := range workers {
+		wg.Go(func() {
+			l := Logger(fmt.Sprintf("w%d", w)).With("worker", w)
+			for i := range per {
+				l.Info("record", "i", i, "pad", strings.Repeat("x", i%50))
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; !stop.Load(); i++ {
+			opts := []Option{WithConsole(out), WithJSON()}
+			if i%2 == 1 {
+				opts = append(opts, WithAddSource(true))
+			}
+			assert.NoError(t, Setup(opts...))
+		}
+	}()
+	wg.Wait()
+	stop.Store(true)
+	<-done
+	seen := map[string]bool{}
+	for _, m := range jsonLines(t, out.String()) {
+		if m["logger"] == "logging" {
+			continue
+		}
+		id := fmt.Sprint(m["worker"], "/", m["i"])
+		assert.False(t, seen[id], "duplicate %s", id)
+		seen[id] = true
+	}
+	assert.Len(t, seen, workers*per, "every record arrived once, whole")
+}
+
+func TestStdlibLogAndSlogDefault(t *testing.T) {
+	buf := setup(t, WithJSON())
+	slog.Info("from slog", "password", "hunter2")
+	log.Printf("from log %d", 42)
+	ls := jsonLines(t, buf.String())
+	require.Len(t, ls, 2)
+	assert.Equal(t, "from slog", ls[0]["msg"])
+	assert.Equal(t, "root", ls[0]["logger"])
+	assert.Equal(t, redactedMarker, ls[0]["password"], "slog.Info goes through the redactor")
+	assert.Equal(t, "from log 42", ls[1]["msg"])
+}
+
+func TestCloseTwiceAndLogAfter(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	buf := setup(t, WithFile(path), WithJSON())
+	Logger("c").Info("before close")
+	require.NoError(t, Close())
+	require.NoError(t, Close())
+	assert.NotPanics(t, func() { Logger("c").Info("after close") })
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "before close")
+	assert.NotContains(t, string(data), "after close")
+	assert.Len(t, buf.Lines(), 1)
+}
+
+func TestCloseFallsBackToConsole(t *testing.T) {
+	// After Close the default console chain writes to os.Stderr; swap it for a pipe.
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	old := os.Stderr
+	os.Stderr = w
+	defer func() { os.Stderr = old }()
+	setup(t)
+	require.NoError(t, Close())
+	Logger("c").Info("on the console default")
+	w.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(r)
+	assert.Contains(t, b.String(), "c - INFO - on the console default")
+}
+
+func TestFileSinkBasic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "app.log")
+	setup(t, WithFile(path), WithJSON())
+	Logger("f").Info("to file", "password", "x")
+	require.NoError(t, Close())
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"msg":"to file"`)
+	assert.Contains(t, string(data), redactedMarker)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+}
+
+func TestWrapOrder(t *testing.T) {
+	// The redactor sees a PEM block whole before the sanitizer escapes its
+	// newlines, and the sanitizer then escapes what is left.
+	var b bytes.Buffer
+	l := slog.New(Wrap(slog.NewTextHandler(&b, nil)))
+	pem := "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEow\nAAAA\n-----END RSA " + "PRIVATE KEY-----"
+	l.Info("key\x1b[2J", "pem", pem)
+	out := b.String()
+	assert.Equal(t, 1, strings.Count(out, "\n"))
+	assert.Contains(t, out, "[REDACTED:private-key]")
+	assert.NotContains(t, out, "MIIEow")
+	assert.NotContains(t, out, "\x1b")
+}
+
+func TestWrapDoesNotReadEnv(t *testing.T) {
+	t.Setenv(EnvPrefix+"REDACT", "false")
+	var b bytes.Buffer
+	slog.New(Wrap(slog.NewJSONHandler(&b, nil))).Info("x", "password", "p")
+	assert.Contains(t, b.String(), redactedMarker)
+}
+
+func TestConfigErrorUnwrap(t *testing.T) {
+	t.Setenv(EnvPrefix+"LEVEL", "x")
+	err := Setup(WithConsole(&syncBuffer{}))
+	t.Cleanup(func() { _ = Close() })
+	var ce *ConfigError
+	require.True(t, errors.As(err, &ce))
+	assert.Equal(t, "CODOMYRMEX_LOG_LEVEL", ce.Name)
+	assert.Equal(t, "x", ce.Value)
+}
+
+func TestAddSource(t *testing.T) {
+	buf := setup(t, WithJSON(), WithAddSource(true))
+	Logger("s").Info("src")
+	m := lastJSON(t, buf)
+	src, ok := m["source"].(map[string]any)
+	require.True(t, ok, "source object: %v", m)
+	assert.True(t, strings.HasSuffix(src["file"].(string), "logging_test.go"))
+
+	buf = setup(t, WithAddSource(true), WithFormat("%(message)s"))
+	Logger("s").Info("src")
+	assert.Regexp(t, regexp.MustCompile(`^src source=.*logging_test\.go:\d+$`), buf.Lines()[0])
+}
+
+func TestValuesEncodeAsJSON(t *testing.T) {
+	buf := setup(t, WithJSON())
+	type inner struct{ N int }
+	Logger("v").Info("values",
+		"dur", time.Second, "t", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "f", 1.5, "b", true,
+		"u", uint64(7), "list", []int{1, 2}, "m", map[string]int{"x": 1}, "s", inner{3}, "nil", nil,
+		"raw", json.RawMessage(`{"a":[1,2]}`), "bytes", []byte("hi"))
+	m := lastJSON(t, buf)
+	assert.Equal(t, float64(time.Second), m["dur"])
+	assert.Equal(t, "2026-01-02T03:04:05Z", m["t"])
+	assert.Equal(t, 1.5, m["f"])
+	assert.Equal(t, true, m["b"])
+	assert.Equal(t, []any{float64(1), float64(2)}, m["list"])
+	assert.Equal(t, map[string]any{"x": float64(1)}, m["m"])
+	assert.Equal(t, map[string]any{"N": float64(3)}, m["s"])
+	assert.Nil(t, m["nil"])
+	assert.Equal(t, map[string]any{"a": []any{float64(1), float64(2)}}, m["raw"])
+	assert.Equal(t, "hi", m["bytes"])
+}
