@@ -56,9 +56,16 @@ func load() *pipeline {
 	return current.Load()
 }
 
-// handler returns the chain for one logger name.
+// handler returns the chain for one logger name. The built-in encoders
+// escape every string they write with the sanitizer's own function
+// (appendEscaped), so here the sanitizing stage is fused into the encoder:
+// one stage redacts and cuts oversized values, the encoder escapes.
 func (p *pipeline) handler(name string) slog.Handler {
-	return p.stages.wrap(&encHandler{enc: p.enc, logger: name})
+	var h slog.Handler = &encHandler{enc: p.enc, logger: name}
+	if p.stages.fused != nil {
+		h = &stageHandler{next: h, m: p.stages.fused}
+	}
+	return h
 }
 
 // acquire marks a record as in flight on p; it fails once p is closing.
@@ -273,8 +280,9 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 
 // stages holds the compiled secure stages of one configuration.
 type stages struct {
-	red *redactor // nil when redaction is off
-	san *attrMapper
+	red   *redactor   // nil when redaction is off
+	san   *attrMapper // the sanitizing stage, for Wrap
+	fused *attrMapper // redaction and the size limit, for the built-in encoders; nil if neither
 }
 
 func newStages(c *config) (*stages, error) {
@@ -283,14 +291,36 @@ func newStages(c *config) (*stages, error) {
 	if c.redact {
 		st.red, err = newRedactor(c)
 	}
+	st.fused = fusedMapper(st.red, c.maxValueBytes)
 	return st, err
+}
+
+// fusedMapper redacts (if red is set), then cuts values longer than limit.
+func fusedMapper(red *redactor, limit int) *attrMapper {
+	if red == nil && limit <= 0 {
+		return nil
+	}
+	m := &attrMapper{str: func(s string) (string, bool) {
+		changed := false
+		if red != nil {
+			s, changed = red.redact(s)
+		}
+		if limit > 0 && len(s) > limit {
+			return truncate(s, limit), true
+		}
+		return s, changed
+	}}
+	if red != nil {
+		m.secretKey, m.onKeyRedacted = red.mapper.secretKey, red.mapper.onKeyRedacted
+	}
+	return m
 }
 
 // wrap builds redactor → sanitizer → next.
 func (st *stages) wrap(next slog.Handler) slog.Handler {
-	var h slog.Handler = &sanitizeHandler{next: next, m: st.san}
+	var h slog.Handler = &stageHandler{next: next, m: st.san}
 	if st.red != nil {
-		h = &redactHandler{next: h, m: st.red.mapper}
+		h = &stageHandler{next: h, m: st.red.mapper}
 	}
 	return h
 }

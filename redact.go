@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -154,45 +153,56 @@ func (r *redactor) redact(s string) (string, bool) {
 	if cand.empty() && !digits && len(r.always) == 0 {
 		return s, false
 	}
-	var spans []span
-	try := func(i int) {
-		ru := &r.rules[i]
-		g := 0
-		if ru.Pattern.NumSubexp() > 0 {
-			g = 1
-		}
-		for _, m := range ru.Pattern.FindAllStringSubmatchIndex(s, -1) {
-			st, en := m[2*g], m[2*g+1]
-			if st < 0 || st == en {
-				continue
-			}
-			sec := s[st:en]
-			if strings.HasPrefix(strings.Trim(sec, `"'`), markerPrefix) {
-				continue
-			}
-			if ru.Validate != nil && !safeValidate(ru.Validate, sec) {
-				continue
-			}
-			spans = append(spans, span{st, en, ru.Kind})
-		}
-	}
+	var spanBuf [4]span
+	spans := spanBuf[:0]
 	for i := range r.rules {
 		if cand.has(i) {
-			try(i)
+			spans = r.try(i, s, spans)
 		}
 	}
 	for _, i := range r.always {
-		try(i)
+		spans = r.try(i, s, spans)
 	}
 	if digits {
 		for _, i := range r.digits {
-			try(i)
+			spans = r.try(i, s, spans)
 		}
 	}
 	if len(spans) == 0 {
 		return s, false
 	}
 	return applySpans(s, spans), true
+}
+
+// try runs rule i on s and appends the secrets it finds to spans.
+func (r *redactor) try(i int, s string, spans []span) []span {
+	ru := &r.rules[i]
+	if ru.find != nil {
+		var hitBuf [4][2]int
+		for _, m := range ru.find(s, hitBuf[:0]) {
+			spans = append(spans, span{m[0], m[1], ru.Kind})
+		}
+		return spans
+	}
+	g := 0
+	if ru.Pattern.NumSubexp() > 0 {
+		g = 1
+	}
+	for _, m := range ru.Pattern.FindAllStringSubmatchIndex(s, -1) {
+		st, en := m[2*g], m[2*g+1]
+		if st < 0 || st == en {
+			continue
+		}
+		sec := s[st:en]
+		if strings.HasPrefix(strings.Trim(sec, `"'`), markerPrefix) {
+			continue
+		}
+		if ru.Validate != nil && !safeValidate(ru.Validate, sec) {
+			continue
+		}
+		spans = append(spans, span{st, en, ru.Kind})
+	}
+	return spans
 }
 
 // safeValidate runs a validator, treating a panic as "not a secret".
@@ -255,12 +265,6 @@ func IsSecretKey(key string) bool {
 	return defaultRedactor.keys.match(key)
 }
 
-// redactHandler is the redacting stage: a slog.Handler middleware.
-type redactHandler struct {
-	next slog.Handler
-	m    *attrMapper
-}
-
 // NewRedactingHandler returns a handler that replaces secrets before passing
 // records to next: by pattern in the message and in every string value, by
 // key for attributes with a sensitive key at any depth, and in values of any
@@ -271,24 +275,7 @@ func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
 	c := newConfig()
 	c.apply(opts)
 	r, _ := newRedactor(c)
-	return &redactHandler{next: next, m: r.mapper}
-}
-
-func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.next.Enabled(ctx, l)
-}
-
-func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
-	return h.next.Handle(ctx, transformRecord(r, h.m))
-}
-
-func (h *redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	as, _ := h.m.attrs(attrs)
-	return &redactHandler{next: h.next.WithAttrs(as), m: h.m}
-}
-
-func (h *redactHandler) WithGroup(name string) slog.Handler {
-	return &redactHandler{next: h.next.WithGroup(name), m: h.m}
+	return &stageHandler{next: next, m: r.mapper}
 }
 
 // Secret is a string the program knows is secret. However it is logged or

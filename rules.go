@@ -21,7 +21,8 @@ type Rule struct {
 	// Validate, if set, must accept the secret for it to be replaced.
 	Validate func(secret string) bool
 
-	digits bool // triggered by a long run of digits instead of keywords
+	digits bool                            // triggered by a long run of digits instead of keywords
+	find   func(string, [][2]int) [][2]int // a hand-written matcher used instead of Pattern
 }
 
 func rule(kind, pattern string, keywords ...string) Rule {
@@ -29,6 +30,8 @@ func rule(kind, pattern string, keywords ...string) Rule {
 }
 
 func (r Rule) validate(f func(string) bool) Rule { r.Validate = f; return r }
+
+func (r Rule) matcher(f func(string, [][2]int) [][2]int) Rule { r.find = f; return r }
 
 // kvKeys are the key names that make "key=value" text secret.
 const kvKeys = `(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|id[_-]?token|credentials?|session[_-]?(?:id|token|key)|sessionid|signature)`
@@ -143,7 +146,7 @@ var builtinRules = []Rule{
 	// escaped \n as in JSON), or up to the end of the text if cut short.
 	rule("private-key", `(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*))`, "private key"),
 	// Credentials in URLs: scheme://user:password@host (database, broker, HTTP).
-	rule("url-credentials", `\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^/\s:@"'<>]{0,128}:([^/\s@"'<>]{1,256})@[^\s/"'<>]+`, "://"),
+	rule("url-credentials", `\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^/\s:@"'<>]{0,128}:([^/\s@"'<>]{1,256})@[^\s/"'<>]+`, "://").matcher(findURLCredentials),
 	// Go database DSNs: user:password@tcp(host) and friends.
 	rule("dsn-credentials", `[A-Za-z0-9_.-]{1,64}:([^\s@/:"']{1,256})@(?:tcp|unix|udp|tcp6)\(`, "@tcp(", "@unix(", "@udp(", "@tcp6("),
 	// Authorization headers: the credentials after the scheme.
@@ -156,7 +159,7 @@ var builtinRules = []Rule{
 	rule("cookie", `(?i)\b(?:set-)?cookie["']?\s*[:=]\s*["']?([^\r\n"']+)`, "cookie"),
 	// key=value, key: value, "key": "value" and query parameters with a secret-sounding key.
 	rule("secret-assignment", `(?i)(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_.-])*`+kvKeys+`["']?\s*(?:=|:|=>)\s*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'}<>\]\[]+)`,
-		"pass", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey", "private_key", "private-key", "privatekey", "credential", "session", "signature"),
+		"pass", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey", "private_key", "private-key", "privatekey", "credential", "session", "signature").matcher(findAssignments),
 	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
 	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
 	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true},

@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"context"
 	"log/slog"
 	"strconv"
 	"unicode/utf8"
@@ -122,11 +121,12 @@ func appendEscaped(dst []byte, s string, mode int) []byte {
 			}
 		}
 		dst = append(dst, s[start:i]...)
-		bs := byte('\\')
-		if mode == quoteJSON {
-			dst = append(dst, '\\', '\\') // JSON-encoded backslash
+		if mode == quoteNone {
+			dst = append(dst, '\\')
 		} else {
-			dst = append(dst, bs)
+			// Quoted TEXT and JSON: the escape's backslash is itself escaped,
+			// so that unquoting gives back exactly what Sanitize returns.
+			dst = append(dst, '\\', '\\')
 		}
 		switch {
 		case r == utf8.RuneError && size == 1:
@@ -166,12 +166,6 @@ func sanitizeString(s string, max int) string {
 	return Sanitize(truncate(s, max))
 }
 
-// sanitizeHandler is the sanitizing stage: a slog.Handler middleware.
-type sanitizeHandler struct {
-	next slog.Handler
-	m    *attrMapper
-}
-
 // newSanitizeMapper returns the attrMapper of the sanitizing stage.
 func newSanitizeMapper(maxBytes int) *attrMapper {
 	f := func(s string) (string, bool) {
@@ -194,26 +188,5 @@ func newSanitizeMapper(maxBytes int) *attrMapper {
 func NewSanitizingHandler(next slog.Handler, opts ...Option) slog.Handler {
 	c := newConfig()
 	c.apply(opts)
-	return &sanitizeHandler{next: next, m: newSanitizeMapper(c.maxValueBytes)}
-}
-
-func (h *sanitizeHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.next.Enabled(ctx, l)
-}
-
-func (h *sanitizeHandler) Handle(ctx context.Context, r slog.Record) error {
-	return h.next.Handle(ctx, transformRecord(r, h.m))
-}
-
-func (h *sanitizeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	as, _ := h.m.attrs(attrs)
-	return &sanitizeHandler{next: h.next.WithAttrs(as), m: h.m}
-}
-
-func (h *sanitizeHandler) WithGroup(name string) slog.Handler {
-	if name == "" {
-		return h
-	}
-	n, _ := h.m.key(name)
-	return &sanitizeHandler{next: h.next.WithGroup(n), m: h.m}
+	return &stageHandler{next: next, m: newSanitizeMapper(c.maxValueBytes)}
 }

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"context"
 	"encoding"
 	"encoding/json"
 	"fmt"
@@ -387,40 +388,51 @@ func (w *walker) structValue(rv reflect.Value, depth int) slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
+// stageHandler is a secure stage as a slog.Handler middleware: it maps the
+// record with its attrMapper and passes it on.
+type stageHandler struct {
+	next slog.Handler
+	m    *attrMapper
+}
+
+func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
+	return h.next.Handle(ctx, transformRecord(r, h.m))
+}
+
+func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	as, _ := h.m.attrs(attrs)
+	return &stageHandler{next: h.next.WithAttrs(as), m: h.m}
+}
+
+func (h *stageHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	n, _ := h.m.mapKey(name)
+	return &stageHandler{next: h.next.WithGroup(n), m: h.m}
+}
+
 // transformRecord returns r with its message and attributes mapped; r itself
 // if nothing changed.
 func transformRecord(r slog.Record, m *attrMapper) slog.Record {
 	msg, mc := m.str(r.Message)
-	var out []slog.Attr
-	i := 0
+	var buf [16]slog.Attr
+	out := buf[:0]
+	changed := mc
 	r.Attrs(func(a slog.Attr) bool {
 		na, c := m.attr(a)
-		if c && out == nil {
-			out = make([]slog.Attr, 0, r.NumAttrs())
-			j := 0
-			r.Attrs(func(b slog.Attr) bool {
-				if j == i {
-					return false
-				}
-				out = append(out, b)
-				j++
-				return true
-			})
-		}
-		if out != nil {
-			out = append(out, na)
-		}
-		i++
+		changed = changed || c
+		out = append(out, na)
 		return true
 	})
-	if !mc && out == nil {
+	if !changed {
 		return r
 	}
 	nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
-	if out != nil {
-		nr.AddAttrs(out...)
-	} else {
-		r.Attrs(func(a slog.Attr) bool { nr.AddAttrs(a); return true })
-	}
+	nr.AddAttrs(out...)
 	return nr
 }

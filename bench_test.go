@@ -1,0 +1,107 @@
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// realisticAttrs is a clean access-log-like record of 10 attrs.
+func realisticAttrs() []slog.Attr {
+	return []slog.Attr{
+		slog.String("method", "GET"),
+		slog.String("path", "/api/v1/orders/81723"),
+		slog.Int("status", 200),
+		slog.Int("bytes", 5123),
+		slog.Duration("duration", 1234*time.Microsecond),
+		slog.String("user_id", "u-28371"),
+		slog.String("remote_addr", "10.1.2.3:51234"),
+		slog.String("user_agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/131.0"),
+		slog.String("request_id", "req-5f2c9a7e1b"),
+		slog.Bool("cache_hit", false),
+	}
+}
+
+// secretAttrs is the same record with one secret in a value.
+func secretAttrs() []slog.Attr {
+	as := realisticAttrs()
+	as[1] = slog.String("path", "/api/v1/orders/81723?token="+"q7Lm2Vx9Rk4Tz8Wp")
+	return as
+}
+
+func benchLogger(b *testing.B, l *slog.Logger, attrs []slog.Attr) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		l.LogAttrs(ctx, slog.LevelInfo, "request served", attrs...)
+	}
+}
+
+// naiveReplaceAttr is what a user would write without this package: one
+// regexp per credential format, run over every string value in ReplaceAttr.
+func naiveReplaceAttr(res []*regexp.Regexp) func([]string, slog.Attr) slog.Attr {
+	return func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() != slog.KindString {
+			return a
+		}
+		s := a.Value.String()
+		for _, re := range res {
+			s = re.ReplaceAllString(s, "[REDACTED]")
+		}
+		return slog.String(a.Key, s)
+	}
+}
+
+func BenchmarkChain(b *testing.B) {
+	for _, rec := range []struct {
+		name  string
+		attrs []slog.Attr
+	}{{"clean", realisticAttrs()}, {"secret", secretAttrs()}} {
+		b.Run(rec.name+"/slog-json", func(b *testing.B) {
+			benchLogger(b, slog.New(slog.NewJSONHandler(io.Discard, nil)), rec.attrs)
+		})
+		b.Run(rec.name+"/naive-regexp-json", func(b *testing.B) {
+			h := slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: naiveReplaceAttr(naivePatterns())})
+			benchLogger(b, slog.New(h), rec.attrs)
+		})
+		b.Run(rec.name+"/wrap-slog-json", func(b *testing.B) {
+			benchLogger(b, slog.New(Wrap(slog.NewJSONHandler(io.Discard, nil))), rec.attrs)
+		})
+		b.Run(rec.name+"/setup-json", func(b *testing.B) {
+			if err := Setup(WithConsole(io.Discard), WithJSON()); err != nil {
+				b.Fatal(err)
+			}
+			defer Close()
+			benchLogger(b, Logger("bench"), rec.attrs)
+		})
+		b.Run(rec.name+"/setup-json-no-stages", func(b *testing.B) {
+			if err := Setup(WithConsole(io.Discard), WithJSON()); err != nil {
+				b.Fatal(err)
+			}
+			defer Close()
+			p := load()
+			benchLogger(b, slog.New(&encHandler{enc: p.enc, logger: "bench"}), rec.attrs)
+		})
+		b.Run(rec.name+"/setup-json-separate-sanitizer", func(b *testing.B) {
+			// The chain as Wrap composes it (redactor, sanitizer middleware,
+			// encoder), to show what fusing the sanitizer into the encoder saves.
+			if err := Setup(WithConsole(io.Discard), WithJSON()); err != nil {
+				b.Fatal(err)
+			}
+			defer Close()
+			p := load()
+			benchLogger(b, slog.New(p.stages.wrap(&encHandler{enc: p.enc, logger: "bench"})), rec.attrs)
+		})
+		b.Run(rec.name+"/setup-text", func(b *testing.B) {
+			if err := Setup(WithConsole(io.Discard)); err != nil {
+				b.Fatal(err)
+			}
+			defer Close()
+			benchLogger(b, Logger("bench"), rec.attrs)
+		})
+	}
+}

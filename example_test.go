@@ -1,0 +1,88 @@
+package logging_test
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/codomyrmex/logging"
+)
+
+func ExampleSetup() {
+	// Options win over CODOMYRMEX_LOG_* variables. The console is stdout here
+	// and the time is left out of the format, so that the output is stable.
+	err := logging.Setup(
+		logging.WithConsole(os.Stdout),
+		logging.WithFormat("%(name)s %(levelname)-8s %(message)s"),
+	)
+	if err != nil {
+		slog.Error("logging setup", "err", err) // the chain works anyway
+	}
+	defer logging.Close()
+
+	log := logging.Logger("billing")
+	log.Info("invoice sent", "id", 1042, "password", "hunter2")
+	log.Warn("retry", "user", "bob\nINFO forged")
+	// Output:
+	// billing INFO     invoice sent id=1042 password=[REDACTED]
+	// billing WARNING  retry user="bob\\nINFO forged"
+}
+
+func ExampleLogger() {
+	// A logger made before Setup (at package level, say) follows Setup.
+	db := logging.Logger("db.pool")
+
+	_ = logging.Setup(
+		logging.WithConsole(os.Stdout),
+		logging.WithJSON(),
+		logging.WithLevels("INFO,db=DEBUG"),
+	)
+	defer logging.Close()
+
+	db.Debug("conn opened", "conns", 3)
+	// Output is JSON with the logger's name; the time varies, so the example
+	// shows no output block.
+}
+
+func ExampleWrap() {
+	// Keep your own handler; put the secure stages in front of it.
+	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})
+	log := slog.New(logging.Wrap(h))
+	log.Info("connect", "dsn", "postgres://app:"+"s3cret"+"@db:5432/main", "note", "line1\nline2")
+	// Output:
+	// level=INFO msg=connect dsn=postgres://app:[REDACTED:url-credentials]@db:5432/main note=line1\nline2
+}
+
+func ExampleRedact() {
+	key := "AKIA" + "QYLPMN5HXZ7RBW2E" // built from parts, as tests do
+	os.Stdout.WriteString(logging.Redact("key id "+key+" in use") + "\n")
+	// Output: key id [REDACTED:aws-access-key-id] in use
+}
+
+func ExampleSanitize() {
+	os.Stdout.WriteString(logging.Sanitize("ok\r\nINFO forged \x1b[31mred\u202e") + "\n")
+	// Output: ok\r\nINFO forged \x1b[31mred\u202e
+}
+
+func ExampleSecret() {
+	type login struct {
+		User     string
+		Password logging.Secret
+	}
+	log := slog.New(logging.Wrap(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})))
+	log.Info("login", "req", login{User: "ann", Password: logging.Secret("hunter2")})
+	// Output: {"level":"INFO","msg":"login","req":{"User":"ann","Password":"[REDACTED]"}}
+}

@@ -1,0 +1,124 @@
+package logging
+
+import "strings"
+
+// Hand-written matchers for the generic rules that fire most often in real
+// text. Each has a regular expression in builtinRules that documents it (and
+// that the naive benchmark runs); the redactor calls these instead, because a
+// regexp without a literal prefix scans the whole string slowly.
+
+// kvSecretKeys are the key stems that make key=value text secret; a key
+// matches when, lowercased and without separators, it ends with one.
+var kvSecretKeys = newKeySet([]string{
+	"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "accesskey",
+	"accesskeyid", "secretkey", "privatekey", "clientsecret", "credential", "credentials",
+	"sessionid", "sessiontoken", "sessionkey", "signature",
+})
+
+func isKeyByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+}
+
+// findAssignments finds the values of key=value, key: value, "key": "value",
+// key => value and query parameters whose key is secret.
+func findAssignments(s string, out [][2]int) [][2]int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '=' && c != ':' {
+			continue
+		}
+		// The key: skip a closing quote and spaces, then key bytes.
+		k := i
+		for k > 0 && s[k-1] == ' ' {
+			k--
+		}
+		if k > 0 && (s[k-1] == '"' || s[k-1] == '\'') {
+			k--
+		}
+		end := k
+		for k > 0 && isKeyByte(s[k-1]) {
+			k--
+		}
+		if k == end || !kvSecretKeys.match(s[k:end]) {
+			continue
+		}
+		if k > 0 && isKeyByte(s[k-1]) {
+			continue
+		}
+		// The value.
+		v := i + 1
+		if c == '=' && v < len(s) && s[v] == '>' {
+			v++
+		}
+		if c == ':' && v < len(s) && s[v] == '/' { // scheme://, not an assignment
+			continue
+		}
+		for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
+			v++
+		}
+		if v >= len(s) {
+			continue
+		}
+		var vs, ve int
+		if q := s[v]; q == '"' || q == '\'' {
+			j := strings.IndexByte(s[v+1:], q)
+			if j < 0 {
+				j = len(s) - v - 1
+			}
+			vs, ve = v+1, v+1+j
+			if nl := strings.IndexAny(s[vs:ve], "\r\n"); nl >= 0 {
+				ve = vs + nl
+			}
+		} else {
+			ve = v
+			for ve < len(s) && !strings.ContainsRune(" \t\r\n,;&\"'}<>[]", rune(s[ve])) {
+				ve++
+			}
+			vs = v
+		}
+		if ve > vs && !strings.HasPrefix(s[vs:], markerPrefix) {
+			out = append(out, [2]int{vs, ve})
+			i = ve - 1
+		}
+	}
+	return out
+}
+
+// findURLCredentials finds the password in scheme://user:password@host.
+func findURLCredentials(s string, out [][2]int) [][2]int {
+	for off := 0; ; {
+		j := strings.Index(s[off:], "://")
+		if j < 0 {
+			return out
+		}
+		p := off + j
+		off = p + 3
+		// A scheme: a letter, then letters, digits, + . -
+		k := p
+		for k > 0 && (isKeyByte(s[k-1]) || s[k-1] == '+') && s[k-1] != '_' {
+			k--
+		}
+		if k == p || !(s[k] >= 'a' && s[k] <= 'z' || s[k] >= 'A' && s[k] <= 'Z') {
+			continue
+		}
+		// The authority ends at / ? # whitespace or a quote.
+		a := off
+		e := a
+		for e < len(s) && !strings.ContainsRune("/?# \t\r\n\"'<>", rune(s[e])) {
+			e++
+		}
+		at := strings.LastIndexByte(s[a:e], '@')
+		if at < 0 {
+			continue
+		}
+		colon := strings.IndexByte(s[a:a+at], ':')
+		if colon < 0 {
+			continue
+		}
+		vs, ve := a+colon+1, a+at
+		if ve > vs && !strings.HasPrefix(s[vs:], markerPrefix) {
+			out = append(out, [2]int{vs, ve})
+		}
+		off = e
+	}
+}
