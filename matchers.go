@@ -7,13 +7,43 @@ import "strings"
 // that the naive benchmark runs); the redactor calls these instead, because a
 // regexp without a literal prefix scans the whole string slowly.
 
-// kvSecretKeys are the key stems that make key=value text secret; a key
-// matches when, lowercased and without separators, it ends with one.
+// kvSecretKeys are the key stems whose value in key=value text is always
+// secret; a key matches when, lowercased and without separators, it ends
+// with one.
 var kvSecretKeys = newKeySet([]string{
-	"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "accesskey",
-	"accesskeyid", "secretkey", "privatekey", "clientsecret", "credential", "credentials",
-	"sessionid", "sessiontoken", "sessionkey", "signature",
+	"password", "passwd", "passphrase", "pwd", "secret", "apikey", "accesskey",
+	"secretkey", "privatekey", "clientsecret", "credential", "credentials", "signature",
 })
+
+// kvTokenKeys are key stems that system logs also use for object handles
+// ("token=Token{a64f992", "sessionid: 0x34ed9ac1c1e00ae"); their value is
+// secret only when it looks like a credential (see tokenLike).
+var kvTokenKeys = newKeySet([]string{
+	"token", "accesskeyid", "sessionid", "sessiontoken", "sessionkey",
+})
+
+// tokenLike reports whether v looks like a credential: at least 8
+// characters of the base64/hex/JWT alphabet, with letters and digits, and
+// not a 0x hex number.
+func tokenLike(v string) bool {
+	if len(v) < 8 || strings.HasPrefix(v, "0x") || strings.HasPrefix(v, "0X") {
+		return false
+	}
+	var letter, digit bool
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			letter = true
+		case c == '.', c == '_', c == '-', c == '~', c == '+', c == '/', c == '=':
+		default:
+			return false
+		}
+	}
+	return letter && digit
+}
 
 func isKeyByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
@@ -39,7 +69,11 @@ func findAssignments(s string, out [][2]int) [][2]int {
 		for k > 0 && isKeyByte(s[k-1]) {
 			k--
 		}
-		if k == end || !kvSecretKeys.match(s[k:end]) {
+		if k == end {
+			continue
+		}
+		strong := kvSecretKeys.match(s[k:end])
+		if !strong && !kvTokenKeys.match(s[k:end]) {
 			continue
 		}
 		if k > 0 && isKeyByte(s[k-1]) {
@@ -75,6 +109,9 @@ func findAssignments(s string, out [][2]int) [][2]int {
 				ve++
 			}
 			vs = v
+		}
+		if !strong && !tokenLike(s[vs:ve]) {
+			continue
 		}
 		if ve > vs && !strings.HasPrefix(s[vs:], markerPrefix) {
 			out = append(out, [2]int{vs, ve})

@@ -168,6 +168,7 @@ func (r *redactor) redact(s string) (string, bool) {
 			spans = r.try(i, s, spans)
 		}
 	}
+	spans = dropInsideMarkers(s, spans)
 	if len(spans) == 0 {
 		return s, false
 	}
@@ -213,6 +214,42 @@ func safeValidate(f func(string) bool, s string) (ok bool) {
 		}
 	}()
 	return f(s)
+}
+
+// dropInsideMarkers drops spans that overlap a marker already in s, so that
+// redacting twice changes nothing.
+func dropInsideMarkers(s string, spans []span) []span {
+	if len(spans) == 0 || !strings.Contains(s, markerPrefix) {
+		return spans
+	}
+	var marks [][2]int
+	for off := 0; ; {
+		i := strings.Index(s[off:], markerPrefix)
+		if i < 0 {
+			break
+		}
+		st := off + i
+		en := strings.IndexByte(s[st:], ']')
+		if en < 0 {
+			en = len(s) - st - 1
+		}
+		marks = append(marks, [2]int{st, st + en + 1})
+		off = st + en + 1
+	}
+	out := spans[:0]
+	for _, sp := range spans {
+		keep := true
+		for _, m := range marks {
+			if sp.start < m[1] && m[0] < sp.end {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, sp)
+		}
+	}
+	return out
 }
 
 // applySpans merges overlapping spans and replaces each with its marker.
