@@ -195,7 +195,7 @@ func (r *redactor) try(i int, s string, spans []span) []span {
 			continue
 		}
 		sec := s[st:en]
-		if strings.HasPrefix(strings.Trim(sec, `"'`), markerPrefix) {
+		if isMarker(strings.Trim(sec, `"'`)) {
 			continue
 		}
 		if ru.Validate != nil && !safeValidate(ru.Validate, sec) {
@@ -216,6 +216,38 @@ func safeValidate(f func(string) bool, s string) (ok bool) {
 	return f(s)
 }
 
+// markerAt reports whether a well-formed marker, [REDACTED] or
+// [REDACTED:kind] with kind of [a-z0-9-], starts at s[i:], and where it ends.
+// Only well-formed markers count, so that text with a stray "[REDACTED"
+// cannot shield a secret that follows it.
+func markerAt(s string, i int) (end int, ok bool) {
+	if !strings.HasPrefix(s[i:], markerPrefix) {
+		return 0, false
+	}
+	j := i + len(markerPrefix)
+	if j < len(s) && s[j] == ']' {
+		return j + 1, true
+	}
+	if j >= len(s) || s[j] != ':' {
+		return 0, false
+	}
+	j++
+	k := j
+	for k < len(s) && (s[k] >= 'a' && s[k] <= 'z' || s[k] >= '0' && s[k] <= '9' || s[k] == '-') {
+		k++
+	}
+	if k == j || k >= len(s) || s[k] != ']' {
+		return 0, false
+	}
+	return k + 1, true
+}
+
+// isMarker reports whether s is exactly one marker.
+func isMarker(s string) bool {
+	end, ok := markerAt(s, 0)
+	return ok && end == len(s)
+}
+
 // dropInsideMarkers drops spans that overlap a marker already in s, so that
 // redacting twice changes nothing.
 func dropInsideMarkers(s string, spans []span) []span {
@@ -223,18 +255,18 @@ func dropInsideMarkers(s string, spans []span) []span {
 		return spans
 	}
 	var marks [][2]int
-	for off := 0; ; {
+	for off := 0; off < len(s); {
 		i := strings.Index(s[off:], markerPrefix)
 		if i < 0 {
 			break
 		}
 		st := off + i
-		en := strings.IndexByte(s[st:], ']')
-		if en < 0 {
-			en = len(s) - st - 1
+		if end, ok := markerAt(s, st); ok {
+			marks = append(marks, [2]int{st, end})
+			off = end
+		} else {
+			off = st + 1
 		}
-		marks = append(marks, [2]int{st, st + en + 1})
-		off = st + en + 1
 	}
 	out := spans[:0]
 	for _, sp := range spans {

@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -122,7 +124,9 @@ func (s stringer) String() string { return s.s }
 
 type valuer struct{ s string }
 
-func (v valuer) LogValue() slog.Value { return slog.GroupValue(slog.String("token", v.s), slog.String("ok", "yes")) }
+func (v valuer) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("token", v.s), slog.String("ok", "yes"))
+}
 
 type panicky struct{}
 
@@ -338,3 +342,40 @@ func TestBenignCorpus(t *testing.T) {
 }
 
 func mustRe(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+func TestStrayMarkerDoesNotShield(t *testing.T) {
+	tok := ghToken("gh" + "p")
+	for _, s := range []string{"[REDACTED " + tok, "[REDACTED:" + tok, "password=[REDACTEDhunter2x", "[REDACTED:x " + tok + "]"} {
+		out := Redact(s)
+		assert.NotContains(t, out, tok[4:], s)
+		assert.NotContains(t, out, "hunter2x", s)
+	}
+}
+
+func FuzzRedact(f *testing.F) {
+	samples := ruleSamples()
+	var kinds []string
+	for k := range samples {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	f.Add("plain text", uint(0), uint8(0))
+	f.Add("password=x [REDACTED:key] https://u:p@h", uint(5), uint8(3))
+	f.Add("\x00\xff[REDACTED", uint(2), uint8(7))
+	f.Fuzz(func(t *testing.T, s string, pos uint, kind uint8) {
+		out := Redact(s)
+		if utf8.ValidString(s) && !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 from valid input %q → %q", s, out)
+		}
+		if again := Redact(out); again != out {
+			t.Fatalf("not idempotent:\n%q\n%q\n%q", s, out, again)
+		}
+		// A secret planted anywhere (as a separate word) never survives.
+		sm := samples[kinds[int(kind)%len(kinds)]]
+		p := int(pos % uint(len(s)+1))
+		planted := s[:p] + " " + sm.text + " " + s[p:]
+		if got := Redact(planted); strings.Contains(got, sm.secret) {
+			t.Fatalf("secret survived (%s):\n%q\n%q", kinds[int(kind)%len(kinds)], planted, got)
+		}
+	})
+}

@@ -1,0 +1,267 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// dangerous is the test's own list of what must never reach a log line,
+// independent of the code under test.
+func dangerous(r rune) bool {
+	switch {
+	case r < 0x20 || r == 0x7f:
+		return true
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r == 0x2028 || r == 0x2029 || r == 0x200e || r == 0x200f || r == 0x061c:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// assertNoDangerous fails if s is invalid UTF-8 or holds a dangerous rune
+// (newline allowed only as the line terminator, checked by the caller).
+func assertNoDangerous(t testing.TB, s, what string) {
+	t.Helper()
+	if !utf8.ValidString(s) {
+		t.Errorf("%s: invalid UTF-8: %q", what, s)
+		return
+	}
+	for _, r := range s {
+		if dangerous(r) {
+			t.Errorf("%s: dangerous rune %U in %q", what, r, s)
+			return
+		}
+	}
+}
+
+// walkJSON calls f for every key and string in a decoded JSON value.
+func walkJSON(v any, f func(string)) {
+	switch x := v.(type) {
+	case string:
+		f(x)
+	case []any:
+		for _, e := range x {
+			walkJSON(e, f)
+		}
+	case map[string]any:
+		for k, e := range x {
+			f(k)
+			walkJSON(e, f)
+		}
+	}
+}
+
+var injectionPayloads = map[string]string{
+	"LF":           "user\nINFO forged record",
+	"CR":           "user\rINFO overwrite",
+	"CRLF":         "a\r\n2026-01-01 00:00:00,000 - root - INFO - forged",
+	"NUL":          "a\x00b",
+	"ESC-clear":    "x\x1b[2J\x1b[H",
+	"ESC-title":    "\x1b]0;pwned\x07",
+	"DEL":          "a\x7fb",
+	"NEL":          "a\u0085b",
+	"C1-CSI":       "a\u009b31mb",
+	"LS":           "a\u2028b",
+	"PS":           "a\u2029b",
+	"RLO":          "file\u202egnp.exe",
+	"LRI":          "a\u2066b\u2069",
+	"LRM":          "a\u200eb\u200fc\u061cd",
+	"invalid-utf8": "a\xff\xfeb\xc3",
+	"tab-vt-ff":    "a\tb\vc\fd",
+}
+
+type textStringer string
+
+func (s textStringer) String() string { return string(s) }
+
+type logValuerOf string
+
+func (v logValuerOf) LogValue() slog.Value { return slog.StringValue(string(v)) }
+
+// logInEveryPosition logs p in every position of one record each.
+func logInEveryPosition(l *slog.Logger, p string) int {
+	l.Info(p)
+	l.Info("key", p, "v")
+	l.Info("value", "k", p)
+	l.Info("error", "err", errors.New(p))
+	l.Info("stringer", "s", textStringer(p))
+	l.Info("bytes", "b", []byte(p))
+	l.Info("struct", "s", struct{ Field string }{p})
+	l.Info("map", "m", map[string]string{p: p})
+	l.Info("logvaluer", "lv", logValuerOf(p))
+	l.Info("any", "a", []any{p, 1})
+	l.Info("group-attr", slog.Group(p, "k", "v"))
+	l.WithGroup(p).Info("with-group", "k", "v")
+	l.With(p, p).Info("with-attrs")
+	return 13
+}
+
+func checkLines(t *testing.T, out string, records int, json_ bool) {
+	t.Helper()
+	require.True(t, strings.HasSuffix(out, "\n"))
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, records, "one line per record:\n%s", out)
+	for _, line := range lines {
+		assertNoDangerous(t, line, "raw line")
+		if json_ {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+			walkJSON(m, func(s string) { assertNoDangerous(t, s, "decoded JSON") })
+		}
+	}
+}
+
+func TestInjectionEveryPosition(t *testing.T) {
+	for name, p := range injectionPayloads {
+		for _, out := range []OutputType{OutputText, OutputJSON} {
+			t.Run(name+"/setup-"+out.String(), func(t *testing.T) {
+				buf := setup(t, WithOutputType(out), WithFormat("%(name)s %(levelname)s %(message)s"))
+				n := logInEveryPosition(Logger("svc."+p), p)
+				checkLines(t, buf.String(), n, out == OutputJSON)
+			})
+			t.Run(name+"/wrap-"+out.String(), func(t *testing.T) {
+				var b bytes.Buffer
+				var h slog.Handler = slog.NewJSONHandler(&b, nil)
+				if out == OutputText {
+					h = slog.NewTextHandler(&b, nil)
+				}
+				n := logInEveryPosition(slog.New(Wrap(h)), p)
+				checkLines(t, b.String(), n, out == OutputJSON)
+			})
+		}
+	}
+}
+
+func TestSanitizeEscapes(t *testing.T) {
+	cases := map[string]string{
+		"a\nb":          `a\nb`,
+		"a\r\nb":        `a\r\nb`,
+		"a\tb":          `a\tb`,
+		"\x00\x1b\x7f":  `\x00\x1b\x7f`,
+		"\u0085":        `\u0085`,
+		"\u2028\u2029":  `\u2028\u2029`,
+		"\u202e\u2066":  `\u202e\u2066`,
+		"\u200e\u061c":  `\u200e\u061c`,
+		"\xff":          `\xff`,
+		"ok é 日本 🙂":     "ok é 日本 🙂",
+		`C:\path\to\x`:  `C:\path\to\x`,
+		"":              "",
+		"\xe2\x80":      `\xe2\x80`,
+		"bad\xc3(utf8)": `bad\xc3(utf8)`,
+	}
+	for in, want := range cases {
+		assert.Equal(t, want, Sanitize(in), "%q", in)
+	}
+}
+
+func TestSanitizeCleanAllocatesNothing(t *testing.T) {
+	s := "GET /api/v1/orders?id=7 200 Mozilla/5.0 é"
+	assert.Equal(t, 0.0, testing.AllocsPerRun(100, func() { _ = Sanitize(s) }))
+}
+
+func TestTruncation(t *testing.T) {
+	big := strings.Repeat("a", 1000)
+	assert.Equal(t, strings.Repeat("a", 100)+"…[truncated 900 bytes]", truncate(big, 100))
+	// A cut never splits a rune.
+	s := strings.Repeat("é", 100) // 200 bytes
+	out := truncate(s, 51)
+	assert.True(t, utf8.ValidString(out))
+	assert.Contains(t, out, "[truncated 150 bytes]")
+	assert.Equal(t, big, truncate(big, 0))
+
+	buf := setup(t, WithJSON(), WithMaxValueBytes(64))
+	Logger("t").Info(strings.Repeat("m", 100), "v", strings.Repeat("v", 200), "short", "ok")
+	m := lastJSON(t, buf)
+	assert.Equal(t, strings.Repeat("m", 64)+"…[truncated 36 bytes]", m["msg"])
+	assert.Equal(t, strings.Repeat("v", 64)+"…[truncated 136 bytes]", m["v"])
+	assert.Equal(t, "ok", m["short"])
+
+	var b bytes.Buffer
+	slog.New(NewSanitizingHandler(slog.NewJSONHandler(&b, nil), WithMaxValueBytes(10))).Info("x", "v", big)
+	assert.Contains(t, b.String(), "aaaaaaaaaa…[truncated 990 bytes]")
+}
+
+func TestMaxValueBytesEnv(t *testing.T) {
+	t.Setenv(EnvPrefix+"MAX_VALUE_BYTES", "16")
+	buf := setup(t, WithJSON())
+	Logger("t").Info("x", "v", strings.Repeat("z", 20))
+	assert.Equal(t, strings.Repeat("z", 16)+"…[truncated 4 bytes]", lastJSON(t, buf)["v"])
+
+	t.Setenv(EnvPrefix+"MAX_VALUE_BYTES", "lots")
+	err := Setup(WithConsole(io.Discard))
+	assert.ErrorContains(t, err, "CODOMYRMEX_LOG_MAX_VALUE_BYTES")
+}
+
+func TestDefaultLimitIs64KiB(t *testing.T) {
+	buf := setup(t, WithJSON())
+	Logger("t").Info("x", "v", strings.Repeat("z", 70000))
+	v := lastJSON(t, buf)["v"].(string)
+	assert.True(t, strings.HasPrefix(v, strings.Repeat("z", 65536)+"…[truncated 4464 bytes]"))
+}
+
+func FuzzSanitize(f *testing.F) {
+	for _, p := range injectionPayloads {
+		f.Add(p)
+	}
+	f.Add("clean text")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Sanitize(s)
+		assertNoDangerous(t, out, "Sanitize output")
+		clean := utf8.ValidString(s)
+		for _, r := range s {
+			if dangerous(r) {
+				clean = false
+			}
+		}
+		if clean && out != s {
+			t.Fatalf("clean string changed: %q → %q", s, out)
+		}
+		if IsClean(s) != clean {
+			t.Fatalf("IsClean(%q) = %v", s, !clean)
+		}
+	})
+}
+
+func FuzzHandler(f *testing.F) {
+	f.Add("msg", "key", "value", "group", false)
+	f.Add("a\nb", "k\r", "\x1b[2J", "\u202e", true)
+	f.Add("", "", "", "", true)
+	f.Fuzz(func(t *testing.T, msg, key, value, group string, asJSON bool) {
+		var b syncBuffer
+		p, _ := newPipeline(&config{
+			levels: levelSet{def: slog.LevelDebug}, py: mustFormat(DefaultFormat), schema: schemaSlog,
+			console: &b, maxValueBytes: 1 << 16, redact: true, output: map[bool]OutputType{true: OutputJSON, false: OutputText}[asJSON],
+		})
+		l := slog.New(p.handler(group))
+		l.WithGroup(group).With(key, value).Info(msg, key, value, slog.Group(group, key, value))
+		checkLines(t, b.String(), 1, asJSON)
+		// The separate stages (Wrap) in front of slog's handlers, too.
+		var w bytes.Buffer
+		var h slog.Handler = slog.NewTextHandler(&w, nil)
+		if asJSON {
+			h = slog.NewJSONHandler(&w, nil)
+		}
+		slog.New(Wrap(h)).WithGroup(group).Info(msg, key, value)
+		checkLines(t, w.String(), 1, asJSON)
+	})
+}
+
+func mustFormat(f string) *pyFormat {
+	p, err := parsePyFormat(f)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
