@@ -36,6 +36,7 @@ type config struct {
 	rotation  rotation
 	onError   func(error)
 	reopenHUP bool
+	sinks     []extraSink
 
 	errs []error // problems found while applying options
 }
@@ -70,6 +71,12 @@ func (c *config) apply(opts []Option) {
 			}
 		}
 	}
+}
+
+// extraSink is a writer added with WithSink.
+type extraSink struct {
+	name string
+	w    io.Writer
 }
 
 // ConfigError is one bad setting: the variable or option, and the value.
@@ -383,4 +390,17 @@ func WithErrorHandler(f func(error)) Option {
 // gets SIGHUP, as after logrotate moved the file.
 func WithReopenOnSIGHUP() Option {
 	return func(c *config) error { c.reopenHUP = true; return nil }
+}
+
+// WithSink adds w as one more sink: it receives every record, encoded as the
+// console's, in one Write call per record (serialized). Failures are
+// reported like those of the built-in sinks, under name.
+func WithSink(name string, w io.Writer) Option {
+	return func(c *config) error {
+		if w == nil || name == "" {
+			return optErr("WithSink", name, errors.New("want a name and a writer"))
+		}
+		c.sinks = append(c.sinks, extraSink{name, w})
+		return nil
+	}
 }

@@ -31,16 +31,17 @@ const checkInterval = time.Second
 // triggered here, after the path has been checked again, never inside
 // lumberjack, so that no open follows a symlink planted at the path.
 type fileSink struct {
-	mu        sync.Mutex
-	path      string
-	lj        *lumberjack.Logger
-	maxBytes  int64
-	size      int64
-	info      os.FileInfo // the file the path named when it was last checked
-	checked   time.Time
-	broken    error // set while the path cannot be used; retried every checkInterval
-	closed    bool
-	rotations int
+	mu         sync.Mutex
+	path       string
+	lj         *lumberjack.Logger
+	maxBytes   int64
+	size       int64
+	info       os.FileInfo // the file the path named when it was last checked
+	checked    time.Time
+	broken     error // set while the path cannot be used; retried every checkInterval
+	closed     bool
+	rotations  int
+	lastRotate time.Time
 }
 
 // openFileSink prepares the log file: parent directories are created 0700,
@@ -188,6 +189,11 @@ func (s *fileSink) rotate() error {
 		s.broken = fmt.Errorf("%w: %s", ErrSymlink, s.path)
 		return s.broken
 	}
+	// lumberjack names backups by the millisecond: never rotate twice in one.
+	if d := time.Since(s.lastRotate); d < 2*time.Millisecond {
+		time.Sleep(2*time.Millisecond - d)
+	}
+	s.lastRotate = time.Now()
 	if err := s.lj.Rotate(); err != nil {
 		return err
 	}

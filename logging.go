@@ -131,6 +131,9 @@ func newPipeline(c *config) (*pipeline, []error) {
 			}
 		}
 	}
+	for _, s := range c.sinks {
+		out.add(s.name, newLockedWriter(s.w), nil)
+	}
 	p.enc = &encoder{output: c.output, schema: c.schema, py: c.py, addSource: c.addSource, out: out}
 	return p, errs
 }

@@ -1,0 +1,369 @@
+package logging
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// lumberjack's compression goroutine outlives Close (lumberjack v2.2.1 has no
+// way to stop it); it holds no file and is the only goroutine allowed to stay.
+var ignoreLumberjack = goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun")
+
+func withUmask(t *testing.T, mask int) {
+	old := syscall.Umask(mask)
+	t.Cleanup(func() { syscall.Umask(old) })
+}
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	st, err := os.Lstat(path)
+	require.NoError(t, err)
+	return st.Mode().Perm()
+}
+
+func TestFileModesUnderUmask(t *testing.T) {
+	for _, mask := range []int{0, 0o022, 0o077} {
+		t.Run(fmt.Sprintf("%04o", mask), func(t *testing.T) {
+			withUmask(t, mask)
+			root := t.TempDir()
+			path := filepath.Join(root, "a", "b", "app.log")
+			setup(t, WithFile(path), WithRotation(1, 0, 0, true))
+			Logger("m").Info("hello")
+			require.NoError(t, Close())
+			assert.Equal(t, os.FileMode(0o600), mode(t, path))
+			assert.Equal(t, os.FileMode(0o700), mode(t, filepath.Join(root, "a")))
+			assert.Equal(t, os.FileMode(0o700), mode(t, filepath.Join(root, "a", "b")))
+		})
+	}
+}
+
+func TestExistingFileTightened(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	require.NoError(t, os.WriteFile(path, []byte("old line\n"), 0o644))
+	require.NoError(t, os.Chmod(path, 0o644))
+	buf := setup(t, WithFile(path), WithJSON())
+	Logger("m").Info("new line")
+	require.NoError(t, Close())
+	assert.Equal(t, os.FileMode(0o600), mode(t, path))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(data), "old line\n"), "existing content kept")
+	assert.Contains(t, string(data), "new line")
+	lines := jsonLines(t, buf.String())
+	require.Len(t, lines, 2)
+	assert.Equal(t, "WARNING", lines[0]["level"])
+	assert.Contains(t, lines[0]["msg"], "tightened to 0600")
+}
+
+func TestSymlinkRefused(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	require.NoError(t, os.WriteFile(target, []byte("precious\n"), 0o644))
+	for name, dest := range map[string]string{"existing": target, "dangling": filepath.Join(dir, "nowhere")} {
+		t.Run(name, func(t *testing.T) {
+			link := filepath.Join(dir, "link-"+name+".log")
+			require.NoError(t, os.Symlink(dest, link))
+			buf := &syncBuffer{}
+			err := Setup(WithConsole(buf), WithFile(link))
+			t.Cleanup(func() { _ = Close() })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "symlink")
+			assert.Contains(t, err.Error(), link)
+			assert.ErrorIs(t, err, ErrSymlink)
+			Logger("s").Info("console still works")
+			assert.Contains(t, buf.String(), "console still works")
+			data, err := os.ReadFile(target)
+			require.NoError(t, err)
+			assert.Equal(t, "precious\n", string(data))
+			assert.Equal(t, os.FileMode(0o644), mode(t, target))
+			_, err = os.Stat(filepath.Join(dir, "nowhere"))
+			assert.True(t, errors.Is(err, os.ErrNotExist), "dangling target not created")
+		})
+	}
+}
+
+func TestSymlinkPlantedBeforeRotationRefused(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	target := filepath.Join(dir, "target")
+	require.NoError(t, os.WriteFile(target, []byte("precious\n"), 0o600))
+	var errs atomic.Int64
+	setup(t, WithFile(path), WithRotation(1, 0, 0, false), WithErrorHandler(func(error) { errs.Add(1) }))
+	l := Logger("r")
+	l.Info("first")
+	// An attacker swaps the file for a link; the next rotation must not follow it.
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.Symlink(target, path))
+	big := strings.Repeat("x", 600<<10)
+	l.Info(big[:60000])
+	for range 20 {
+		l.Info("fill", "v", big[:60000])
+	}
+	data, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, "precious\n", string(data))
+	assert.Greater(t, errs.Load(), int64(0), "refusals reported")
+}
+
+func TestPermissionDeniedAtSetup(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "locked")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	path := filepath.Join(dir, "app.log")
+	var err error
+	buf := &syncBuffer{}
+	asUnprivileged(t, dir, func() {
+		err = Setup(WithConsole(buf), WithFile(path))
+	})
+	t.Cleanup(func() { _ = Close() })
+	require.Error(t, err)
+	assert.ErrorIs(t, err, os.ErrPermission)
+	assert.Contains(t, err.Error(), "CODOMYRMEX_LOG_FILE")
+	Logger("p").Info("console still works")
+	assert.Contains(t, buf.String(), "console still works")
+}
+
+// asUnprivileged runs f so that dir is not writable for it: as root, on a
+// locked OS thread whose filesystem uid is "nobody" (which also drops the
+// capabilities that bypass file permissions); otherwise with dir made 0500.
+func asUnprivileged(t *testing.T, dir string, f func()) {
+	if os.Geteuid() != 0 {
+		require.NoError(t, os.Chmod(dir, 0o500))
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+		f()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETFSUID, 65534, 0, 0); e != 0 {
+			t.Errorf("setfsuid: %v", e)
+			return
+		}
+		f()
+	}()
+	<-done
+}
+
+// failingWriter fails with err while fail is set.
+type failingWriter struct {
+	fail atomic.Bool
+	err  error
+	buf  syncBuffer
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.fail.Load() {
+		return 0, w.err
+	}
+	return w.buf.Write(p)
+}
+
+func TestDiskFullDevFull(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("/dev/full not available")
+	}
+	defer full.Close()
+	var seen []error
+	var mu sync.Mutex
+	console := &syncBuffer{}
+	before := Stats().WriteErrors
+	setup(t, WithConsole(console), WithSink("disk", full), WithErrorHandler(func(e error) {
+		mu.Lock()
+		seen = append(seen, e)
+		mu.Unlock()
+	}))
+	start := time.Now()
+	for i := range 100 {
+		Logger("d").Info("record", "i", i)
+	}
+	assert.Less(t, time.Since(start), 2*time.Second, "never blocks")
+	assert.Equal(t, before+100, Stats().WriteErrors)
+	require.Len(t, seen, 100)
+	assert.ErrorIs(t, seen[0], syscall.ENOSPC)
+	out := console.String()
+	assert.Equal(t, 1, strings.Count(out, "no space left on device"), "first failure reported once:\n%s", out)
+	assert.Equal(t, 100, strings.Count(out, "INFO - record"), "console lost nothing")
+}
+
+func TestSinkRecovers(t *testing.T) {
+	w := &failingWriter{err: syscall.ENOSPC}
+	console := &syncBuffer{}
+	setup(t, WithConsole(console), WithSink("disk", w))
+	w.fail.Store(true)
+	for range 5 {
+		Logger("d").Info("lost on disk")
+	}
+	w.fail.Store(false)
+	Logger("d").Info("back")
+	assert.Contains(t, console.String(), "disk sink recovered after 5 failed writes")
+	assert.Contains(t, w.buf.String(), "back")
+}
+
+func TestDirectoryRemovedWhileRunning(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "logs")
+	path := filepath.Join(dir, "app.log")
+	console := &syncBuffer{}
+	setup(t, WithConsole(console), WithFile(path))
+	l := Logger("d")
+	l.Info("before")
+	require.NoError(t, os.RemoveAll(dir))
+	// Block the directory from coming back: a file where it was.
+	require.NoError(t, os.WriteFile(dir, nil, 0o600))
+	time.Sleep(checkInterval + 50*time.Millisecond)
+	for range 3 {
+		l.Info("during")
+	}
+	assert.Contains(t, console.String(), "file sink:", "failure reported")
+	require.NoError(t, os.Remove(dir))
+	time.Sleep(checkInterval + 50*time.Millisecond)
+	l.Info("after")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err, "file recreated when the fault cleared")
+	assert.Contains(t, string(data), "after")
+	assert.Equal(t, os.FileMode(0o700), mode(t, dir))
+	assert.Equal(t, os.FileMode(0o600), mode(t, path))
+	assert.Contains(t, console.String(), "file sink recovered")
+}
+
+func TestExternalRotationReopen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	setup(t, WithFile(path))
+	l := Logger("r")
+	l.Info("one")
+	require.NoError(t, os.Rename(path, path+".1")) // what logrotate does
+	require.NoError(t, Reopen())
+	l.Info("two")
+	require.NoError(t, Close())
+	old, _ := os.ReadFile(path + ".1")
+	cur, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(old), "one")
+	assert.Contains(t, string(cur), "two")
+	assert.NotContains(t, string(cur), "one")
+	assert.Equal(t, os.FileMode(0o600), mode(t, path))
+}
+
+func TestReopenOnSIGHUP(t *testing.T) {
+	defer goleak.VerifyNone(t, ignoreLumberjack, goleak.IgnoreCurrent())
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	setup(t, WithFile(path), WithReopenOnSIGHUP())
+	l := Logger("r")
+	l.Info("one")
+	require.NoError(t, os.Rename(path, path+".1"))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { _, err := os.Stat(path); return err == nil }, 2*time.Second, 5*time.Millisecond)
+	l.Info("two")
+	require.NoError(t, Close())
+	cur, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(cur), "two")
+}
+
+func TestCloseLeaksNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t, ignoreLumberjack, goleak.IgnoreCurrent())
+	path := filepath.Join(t.TempDir(), "app.log")
+	require.NoError(t, Setup(WithConsole(io.Discard), WithFile(path), WithRotation(1, 0, 0, true), WithReopenOnSIGHUP()))
+	for range 20 {
+		Logger("g").Info(strings.Repeat("y", 60000))
+	}
+	require.NoError(t, Close())
+}
+
+// readAllRecords reads every JSON line of the current file, the backups and
+// the compressed backups in dir.
+func readAllRecords(t *testing.T, dir string) (lines []string, files []string) {
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		files = append(files, p)
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		var r io.Reader = f
+		if strings.HasSuffix(p, ".gz") {
+			gz, err := gzip.NewReader(f)
+			require.NoError(t, err)
+			r = gz
+		}
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		require.NoError(t, sc.Err())
+		f.Close()
+	}
+	return lines, files
+}
+
+func TestRotationUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	withUmask(t, 0o022)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	t.Setenv(EnvPrefix+"MAX_SIZE_MB", "1")
+	t.Setenv(EnvPrefix+"MAX_BACKUPS", "0")
+	t.Setenv(EnvPrefix+"MAX_AGE_DAYS", "0")
+	t.Setenv(EnvPrefix+"COMPRESS", "true")
+	require.NoError(t, Setup(WithConsole(io.Discard), WithFile(path), WithJSON()))
+	const workers, per = 8, 25000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			l := Logger("load")
+			for i := range per {
+				l.Info("record", "id", fmt.Sprintf("%d-%d", w, i), "pad", "lorem ipsum dolor sit amet")
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, Close())
+	// Compression runs in lumberjack's goroutine: wait until every backup is compressed.
+	require.Eventually(t, func() bool {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Name() != "app.log" && !strings.HasSuffix(e.Name(), ".gz") {
+				return false
+			}
+		}
+		return true
+	}, 60*time.Second, 50*time.Millisecond)
+	lines, files := readAllRecords(t, dir)
+	assert.Greater(t, len(files), 5, "rotated several times")
+	seen := make(map[string]bool, workers*per)
+	for _, line := range lines {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), "whole line: %q", line)
+		id := m["id"].(string)
+		require.False(t, seen[id], "duplicate %s", id)
+		seen[id] = true
+	}
+	assert.Len(t, seen, workers*per, "every record present exactly once")
+	for _, f := range files {
+		assert.Equal(t, os.FileMode(0o600), mode(t, f), f)
+	}
+}
