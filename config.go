@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,13 @@ type config struct {
 	onError   func(error)
 	reopenHUP bool
 	sinks     []extraSink
+
+	extractors    []func(context.Context) []slog.Attr
+	securityFile  string
+	securityLevel *slog.Level
+	rateLimit     float64
+	rateBurst     int
+	rateByMessage bool
 
 	errs []error // problems found while applying options
 }
@@ -153,6 +161,27 @@ var envVars = []envVar{
 	{"MAX_AGE_DAYS", false, intVar(func(c *config) *int { return &c.rotation.maxAgeDays }, 0, 36500)},
 	{"COMPRESS", false, boolVar(func(c *config) *bool { return &c.rotation.compress })},
 	{"LOCAL_TIME", false, boolVar(func(c *config) *bool { return &c.rotation.localTime })},
+	{"SECURITY_FILE", false, func(c *config, v string) error { c.securityFile = v; return nil }},
+	{"RATE_LIMIT", false, func(c *config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f < 0 || f > 1e9 || f != f {
+			return errors.New("want records per second, 0 (off) or more")
+		}
+		c.rateLimit = f
+		return nil
+	}},
+	{"RATE_BURST", false, intVar(func(c *config) *int { return &c.rateBurst }, 0, 1<<20)},
+	{"RATE_KEY", false, func(c *config, v string) error {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "site":
+			c.rateByMessage = false
+		case "message":
+			c.rateByMessage = true
+		default:
+			return errors.New("want site or message")
+		}
+		return nil
+	}},
 }
 
 // boolVar parses true/false/1/0/yes/no/on/off, in any case.
@@ -403,4 +432,10 @@ func WithSink(name string, w io.Writer) Option {
 		c.sinks = append(c.sinks, extraSink{name, w})
 		return nil
 	}
+}
+
+// WithSecurityFile also writes security events to their own file, with the
+// same protections and rotation as the main file sink.
+func WithSecurityFile(path string) Option {
+	return func(c *config) error { c.securityFile = path; return nil }
 }

@@ -123,13 +123,14 @@ func appendPre(dst, pre []byte) []byte {
 	return append(dst, pre...)
 }
 
-func (h *encHandler) Handle(_ context.Context, r slog.Record) error {
+func (h *encHandler) Handle(ctx context.Context, r slog.Record) error {
 	bp := bufPool.Get().(*[]byte)
 	buf := (*bp)[:0]
+	ctxAttrs := resolvedAttrs(ctx)
 	if h.enc.output == OutputText {
-		buf = h.appendText(buf, r)
+		buf = h.appendText(buf, r, ctxAttrs)
 	} else {
-		buf = h.appendJSON(buf, r)
+		buf = h.appendJSON(buf, r, ctxAttrs)
 	}
 	buf = append(buf, '\n')
 	err := h.enc.out.write(buf, r.Level)
@@ -148,7 +149,7 @@ func source(r slog.Record) *slog.Source {
 	return r.Source()
 }
 
-func (h *encHandler) appendJSON(buf []byte, r slog.Record) []byte {
+func (h *encHandler) appendJSON(buf []byte, r slog.Record, ctxAttrs []slog.Attr) []byte {
 	codo := h.enc.schema == schemaCodomyrmex
 	buf = append(buf, '{')
 	if !r.Time.IsZero() {
@@ -198,6 +199,7 @@ func (h *encHandler) appendJSON(buf []byte, r slog.Record) []byte {
 		buf = append(buf, `,"msg":`...)
 		buf = appendJSONString(buf, r.Message)
 	}
+	buf = appendJSONAttrs(buf, ctxAttrs, 0)
 	buf = appendPre(buf, h.pre)
 	nClose := h.nOpen
 	if r.NumAttrs() > 0 {
@@ -224,7 +226,7 @@ var pid = os.Getpid()
 // pythonLevelNo maps a slog level to Python's numbers (DEBUG 10 … CRITICAL 50).
 func pythonLevelNo(l slog.Level) int { return 20 + int(l)*5/2 }
 
-func (h *encHandler) appendText(buf []byte, r slog.Record) []byte {
+func (h *encHandler) appendText(buf []byte, r slog.Record, ctxAttrs []slog.Attr) []byte {
 	var src *slog.Source
 	if h.enc.py.needsSource || h.enc.addSource {
 		src = source(r)
@@ -248,7 +250,7 @@ func (h *encHandler) appendText(buf []byte, r slog.Record) []byte {
 		case fLevelno:
 			buf = seg.appendNum(buf, float64(pythonLevelNo(r.Level)), true)
 		case fMessage:
-			buf = h.appendMessage(buf, seg, r)
+			buf = h.appendMessage(buf, seg, r, ctxAttrs)
 		case fFilename:
 			buf = h.appendTextField(buf, seg, filepath.Base(src.File))
 		case fModule:
@@ -291,8 +293,11 @@ func (h *encHandler) appendTextField(buf []byte, seg *pySeg, s string) []byte {
 }
 
 // appendMessage appends the message followed by the attrs as key=value.
-func (h *encHandler) appendMessage(buf []byte, seg *pySeg, r slog.Record) []byte {
+func (h *encHandler) appendMessage(buf []byte, seg *pySeg, r slog.Record, ctxAttrs []slog.Attr) []byte {
 	buf = h.appendTextField(buf, seg, r.Message)
+	for _, a := range ctxAttrs {
+		buf = appendTextAttr(buf, "", a)
+	}
 	buf = append(buf, h.pre...)
 	r.Attrs(func(a slog.Attr) bool {
 		buf = appendTextAttr(buf, h.prefix, a)

@@ -29,13 +29,18 @@ import (
 // pipeline is one configuration's whole chain; Setup builds a new one and
 // swaps the global pointer to it.
 type pipeline struct {
-	levels  levelSet
-	stages  *stages
-	enc     *encoder
-	closers []io.Closer
-	active  atomic.Int64 // records being handled right now
-	closed  atomic.Bool
-	onClose []func()
+	levels     levelSet
+	secLevel   *slog.Level // explicit minimum level of security events
+	secEnc     *encoder    // the encoder of security events (adds the security file)
+	limiter    *limiter    // nil when rate limiting is off
+	extractors []func(context.Context) []slog.Attr
+	stages     *stages
+	enc        *encoder
+	closers    []io.Closer
+	active     atomic.Int64 // records being handled right now
+	closing    atomic.Bool  // close has begun
+	closed     atomic.Bool  // no new record may start
+	onClose    []func()
 }
 
 var (
@@ -60,8 +65,12 @@ func load() *pipeline {
 // escape every string they write with the sanitizer's own function
 // (appendEscaped), so here the sanitizing stage is fused into the encoder:
 // one stage redacts and cuts oversized values, the encoder escapes.
-func (p *pipeline) handler(name string) slog.Handler {
-	var h slog.Handler = &encHandler{enc: p.enc, logger: name}
+func (p *pipeline) handler(name string, security bool) slog.Handler {
+	enc := p.enc
+	if security {
+		enc = p.secEnc
+	}
+	var h slog.Handler = &encHandler{enc: enc, logger: name}
 	if p.stages.fused != nil {
 		h = &stageHandler{next: h, m: p.stages.fused}
 	}
@@ -82,15 +91,22 @@ func (p *pipeline) release() { p.active.Add(-1) }
 
 // close waits (at most 5 s) for records in flight, then closes the sinks.
 func (p *pipeline) close() error {
-	if p == nil || p.closed.Swap(true) {
+	if p == nil || p.closing.Swap(true) {
 		return nil
 	}
+	if p.limiter != nil {
+		p.limiter.close() // no periodic summary from here on
+	}
+	p.closed.Store(true)
 	deadline := time.Now().Add(5 * time.Second)
 	for p.active.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Microsecond)
 	}
 	for _, f := range p.onClose {
 		f()
+	}
+	if p.limiter != nil {
+		p.limiter.flushSummary() // the last one, when no record is in flight
 	}
 	var errs []error
 	for _, c := range p.closers {
@@ -135,6 +151,39 @@ func newPipeline(c *config) (*pipeline, []error) {
 		out.add(s.name, newLockedWriter(s.w), nil)
 	}
 	p.enc = &encoder{output: c.output, schema: c.schema, py: c.py, addSource: c.addSource, out: out}
+	p.secEnc = p.enc
+	if c.securityFile != "" {
+		fs, _, err := openFileSink(c.securityFile, c.rotation)
+		if err != nil {
+			errs = append(errs, &ConfigError{Name: EnvPrefix + "SECURITY_FILE", Value: c.securityFile, Err: err})
+		} else {
+			secOut := &fanout{sinks: append(out.sinks[:len(out.sinks):len(out.sinks)], &sinkState{name: "security-file", w: fs}),
+				onError: out.onError, report: out.report}
+			p.closers = append(p.closers, fs)
+			enc := *p.enc
+			enc.out = secOut
+			p.secEnc = &enc
+		}
+	}
+	p.secLevel = c.securityLevel
+	p.extractors = c.extractors
+	if c.rateLimit > 0 {
+		burst := c.rateBurst
+		if burst == 0 {
+			burst = max(1, int(c.rateLimit))
+		}
+		p.limiter = newLimiter(c.rateLimit, burst, c.rateByMessage, func(r slog.Record) {
+			// Periodic summaries go through p while it is open; the last one,
+			// from close, after every record in flight is done.
+			if !p.closed.Load() {
+				if !p.acquire() {
+					return
+				}
+				defer p.release()
+			}
+			_ = p.handler("logging", false).Handle(context.Background(), r)
+		})
+	}
 	return p, errs
 }
 
@@ -162,12 +211,11 @@ func Setup(opts ...Option) error {
 			errs = append(errs, err)
 		}
 	}
-	internal := Logger("logging")
 	for _, w := range p.enc.out.warnings {
-		internal.Warn(w)
+		internalLogger.Warn(w)
 	}
 	if !c.redact && redactionOffWarned.CompareAndSwap(false, true) {
-		internal.Warn("redaction is turned off: secrets will reach the logs")
+		internalLogger.Warn("redaction is turned off: secrets will reach the logs")
 	}
 	return errors.Join(errs...)
 }
@@ -186,6 +234,10 @@ func Close() error {
 // rootHandler is the handler of slog.Default after Setup.
 var rootHandler = &namedHandler{name: "root"}
 
+// internalLogger is the package's own logger: warnings about its
+// configuration and rate-limit summaries. It is never rate limited.
+var internalLogger = slog.New(&namedHandler{name: "logging", internal: true})
+
 // Logger returns a logger with the given name. It is safe at package init,
 // before Setup, and from many goroutines: the logger follows whatever chain
 // Setup installs later. The name appears as "logger" in JSON and as
@@ -199,9 +251,11 @@ func Logger(name string) *slog.Logger {
 // every record and caches the chain derived for its name, attrs and groups
 // once per pipeline.
 type namedHandler struct {
-	name  string
-	ops   []handlerOp
-	cache atomic.Pointer[derived]
+	name     string
+	security bool // the security events' logger: own level floor, own encoder, not rate limited
+	internal bool // the package's own logger: not rate limited
+	ops      []handlerOp
+	cache    atomic.Pointer[derived]
 }
 
 // handlerOp is one WithAttrs or WithGroup call, replayed on each new pipeline.
@@ -220,7 +274,7 @@ func (n *namedHandler) derive(p *pipeline) *derived {
 	if d := n.cache.Load(); d != nil && d.p == p {
 		return d
 	}
-	h := p.handler(n.name)
+	h := p.handler(n.name, n.security)
 	for _, op := range n.ops {
 		if op.attrs != nil {
 			h = h.WithAttrs(op.attrs)
@@ -228,7 +282,15 @@ func (n *namedHandler) derive(p *pipeline) *derived {
 			h = h.WithGroup(op.group)
 		}
 	}
-	d := &derived{p: p, h: h, level: p.levels.forLogger(n.name)}
+	level := p.levels.forLogger(n.name)
+	if n.security {
+		if p.secLevel != nil {
+			level = *p.secLevel
+		} else {
+			level = min(level, slog.LevelWarn)
+		}
+	}
+	d := &derived{p: p, h: h, level: level}
 	n.cache.Store(d)
 	return d
 }
@@ -245,6 +307,13 @@ func (n *namedHandler) Handle(ctx context.Context, r slog.Record) error {
 		if !p.acquire() {
 			continue // a Setup swapped p out; the new pipeline is already in place
 		}
+		if p.limiter != nil && !n.security && !n.internal && !p.limiter.allow(&r) {
+			p.release()
+			return nil
+		}
+		if as := collectContextAttrs(ctx, p.extractors); len(as) > 0 {
+			ctx = context.WithValue(ctx, resolvedKey{}, as)
+		}
 		err := n.derive(p).h.Handle(ctx, r)
 		p.release()
 		return err
@@ -253,7 +322,7 @@ func (n *namedHandler) Handle(ctx context.Context, r slog.Record) error {
 
 func (n *namedHandler) with(op handlerOp) *namedHandler {
 	ops := append(n.ops[:len(n.ops):len(n.ops)], op)
-	return &namedHandler{name: n.name, ops: ops}
+	return &namedHandler{name: n.name, security: n.security, internal: n.internal, ops: ops}
 }
 
 func (n *namedHandler) WithAttrs(as []slog.Attr) slog.Handler {
@@ -278,7 +347,7 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 	c := newConfig()
 	c.apply(opts)
 	st, _ := newStages(c)
-	return st.wrap(next)
+	return &ctxHandler{next: st.wrap(next), extractors: c.extractors}
 }
 
 // stages holds the compiled secure stages of one configuration.

@@ -244,7 +244,7 @@ func FuzzHandler(f *testing.F) {
 			levels: levelSet{def: slog.LevelDebug}, py: mustFormat(DefaultFormat), schema: schemaSlog,
 			console: &b, maxValueBytes: 1 << 16, redact: true, output: map[bool]OutputType{true: OutputJSON, false: OutputText}[asJSON],
 		})
-		l := slog.New(p.handler(group))
+		l := slog.New(p.handler(group, false))
 		l.WithGroup(group).With(key, value).Info(msg, key, value, slog.Group(group, key, value))
 		checkLines(t, b.String(), 1, asJSON)
 		// The separate stages (Wrap) in front of slog's handlers, too.

@@ -114,11 +114,13 @@ type Statistics struct {
 	Redactions map[string]uint64
 	// WriteErrors counts failed writes to any sink.
 	WriteErrors uint64
+	// RateLimited counts records dropped by the rate limiter.
+	RateLimited uint64
 }
 
 // Stats returns the package's counters.
 func Stats() Statistics {
-	s := Statistics{Redactions: map[string]uint64{}, WriteErrors: writeErrors.Load()}
+	s := Statistics{Redactions: map[string]uint64{}, WriteErrors: writeErrors.Load(), RateLimited: rateLimited.Load()}
 	redactionCounts.Range(func(k, v any) bool {
 		if n := v.(*atomic.Uint64).Load(); n > 0 {
 			s.Redactions[k.(string)] = n

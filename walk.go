@@ -400,6 +400,11 @@ func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
+	if as := resolvedAttrs(ctx); len(as) > 0 {
+		if mapped, changed := h.m.attrs(as); changed {
+			ctx = context.WithValue(ctx, resolvedKey{}, mapped)
+		}
+	}
 	return h.next.Handle(ctx, transformRecord(r, h.m))
 }
 

@@ -1,0 +1,179 @@
+package logging
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// EventType names a kind of security event; it is the record's
+// security_event_type label.
+type EventType string
+
+// Security event types.
+const (
+	AuthnSuccess           EventType = "authn_success"
+	AuthnFailure           EventType = "authn_failure"
+	Logout                 EventType = "logout"
+	MFAChallenge           EventType = "mfa_challenge"
+	MFASuccess             EventType = "mfa_success"
+	MFAFailure             EventType = "mfa_failure"
+	AuthzDenied            EventType = "authz_denied"
+	RoleGranted            EventType = "role_granted"
+	RoleRevoked            EventType = "role_revoked"
+	PermissionGranted      EventType = "permission_granted"
+	PermissionRevoked      EventType = "permission_revoked"
+	PolicyViolation        EventType = "policy_violation"
+	InputValidationFailure EventType = "input_validation_failure"
+	RateLimitExceeded      EventType = "rate_limit_exceeded"
+	ConfigChange           EventType = "config_change"
+	SecretAccess           EventType = "secret_access"
+	DataExport             EventType = "data_export"
+	TamperingDetected      EventType = "tampering_detected"
+)
+
+// EventTypes lists every built-in event type.
+var EventTypes = []EventType{
+	AuthnSuccess, AuthnFailure, Logout, MFAChallenge, MFASuccess, MFAFailure, AuthzDenied,
+	RoleGranted, RoleRevoked, PermissionGranted, PermissionRevoked, PolicyViolation,
+	InputValidationFailure, RateLimitExceeded, ConfigChange, SecretAccess, DataExport, TamperingDetected,
+}
+
+// Outcome is how the decision ended.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeFailure Outcome = "failure"
+	OutcomeDenied  Outcome = "denied"
+	OutcomeUnknown Outcome = "unknown"
+)
+
+// Severity sets the record's level: low is INFO, medium WARNING, high ERROR,
+// critical CRITICAL. The zero value takes the event type's default.
+type Severity string
+
+// Severities.
+const (
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+	SeverityHigh     Severity = "high"
+	SeverityCritical Severity = "critical"
+)
+
+// ThreatLevel is the program's estimate of the threat behind the event.
+type ThreatLevel string
+
+// Threat levels.
+const (
+	ThreatNone     ThreatLevel = "none"
+	ThreatLow      ThreatLevel = "low"
+	ThreatMedium   ThreatLevel = "medium"
+	ThreatHigh     ThreatLevel = "high"
+	ThreatCritical ThreatLevel = "critical"
+)
+
+// Event is one security-relevant decision, logged by [SecurityEvent].
+type Event struct {
+	Type        EventType
+	UserID      string
+	IP          string
+	UserAgent   string
+	Resource    string
+	Action      string
+	Outcome     Outcome
+	Severity    Severity
+	ThreatLevel ThreatLevel
+	Reason      string
+	// Attrs are further attributes, after the labels.
+	Attrs []slog.Attr
+}
+
+// defaultSeverity is the severity of an event type when Event.Severity is empty.
+func defaultSeverity(t EventType) Severity {
+	switch t {
+	case AuthnSuccess, Logout, MFAChallenge, MFASuccess, ConfigChange, SecretAccess, DataExport:
+		return SeverityLow
+	case TamperingDetected:
+		return SeverityCritical
+	case PolicyViolation:
+		return SeverityHigh
+	}
+	return SeverityMedium
+}
+
+func (s Severity) level() slog.Level {
+	switch s {
+	case SeverityLow:
+		return slog.LevelInfo
+	case SeverityHigh:
+		return slog.LevelError
+	case SeverityCritical:
+		return LevelCritical
+	}
+	return slog.LevelWarn
+}
+
+// securityLogger is the logger of security events: it is never rate limited
+// and, unless WithSecurityLevel says otherwise, lets WARNING and above through
+// whatever CODOMYRMEX_LOG_LEVEL says.
+var securityLogger = slog.New(&namedHandler{name: "security", security: true})
+
+// SecurityLogger returns the logger that SecurityEvent uses, named "security".
+func SecurityLogger() *slog.Logger { return securityLogger }
+
+// SecurityEvent logs e under the logger "security" with the labels
+// security_event_type, user_id, ip_address, user_agent, resource, action,
+// outcome, severity and threat_level, then reason, e.Attrs and the context
+// ids. Its level follows the severity. The values pass the same redactor and
+// sanitizer as every record; security events are never rate limited, and if
+// CODOMYRMEX_LOG_SECURITY_FILE is set they are also written to that file.
+func SecurityEvent(ctx context.Context, e Event) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	sev := e.Severity
+	if sev == "" {
+		sev = defaultSeverity(e.Type)
+	}
+	level := sev.level()
+	h := securityLogger.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	outcome, threat := e.Outcome, e.ThreatLevel
+	if outcome == "" {
+		outcome = OutcomeUnknown
+	}
+	if threat == "" {
+		threat = ThreatNone
+	}
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:])
+	r := slog.NewRecord(time.Now(), level, "security event: "+string(e.Type), pcs[0])
+	r.AddAttrs(
+		slog.String("security_event_type", string(e.Type)),
+		slog.String("user_id", e.UserID),
+		slog.String("ip_address", e.IP),
+		slog.String("user_agent", e.UserAgent),
+		slog.String("resource", e.Resource),
+		slog.String("action", e.Action),
+		slog.String("outcome", string(outcome)),
+		slog.String("severity", string(sev)),
+		slog.String("threat_level", string(threat)),
+	)
+	if e.Reason != "" {
+		r.AddAttrs(slog.String("reason", e.Reason))
+	}
+	r.AddAttrs(e.Attrs...)
+	_ = h.Handle(ctx, r)
+}
+
+// WithSecurityLevel sets the minimum level of security events explicitly.
+// Without it, events of WARNING and above are always logged, even when
+// CODOMYRMEX_LOG_LEVEL is higher.
+func WithSecurityLevel(l slog.Level) Option {
+	return func(c *config) error { c.securityLevel = &l; return nil }
+}

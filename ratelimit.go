@@ -1,0 +1,169 @@
+package logging
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// limiter is a token bucket per call site (or per message), implemented as
+// GCRA: one atomic "theoretical arrival time" per bucket, updated by
+// compare-and-swap, so the hot path takes no lock.
+type limiter struct {
+	interval  int64 // nanoseconds between tokens
+	tolerance int64 // (burst-1) × interval
+	byMessage bool
+	buckets   sync.Map // uintptr or string → *bucket
+	dropped   atomic.Uint64
+	stop      chan struct{}
+	done      chan struct{}
+	now       func() int64
+	emit      func(slog.Record) // writes a summary through the limiter's own pipeline
+}
+
+type bucket struct {
+	tat     atomic.Int64
+	dropped atomic.Uint64
+	site    string // "file.go:12" or the message, for the summary
+}
+
+// rateLimited counts records dropped by every limiter since the process started.
+var rateLimited atomic.Uint64
+
+// summaryInterval is how often dropped records are summarized.
+var summaryInterval = 5 * time.Second
+
+func newLimiter(perSecond float64, burst int, byMessage bool, emit func(slog.Record)) *limiter {
+	if burst < 1 {
+		burst = 1
+	}
+	iv := int64(float64(time.Second) / perSecond)
+	if iv < 1 {
+		iv = 1
+	}
+	l := &limiter{interval: iv, tolerance: int64(burst-1) * iv, byMessage: byMessage,
+		stop: make(chan struct{}), done: make(chan struct{}), now: func() int64 { return time.Now().UnixNano() }, emit: emit}
+	go l.summarize()
+	return l
+}
+
+func (l *limiter) bucketFor(r *slog.Record) *bucket {
+	var key any = r.PC
+	if l.byMessage {
+		key = r.Message
+	}
+	if b, ok := l.buckets.Load(key); ok {
+		return b.(*bucket)
+	}
+	nb := &bucket{}
+	if l.byMessage {
+		nb.site = r.Message
+	} else if r.PC != 0 {
+		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
+		nb.site = f.File + ":" + strconv.Itoa(f.Line)
+	} else {
+		nb.site = "unknown"
+	}
+	b, _ := l.buckets.LoadOrStore(key, nb)
+	return b.(*bucket)
+}
+
+// allow reports whether the record may pass, counting it if not.
+func (l *limiter) allow(r *slog.Record) bool {
+	b := l.bucketFor(r)
+	now := l.now()
+	for {
+		tat := b.tat.Load()
+		base := max(tat, now)
+		if base-now > l.tolerance {
+			b.dropped.Add(1)
+			l.dropped.Add(1)
+			rateLimited.Add(1)
+			return false
+		}
+		if b.tat.CompareAndSwap(tat, base+l.interval) {
+			return true
+		}
+	}
+}
+
+// summarize logs, once per interval, how many records were dropped from where.
+func (l *limiter) summarize() {
+	defer close(l.done)
+	t := time.NewTicker(summaryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.flushSummary()
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+// flushSummary logs one summary record if anything was dropped.
+func (l *limiter) flushSummary() {
+	type site struct {
+		name string
+		n    uint64
+	}
+	var sites []site
+	var total uint64
+	l.buckets.Range(func(_, v any) bool {
+		b := v.(*bucket)
+		if n := b.dropped.Swap(0); n > 0 {
+			sites = append(sites, site{b.site, n})
+			total += n
+		}
+		return true
+	})
+	if total == 0 {
+		return
+	}
+	sort.Slice(sites, func(i, j int) bool { return sites[i].n > sites[j].n })
+	group := make([]slog.Attr, 0, len(sites))
+	for i, s := range sites {
+		if i == 20 {
+			group = append(group, slog.Int("more_sites", len(sites)-20))
+			break
+		}
+		group = append(group, slog.Uint64(s.name, s.n))
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelWarn, fmt.Sprintf("rate limit dropped %d records", total), 0)
+	r.AddAttrs(slog.Uint64("dropped", total), slog.Attr{Key: "sites", Value: slog.GroupValue(group...)})
+	if l.emit != nil {
+		l.emit(r)
+	}
+}
+
+// close stops the summary goroutine; the caller then calls flushSummary
+// once more when no record is in flight.
+func (l *limiter) close() {
+	close(l.stop)
+	<-l.done
+}
+
+// WithRateLimit limits each call site to perSecond records per second with
+// bursts of burst records; 0 turns limiting off. Dropped records are counted
+// ([Stats]) and summarized in a WARNING record every few seconds. Security
+// events are never limited.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) error {
+		if perSecond < 0 || burst < 0 {
+			return optErr("WithRateLimit", fmt.Sprint(perSecond, burst), fmt.Errorf("want 0 or more"))
+		}
+		c.rateLimit, c.rateBurst = perSecond, burst
+		return nil
+	}
+}
+
+// WithRateLimitByMessage keys the rate limit by message instead of call site.
+func WithRateLimitByMessage() Option {
+	return func(c *config) error { c.rateByMessage = true; return nil }
+}
