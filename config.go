@@ -46,6 +46,8 @@ type config struct {
 	rateBurst     int
 	rateByMessage bool
 
+	loki lokiSettings
+
 	errs []error // problems found while applying options
 }
 

@@ -43,6 +43,8 @@ type encoder struct {
 	py        *pyFormat
 	addSource bool
 	out       *fanout
+	loki      *lokiSink // nil unless CODOMYRMEX_LOG_LOKI_URL is set
+	security  bool      // the encoder of security events
 }
 
 // encHandler is the last stage: it encodes a record into one line and hands
@@ -134,11 +136,37 @@ func (h *encHandler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	buf = append(buf, '\n')
 	err := h.enc.out.write(buf, r.Level)
+	if h.enc.loki != nil {
+		h.pushLoki(buf, r, ctxAttrs)
+	}
 	if cap(buf) <= 64<<10 {
 		*bp = buf
 		bufPool.Put(bp)
 	}
 	return err
+}
+
+// pushLoki queues the record for Loki, always as JSON.
+func (h *encHandler) pushLoki(buf []byte, r slog.Record, ctxAttrs []slog.Attr) {
+	var line string
+	if h.enc.output == OutputJSON {
+		line = string(buf[:len(buf)-1])
+	} else {
+		jp := bufPool.Get().(*[]byte)
+		line = string(h.appendJSON((*jp)[:0], r, ctxAttrs))
+		bufPool.Put(jp)
+	}
+	eventType := ""
+	if h.enc.security {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "security_event_type" {
+				eventType = Sanitize(a.Value.String())
+				return false
+			}
+			return true
+		})
+	}
+	h.enc.loki.push(r.Time, r.Level, Sanitize(h.logger), eventType, line)
 }
 
 // source returns the caller's position, or nil.

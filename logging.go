@@ -151,6 +151,12 @@ func newPipeline(c *config) (*pipeline, []error) {
 		out.add(s.name, newLockedWriter(s.w), nil)
 	}
 	p.enc = &encoder{output: c.output, schema: c.schema, py: c.py, addSource: c.addSource, out: out}
+	if ls, err := newLokiSink(c); err != nil {
+		errs = append(errs, err)
+	} else if ls != nil {
+		p.enc.loki = ls
+		p.closers = append(p.closers, ls)
+	}
 	p.secEnc = p.enc
 	if c.securityFile != "" {
 		fs, _, err := openFileSink(c.securityFile, c.rotation)
@@ -165,6 +171,11 @@ func newPipeline(c *config) (*pipeline, []error) {
 			p.secEnc = &enc
 		}
 	}
+	if p.secEnc == p.enc {
+		enc := *p.enc
+		p.secEnc = &enc
+	}
+	p.secEnc.security = true
 	p.secLevel = c.securityLevel
 	p.extractors = c.extractors
 	if c.rateLimit > 0 {

@@ -378,3 +378,6 @@ var (
 	_ slog.LogValuer = Secret("")
 	_ fmt.Formatter  = Secret("")
 )
+
+// Rules returns a copy of the built-in rules, in the order they run.
+func Rules() []Rule { return slices.Clone(builtinRules) }

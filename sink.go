@@ -116,11 +116,30 @@ type Statistics struct {
 	WriteErrors uint64
 	// RateLimited counts records dropped by the rate limiter.
 	RateLimited uint64
+	// Loki counts what the Loki sink sent, dropped (queue full, rejected,
+	// unsent at Close) and retried, and what it holds now.
+	Loki LokiStats
+}
+
+// LokiStats are the Loki sink's counters.
+type LokiStats struct {
+	Sent, Dropped, Retries, FailedBatches uint64
+	Pending                               int
 }
 
 // Stats returns the package's counters.
 func Stats() Statistics {
 	s := Statistics{Redactions: map[string]uint64{}, WriteErrors: writeErrors.Load(), RateLimited: rateLimited.Load()}
+	s.Loki = LokiStats{Sent: lokiClosed.sent.Load(), Dropped: lokiClosed.dropped.Load(),
+		Retries: lokiClosed.retries.Load(), FailedBatches: lokiClosed.failed.Load()}
+	if p := current.Load(); p != nil && p.enc.loki != nil && !p.closing.Load() {
+		st := p.enc.loki.client.Stats()
+		s.Loki.Sent += st.Sent
+		s.Loki.Dropped += st.Dropped
+		s.Loki.Retries += st.Retries
+		s.Loki.FailedBatches += st.FailedBatches
+		s.Loki.Pending = st.Pending
+	}
 	redactionCounts.Range(func(k, v any) bool {
 		if n := v.(*atomic.Uint64).Load(); n > 0 {
 			s.Redactions[k.(string)] = n

@@ -1,0 +1,555 @@
+// Package loki is a client for Grafana Loki's push API that never blocks its
+// caller: Push puts a line in a bounded queue and returns; a background
+// goroutine batches lines by size and time, gzips them and POSTs them to
+// /loki/api/v1/push, retrying throttling, server and network errors with
+// exponential backoff and jitter (honouring Retry-After).
+//
+// The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
+// also be used alone.
+package loki
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures a Client. The zero values of the sizes and durations
+// take the defaults below.
+type Config struct {
+	URL            string            // base URL, such as https://loki.example:3100
+	Tenant         string            // sent as X-Scope-OrgID
+	Username       string            // basic auth
+	Password       string            // basic auth
+	BearerToken    string            // Authorization: Bearer
+	CAFile         string            // PEM file of CAs to trust, in addition to none: replaces the system pool
+	Labels         map[string]string // static labels of every stream
+	BatchSize      int               // bytes of lines per push; default 1 MiB
+	BatchWait      time.Duration     // longest a line waits for its batch; default 1s
+	QueueSize      int               // records held while waiting to be sent; default 10,000
+	Timeout        time.Duration     // per HTTP request; default 10s
+	FlushTimeout   time.Duration     // how long Close may take to send what is queued; default 5s
+	AllowInsecure  bool              // allow credentials over plain http to a non-loopback host
+	MaxBackoff     time.Duration     // cap of the retry backoff; default 10s
+	OnError        func(error)       // called with every failed push (never with a secret)
+	HTTPClient     *http.Client      // optional; overrides Timeout and CAFile
+	MaxLineBytes   int               // lines longer than this are cut; default 256 KiB
+	retryBaseDelay time.Duration
+}
+
+// Defaults.
+const (
+	DefaultBatchSize    = 1 << 20
+	DefaultBatchWait    = time.Second
+	DefaultQueueSize    = 10000
+	DefaultTimeout      = 10 * time.Second
+	DefaultFlushTimeout = 5 * time.Second
+)
+
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// ValidLabelName reports whether name is a valid Loki label name: letters,
+// digits and underscores, not starting with a digit, and not reserved
+// (starting with "__").
+func ValidLabelName(name string) bool {
+	return labelName.MatchString(name) && !strings.HasPrefix(name, "__")
+}
+
+// ParseLabels parses "service=api,env=prod" and validates the names.
+func ParseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || v == "" {
+			return nil, fmt.Errorf("label %q: want name=value", part)
+		}
+		if !ValidLabelName(k) {
+			return nil, fmt.Errorf("label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Validate checks c without connecting; errors never contain a secret.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("URL: want http:// or https:// with a host")
+	}
+	if u.User != nil {
+		return errors.New("URL: put credentials in USERNAME/PASSWORD, not in the URL")
+	}
+	hasCreds := c.Password != "" || c.BearerToken != ""
+	if u.Scheme == "http" && hasCreds && !c.AllowInsecure && !isLoopback(u.Hostname()) {
+		return errors.New("refusing to send credentials over plain http to a non-loopback host (set ALLOW_INSECURE=true to override)")
+	}
+	if c.Username != "" && c.Password == "" || c.Password != "" && c.Username == "" {
+		return errors.New("basic auth needs both USERNAME and PASSWORD")
+	}
+	if c.BearerToken != "" && c.Password != "" {
+		return errors.New("set either basic auth or a bearer token, not both")
+	}
+	for k := range c.Labels {
+		if !ValidLabelName(k) {
+			return fmt.Errorf("label name %q is not valid", k)
+		}
+	}
+	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 {
+		return errors.New("sizes and durations must not be negative")
+	}
+	return nil
+}
+
+// Entry is one line for one stream.
+type Entry struct {
+	Labels   map[string]string // per-entry labels, added to the static ones (low cardinality only)
+	Time     time.Time
+	Line     string
+	Priority bool // security events: dropped last when the queue is full
+}
+
+type queued struct {
+	stream string // canonical label set, {a="b",c="d"}
+	labels map[string]string
+	ts     int64
+	line   string
+}
+
+// Stats are a client's counters. Every record pushed is eventually counted
+// in exactly one of Sent or Dropped (Pending until then).
+type Stats struct {
+	Sent          uint64 // records Loki accepted
+	Dropped       uint64 // records given up: queue full, rejected batch, or unsent at Close
+	Retries       uint64 // push attempts that were retried
+	FailedBatches uint64 // batches dropped after a non-retryable answer
+	Pending       int    // records queued or in the batch being sent
+}
+
+// Client pushes lines to Loki.
+type Client struct {
+	cfg      Config
+	pushURL  string
+	http     *http.Client
+	static   map[string]string
+	mu       sync.Mutex
+	normal   []queued
+	priority []queued
+	wake     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	closed   atomic.Bool
+
+	sent, dropped, retries, failed atomic.Uint64
+	inFlight                       atomic.Int64
+	failing                        atomic.Bool
+}
+
+// New validates cfg and starts the client's sender goroutine.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.BatchWait == 0 {
+		cfg.BatchWait = DefaultBatchWait
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.FlushTimeout == 0 {
+		cfg.FlushTimeout = DefaultFlushTimeout
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 10 * time.Second
+	}
+	if cfg.MaxLineBytes == 0 {
+		cfg.MaxLineBytes = 256 << 10
+	}
+	if cfg.retryBaseDelay == 0 {
+		cfg.retryBaseDelay = 100 * time.Millisecond
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.CAFile != "" {
+			pem, err := readFile(cfg.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("CA_FILE: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, errors.New("CA_FILE: no PEM certificate found")
+			}
+			tr.TLSClientConfig.RootCAs = pool
+		}
+		hc = &http.Client{Timeout: cfg.Timeout, Transport: tr}
+	}
+	c := &Client{
+		cfg:     cfg,
+		pushURL: strings.TrimRight(cfg.URL, "/") + "/loki/api/v1/push",
+		http:    hc,
+		static:  cfg.Labels,
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	go c.run()
+	return c, nil
+}
+
+// streamKey renders the label set canonically.
+func streamKey(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteString("=")
+		b.WriteString(strconv.Quote(labels[k]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Push queues e and returns at once. When the queue is full an ordinary
+// entry is dropped (and counted); a priority entry takes the place of the
+// oldest ordinary one, and is dropped only when the queue holds nothing but
+// priority entries. It reports whether e was queued.
+func (c *Client) Push(e Entry) bool {
+	if c.closed.Load() {
+		c.dropped.Add(1)
+		return false
+	}
+	labels := make(map[string]string, len(c.static)+len(e.Labels))
+	for k, v := range c.static {
+		labels[k] = v
+	}
+	for k, v := range e.Labels {
+		if ValidLabelName(k) && v != "" {
+			labels[k] = v
+		}
+	}
+	line := e.Line
+	if len(line) > c.cfg.MaxLineBytes {
+		line = line[:c.cfg.MaxLineBytes]
+	}
+	q := queued{stream: streamKey(labels), labels: labels, ts: e.Time.UnixNano(), line: line}
+	c.mu.Lock()
+	ok := true
+	switch {
+	case len(c.normal)+len(c.priority) < c.cfg.QueueSize:
+	case e.Priority && len(c.normal) > 0:
+		c.normal = c.normal[1:]
+		c.dropped.Add(1)
+	default:
+		ok = false
+	}
+	if ok {
+		if e.Priority {
+			c.priority = append(c.priority, q)
+		} else {
+			c.normal = append(c.normal, q)
+		}
+	}
+	n := len(c.normal) + len(c.priority)
+	c.mu.Unlock()
+	if !ok {
+		c.dropped.Add(1)
+		return false
+	}
+	if n == 1 || n*200 >= c.cfg.BatchSize { // first entry, or enough for a batch: wake the sender
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take removes up to maxBytes of entries, priority first, in queue order.
+func (c *Client) take(maxBytes int) []queued {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []queued
+	size := 0
+	for _, q := range []*[]queued{&c.priority, &c.normal} {
+		i := 0
+		for ; i < len(*q) && (size < maxBytes || len(out) == 0); i++ {
+			out = append(out, (*q)[i])
+			size += len((*q)[i].line) + 32
+		}
+		*q = (*q)[i:]
+		if len(*q) == 0 {
+			*q = nil
+		}
+	}
+	c.inFlight.Store(int64(len(out)))
+	return out
+}
+
+func (c *Client) queueLen() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.normal) + len(c.priority)
+}
+
+// run is the sender goroutine.
+func (c *Client) run() {
+	defer close(c.done)
+	timer := time.NewTimer(c.cfg.BatchWait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.wake:
+			// Let a batch fill up for at most BatchWait unless it is full already.
+			if c.queueBytesApprox() < c.cfg.BatchSize {
+				select {
+				case <-timer.C:
+				case <-c.stop:
+					return
+				case <-time.After(c.cfg.BatchWait):
+				}
+			}
+		case <-timer.C:
+		}
+		for c.queueLen() > 0 {
+			batch := c.take(c.cfg.BatchSize)
+			if !c.send(batch, c.stop) {
+				return // stopping: the batch went back to the queue
+			}
+		}
+		timer.Reset(c.cfg.BatchWait)
+	}
+}
+
+func (c *Client) queueBytesApprox() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return (len(c.normal) + len(c.priority)) * 200
+}
+
+// send pushes batch until it is accepted or rejected for good. It returns
+// false if stop closed first; the batch is then put back at the queue's front.
+func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
+	body, err := encode(batch)
+	if err != nil {
+		c.fail(batch, err)
+		return true
+	}
+	delay := c.cfg.retryBaseDelay
+	for attempt := 0; ; attempt++ {
+		status, retryAfter, err := c.post(body, stop)
+		switch {
+		case err == nil && status/100 == 2:
+			c.sent.Add(uint64(len(batch)))
+			c.inFlight.Store(0)
+			if c.failing.CompareAndSwap(true, false) {
+				c.report(fmt.Errorf("loki push recovered after %d retries", attempt))
+			}
+			return true
+		case err == nil && status != http.StatusTooManyRequests && status/100 == 4:
+			c.failed.Add(1)
+			c.fail(batch, fmt.Errorf("loki rejected a batch of %d records: HTTP %d", len(batch), status))
+			return true
+		}
+		if err == nil {
+			err = fmt.Errorf("HTTP %d", status)
+		}
+		c.retries.Add(1)
+		if c.failing.CompareAndSwap(false, true) {
+			c.report(fmt.Errorf("loki push failed, retrying: %v", err))
+		}
+		wait := delay/2 + rand.N(delay/2+1)
+		if retryAfter > 0 {
+			wait = retryAfter
+		}
+		select {
+		case <-time.After(wait):
+		case <-stop:
+			c.requeue(batch)
+			return false
+		}
+		delay = min(delay*2, c.cfg.MaxBackoff)
+	}
+}
+
+// requeue puts a batch back at the front of its queues.
+func (c *Client) requeue(batch []queued) {
+	c.mu.Lock()
+	c.normal = append(batch, c.normal...)
+	c.inFlight.Store(0)
+	c.mu.Unlock()
+}
+
+func (c *Client) fail(batch []queued, err error) {
+	c.dropped.Add(uint64(len(batch)))
+	c.inFlight.Store(0)
+	c.report(err)
+}
+
+func (c *Client) report(err error) {
+	if c.cfg.OnError != nil {
+		c.cfg.OnError(err)
+	}
+}
+
+// post sends one body; it gives the status and a Retry-After.
+func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pushURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	if c.cfg.Tenant != "" {
+		req.Header.Set("X-Scope-OrgID", c.cfg.Tenant)
+	}
+	switch {
+	case c.cfg.BearerToken != "":
+		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
+	case c.cfg.Username != "":
+		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is known; keep the cause only
+		}
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	var ra time.Duration
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			ra = min(time.Duration(n)*time.Second, c.cfg.MaxBackoff)
+		} else if t, err := http.ParseTime(s); err == nil {
+			ra = min(max(time.Until(t), 0), c.cfg.MaxBackoff)
+		}
+	}
+	return resp.StatusCode, ra, nil
+}
+
+// encode builds the gzipped JSON push body, one stream per label set, the
+// entries of each stream in queue order.
+func encode(batch []queued) ([]byte, error) {
+	type stream struct {
+		Stream map[string]string `json:"stream"`
+		Values [][2]string       `json:"values"`
+	}
+	var streams []*stream
+	index := map[string]*stream{}
+	for _, q := range batch {
+		s, ok := index[q.stream]
+		if !ok {
+			s = &stream{Stream: q.labels}
+			index[q.stream] = s
+			streams = append(streams, s)
+		}
+		s.Values = append(s.Values, [2]string{strconv.FormatInt(q.ts, 10), q.line})
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(map[string]any{"streams": streams}); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Close sends what is queued within FlushTimeout (or ctx, if sooner), then
+// stops. Records it could not send are counted as dropped and reported in the
+// returned error. Close is idempotent.
+func (c *Client) Close(ctx context.Context) error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	close(c.stop)
+	<-c.done
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.FlushTimeout)
+	defer cancel()
+	for c.queueLen() > 0 && ctx.Err() == nil {
+		batch := c.take(c.cfg.BatchSize)
+		if !c.send(batch, ctx.Done()) {
+			break
+		}
+	}
+	if n := c.queueLen(); n > 0 {
+		c.mu.Lock()
+		c.normal, c.priority = nil, nil
+		c.mu.Unlock()
+		c.dropped.Add(uint64(n))
+		return fmt.Errorf("loki: %d records could not be sent before the flush timeout", n)
+	}
+	return nil
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Sent: c.sent.Load(), Dropped: c.dropped.Load(), Retries: c.retries.Load(),
+		FailedBatches: c.failed.Load(), Pending: c.queueLen() + int(c.inFlight.Load()),
+	}
+}
+
+var readFile = os.ReadFile

@@ -1,0 +1,342 @@
+package loki
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// pushBody is the decoded JSON body of a push.
+type pushBody struct {
+	Streams []struct {
+		Stream map[string]string `json:"stream"`
+		Values [][2]string       `json:"values"`
+	} `json:"streams"`
+}
+
+func decodePush(t testing.TB, r *http.Request) pushBody {
+	require.Equal(t, "gzip", r.Header.Get("Content-Encoding"))
+	zr, err := gzip.NewReader(r.Body)
+	require.NoError(t, err)
+	var b pushBody
+	require.NoError(t, json.NewDecoder(zr).Decode(&b))
+	return b
+}
+
+// recorder is a fake Loki that records lines and can be told to fail.
+type recorder struct {
+	mu     sync.Mutex
+	lines  []string
+	status atomic.Int32 // 0: 204
+	hang   atomic.Bool
+	retry  string
+	seen   atomic.Int64
+	check  func(*http.Request) int
+	done   chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{done: make(chan struct{})} }
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec.seen.Add(1)
+	if rec.hang.Load() {
+		select {
+		case <-r.Context().Done():
+		case <-rec.done:
+		}
+		return
+	}
+	if rec.check != nil {
+		if code := rec.check(r); code != 0 {
+			w.WriteHeader(code)
+			return
+		}
+	}
+	if s := rec.status.Load(); s != 0 {
+		if rec.retry != "" {
+			w.Header().Set("Retry-After", rec.retry)
+		}
+		w.WriteHeader(int(s))
+		return
+	}
+	b := decodePush(&testing.T{}, r)
+	rec.mu.Lock()
+	for _, s := range b.Streams {
+		for _, v := range s.Values {
+			rec.lines = append(rec.lines, v[1])
+		}
+	}
+	rec.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (rec *recorder) count() int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return len(rec.lines)
+}
+
+func testConfig(url string) Config {
+	return Config{URL: url, BatchWait: 20 * time.Millisecond, QueueSize: 500, Timeout: 200 * time.Millisecond,
+		FlushTimeout: 300 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, retryBaseDelay: 5 * time.Millisecond}
+}
+
+// flood pushes n entries, measuring each Push, and returns the p99 latency.
+func flood(c *Client, n int, prefix string) time.Duration {
+	lat := make([]time.Duration, n)
+	for i := range n {
+		start := time.Now()
+		c.Push(Entry{Time: time.Now(), Line: fmt.Sprintf("%s %d", prefix, i), Labels: map[string]string{"level": "INFO"}})
+		lat[i] = time.Since(start)
+	}
+	slices.Sort(lat)
+	return lat[n*99/100]
+}
+
+// checkAccounting asserts sent + dropped + pending == pushed and the queue bound.
+func checkAccounting(t *testing.T, c *Client, pushed int) {
+	t.Helper()
+	st := c.Stats()
+	assert.Equal(t, uint64(pushed), st.Sent+st.Dropped+uint64(st.Pending), "stats %+v", st)
+	assert.LessOrEqual(t, st.Pending, c.cfg.QueueSize+c.cfg.QueueSize, "memory bounded by the queue")
+}
+
+func TestDeliversInOrderWithLabels(t *testing.T) {
+	rec := newRecorder()
+	var tenant, auth atomic.Value
+	rec.check = func(r *http.Request) int {
+		tenant.Store(r.Header.Get("X-Scope-OrgID"))
+		u, p, _ := r.BasicAuth()
+		auth.Store(u + ":" + p)
+		return 0
+	}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.Tenant, cfg.Username, cfg.Password = "team-a", "user", "pw"
+	cfg.Labels = map[string]string{"service": "api"}
+	c, err := New(cfg)
+	require.NoError(t, err)
+	for i := range 300 {
+		c.Push(Entry{Time: time.Now(), Line: fmt.Sprintf("line %03d", i)})
+	}
+	require.NoError(t, c.Close(context.Background()))
+	require.Equal(t, 300, rec.count())
+	for i, l := range rec.lines {
+		assert.Equal(t, fmt.Sprintf("line %03d", i), l)
+	}
+	assert.Equal(t, "team-a", tenant.Load())
+	assert.Equal(t, "user:pw", auth.Load())
+	checkAccounting(t, c, 300)
+	assert.Equal(t, uint64(300), c.Stats().Sent)
+}
+
+func TestFaults(t *testing.T) {
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	refusedURL := "http://" + refused.Addr().String()
+	refused.Close()
+
+	cases := []struct {
+		name    string
+		url     func(rec *recorder, srv *httptest.Server) string
+		fault   func(rec *recorder)
+		clear   func(rec *recorder)
+		recover bool // records sent during the fault arrive once it clears
+	}{
+		{"connection-refused", func(*recorder, *httptest.Server) string { return refusedURL }, nil, nil, false},
+		{"hanging-server", nil, func(r *recorder) { r.hang.Store(true) }, func(r *recorder) { r.hang.Store(false) }, true},
+		{"500", nil, func(r *recorder) { r.status.Store(500) }, func(r *recorder) { r.status.Store(0) }, true},
+		{"429-retry-after", nil, func(r *recorder) { r.retry = "0"; r.status.Store(429) }, func(r *recorder) { r.status.Store(0) }, true},
+		{"400", nil, func(r *recorder) { r.status.Store(400) }, func(r *recorder) { r.status.Store(0) }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder()
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			defer close(rec.done)
+			url := srv.URL
+			if tc.url != nil {
+				url = tc.url(rec, srv)
+			}
+			var errs atomic.Int64
+			cfg := testConfig(url)
+			cfg.OnError = func(error) { errs.Add(1) }
+			c, err := New(cfg)
+			require.NoError(t, err)
+			if tc.fault != nil {
+				tc.fault(rec)
+			}
+			p99 := flood(c, 2000, "during")
+			assert.Less(t, p99, time.Millisecond, "p99 Push latency during the fault")
+			time.Sleep(150 * time.Millisecond)
+			checkAccounting(t, c, 2000)
+			assert.Greater(t, c.Stats().Dropped, uint64(0), "queue bound enforced by dropping")
+			if tc.clear != nil {
+				tc.clear(rec)
+			}
+			_ = c.Close(context.Background())
+			checkAccounting(t, c, 2000)
+			st := c.Stats()
+			assert.Equal(t, 0, st.Pending)
+			assert.Equal(t, uint64(rec.count()), st.Sent, "what the server stored is what was counted as sent")
+			if tc.recover {
+				assert.Greater(t, st.Sent, uint64(0))
+				assert.Greater(t, st.Retries, uint64(0))
+			}
+			if tc.name == "400" {
+				assert.Greater(t, st.FailedBatches, uint64(0))
+				assert.Equal(t, uint64(0), st.Sent)
+			}
+			assert.Greater(t, errs.Load(), int64(0), "the failure was reported")
+		})
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	rec := newRecorder()
+	rec.retry = "1"
+	rec.status.Store(429)
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.MaxBackoff = 5 * time.Second
+	c, err := New(cfg)
+	require.NoError(t, err)
+	c.Push(Entry{Time: time.Now(), Line: "x"})
+	time.Sleep(600 * time.Millisecond)
+	assert.Equal(t, int64(1), rec.seen.Load(), "no retry before Retry-After")
+	rec.status.Store(0)
+	require.Eventually(t, func() bool { return rec.count() == 1 }, 3*time.Second, 10*time.Millisecond)
+	require.NoError(t, c.Close(context.Background()))
+}
+
+func TestPriorityEntriesKept(t *testing.T) {
+	rec := newRecorder()
+	rec.hang.Store(true)
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	defer close(rec.done)
+	cfg := testConfig(srv.URL)
+	cfg.QueueSize = 100
+	c, err := New(cfg)
+	require.NoError(t, err)
+	for i := range 1000 {
+		c.Push(Entry{Time: time.Now(), Line: fmt.Sprint("n", i)})
+		if i%10 == 0 {
+			assert.True(t, c.Push(Entry{Time: time.Now(), Line: fmt.Sprint("security ", i), Priority: true}))
+		}
+	}
+	c.mu.Lock()
+	assert.Len(t, c.priority, 100, "every priority entry kept while ordinary ones were dropped")
+	c.mu.Unlock()
+	rec.hang.Store(false)
+	_ = c.Close(context.Background())
+	checkAccounting(t, c, 1100)
+}
+
+func writeCA(t *testing.T, srv *httptest.Server) string {
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	der := srv.Certificate().Raw
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	return path
+}
+
+func TestTLSWithCustomCA(t *testing.T) {
+	rec := newRecorder()
+	srv := httptest.NewTLSServer(rec)
+	defer srv.Close()
+
+	cfg := testConfig(srv.URL)
+	cfg.CAFile = writeCA(t, srv)
+	c, err := New(cfg)
+	require.NoError(t, err)
+	c.Push(Entry{Time: time.Now(), Line: "over tls"})
+	require.NoError(t, c.Close(context.Background()))
+	assert.Equal(t, []string{"over tls"}, rec.lines)
+
+	var lastErr atomic.Value
+	cfg = testConfig(srv.URL) // no CA: the server's certificate is not trusted
+	cfg.OnError = func(err error) { lastErr.Store(err.Error()) }
+	c, err = New(cfg)
+	require.NoError(t, err)
+	c.Push(Entry{Time: time.Now(), Line: "refused"})
+	require.Eventually(t, func() bool { return lastErr.Load() != nil }, 2*time.Second, 5*time.Millisecond)
+	assert.Contains(t, lastErr.Load(), "certificate")
+	_ = c.Close(context.Background())
+	assert.Equal(t, uint64(1), c.Stats().Dropped)
+	assert.Len(t, rec.lines, 1)
+}
+
+func TestConfigValidation(t *testing.T) {
+	bad := []Config{
+		{URL: "ftp://x"},
+		{URL: "not a url"},
+		{URL: "http://loki.example:3100", Username: "u", Password: "secret-pw"},
+		{URL: "http://loki.example:3100", BearerToken: "secret-tok"},
+		{URL: "https://u:p@loki.example"},
+		{URL: "https://loki.example", Username: "u"},
+		{URL: "https://loki.example", Labels: map[string]string{"__name__": "x"}},
+		{URL: "https://loki.example", Labels: map[string]string{"1bad": "x"}},
+	}
+	for _, cfg := range bad {
+		err := cfg.Validate()
+		require.Error(t, err, "%+v", cfg)
+		assert.NotContains(t, err.Error(), "secret-")
+	}
+	ok := []Config{
+		{URL: "http://127.0.0.1:3100", Username: "u", Password: "p"},
+		{URL: "http://localhost:3100", BearerToken: "t"},
+		{URL: "http://loki.example:3100", BearerToken: "t", AllowInsecure: true},
+		{URL: "https://loki.example", Username: "u", Password: "p", Labels: map[string]string{"service": "api"}},
+	}
+	for _, cfg := range ok {
+		assert.NoError(t, cfg.Validate(), "%+v", cfg)
+	}
+	l, err := ParseLabels("service=api, env=prod")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"service": "api", "env": "prod"}, l)
+	for _, s := range []string{"a", "a=", "bad-name=x", "__x=y"} {
+		_, err := ParseLabels(s)
+		assert.Error(t, err, s)
+	}
+}
+
+func TestCloseReportsUnsent(t *testing.T) {
+	rec := newRecorder()
+	rec.status.Store(503)
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	c, err := New(testConfig(srv.URL))
+	require.NoError(t, err)
+	for i := range 50 {
+		c.Push(Entry{Time: time.Now(), Line: fmt.Sprint(i)})
+	}
+	start := time.Now()
+	err = c.Close(context.Background())
+	assert.Less(t, time.Since(start), time.Second, "Close bounded by the flush timeout")
+	require.Error(t, err)
+	assert.True(t, strings.Contains(err.Error(), "could not be sent"))
+	st := c.Stats()
+	assert.Equal(t, uint64(50), st.Dropped)
+	assert.NoError(t, c.Close(context.Background()), "idempotent")
+	_, _ = io.Discard.Write(nil)
+}

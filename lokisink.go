@@ -1,0 +1,169 @@
+package logging
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/codomyrmex/logging/loki"
+)
+
+// lokiSettings is what CODOMYRMEX_LOG_LOKI_* and the Loki options set.
+type lokiSettings struct {
+	cfg             loki.Config
+	labelsErr       error
+	passwordFile    string
+	bearerTokenFile string
+}
+
+// lokiSink sends every record to Loki through a never-blocking client. The
+// labels are the static ones plus level, logger and, for security events,
+// security_event_type: all low-cardinality. Everything else (user ids,
+// addresses, request ids) stays in the JSON line.
+type lokiSink struct {
+	client *loki.Client
+}
+
+// Close flushes within the configured flush timeout.
+func (s *lokiSink) Close() error {
+	err := s.client.Close(context.Background())
+	st := s.client.Stats()
+	lokiClosed.sent.Add(st.Sent)
+	lokiClosed.dropped.Add(st.Dropped)
+	lokiClosed.retries.Add(st.Retries)
+	lokiClosed.failed.Add(st.FailedBatches)
+	return err
+}
+
+// lokiClosed accumulates the counters of closed clients, for Stats.
+var lokiClosed struct{ sent, dropped, retries, failed atomic.Uint64 }
+
+// push queues one record.
+func (s *lokiSink) push(t time.Time, level slog.Level, logger, eventType, line string) {
+	labels := map[string]string{"level": LevelName(level)}
+	if logger != "" {
+		labels["logger"] = logger
+	}
+	if eventType != "" {
+		labels["security_event_type"] = eventType
+	}
+	s.client.Push(loki.Entry{Labels: labels, Time: t, Line: line, Priority: eventType != ""})
+}
+
+func lokiVar(set func(s *lokiSettings, v string) error) func(*config, string) error {
+	return func(c *config, v string) error { return set(&c.loki, v) }
+}
+
+func lokiDuration(field func(s *lokiSettings) *time.Duration) func(*config, string) error {
+	return lokiVar(func(s *lokiSettings, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 || d > 24*time.Hour {
+			return errors.New("want a duration such as 500ms or 5s")
+		}
+		*field(s) = d
+		return nil
+	})
+}
+
+func lokiInt(field func(s *lokiSettings) *int, lo, hi int) func(*config, string) error {
+	return lokiVar(func(s *lokiSettings, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < lo || n > hi {
+			return errors.New("want a number from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
+		}
+		*field(s) = n
+		return nil
+	})
+}
+
+// lokiEnvVars are the CODOMYRMEX_LOG_LOKI_* variables.
+var lokiEnvVars = []envVar{
+	{"LOKI_URL", false, lokiVar(func(s *lokiSettings, v string) error { s.cfg.URL = strings.TrimSpace(v); return nil })},
+	{"LOKI_TENANT", false, lokiVar(func(s *lokiSettings, v string) error { s.cfg.Tenant = v; return nil })},
+	{"LOKI_USERNAME", false, lokiVar(func(s *lokiSettings, v string) error { s.cfg.Username = v; return nil })},
+	{"LOKI_PASSWORD", true, lokiVar(func(s *lokiSettings, v string) error { s.cfg.Password = v; return nil })},
+	{"LOKI_PASSWORD_FILE", false, lokiVar(func(s *lokiSettings, v string) error { s.passwordFile = v; return nil })},
+	{"LOKI_BEARER_TOKEN", true, lokiVar(func(s *lokiSettings, v string) error { s.cfg.BearerToken = v; return nil })},
+	{"LOKI_BEARER_TOKEN_FILE", false, lokiVar(func(s *lokiSettings, v string) error { s.bearerTokenFile = v; return nil })},
+	{"LOKI_CA_FILE", false, lokiVar(func(s *lokiSettings, v string) error { s.cfg.CAFile = v; return nil })},
+	{"LOKI_LABELS", false, lokiVar(func(s *lokiSettings, v string) error {
+		l, err := loki.ParseLabels(v)
+		if err != nil {
+			return err
+		}
+		s.cfg.Labels = l
+		return nil
+	})},
+	{"LOKI_BATCH_SIZE", false, lokiInt(func(s *lokiSettings) *int { return &s.cfg.BatchSize }, 1024, 64<<20)},
+	{"LOKI_BATCH_WAIT", false, lokiDuration(func(s *lokiSettings) *time.Duration { return &s.cfg.BatchWait })},
+	{"LOKI_QUEUE_SIZE", false, lokiInt(func(s *lokiSettings) *int { return &s.cfg.QueueSize }, 1, 10_000_000)},
+	{"LOKI_TIMEOUT", false, lokiDuration(func(s *lokiSettings) *time.Duration { return &s.cfg.Timeout })},
+	{"LOKI_FLUSH_TIMEOUT", false, lokiDuration(func(s *lokiSettings) *time.Duration { return &s.cfg.FlushTimeout })},
+	{"LOKI_ALLOW_INSECURE", false, lokiVar(func(s *lokiSettings, v string) error {
+		b, err := parseBool(v)
+		s.cfg.AllowInsecure = b
+		return err
+	})},
+}
+
+func init() { envVars = append(envVars, lokiEnvVars...) }
+
+// readSecretFile reads a credential file, trimming the final newline.
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// newLokiSink builds the Loki sink if a URL is set. Errors name the variable
+// and never a secret.
+func newLokiSink(c *config) (*lokiSink, error) {
+	s := &c.loki
+	if s.cfg.URL == "" {
+		return nil, nil
+	}
+	cfg := s.cfg
+	if s.passwordFile != "" {
+		p, err := readSecretFile(s.passwordFile)
+		if err != nil {
+			return nil, &ConfigError{Name: EnvPrefix + "LOKI_PASSWORD_FILE", Value: s.passwordFile, Err: err}
+		}
+		cfg.Password = p
+	}
+	if s.bearerTokenFile != "" {
+		p, err := readSecretFile(s.bearerTokenFile)
+		if err != nil {
+			return nil, &ConfigError{Name: EnvPrefix + "LOKI_BEARER_TOKEN_FILE", Value: s.bearerTokenFile, Err: err}
+		}
+		cfg.BearerToken = p
+	}
+	userOnError := c.onError
+	cfg.OnError = func(err error) {
+		if userOnError != nil {
+			userOnError(&SinkError{Sink: "loki", Err: err})
+		}
+		rep := c.console
+		if rep == nil {
+			rep = os.Stderr
+		}
+		_, _ = rep.Write([]byte(Sanitize("logging: loki sink: "+err.Error()) + "\n"))
+	}
+	client, err := loki.New(cfg)
+	if err != nil {
+		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: cfg.URL, Err: err}
+	}
+	return &lokiSink{client: client}, nil
+}
+
+// WithLoki sends every record also to Loki (see the loki package for the
+// fields); it is what the CODOMYRMEX_LOG_LOKI_* variables set.
+func WithLoki(cfg loki.Config) Option {
+	return func(c *config) error { c.loki.cfg = cfg; return nil }
+}
