@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -102,6 +103,69 @@ func BenchmarkChain(b *testing.B) {
 			}
 			defer Close()
 			benchLogger(b, Logger("bench"), rec.attrs)
+		})
+	}
+}
+
+// loghubCorpus returns the Loghub lines, or the project's own benign corpus
+// when ../shared is absent.
+func loghubCorpus(b *testing.B) []string {
+	files, _ := filepath.Glob(filepath.Join("..", "shared", "testdata", "loghub", "*.log"))
+	if len(files) == 0 {
+		files, _ = filepath.Glob(filepath.Join("testdata", "benign", "*.log"))
+	}
+	var lines []string
+	for _, f := range files {
+		lines = append(lines, readLines(b, f)...)
+	}
+	return lines
+}
+
+func corpusBytes(lines []string) int64 {
+	n := 0
+	for _, l := range lines {
+		n += len(l)
+	}
+	return int64(n)
+}
+
+// BenchmarkRedactCorpus compares Redact with the naive alternative, one
+// regexp per format over every line, on real system logs (MB/s).
+func BenchmarkRedactCorpus(b *testing.B) {
+	lines := loghubCorpus(b)
+	b.Run("codomyrmex", func(b *testing.B) {
+		b.SetBytes(corpusBytes(lines))
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, l := range lines {
+				_ = Redact(l)
+			}
+		}
+	})
+	b.Run("naive-regexp-list", func(b *testing.B) {
+		res := naivePatterns()
+		b.SetBytes(corpusBytes(lines))
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, l := range lines {
+				for _, re := range res {
+					l = re.ReplaceAllString(l, "[REDACTED]")
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkSanitize(b *testing.B) {
+	clean := "GET /api/v1/orders/81723?page=2 200 5123 Mozilla/5.0 (X11; Linux x86_64) élan"
+	dirty := "user\r\nINFO forged \x1b[2J record \u202e and \xff bytes"
+	for _, c := range []struct{ name, s string }{{"clean", clean}, {"dirty", dirty}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.s)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = Sanitize(c.s)
+			}
 		})
 	}
 }

@@ -162,3 +162,85 @@ func findURLCredentials(s string, out [][2]int) [][2]int {
 		off = e
 	}
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// cardEdge: a card number must not touch these (so that ids, versions,
+// negative numbers and decimals are not read as cards).
+func cardEdge(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '.' || c == '+' || c == '-'
+}
+
+// findCards finds 13–19 digit runs, optionally separated by single spaces or
+// dashes, that validCard accepts. It is the "card-number" rule's regexp,
+// written out: the longest run that ends at a boundary is the candidate.
+func findCards(s string, out [][2]int) [][2]int {
+	var pos [19]int
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) || i > 0 && cardEdge(s[i-1]) {
+			continue
+		}
+		n := 0
+		j := i
+		for j < len(s) && n < 19 {
+			if isDigit(s[j]) {
+				pos[n] = j
+				n++
+				j++
+				continue
+			}
+			if (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]) {
+				j++
+				continue
+			}
+			break
+		}
+		found := false
+		for k := n; k >= 13; k-- {
+			end := pos[k-1] + 1
+			if end < len(s) && cardEdge(s[end]) {
+				continue
+			}
+			if validCard(s[i:end]) {
+				out = append(out, [2]int{i, end})
+				i = end - 1
+				found = true
+			}
+			break
+		}
+		if !found {
+			for i+1 < len(s) && isDigit(s[i+1]) {
+				i++ // skip the rest of this digit run
+			}
+		}
+	}
+	return out
+}
+
+func ssnEdge(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '.' || c == ':' || c == '/' || c == '-'
+}
+
+// findSSNs finds AAA-GG-SSSS that validSSN accepts (the "us-ssn" regexp, written out).
+func findSSNs(s string, out [][2]int) [][2]int {
+	for i := 0; i+11 <= len(s); i++ {
+		if s[i+3] != '-' || s[i+6] != '-' {
+			continue
+		}
+		ok := true
+		for _, k := range [...]int{0, 1, 2, 4, 5, 7, 8, 9, 10} {
+			if !isDigit(s[i+k]) {
+				ok = false
+				break
+			}
+		}
+		if !ok || i > 0 && ssnEdge(s[i-1]) || i+11 < len(s) && ssnEdge(s[i+11]) {
+			continue
+		}
+		if validSSN(s[i : i+11]) {
+			out = append(out, [2]int{i, i + 11})
+			i += 10
+		}
+	}
+	return out
+}

@@ -162,9 +162,9 @@ var builtinRules = []Rule{
 		"pass", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey", "private_key", "private-key", "privatekey", "credential", "session", "signature").matcher(findAssignments),
 	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
 	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
-	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true},
+	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true, find: findCards},
 	// US social security numbers: AAA-GG-SSSS with the SSA's invalid ranges excluded.
-	{Kind: "us-ssn", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.:/-])(\d{3}-\d{2}-\d{4})(?:$|[^0-9A-Za-z_.:/-])`), Validate: validSSN, digits: true},
+	{Kind: "us-ssn", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.:/-])(\d{3}-\d{2}-\d{4})(?:$|[^0-9A-Za-z_.:/-])`), Validate: validSSN, digits: true, find: findSSNs},
 }
 
 // githubChecksum checks the CRC32 suffix of GitHub and npm tokens: the last
