@@ -4,10 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/codomyrmex/logging/loki"
 )
 
 // realisticAttrs is a clean access-log-like record of 10 attrs.
@@ -168,4 +172,29 @@ func BenchmarkSanitize(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSinkCost is the caller's cost per record with the file sink and
+// with the Loki sink (to a local server that accepts every push).
+func BenchmarkSinkCost(b *testing.B) {
+	b.Run("file", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "app.log")
+		if err := Setup(WithConsole(nil), WithFile(path), WithJSON(), WithRotation(100, 3, 0, false)); err != nil {
+			b.Fatal(err)
+		}
+		defer Close()
+		benchLogger(b, Logger("bench"), realisticAttrs())
+	})
+	b.Run("loki", func(b *testing.B) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		defer srv.Close()
+		if err := Setup(WithConsole(nil), WithJSON(), WithLoki(loki.Config{URL: srv.URL, QueueSize: 1 << 20})); err != nil {
+			b.Fatal(err)
+		}
+		defer Close()
+		benchLogger(b, Logger("bench"), realisticAttrs())
+	})
 }

@@ -156,6 +156,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	} else if ls != nil {
 		p.enc.loki = ls
 		p.closers = append(p.closers, ls)
+		ls.emit = p.emitInternal
 	}
 	p.secEnc = p.enc
 	if c.securityFile != "" {
@@ -183,19 +184,22 @@ func newPipeline(c *config) (*pipeline, []error) {
 		if burst == 0 {
 			burst = max(1, int(c.rateLimit))
 		}
-		p.limiter = newLimiter(c.rateLimit, burst, c.rateByMessage, func(r slog.Record) {
-			// Periodic summaries go through p while it is open; the last one,
-			// from close, after every record in flight is done.
-			if !p.closed.Load() {
-				if !p.acquire() {
-					return
-				}
-				defer p.release()
-			}
-			_ = p.handler("logging", false).Handle(context.Background(), r)
-		})
+		p.limiter = newLimiter(c.rateLimit, burst, c.rateByMessage, p.emitInternal)
 	}
 	return p, errs
+}
+
+// emitInternal writes one of the package's own records (a summary of drops)
+// through p: while p is open like any record, and from close, after every
+// record in flight is done.
+func (p *pipeline) emitInternal(r slog.Record) {
+	if !p.closed.Load() {
+		if !p.acquire() {
+			return
+		}
+		defer p.release()
+	}
+	_ = p.handler("logging", false).Handle(context.Background(), r)
 }
 
 // Setup reads the CODOMYRMEX_LOG_* environment, applies opts (which win over

@@ -16,7 +16,6 @@ import (
 // lokiSettings is what CODOMYRMEX_LOG_LOKI_* and the Loki options set.
 type lokiSettings struct {
 	cfg             loki.Config
-	labelsErr       error
 	passwordFile    string
 	bearerTokenFile string
 }
@@ -26,11 +25,49 @@ type lokiSettings struct {
 // security_event_type: all low-cardinality. Everything else (user ids,
 // addresses, request ids) stays in the JSON line.
 type lokiSink struct {
-	client *loki.Client
+	client   *loki.Client
+	stop     chan struct{}
+	done     chan struct{}
+	reported uint64 // drops already summarized
+	emit     func(slog.Record)
+}
+
+// lokiSummaryInterval is how often records dropped by the Loki sink are summarized.
+var lokiSummaryInterval = 5 * time.Second
+
+// watch summarizes drops in a WARNING record once per interval.
+func (s *lokiSink) watch() {
+	defer close(s.done)
+	t := time.NewTicker(lokiSummaryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.summarize()
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// summarize emits a record saying how many records Loki lost since the last one.
+func (s *lokiSink) summarize() {
+	d := s.client.Stats().Dropped
+	if d <= s.reported || s.emit == nil {
+		return
+	}
+	n := d - s.reported
+	s.reported = d
+	r := slog.NewRecord(time.Now(), slog.LevelWarn, "loki sink dropped "+strconv.FormatUint(n, 10)+" records", 0)
+	r.AddAttrs(slog.Uint64("dropped", n), slog.Uint64("dropped_total", d))
+	s.emit(r)
 }
 
 // Close flushes within the configured flush timeout.
 func (s *lokiSink) Close() error {
+	close(s.stop)
+	<-s.done
+	s.summarize() // queued before the flush, so it reaches Loki too; later losses are in err
 	err := s.client.Close(context.Background())
 	st := s.client.Stats()
 	lokiClosed.sent.Add(st.Sent)
@@ -157,9 +194,11 @@ func newLokiSink(c *config) (*lokiSink, error) {
 	}
 	client, err := loki.New(cfg)
 	if err != nil {
-		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: cfg.URL, Err: err}
+		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: Redact(cfg.URL), Err: err}
 	}
-	return &lokiSink{client: client}, nil
+	ls := &lokiSink{client: client, stop: make(chan struct{}), done: make(chan struct{})}
+	go ls.watch()
+	return ls, nil
 }
 
 // WithLoki sends every record also to Loki (see the loki package for the

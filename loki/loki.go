@@ -403,6 +403,12 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 		if err == nil {
 			err = fmt.Errorf("HTTP %d", status)
 		}
+		select {
+		case <-stop: // stopping, not failing: Close sends the batch again
+			c.requeue(batch)
+			return false
+		default:
+		}
 		c.retries.Add(1)
 		if c.failing.CompareAndSwap(false, true) {
 			c.report(fmt.Errorf("loki push failed, retrying: %v", err))
@@ -507,7 +513,7 @@ func encode(batch []queued) ([]byte, error) {
 		s.Values = append(s.Values, [2]string{strconv.FormatInt(q.ts, 10), q.line})
 	}
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err := json.NewEncoder(zw).Encode(map[string]any{"streams": streams}); err != nil {
 		return nil, err
 	}

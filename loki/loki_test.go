@@ -187,7 +187,7 @@ func TestFaults(t *testing.T) {
 			}
 			p99 := flood(c, 2000, "during")
 			assert.Less(t, p99, time.Millisecond, "p99 Push latency during the fault")
-			time.Sleep(150 * time.Millisecond)
+			time.Sleep(350 * time.Millisecond) // longer than the request timeout: the fault is seen
 			checkAccounting(t, c, 2000)
 			assert.Greater(t, c.Stats().Dropped, uint64(0), "queue bound enforced by dropping")
 			if tc.clear != nil {
