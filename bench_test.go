@@ -91,6 +91,15 @@ func BenchmarkChain(b *testing.B) {
 			p := load()
 			benchLogger(b, slog.New(&encHandler{enc: p.enc, logger: "bench"}), rec.attrs)
 		})
+		b.Run(rec.name+"/setup-json-no-redaction", func(b *testing.B) {
+			// The whole pipeline with redaction and the size limit off: what
+			// the named handler and the fused sanitizer cost alone.
+			if err := Setup(WithConsole(io.Discard), WithJSON(), WithRedaction(false), WithMaxValueBytes(0)); err != nil {
+				b.Fatal(err)
+			}
+			defer Close()
+			benchLogger(b, Logger("bench"), rec.attrs)
+		})
 		b.Run(rec.name+"/setup-json-separate-sanitizer", func(b *testing.B) {
 			// The chain as Wrap composes it (redactor, sanitizer middleware,
 			// encoder), to show what fusing the sanitizer into the encoder saves.

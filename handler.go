@@ -51,6 +51,7 @@ type encoder struct {
 // it to the sinks in one Write each.
 type encHandler struct {
 	enc    *encoder
+	m      *attrMapper // redaction and the size limit, fused into encoding; nil for none
 	logger string
 	pre    []byte   // preformatted attrs from WithAttrs
 	groups []string // groups from WithGroup, outermost first
@@ -75,6 +76,9 @@ func (h *encHandler) WithGroup(name string) slog.Handler {
 func (h *encHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	if len(as) == 0 {
 		return h
+	}
+	if h.m != nil {
+		as, _ = h.m.attrs(as)
 	}
 	h2 := *h
 	pre := append([]byte(nil), h.pre...)
@@ -129,6 +133,12 @@ func (h *encHandler) Handle(ctx context.Context, r slog.Record) error {
 	bp := bufPool.Get().(*[]byte)
 	buf := (*bp)[:0]
 	ctxAttrs := resolvedAttrs(ctx)
+	if h.m != nil {
+		r.Message, _ = h.m.str(r.Message)
+		if len(ctxAttrs) > 0 {
+			ctxAttrs, _ = h.m.attrs(ctxAttrs)
+		}
+	}
 	if h.enc.output == OutputText {
 		buf = h.appendText(buf, r, ctxAttrs)
 	} else {
@@ -167,6 +177,14 @@ func (h *encHandler) pushLoki(buf []byte, r slog.Record, ctxAttrs []slog.Attr) {
 		})
 	}
 	h.enc.loki.push(r.Time, r.Level, Sanitize(h.logger), eventType, line)
+}
+
+// mapAttr applies the fused redaction and size limit to one attr.
+func (h *encHandler) mapAttr(a slog.Attr) slog.Attr {
+	if h.m != nil {
+		a, _ = h.m.attr(a)
+	}
+	return a
 }
 
 // source returns the caller's position, or nil.
@@ -234,7 +252,7 @@ func (h *encHandler) appendJSON(buf []byte, r slog.Record, ctxAttrs []slog.Attr)
 		var opened bool
 		buf, opened = appendJSONGrouped(buf, h.groups[h.nOpen:], func(b []byte) []byte {
 			r.Attrs(func(a slog.Attr) bool {
-				b = appendJSONAttr(b, a, 0)
+				b = appendJSONAttr(b, h.mapAttr(a), 0)
 				return true
 			})
 			return b
@@ -328,7 +346,7 @@ func (h *encHandler) appendMessage(buf []byte, seg *pySeg, r slog.Record, ctxAtt
 	}
 	buf = append(buf, h.pre...)
 	r.Attrs(func(a slog.Attr) bool {
-		buf = appendTextAttr(buf, h.prefix, a)
+		buf = appendTextAttr(buf, h.prefix, h.mapAttr(a))
 		return true
 	})
 	return buf

@@ -61,20 +61,17 @@ func load() *pipeline {
 	return current.Load()
 }
 
-// handler returns the chain for one logger name. The built-in encoders
-// escape every string they write with the sanitizer's own function
-// (appendEscaped), so here the sanitizing stage is fused into the encoder:
-// one stage redacts and cuts oversized values, the encoder escapes.
+// handler returns the chain for one logger name. It is Wrap's chain with
+// both stages fused into the built-in encoder, so a record is not copied
+// between stages: each attr is redacted (the same attrMapper as the
+// redacting stage, plus the size limit) just before it is encoded, and every
+// string is written through the sanitizer's own escape function.
 func (p *pipeline) handler(name string, security bool) slog.Handler {
 	enc := p.enc
 	if security {
 		enc = p.secEnc
 	}
-	var h slog.Handler = &encHandler{enc: enc, logger: name}
-	if p.stages.fused != nil {
-		h = &stageHandler{next: h, m: p.stages.fused}
-	}
-	return h
+	return &encHandler{enc: enc, m: p.stages.fused, logger: name}
 }
 
 // acquire marks a record as in flight on p; it fails once p is closing.

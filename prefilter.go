@@ -20,10 +20,14 @@ const maxRules = 256
 type automaton struct {
 	class  [256]uint8 // byte → class; 0 for bytes in no keyword
 	nclass int
-	next   []uint16 // state*nclass + class → state
-	out    []uint16 // state → index into outs (0: none)
-	outs   []ruleSet
+	// delta[state + class] is the next state, premultiplied by nclass (so no
+	// multiplication per byte), with outFlag set when the state names rules.
+	delta []uint32
+	out   []uint16 // state index → index into outs (0: none)
+	outs  []ruleSet
 }
+
+const outFlag = 1 << 31
 
 // newAutomaton builds the automaton; kws[i] are the keywords of rule i.
 func newAutomaton(kws [][]string) *automaton {
@@ -75,11 +79,11 @@ func newAutomaton(kws [][]string) *automaton {
 	}
 	// Failure links (BFS) and the dense transition table.
 	n := len(nodes)
-	a.next = make([]uint16, n*a.nclass)
+	next := make([]uint16, n*a.nclass)
 	queue := []int{}
 	for c := 1; c < a.nclass; c++ {
 		if nx, ok := nodes[0].child[uint8(c)]; ok {
-			a.next[c] = uint16(nx)
+			next[c] = uint16(nx)
 			nodes[nx].fail = 0
 			queue = append(queue, nx)
 		}
@@ -90,11 +94,11 @@ func newAutomaton(kws [][]string) *automaton {
 		nodes[s].out.or(&nodes[nodes[s].fail].out)
 		for c := 1; c < a.nclass; c++ {
 			if nx, ok := nodes[s].child[uint8(c)]; ok {
-				nodes[nx].fail = int(a.next[nodes[s].fail*a.nclass+c])
-				a.next[s*a.nclass+c] = uint16(nx)
+				nodes[nx].fail = int(next[nodes[s].fail*a.nclass+c])
+				next[s*a.nclass+c] = uint16(nx)
 				queue = append(queue, nx)
 			} else {
-				a.next[s*a.nclass+c] = a.next[nodes[s].fail*a.nclass+c]
+				next[s*a.nclass+c] = next[nodes[s].fail*a.nclass+c]
 			}
 		}
 	}
@@ -106,29 +110,44 @@ func newAutomaton(kws [][]string) *automaton {
 			a.out[s] = uint16(len(a.outs) - 1)
 		}
 	}
+	a.delta = make([]uint32, len(next))
+	for i, t := range next {
+		v := uint32(t) * uint32(a.nclass)
+		if a.out[t] != 0 {
+			v |= outFlag
+		}
+		a.delta[i] = v
+	}
 	return a
 }
 
 // scan returns the rules whose keywords occur in s, and whether s has a run
 // of at least minDigitRun digits (single spaces or dashes between them allowed).
 func (a *automaton) scan(s string) (cand ruleSet, digits bool) {
-	state := 0
-	run := 0
-	nc := a.nclass
+	var state uint32
+	var run, longest uint32
+	delta, class := a.delta, &a.class
+	nc := uint32(a.nclass)
 	for i := 0; i < len(s); i++ {
 		b := s[i]
-		state = int(a.next[state*nc+int(a.class[b])])
-		if o := a.out[state]; o != 0 {
-			cand.or(&a.outs[o])
+		state = delta[state+uint32(class[b])]
+		if state&outFlag != 0 {
+			state &^= outFlag
+			cand.or(&a.outs[a.out[state/nc]])
 		}
-		if b-'0' < 10 {
-			run++
-			if run >= minDigitRun {
-				digits = true
-			}
-		} else if b != ' ' && b != '-' {
-			run = 0
-		}
+		// Digit runs without a branch: a digit adds one, a space or dash
+		// keeps the run, anything else resets it.
+		run = (run + digitInc[b]) & digitKeep[b]
+		longest = max(longest, run)
 	}
-	return cand, digits
+	return cand, longest >= minDigitRun
 }
+
+// digitInc and digitKeep drive the branch-free digit-run counter of scan.
+var digitInc, digitKeep = func() (inc, keep [256]uint32) {
+	for c := '0'; c <= '9'; c++ {
+		inc[c], keep[c] = 1, ^uint32(0)
+	}
+	keep[' '], keep['-'] = ^uint32(0), ^uint32(0)
+	return
+}()

@@ -422,21 +422,39 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 }
 
 // transformRecord returns r with its message and attributes mapped; r itself
-// if nothing changed.
+// if nothing changed. The common clean record costs one pass and no copy.
 func transformRecord(r slog.Record, m *attrMapper) slog.Record {
 	msg, mc := m.str(r.Message)
-	var buf [16]slog.Attr
-	out := buf[:0]
-	changed := mc
+	first := -1 // index of the first changed attr
+	var firstAttr slog.Attr
+	i := 0
 	r.Attrs(func(a slog.Attr) bool {
-		na, c := m.attr(a)
-		changed = changed || c
-		out = append(out, na)
+		if na, c := m.attr(a); c {
+			first, firstAttr = i, na
+			return false
+		}
+		i++
 		return true
 	})
-	if !changed {
+	if !mc && first < 0 {
 		return r
 	}
+	var buf [16]slog.Attr
+	out := buf[:0]
+	i = 0
+	r.Attrs(func(a slog.Attr) bool {
+		switch {
+		case first < 0 || i < first:
+			out = append(out, a)
+		case i == first:
+			out = append(out, firstAttr)
+		default:
+			na, _ := m.attr(a)
+			out = append(out, na)
+		}
+		i++
+		return true
+	})
 	nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	nr.AddAttrs(out...)
 	return nr
