@@ -139,6 +139,7 @@ func newRedactor(c *config) (*redactor, error) {
 type span struct {
 	start, end int
 	kind       string
+	rule       int // index of the rule: on a tie the earlier, more specific rule names the marker
 }
 
 // minDigitRun is how many digits in a row (spaces and dashes between them
@@ -180,7 +181,7 @@ func (r *redactor) try(i int, s string, spans []span) []span {
 	ru := &r.rules[i]
 	if ru.find != nil {
 		for _, m := range ru.find(s, nil) { // allocates only when something is found
-			spans = append(spans, span{m[0], m[1], ru.Kind})
+			spans = append(spans, span{m[0], m[1], ru.Kind, i})
 		}
 		return spans
 	}
@@ -200,7 +201,7 @@ func (r *redactor) try(i int, s string, spans []span) []span {
 		if ru.Validate != nil && !safeValidate(ru.Validate, sec) {
 			continue
 		}
-		spans = append(spans, span{st, en, ru.Kind})
+		spans = append(spans, span{st, en, ru.Kind, i})
 	}
 	return spans
 }
@@ -289,7 +290,10 @@ func applySpans(s string, spans []span) string {
 		if a.start != b.start {
 			return a.start - b.start
 		}
-		return b.end - a.end
+		if a.end != b.end {
+			return b.end - a.end
+		}
+		return a.rule - b.rule
 	})
 	var b strings.Builder
 	b.Grow(len(s))
