@@ -112,17 +112,10 @@ type envVar struct {
 // envVars is every CODOMYRMEX_LOG_* variable the package reads.
 var envVars = []envVar{
 	{"LEVEL", false, func(c *config, v string) error { return c.setLevels(v) }},
-	{"OUTPUT_TYPE", false, func(c *config, v string) error {
-		switch strings.ToUpper(strings.TrimSpace(v)) {
-		case "TEXT":
-			c.output = OutputText
-		case "JSON":
-			c.output = OutputJSON
-		default:
-			return errors.New("want TEXT or JSON")
-		}
-		return nil
-	}},
+	{"OUTPUT_TYPE", false, choice(map[string]func(*config){
+		"text": func(c *config) { c.output = OutputText },
+		"json": func(c *config) { c.output = OutputJSON },
+	}, "want TEXT or JSON")},
 	{"FORMAT", false, func(c *config, v string) error { return c.setFormat(v) }},
 	{"JSON_SCHEMA", false, func(c *config, v string) error {
 		switch s := strings.ToLower(strings.TrimSpace(v)); s {
@@ -132,19 +125,11 @@ var envVars = []envVar{
 		}
 		return errors.New("want slog or codomyrmex")
 	}},
-	{"CONSOLE", false, func(c *config, v string) error {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "stderr":
-			c.console, c.consoleName = os.Stderr, "stderr"
-		case "stdout":
-			c.console, c.consoleName = os.Stdout, "stdout"
-		case "none":
-			c.console, c.consoleName = nil, "none"
-		default:
-			return errors.New("want stderr, stdout or none")
-		}
-		return nil
-	}},
+	{"CONSOLE", false, choice(map[string]func(*config){
+		"stderr": func(c *config) { c.console, c.consoleName = os.Stderr, "stderr" },
+		"stdout": func(c *config) { c.console, c.consoleName = os.Stdout, "stdout" },
+		"none":   func(c *config) { c.console, c.consoleName = nil, "none" },
+	}, "want stderr, stdout or none")},
 	{"FILE", false, func(c *config, v string) error { c.file = v; return nil }},
 	{"ADD_SOURCE", false, boolVar(func(c *config) *bool { return &c.addSource })},
 	{"MAX_VALUE_BYTES", false, intVar(func(c *config) *int { return &c.maxValueBytes }, 0, 1<<30)},
@@ -173,17 +158,22 @@ var envVars = []envVar{
 		return nil
 	}},
 	{"RATE_BURST", false, intVar(func(c *config) *int { return &c.rateBurst }, 0, 1<<20)},
-	{"RATE_KEY", false, func(c *config, v string) error {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "site":
-			c.rateByMessage = false
-		case "message":
-			c.rateByMessage = true
-		default:
-			return errors.New("want site or message")
+	{"RATE_KEY", false, choice(map[string]func(*config){
+		"site":    func(c *config) { c.rateByMessage = false },
+		"message": func(c *config) { c.rateByMessage = true },
+	}, "want site or message")},
+}
+
+// choice parses one of a fixed set of words, in any case.
+func choice(set map[string]func(*config), want string) func(*config, string) error {
+	return func(c *config, v string) error {
+		f, ok := set[strings.ToLower(strings.TrimSpace(v))]
+		if !ok {
+			return errors.New(want)
 		}
+		f(c)
 		return nil
-	}},
+	}
 }
 
 // boolVar parses true/false/1/0/yes/no/on/off, in any case.

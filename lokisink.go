@@ -36,19 +36,7 @@ type lokiSink struct {
 var lokiSummaryInterval = 5 * time.Second
 
 // watch summarizes drops in a WARNING record once per interval.
-func (s *lokiSink) watch() {
-	defer close(s.done)
-	t := time.NewTicker(lokiSummaryInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			s.summarize()
-		case <-s.stop:
-			return
-		}
-	}
-}
+func (s *lokiSink) watch() { every(lokiSummaryInterval, s.stop, s.done, s.summarize) }
 
 // summarize emits a record saying how many records Loki lost since the last one.
 func (s *lokiSink) summarize() {

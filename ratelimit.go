@@ -93,15 +93,18 @@ func (l *limiter) allow(r *slog.Record) bool {
 }
 
 // summarize logs, once per interval, how many records were dropped from where.
-func (l *limiter) summarize() {
-	defer close(l.done)
-	t := time.NewTicker(summaryInterval)
+func (l *limiter) summarize() { every(summaryInterval, l.stop, l.done, l.flushSummary) }
+
+// every calls f once per interval until stop is closed, then closes done.
+func every(interval time.Duration, stop <-chan struct{}, done chan<- struct{}, f func()) {
+	defer close(done)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			l.flushSummary()
-		case <-l.stop:
+			f()
+		case <-stop:
 			return
 		}
 	}
