@@ -143,6 +143,9 @@ func SecurityEvent(ctx context.Context, e Event) {
 	if !h.Enabled(ctx, level) {
 		return
 	}
+	if e.UserID == "" {
+		e.UserID = ContextValue(ctx, KeyUserID)
+	}
 	outcome, threat := e.Outcome, e.ThreatLevel
 	if outcome == "" {
 		outcome = OutcomeUnknown

@@ -316,6 +316,9 @@ func (h *encHandler) appendText(buf []byte, r slog.Record, ctxAttrs []slog.Attr)
 		}
 		buf = seg.pad(buf, start)
 	}
+	if !h.enc.py.hasMessage { // attrs are never lost, even with a format without %(message)s
+		buf = h.appendTextAttrs(buf, r, ctxAttrs)
+	}
 	if h.enc.addSource && !h.enc.py.needsSource && src.File != "" {
 		buf = append(buf, " source="...)
 		buf = appendTextString(buf, src.File+":"+strconv.Itoa(src.Line))
@@ -341,6 +344,12 @@ func (h *encHandler) appendTextField(buf []byte, seg *pySeg, s string) []byte {
 // appendMessage appends the message followed by the attrs as key=value.
 func (h *encHandler) appendMessage(buf []byte, seg *pySeg, r slog.Record, ctxAttrs []slog.Attr) []byte {
 	buf = h.appendTextField(buf, seg, r.Message)
+	return h.appendTextAttrs(buf, r, ctxAttrs)
+}
+
+// appendTextAttrs appends the context attrs, the preformatted attrs and the
+// record's attrs as key=value.
+func (h *encHandler) appendTextAttrs(buf []byte, r slog.Record, ctxAttrs []slog.Attr) []byte {
 	for _, a := range ctxAttrs {
 		buf = appendTextAttr(buf, "", a)
 	}

@@ -145,6 +145,12 @@ func TestPythonFormat(t *testing.T) {
 	}
 }
 
+func TestFormatWithoutMessageKeepsAttrs(t *testing.T) {
+	buf := setup(t, WithFormat("[%(levelname)s]"))
+	Logger("x").Info("ignored by the format", "k", "v")
+	assert.Equal(t, []string{"[INFO] k=v"}, buf.Lines())
+}
+
 func TestPythonFormatErrors(t *testing.T) {
 	for _, f := range []string{"%(nope)s", "%(message)", "%(message)q", "%(name)d", "50% done %(message)s", "%(message", "%(threadName)s"} {
 		_, err := parsePyFormat(f)

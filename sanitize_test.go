@@ -238,13 +238,21 @@ func FuzzHandler(f *testing.F) {
 	f.Add("msg", "key", "value", "group", false)
 	f.Add("a\nb", "k\r", "\x1b[2J", "\u202e", true)
 	f.Add("", "", "", "", true)
-	f.Fuzz(func(t *testing.T, msg, key, value, group string, asJSON bool) {
-		var b syncBuffer
-		p, _ := newPipeline(&config{
+	// One pipeline per output type, built once: building compiles the rules.
+	var b syncBuffer
+	pipes := map[bool]*pipeline{}
+	for _, asJSON := range []bool{false, true} {
+		pipes[asJSON], _ = newPipeline(&config{
 			levels: levelSet{def: slog.LevelDebug}, py: mustFormat(DefaultFormat), schema: schemaSlog,
 			console: &b, maxValueBytes: 1 << 16, redact: true, output: map[bool]OutputType{true: OutputJSON, false: OutputText}[asJSON],
 		})
-		l := slog.New(p.handler(group, false))
+	}
+	st, _ := newStages(newConfig()) // Wrap's stages, built once
+	f.Fuzz(func(t *testing.T, msg, key, value, group string, asJSON bool) {
+		b.mu.Lock()
+		b.buf.Reset()
+		b.mu.Unlock()
+		l := slog.New(pipes[asJSON].handler(group, false))
 		l.WithGroup(group).With(key, value).Info(msg, key, value, slog.Group(group, key, value))
 		checkLines(t, b.String(), 1, asJSON)
 		// The separate stages (Wrap) in front of slog's handlers, too.
@@ -253,7 +261,7 @@ func FuzzHandler(f *testing.F) {
 		if asJSON {
 			h = slog.NewJSONHandler(&w, nil)
 		}
-		slog.New(Wrap(h)).WithGroup(group).Info(msg, key, value)
+		slog.New(st.wrap(h)).WithGroup(group).Info(msg, key, value)
 		checkLines(t, w.String(), 1, asJSON)
 	})
 }
