@@ -96,10 +96,12 @@ type ConfigError struct {
 	Err   error  // what is wrong with it
 }
 
+// Error returns VARIABLE="value": problem.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("%s=%q: %v", e.Name, e.Value, e.Err)
 }
 
+// Unwrap returns the underlying problem.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // envVar is one row of the environment table.

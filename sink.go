@@ -62,7 +62,10 @@ type SinkError struct {
 	Err  error
 }
 
+// Error names the sink and the failure.
 func (e *SinkError) Error() string { return "logging: " + e.Sink + " sink: " + e.Err.Error() }
+
+// Unwrap returns the sink's error.
 func (e *SinkError) Unwrap() error { return e.Err }
 
 var writeErrors atomic.Uint64
