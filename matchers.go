@@ -104,11 +104,8 @@ func findAssignments(s string, out [][2]int) [][2]int {
 				ve = vs + nl
 			}
 		} else {
-			if _, ok := markerAt(s, v); ok {
-				continue
-			}
 			ve = v
-			for ve < len(s) && !strings.ContainsRune(" \t\r\n,;&\"'}<>]", rune(s[ve])) {
+			for ve < len(s) && !strings.ContainsRune(" \t\r\n,;&\"'}<>", rune(s[ve])) {
 				ve++
 			}
 			vs = v
@@ -116,7 +113,7 @@ func findAssignments(s string, out [][2]int) [][2]int {
 		if !strong && !tokenLike(s[vs:ve]) {
 			continue
 		}
-		if ve > vs && !isMarker(s[vs:ve]) {
+		if ve > vs { // markers already in the value are taken out by subtractMarkers
 			out = append(out, [2]int{vs, ve})
 			i = ve - 1
 		}
@@ -156,7 +153,7 @@ func findURLCredentials(s string, out [][2]int) [][2]int {
 			continue
 		}
 		vs, ve := a+colon+1, a+at
-		if ve > vs && !isMarker(s[vs:ve]) {
+		if ve > vs {
 			out = append(out, [2]int{vs, ve})
 		}
 		off = e

@@ -169,7 +169,7 @@ func (r *redactor) redact(s string) (string, bool) {
 			spans = r.try(i, s, spans)
 		}
 	}
-	spans = dropInsideMarkers(s, spans)
+	spans = subtractMarkers(s, spans)
 	if len(spans) == 0 {
 		return s, false
 	}
@@ -195,9 +195,6 @@ func (r *redactor) try(i int, s string, spans []span) []span {
 			continue
 		}
 		sec := s[st:en]
-		if isMarker(strings.Trim(sec, `"'`)) {
-			continue
-		}
 		if ru.Validate != nil && !safeValidate(ru.Validate, sec) {
 			continue
 		}
@@ -242,15 +239,11 @@ func markerAt(s string, i int) (end int, ok bool) {
 	return k + 1, true
 }
 
-// isMarker reports whether s is exactly one marker.
-func isMarker(s string) bool {
-	end, ok := markerAt(s, 0)
-	return ok && end == len(s)
-}
-
-// dropInsideMarkers drops spans that overlap a marker already in s, so that
-// redacting twice changes nothing.
-func dropInsideMarkers(s string, spans []span) []span {
+// subtractMarkers removes from the spans the markers already in s, so that
+// redacting twice changes nothing, yet a marker inside a secret's span (say
+// "session=abc [REDACTED]") cannot shield the rest of it: what is left of a
+// span outside the markers is still redacted, unless it is only blanks.
+func subtractMarkers(s string, spans []span) []span {
 	if len(spans) == 0 || !strings.Contains(s, markerPrefix) {
 		return spans
 	}
@@ -268,20 +261,35 @@ func dropInsideMarkers(s string, spans []span) []span {
 			off = st + 1
 		}
 	}
-	out := spans[:0]
+	if len(marks) == 0 {
+		return spans
+	}
+	var out []span
 	for _, sp := range spans {
-		keep := true
+		start := sp.start
 		for _, m := range marks {
-			if sp.start < m[1] && m[0] < sp.end {
-				keep = false
-				break
+			if m[1] <= start || m[0] >= sp.end {
+				continue
 			}
+			if m[0] > start {
+				out = appendFragment(out, s, sp, start, m[0])
+			}
+			start = max(start, m[1])
 		}
-		if keep {
-			out = append(out, sp)
+		if start < sp.end {
+			out = appendFragment(out, s, sp, start, sp.end)
 		}
 	}
 	return out
+}
+
+// appendFragment keeps s[start:end] of sp unless it is only blanks.
+func appendFragment(out []span, s string, sp span, start, end int) []span {
+	if strings.TrimSpace(s[start:end]) == "" {
+		return out
+	}
+	sp.start, sp.end = start, end
+	return append(out, sp)
 }
 
 // applySpans merges overlapping spans and replaces each with its marker.

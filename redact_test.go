@@ -345,7 +345,8 @@ func mustRe(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 func TestStrayMarkerDoesNotShield(t *testing.T) {
 	tok := ghToken("gh" + "p")
-	for _, s := range []string{"[REDACTED " + tok, "[REDACTED:" + tok, "password=[REDACTEDhunter2x", "[REDACTED:x " + tok + "]"} {
+	for _, s := range []string{"[REDACTED " + tok, "[REDACTED:" + tok, "password=[REDACTEDhunter2x", "[REDACTED:x " + tok + "]",
+		"Cookie: session=hunter2x [REDACTED]", "password=hunter2x[REDACTED]", "password=[REDACTED]hunter2x"} {
 		out := Redact(s)
 		assert.NotContains(t, out, tok[4:], s)
 		assert.NotContains(t, out, "hunter2x", s)
