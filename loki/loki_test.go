@@ -273,14 +273,26 @@ func TestTLSWithCustomCA(t *testing.T) {
 	require.NoError(t, c.Close(context.Background()))
 	assert.Equal(t, []string{"over tls"}, rec.lines)
 
-	var lastErr atomic.Value
+	var mu sync.Mutex
+	var errs []string
 	cfg = testConfig(srv.URL) // no CA: the server's certificate is not trusted
-	cfg.OnError = func(err error) { lastErr.Store(err.Error()) }
+	cfg.Timeout = 5 * time.Second
+	cfg.OnError = func(err error) {
+		mu.Lock()
+		errs = append(errs, err.Error())
+		mu.Unlock()
+	}
 	c, err = New(cfg)
 	require.NoError(t, err)
 	c.Push(Entry{Time: time.Now(), Line: "refused"})
-	require.Eventually(t, func() bool { return lastErr.Load() != nil }, 2*time.Second, 5*time.Millisecond)
-	assert.Contains(t, lastErr.Load(), "certificate")
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(errs) > 0
+	}, 10*time.Second, 5*time.Millisecond)
+	mu.Lock()
+	assert.Contains(t, errs[0], "certificate")
+	mu.Unlock()
 	_ = c.Close(context.Background())
 	assert.Equal(t, uint64(1), c.Stats().Dropped)
 	assert.Len(t, rec.lines, 1)
