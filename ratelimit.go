@@ -2,11 +2,11 @@ package logging
 
 import (
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"runtime"
 	"sort"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,7 +18,8 @@ type limiter struct {
 	interval  int64 // nanoseconds between tokens
 	tolerance int64 // (burst-1) × interval
 	byMessage bool
-	buckets   sync.Map // uintptr or string → *bucket
+	table     [tableSize]atomic.Pointer[bucket] // open addressing by call site or message hash
+	overflow  bucket                            // shared by keys that find the table full
 	dropped   atomic.Uint64
 	stop      chan struct{}
 	done      chan struct{}
@@ -29,8 +30,15 @@ type limiter struct {
 type bucket struct {
 	tat     atomic.Int64
 	dropped atomic.Uint64
-	site    string // "file.go:12" or the message, for the summary
+	pc      uintptr // the key, by call site
+	msg     string  // the key, by message
+	site    string  // "file.go:12" or the message, for the summary
 }
+
+// tableSize bounds the distinct call sites (or messages) with a bucket of their own.
+const tableSize = 4096
+
+var msgSeed = maphash.MakeSeed()
 
 // rateLimited counts records dropped by every limiter since the process started.
 var rateLimited atomic.Uint64
@@ -48,29 +56,49 @@ func newLimiter(perSecond float64, burst int, byMessage bool, emit func(slog.Rec
 	}
 	l := &limiter{interval: iv, tolerance: int64(burst-1) * iv, byMessage: byMessage,
 		stop: make(chan struct{}), done: make(chan struct{}), now: func() int64 { return time.Now().UnixNano() }, emit: emit}
+	l.overflow.site = "other call sites"
 	go l.summarize()
 	return l
 }
 
+// bucketFor finds or adds the record's bucket without a lock or an allocation
+// on the hot path: a fixed table probed linearly, slots claimed by CAS.
 func (l *limiter) bucketFor(r *slog.Record) *bucket {
-	var key any = r.PC
+	var h uint64
 	if l.byMessage {
-		key = r.Message
+		h = maphash.String(msgSeed, r.Message)
+	} else {
+		h = uint64(r.PC) * 0x9E3779B97F4A7C15
 	}
-	if b, ok := l.buckets.Load(key); ok {
-		return b.(*bucket)
+	for probe := range uint64(tableSize) {
+		slot := &l.table[(h+probe)%tableSize]
+		b := slot.Load()
+		if b == nil {
+			nb := l.newBucket(r)
+			if slot.CompareAndSwap(nil, nb) {
+				return nb
+			}
+			b = slot.Load()
+		}
+		if l.byMessage && b.msg == r.Message || !l.byMessage && b.pc == r.PC {
+			return b
+		}
 	}
-	nb := &bucket{}
-	if l.byMessage {
-		nb.site = r.Message
-	} else if r.PC != 0 {
+	return &l.overflow
+}
+
+func (l *limiter) newBucket(r *slog.Record) *bucket {
+	nb := &bucket{pc: r.PC}
+	switch {
+	case l.byMessage:
+		nb.msg, nb.site = r.Message, r.Message
+	case r.PC != 0:
 		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
 		nb.site = f.File + ":" + strconv.Itoa(f.Line)
-	} else {
+	default:
 		nb.site = "unknown"
 	}
-	b, _ := l.buckets.LoadOrStore(key, nb)
-	return b.(*bucket)
+	return nb
 }
 
 // allow reports whether the record may pass, counting it if not.
@@ -118,14 +146,18 @@ func (l *limiter) flushSummary() {
 	}
 	var sites []site
 	var total uint64
-	l.buckets.Range(func(_, v any) bool {
-		b := v.(*bucket)
+	collect := func(b *bucket) {
 		if n := b.dropped.Swap(0); n > 0 {
 			sites = append(sites, site{b.site, n})
 			total += n
 		}
-		return true
-	})
+	}
+	for i := range l.table {
+		if b := l.table[i].Load(); b != nil {
+			collect(b)
+		}
+	}
+	collect(&l.overflow)
 	if total == 0 {
 		return
 	}
