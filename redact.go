@@ -25,64 +25,81 @@ var defaultSecretKeys = []string{
 	"cvv", "cvc", "ssn", "pin", "signature",
 }
 
-// keySet matches normalized keys by suffix, indexed by last byte.
+// keySet matches keys by suffix: a reverse trie of the normalized stems,
+// walked from the key's last byte, so most keys are rejected after one or
+// two bytes without allocating.
 type keySet struct {
-	byLast [256][]string
+	next [][36]int32 // node → child per letter or digit (0: none; the root is node 0)
+	end  []bool      // a stem ends here
 }
 
 func newKeySet(keys []string) *keySet {
-	ks := &keySet{}
+	ks := &keySet{next: make([][36]int32, 1), end: make([]bool, 1)}
 	for _, k := range keys {
 		n := normalizeKey(k)
-		if n == "" || slices.Contains(ks.byLast[n[len(n)-1]], n) {
-			continue
+		node := int32(0)
+		ok := n != ""
+		for i := len(n) - 1; i >= 0 && ok; i-- {
+			x := keyIndex(n[i])
+			if x < 0 {
+				ok = false // such a key can never be matched: it is left out
+				break
+			}
+			if ks.next[node][x] == 0 {
+				ks.next = append(ks.next, [36]int32{})
+				ks.end = append(ks.end, false)
+				ks.next[node][x] = int32(len(ks.next) - 1)
+			}
+			node = ks.next[node][x]
 		}
-		ks.byLast[n[len(n)-1]] = append(ks.byLast[n[len(n)-1]], n)
+		if ok {
+			ks.end[node] = true
+		}
 	}
 	return ks
+}
+
+// keyIndex maps a lowercased key byte to its trie slot, or -1.
+func keyIndex(c byte) int {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return int(c - 'a')
+	case c >= '0' && c <= '9':
+		return 26 + int(c-'0')
+	}
+	return -1
 }
 
 func normalizeKey(k string) string {
 	var b strings.Builder
 	for i := 0; i < len(k); i++ {
 		c := k[i]
-		if c == '_' || c == '-' || c == '.' || c == ' ' {
+		if isKeySep(c) {
 			continue
 		}
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
+		b.WriteByte(lower(c))
 	}
 	return b.String()
 }
 
-// match reports whether key, normalized, ends with one of the stems. It does
-// not allocate.
+// match reports whether key, lowercased and without separators, ends with
+// one of the stems. It does not allocate.
 func (ks *keySet) match(key string) bool {
-	// Find the last byte that is not a separator.
-	end := len(key)
-	for end > 0 && isKeySep(key[end-1]) {
-		end--
-	}
-	if end == 0 {
-		return false
-	}
-	for _, stem := range ks.byLast[lower(key[end-1])] {
-		i, j := end-1, len(stem)-1
-		for j >= 0 && i >= 0 {
-			c := key[i]
-			if isKeySep(c) {
-				i--
-				continue
-			}
-			if lower(c) != stem[j] {
-				break
-			}
-			i--
-			j--
+	node := int32(0)
+	for i := len(key) - 1; i >= 0; i-- {
+		c := key[i]
+		if isKeySep(c) {
+			continue
 		}
-		if j < 0 {
+		x := keyIndex(lower(c))
+		if x < 0 {
+			return false
+		}
+		node = ks.next[node][x]
+		if node == 0 {
+			return false
+		}
+		if ks.end[node] {
 			return true
 		}
 	}

@@ -223,14 +223,15 @@ func TestCyclesAndDepth(t *testing.T) {
 }
 
 func TestCustomKeysAndPatterns(t *testing.T) {
-	t.Setenv(EnvPrefix+"REDACT_KEYS", "tenant_pin")
+	t.Setenv(EnvPrefix+"REDACT_KEYS", "tenant_pin,otp2")
 	t.Setenv(EnvPrefix+"REDACT_PATTERNS", `acct-\d{6};;ref-[a-z]{5}`)
 	buf := setup(t, WithJSON(), WithRedactKeys("favorite_color"), WithRedactPatterns(`emp#\d+`))
-	Logger("c").Info("acct-123456 ref-abcde emp#42", "TenantPin", "1234", "favoriteColor", "blue")
+	Logger("c").Info("acct-123456 ref-abcde emp#42", "TenantPin", "1234", "favoriteColor", "blue", "user_otp2", "991")
 	m := lastJSON(t, buf)
 	assert.Equal(t, "[REDACTED:custom] [REDACTED:custom] [REDACTED:custom]", m["msg"])
 	assert.Equal(t, redactedMarker, m["TenantPin"])
 	assert.Equal(t, redactedMarker, m["favoriteColor"])
+	assert.Equal(t, redactedMarker, m["user_otp2"])
 }
 
 func TestCustomRuleOption(t *testing.T) {

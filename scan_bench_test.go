@@ -34,3 +34,15 @@ func BenchmarkRedactRecordStrings(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkMapperRecordAttrs(b *testing.B) {
+	Redact("")
+	st, _ := newStages(newConfig())
+	as := realisticAttrs()
+	for b.Loop() {
+		for _, a := range as {
+			st.fused.attr(a)
+		}
+		st.fused.str("request served")
+	}
+}
