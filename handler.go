@@ -134,7 +134,7 @@ func (h *encHandler) Handle(ctx context.Context, r slog.Record) error {
 	buf := (*bp)[:0]
 	ctxAttrs := resolvedAttrs(ctx)
 	if h.m != nil {
-		r.Message, _ = h.m.str(r.Message)
+		r.Message, _ = h.m.mapStr(r.Message)
 		if len(ctxAttrs) > 0 {
 			ctxAttrs, _ = h.m.attrs(ctxAttrs)
 		}

@@ -379,23 +379,15 @@ func newStages(c *config) (*stages, error) {
 	return st, err
 }
 
-// fusedMapper redacts (if red is set), then cuts values longer than limit.
+// fusedMapper redacts (if red is set), then cuts values longer than limit;
+// nil when there is nothing to do.
 func fusedMapper(red *redactor, limit int) *attrMapper {
 	if red == nil && limit <= 0 {
 		return nil
 	}
-	m := &attrMapper{str: func(s string) (string, bool) {
-		changed := false
-		if red != nil {
-			s, changed = red.redact(s)
-		}
-		if limit > 0 && len(s) > limit {
-			return truncate(s, limit), true
-		}
-		return s, changed
-	}}
+	m := &attrMapper{red: red, limit: limit}
 	if red != nil {
-		m.secretKey, m.onKeyRedacted = red.mapper.secretKey, red.mapper.onKeyRedacted
+		m.onKeyRedacted = red.mapper.onKeyRedacted
 	}
 	return m
 }

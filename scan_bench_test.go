@@ -43,6 +43,6 @@ func BenchmarkMapperRecordAttrs(b *testing.B) {
 		for _, a := range as {
 			st.fused.attr(a)
 		}
-		st.fused.str("request served")
+		st.fused.mapStr("request served")
 	}
 }

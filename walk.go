@@ -34,6 +34,37 @@ type attrMapper struct {
 	secretKey func(string) bool
 	// onKeyRedacted is called for each value redacted because of its key.
 	onKeyRedacted func()
+
+	// The fused mapper of the built-in encoders sets these instead of str and
+	// secretKey: direct calls, no closure, on the hot path.
+	red   *redactor
+	limit int
+}
+
+// mapStr maps a string value or message.
+func (m *attrMapper) mapStr(s string) (string, bool) {
+	if m.str != nil {
+		return m.str(s)
+	}
+	changed := false
+	if m.red != nil {
+		s, changed = m.red.redact(s)
+	}
+	if m.limit > 0 && len(s) > m.limit {
+		return truncate(s, m.limit), true
+	}
+	return s, changed
+}
+
+// isSecretKey reports whether a key's whole value is to be redacted.
+func (m *attrMapper) isSecretKey(k string) bool {
+	switch {
+	case m.secretKey != nil:
+		return m.secretKey(k)
+	case m.red != nil:
+		return m.red.keys.match(k)
+	}
+	return false
 }
 
 // valueList is the walked form of a slice or array.
@@ -63,7 +94,7 @@ func (m *attrMapper) mapKey(k string) (string, bool) {
 // attr maps one attribute.
 func (m *attrMapper) attr(a slog.Attr) (slog.Attr, bool) {
 	key, kc := m.mapKey(a.Key)
-	if m.secretKey != nil && a.Value.Kind() != slog.KindGroup && m.secretKey(a.Key) {
+	if a.Value.Kind() != slog.KindGroup && m.isSecretKey(a.Key) {
 		if m.onKeyRedacted != nil {
 			m.onKeyRedacted()
 		}
@@ -99,7 +130,7 @@ func (m *attrMapper) attrs(as []slog.Attr) ([]slog.Attr, bool) {
 func (m *attrMapper) value(v slog.Value, depth int) (slog.Value, bool) {
 	switch v.Kind() {
 	case slog.KindString:
-		s, c := m.str(v.String())
+		s, c := m.mapStr(v.String())
 		if !c {
 			return v, false
 		}
@@ -337,7 +368,7 @@ func (w *walker) keyString(k reflect.Value) string {
 // field walks one struct field or map entry; alt is a second name (the Go
 // field name beside its json name) that also counts as a key.
 func (w *walker) field(key, alt string, v reflect.Value, depth int) slog.Attr {
-	if w.m.secretKey != nil && (w.m.secretKey(key) || alt != "" && w.m.secretKey(alt)) {
+	if w.m.isSecretKey(key) || alt != "" && w.m.isSecretKey(alt) {
 		if w.m.onKeyRedacted != nil {
 			w.m.onKeyRedacted()
 		}
@@ -424,7 +455,7 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 // transformRecord returns r with its message and attributes mapped; r itself
 // if nothing changed. The common clean record costs one pass and no copy.
 func transformRecord(r slog.Record, m *attrMapper) slog.Record {
-	msg, mc := m.str(r.Message)
+	msg, mc := m.mapStr(r.Message)
 	first := -1 // index of the first changed attr
 	var firstAttr slog.Attr
 	i := 0
