@@ -24,7 +24,6 @@ type config struct {
 	py            *pyFormat
 	schema        string
 	console       io.Writer
-	consoleName   string
 	file          string
 	addSource     bool
 	maxValueBytes int
@@ -65,7 +64,6 @@ func newConfig() *config {
 		py:            py,
 		schema:        schemaSlog,
 		console:       os.Stderr,
-		consoleName:   "stderr",
 		maxValueBytes: 64 << 10,
 		redact:        true,
 		rotation:      rotation{maxSizeMB: 10, maxBackups: 5, maxAgeDays: 30, compress: true},
@@ -128,9 +126,9 @@ var envVars = []envVar{
 		return errors.New("want slog or codomyrmex")
 	}},
 	{"CONSOLE", false, choice(map[string]func(*config){
-		"stderr": func(c *config) { c.console, c.consoleName = os.Stderr, "stderr" },
-		"stdout": func(c *config) { c.console, c.consoleName = os.Stdout, "stdout" },
-		"none":   func(c *config) { c.console, c.consoleName = nil, "none" },
+		"stderr": func(c *config) { c.console = os.Stderr },
+		"stdout": func(c *config) { c.console = os.Stdout },
+		"none":   func(c *config) { c.console = nil },
 	}, "want stderr, stdout or none")},
 	{"FILE", false, func(c *config, v string) error { c.file = v; return nil }},
 	{"ADD_SOURCE", false, boolVar(func(c *config) *bool { return &c.addSource })},
@@ -334,7 +332,7 @@ func WithFormat(format string) Option {
 // WithConsole sets the console writer; nil turns the console off. Writes to
 // it are serialized, one Write per record.
 func WithConsole(w io.Writer) Option {
-	return func(c *config) error { c.console, c.consoleName = w, "custom"; return nil }
+	return func(c *config) error { c.console = w; return nil }
 }
 
 // WithFile sets the path of the rotating log file; "" turns the file off.

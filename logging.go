@@ -126,7 +126,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	p.stages = st
 	out := &fanout{onError: c.onError}
 	if c.console != nil {
-		out.add("console", newLockedWriter(c.console), nil)
+		out.add("console", newLockedWriter(c.console))
 		out.report = c.console
 	} else {
 		out.report = os.Stderr
@@ -136,7 +136,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 		if err != nil {
 			errs = append(errs, &ConfigError{Name: EnvPrefix + "FILE", Value: c.file, Err: err})
 		} else {
-			out.add("file", fs, fs)
+			out.add("file", fs)
 			p.closers = append(p.closers, fs)
 			out.warnings = append(out.warnings, warns...)
 			if c.reopenHUP {
@@ -145,7 +145,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 		}
 	}
 	for _, s := range c.sinks {
-		out.add(s.name, newLockedWriter(s.w), nil)
+		out.add(s.name, newLockedWriter(s.w))
 	}
 	p.enc = &encoder{output: c.output, schema: c.schema, py: c.py, addSource: c.addSource, out: out}
 	if ls, err := newLokiSink(c); err != nil {

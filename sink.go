@@ -52,7 +52,7 @@ type fanout struct {
 	warnings []string  // said once, as records, after Setup
 }
 
-func (f *fanout) add(name string, w io.Writer, _ io.Closer) {
+func (f *fanout) add(name string, w io.Writer) {
 	f.sinks = append(f.sinks, &sinkState{name: name, w: w})
 }
 
