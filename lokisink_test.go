@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/loki"
 )
 
 // fakeLoki records pushed streams; it is for configuration checks, the real
@@ -33,25 +34,20 @@ func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(f.status)
 		return
 	}
-	zr, err := gzip.NewReader(r.Body)
+	streams, err := loki.DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
 	if err != nil {
 		w.WriteHeader(400)
 		return
 	}
-	var body struct {
-		Streams []struct {
-			Stream map[string]string `json:"stream"`
-			Values [][2]string       `json:"values"`
-		} `json:"streams"`
-	}
-	if json.NewDecoder(zr).Decode(&body) != nil {
-		w.WriteHeader(400)
-		return
-	}
-	for _, s := range body.Streams {
-		for _, v := range s.Values {
-			f.streams = append(f.streams, s.Stream)
-			f.lines = append(f.lines, v[1])
+	for _, s := range streams {
+		labels, err := s.LabelMap()
+		if err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		for _, e := range s.Entries {
+			f.streams = append(f.streams, labels)
+			f.lines = append(f.lines, e.Line)
 		}
 	}
 	w.WriteHeader(204)

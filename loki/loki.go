@@ -52,6 +52,7 @@ type Config struct {
 	OnError        func(error)       // called with every failed push (never with a secret)
 	HTTPClient     *http.Client      // optional; overrides Timeout and CAFile
 	MaxLineBytes   int               // lines longer than this are cut; default 256 KiB
+	JSON           bool              // push gzipped JSON instead of snappy-framed protobuf
 	retryBaseDelay time.Duration
 }
 
@@ -379,7 +380,13 @@ func (c *Client) queueBytesApprox() int {
 // send pushes batch until it is accepted or rejected for good. It returns
 // false if stop closed first; the batch is then put back at the queue's front.
 func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
-	body, err := encode(batch)
+	var body []byte
+	var err error
+	if c.cfg.JSON {
+		body, err = encode(batch)
+	} else {
+		body = encodeProtobuf(batch)
+	}
 	if err != nil {
 		c.fail(batch, err)
 		return true
@@ -462,8 +469,12 @@ func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, er
 	if err != nil {
 		return 0, 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Content-Encoding", "gzip")
+	if c.cfg.JSON {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", "gzip")
+	} else {
+		req.Header.Set("Content-Type", "application/x-protobuf") // snappy-framed, as Loki expects
+	}
 	if c.cfg.Tenant != "" {
 		req.Header.Set("X-Scope-OrgID", c.cfg.Tenant)
 	}

@@ -1,9 +1,8 @@
 package loki
 
 import (
-	"compress/gzip"
+	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -22,23 +21,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// pushBody is the decoded JSON body of a push.
-type pushBody struct {
-	Streams []struct {
-		Stream map[string]string `json:"stream"`
-		Values [][2]string       `json:"values"`
-	} `json:"streams"`
-}
-
-func decodePush(t testing.TB, r *http.Request) pushBody {
-	require.Equal(t, "gzip", r.Header.Get("Content-Encoding"))
-	zr, err := gzip.NewReader(r.Body)
-	require.NoError(t, err)
-	var b pushBody
-	require.NoError(t, json.NewDecoder(zr).Decode(&b))
-	return b
-}
 
 // recorder is a fake Loki that records lines and can be told to fail.
 type recorder struct {
@@ -76,11 +58,15 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(int(s))
 		return
 	}
-	b := decodePush(&testing.T{}, r)
+	streams, err := DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
 	rec.mu.Lock()
-	for _, s := range b.Streams {
-		for _, v := range s.Values {
-			rec.lines = append(rec.lines, v[1])
+	for _, s := range streams {
+		for _, e := range s.Entries {
+			rec.lines = append(rec.lines, e.Line)
 		}
 	}
 	rec.mu.Unlock()
@@ -351,4 +337,57 @@ func TestCloseReportsUnsent(t *testing.T) {
 	assert.Equal(t, uint64(50), st.Dropped)
 	assert.NoError(t, c.Close(context.Background()), "idempotent")
 	_, _ = io.Discard.Write(nil)
+}
+
+func TestEncodingsRoundTrip(t *testing.T) {
+	labels := map[string]string{"service": "api", "level": "INFO", "odd": "a\"b\\c\nd"}
+	key := streamKey(labels)
+	batch := []queued{
+		{stream: key, labels: labels, ts: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano(), line: "first"},
+		{stream: "{level=\"ERROR\"}", labels: map[string]string{"level": "ERROR"}, ts: 1, line: ""},
+		{stream: key, labels: labels, ts: time.Date(2026, 1, 2, 3, 4, 5, 999999999, time.UTC).UnixNano(), line: strings.Repeat("x", 70000) + "é"},
+	}
+	pb := encodeProtobuf(batch)
+	js, err := encode(batch)
+	require.NoError(t, err)
+	for name, got := range map[string]func() ([]Stream, error){
+		"protobuf": func() ([]Stream, error) { return DecodePushRequest("application/x-protobuf", bytes.NewReader(pb)) },
+		"json":     func() ([]Stream, error) { return DecodePushRequest("application/json", bytes.NewReader(js)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			streams, err := got()
+			require.NoError(t, err)
+			require.Len(t, streams, 2)
+			m, err := streams[0].LabelMap()
+			require.NoError(t, err)
+			assert.Equal(t, labels, m)
+			require.Len(t, streams[0].Entries, 2)
+			assert.Equal(t, "first", streams[0].Entries[0].Line)
+			assert.Equal(t, batch[0].ts, streams[0].Entries[0].Time.UnixNano())
+			assert.Equal(t, batch[2].line, streams[0].Entries[1].Line)
+			assert.Equal(t, batch[2].ts, streams[0].Entries[1].Time.UnixNano())
+			assert.Equal(t, int64(1), streams[1].Entries[0].Time.UnixNano())
+		})
+	}
+	_, err = DecodePushRequest("application/x-protobuf", bytes.NewReader([]byte{0xff}))
+	assert.Error(t, err)
+}
+
+func TestJSONEncodingOption(t *testing.T) {
+	rec := newRecorder()
+	var ct atomic.Value
+	rec.check = func(r *http.Request) int {
+		ct.Store(r.Header.Get("Content-Type") + " " + r.Header.Get("Content-Encoding"))
+		return 0
+	}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.JSON = true
+	c, err := New(cfg)
+	require.NoError(t, err)
+	c.Push(Entry{Time: time.Now(), Line: "as json"})
+	require.NoError(t, c.Close(context.Background()))
+	assert.Equal(t, []string{"as json"}, rec.lines)
+	assert.Equal(t, "application/json gzip", ct.Load())
 }

@@ -1,0 +1,113 @@
+package loki
+
+// Loki's native push format, written by hand so that the package needs no
+// protobuf or snappy library: a logproto.PushRequest (push.proto in Loki's
+// pkg/push module) in protobuf wire format, framed as one snappy block made
+// of literals only, which every snappy decoder reads.
+//
+//	PushRequest   { repeated StreamAdapter streams = 1; }
+//	StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; }
+//	EntryAdapter  { google.protobuf.Timestamp timestamp = 1; string line = 2; }
+//	Timestamp     { int64 seconds = 1; int32 nanos = 2; }
+
+func appendVarint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+// varintLen is the length of v as a varint.
+func varintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func appendTag(b []byte, field, wireType int) []byte {
+	return appendVarint(b, uint64(field<<3|wireType))
+}
+
+func appendBytesField(b []byte, field int, v []byte) []byte {
+	b = appendTag(b, field, 2)
+	b = appendVarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+func appendStringField(b []byte, field int, v string) []byte {
+	b = appendTag(b, field, 2)
+	b = appendVarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// entrySize is the encoded size of one EntryAdapter's body.
+func entry(ts int64, line string) (timestamp []byte, size int) {
+	sec, nanos := ts/1e9, ts%1e9
+	if nanos < 0 {
+		sec, nanos = sec-1, nanos+1e9
+	}
+	var t []byte
+	if sec != 0 {
+		t = appendTag(t, 1, 0)
+		t = appendVarint(t, uint64(sec))
+	}
+	if nanos != 0 {
+		t = appendTag(t, 2, 0)
+		t = appendVarint(t, uint64(nanos))
+	}
+	size = 1 + varintLen(uint64(len(t))) + len(t) + 1 + varintLen(uint64(len(line))) + len(line)
+	return t, size
+}
+
+// encodeProtobuf builds the snappy-framed protobuf push body; streams and
+// their entries keep the queue's order.
+func encodeProtobuf(batch []queued) []byte {
+	var order []string
+	byStream := map[string][]int{}
+	for i, q := range batch {
+		if _, ok := byStream[q.stream]; !ok {
+			order = append(order, q.stream)
+		}
+		byStream[q.stream] = append(byStream[q.stream], i)
+	}
+	var pb []byte
+	var sm []byte
+	for _, key := range order {
+		sm = appendStringField(sm[:0], 1, key)
+		for _, i := range byStream[key] {
+			t, size := entry(batch[i].ts, batch[i].line)
+			sm = appendTag(sm, 2, 2)
+			sm = appendVarint(sm, uint64(size))
+			sm = appendBytesField(sm, 1, t)
+			sm = appendStringField(sm, 2, batch[i].line)
+		}
+		pb = appendBytesField(pb, 1, sm)
+	}
+	return snappyLiterals(pb)
+}
+
+// snappyLiterals frames src as one snappy block of literal elements.
+func snappyLiterals(src []byte) []byte {
+	out := appendVarint(make([]byte, 0, len(src)+16), uint64(len(src)))
+	const maxLiteral = 1 << 24 // keep each literal's length in three bytes
+	for len(src) > 0 {
+		n := min(len(src), maxLiteral)
+		switch m := n - 1; {
+		case m < 60:
+			out = append(out, byte(m)<<2)
+		case m < 1<<8:
+			out = append(out, 60<<2, byte(m))
+		case m < 1<<16:
+			out = append(out, 61<<2, byte(m), byte(m>>8))
+		default:
+			out = append(out, 62<<2, byte(m), byte(m>>8), byte(m>>16))
+		}
+		out = append(out, src[:n]...)
+		src = src[n:]
+	}
+	return out
+}
