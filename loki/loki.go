@@ -1,8 +1,9 @@
 // Package loki is a client for Grafana Loki's push API that never blocks its
 // caller: Push puts a line in a bounded queue and returns; a background
-// goroutine batches lines by size and time, gzips them and POSTs them to
-// /loki/api/v1/push, retrying throttling, server and network errors with
-// exponential backoff and jitter (honouring Retry-After).
+// goroutine batches lines by size and time, encodes them (Loki's protobuf in
+// a snappy frame, or gzipped JSON) and POSTs them to /loki/api/v1/push,
+// retrying throttling, server and network errors with exponential backoff
+// and jitter (honouring Retry-After).
 //
 // The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
 // also be used alone.
