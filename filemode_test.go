@@ -43,13 +43,32 @@ func TestFileModesUnderUmask(t *testing.T) {
 		t.Run(fmt.Sprintf("%04o", mask), func(t *testing.T) {
 			withUmask(t, mask)
 			root := t.TempDir()
-			path := filepath.Join(root, "a", "b", "app.log")
+			dir := filepath.Join(root, "a", "b")
+			path := filepath.Join(dir, "app.log")
 			setup(t, WithFile(path), WithRotation(1, 0, 0, true))
-			Logger("m").Info("hello")
+			for range 40 { // 40 × 60 KB: several rotations, backups compressed
+				Logger("m").Info(strings.Repeat("x", 60000))
+			}
 			require.NoError(t, Close())
-			assert.Equal(t, os.FileMode(0o600), mode(t, path))
+			require.Eventually(t, func() bool {
+				entries, _ := os.ReadDir(dir)
+				gz := 0
+				for _, e := range entries {
+					if strings.HasSuffix(e.Name(), ".gz") {
+						gz++
+					} else if e.Name() != "app.log" {
+						return false // a backup not compressed yet
+					}
+				}
+				return gz >= 2
+			}, 30*time.Second, 20*time.Millisecond)
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			for _, e := range entries {
+				assert.Equal(t, os.FileMode(0o600), mode(t, filepath.Join(dir, e.Name())), e.Name())
+			}
 			assert.Equal(t, os.FileMode(0o700), mode(t, filepath.Join(root, "a")))
-			assert.Equal(t, os.FileMode(0o700), mode(t, filepath.Join(root, "a", "b")))
+			assert.Equal(t, os.FileMode(0o700), mode(t, dir))
 		})
 	}
 }

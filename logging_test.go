@@ -491,3 +491,23 @@ func TestValuesEncodeAsJSON(t *testing.T) {
 	assert.Equal(t, map[string]any{"a": []any{float64(1), float64(2)}}, m["raw"])
 	assert.Equal(t, "hi", m["bytes"])
 }
+
+func TestOptionValidation(t *testing.T) {
+	for name, o := range map[string]Option{
+		"WithSink":          WithSink("", nil),
+		"WithRotation":      WithRotation(0, -1, 0, true),
+		"WithMaxValueBytes": WithMaxValueBytes(-1),
+		"WithLoggerLevel":   WithLoggerLevel("", slog.LevelDebug),
+		"WithRateLimit":     WithRateLimit(-1, 0),
+		"WithLevels":        WithLevels("INFO,db=LOUD"),
+	} {
+		buf := &syncBuffer{}
+		err := Setup(WithConsole(buf), o)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), name)
+		Logger("v").Info("still logging")
+		assert.Contains(t, buf.String(), "still logging", name)
+		require.NoError(t, Close())
+	}
+	assert.NoError(t, Reopen(), "no file sink: nothing to reopen")
+}
