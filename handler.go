@@ -179,33 +179,11 @@ func (h *encHandler) pushLoki(buf []byte, r slog.Record, ctxAttrs []slog.Attr) {
 	h.enc.loki.push(r.Time, r.Level, Sanitize(h.logger), eventType, line)
 }
 
-// mapAttr applies the fused redaction and size limit to one attr. Strings
-// and scalars, nearly every attr, take a short path with the same checks as
-// attrMapper.attr: the key first, then (for strings) the value.
+// mapAttr applies the fused redaction and size limit to one attr.
 func (h *encHandler) mapAttr(a slog.Attr) slog.Attr {
-	m := h.m
-	if m == nil {
-		return a
+	if h.m != nil {
+		a, _ = h.m.attr(a)
 	}
-	switch k := a.Value.Kind(); k {
-	case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
-		if m.str != nil || m.key != nil || m.secretKey != nil {
-			break // not the fused mapper: take the general path
-		}
-		if m.red != nil && m.red.keys.match(a.Key) {
-			if m.onKeyRedacted != nil {
-				m.onKeyRedacted()
-			}
-			return slog.String(a.Key, redactedMarker)
-		}
-		if k == slog.KindString {
-			if s, changed := m.mapStr(a.Value.String()); changed {
-				return slog.String(a.Key, s)
-			}
-		}
-		return a
-	}
-	a, _ = m.attr(a)
 	return a
 }
 

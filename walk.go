@@ -91,16 +91,26 @@ func (m *attrMapper) mapKey(k string) (string, bool) {
 	return m.key(k)
 }
 
-// attr maps one attribute.
+// attr maps one attribute. Strings and scalars, nearly every attr, are
+// handled here directly; only groups and values to walk go through value.
 func (m *attrMapper) attr(a slog.Attr) (slog.Attr, bool) {
+	kind := a.Value.Kind()
 	key, kc := m.mapKey(a.Key)
-	if a.Value.Kind() != slog.KindGroup && m.isSecretKey(a.Key) {
+	if kind != slog.KindGroup && m.isSecretKey(a.Key) {
 		if m.onKeyRedacted != nil {
 			m.onKeyRedacted()
 		}
 		return slog.String(key, redactedMarker), true
 	}
-	v, vc := m.value(a.Value, 0)
+	v, vc := a.Value, false
+	switch kind {
+	case slog.KindString:
+		if s, c := m.mapStr(a.Value.String()); c {
+			v, vc = slog.StringValue(s), true
+		}
+	case slog.KindGroup, slog.KindAny, slog.KindLogValuer:
+		v, vc = m.value(a.Value, 0)
+	} // numbers, bools, durations and times need nothing
 	if !kc && !vc {
 		return a, false
 	}
