@@ -155,25 +155,21 @@ func newPipeline(c *config) (*pipeline, []error) {
 		p.closers = append(p.closers, ls)
 		ls.emit = p.emitInternal
 	}
-	p.secEnc = p.enc
+	// Security events have their own encoder: the same sinks, plus the
+	// security file if one is set, and their labels sent to Loki.
+	sec := *p.enc
+	sec.security = true
 	if c.securityFile != "" {
 		fs, _, err := openFileSink(c.securityFile, c.rotation)
 		if err != nil {
 			errs = append(errs, &ConfigError{Name: EnvPrefix + "SECURITY_FILE", Value: c.securityFile, Err: err})
 		} else {
-			secOut := &fanout{sinks: append(out.sinks[:len(out.sinks):len(out.sinks)], &sinkState{name: "security-file", w: fs}),
+			sec.out = &fanout{sinks: append(out.sinks[:len(out.sinks):len(out.sinks)], &sinkState{name: "security-file", w: fs}),
 				onError: out.onError, report: out.report}
 			p.closers = append(p.closers, fs)
-			enc := *p.enc
-			enc.out = secOut
-			p.secEnc = &enc
 		}
 	}
-	if p.secEnc == p.enc {
-		enc := *p.enc
-		p.secEnc = &enc
-	}
-	p.secEnc.security = true
+	p.secEnc = &sec
 	p.secLevel = c.securityLevel
 	p.extractors = c.extractors
 	if c.rateLimit > 0 {
