@@ -77,7 +77,7 @@ func (f *fanout) write(b []byte, _ slog.Level) error {
 		if err == nil {
 			if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
 				n := s.run.Swap(0)
-				f.say(fmt.Sprintf("logging: %s sink recovered after %d failed writes\n", s.name, n), s)
+				f.say(fmt.Sprintf("logging: %s sink recovered after %d failed writes", s.name, n), s)
 			}
 			continue
 		}
@@ -91,22 +91,24 @@ func (f *fanout) write(b []byte, _ slog.Level) error {
 			f.onError(se)
 		}
 		if s.failing.CompareAndSwap(false, true) {
-			f.say(se.Error()+" (further failures are counted until it recovers)\n", s)
+			f.say(se.Error()+" (further failures are counted until it recovers)", s)
 		}
 	}
 	return first
 }
 
-// say writes a report line to the report writer, unless that is the failing sink.
+// say writes msg, sanitized, as one line to the console, or to stderr when
+// there is no console; a failing console is not written to again.
 func (f *fanout) say(msg string, failing *sinkState) {
+	line := []byte(Sanitize(msg) + "\n")
 	for _, s := range f.sinks {
 		if s != failing && s.name == "console" {
-			s.w.Write([]byte(Sanitize(msg[:len(msg)-1]) + "\n"))
+			s.w.Write(line)
 			return
 		}
 	}
 	if failing.name != "console" && f.report != nil {
-		f.report.Write([]byte(Sanitize(msg[:len(msg)-1]) + "\n"))
+		f.report.Write(line)
 	}
 }
 
