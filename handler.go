@@ -201,10 +201,10 @@ func (h *encHandler) appendJSON(buf []byte, r slog.Record, ctxAttrs []slog.Attr)
 	if !r.Time.IsZero() {
 		if codo {
 			buf = append(buf, `"timestamp":"`...)
-			buf = r.Time.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000000Z07:00")
+			buf = appendTimeMicros(buf, r.Time.UTC())
 		} else {
 			buf = append(buf, `"time":"`...)
-			buf = r.Time.AppendFormat(buf, "2006-01-02T15:04:05.000000Z07:00")
+			buf = appendTimeMicros(buf, r.Time)
 		}
 		buf = append(buf, `",`...)
 	}

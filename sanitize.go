@@ -30,6 +30,37 @@ var asciiUnsafe = func() (t [256]bool) {
 	return t
 }()
 
+// plainRun returns an index j >= i such that s[i:j] is plain: printable
+// ASCII other than '"' and '\\', which needs no escaping in any mode. It
+// tests eight bytes at a time (SWAR) and stops at the first block of eight
+// that is not plain or when fewer than eight bytes are left (a last block
+// that overlaps the one before may still make it return len(s)), so the
+// byte loops that follow it run only near bytes that need a look.
+func plainRun(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if !plain8(s[i : i+8]) {
+			return i
+		}
+	}
+	if i < len(s) && len(s) >= 8 && plain8(s[len(s)-8:]) {
+		return len(s)
+	}
+	return i
+}
+
+// plain8 reports whether the eight bytes of w are all plain.
+func plain8(w string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	// A high bit in t marks (at least) one byte that is below 0x20, '"',
+	// '\\', DEL or not ASCII: x itself, x-0x20 (a borrow), and Mycroft's
+	// zero-byte test on x^c for each of the three bytes.
+	q, bs, del := x^(ones*'"'), x^(ones*'\\'), x^(ones*0x7f)
+	t := x | (x - ones*0x20) | (q-ones)&^q | (bs-ones)&^bs | (del-ones)&^del
+	return t&highs == 0
+}
+
 // dangerousRune reports whether r (already decoded, valid) must be escaped.
 func dangerousRune(r rune) bool {
 	switch {
@@ -51,7 +82,7 @@ func dangerousRune(r rune) bool {
 // whether it is valid UTF-8 with no rune that [Sanitize] escapes.
 // It does not allocate.
 func IsClean(s string) bool {
-	for i := 0; i < len(s); {
+	for i := plainRun(s, 0); i < len(s); {
 		b := s[i]
 		if !asciiUnsafe[b] {
 			i++
@@ -96,7 +127,7 @@ const hexDigits = "0123456789abcdef"
 // and, depending on mode, the quoting of the target syntax applied.
 func appendEscaped(dst []byte, s string, mode int) []byte {
 	start := 0
-	for i := 0; i < len(s); {
+	for i := plainRun(s, 0); i < len(s); {
 		b := s[i]
 		if !asciiUnsafe[b] {
 			if mode != quoteNone && (b == '"' || b == '\\') {

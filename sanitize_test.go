@@ -273,3 +273,38 @@ func mustFormat(f string) *pyFormat {
 	}
 	return p
 }
+
+// plainRun must never skip a byte that needs escaping: compared with a
+// byte-by-byte definition at every length and position.
+func TestPlainRunAgreesWithBytes(t *testing.T) {
+	plain := func(b byte) bool { return b >= 0x20 && b < 0x7f && b != '"' && b != '\\' }
+	specials := []byte{0, '\n', 0x1f, '"', '\\', 0x7f, 0x80, 0xe2, 0xff, ' ', '~', '!', '#', '[', ']', 0x21, 0x23, 0x5b, 0x5d, 0x7e}
+	for pos := range 8 {
+		for c := range 256 {
+			for _, fill := range []byte{' ', 'a', '~', '!', '#', '[', ']'} {
+				b := []byte(strings.Repeat(string(fill), 8))
+				b[pos] = byte(c)
+				require.Equal(t, plain(byte(c)), plain8(string(b)), "byte %#x at %d among %q", c, pos, fill)
+			}
+		}
+	}
+	for n := 0; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range specials {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = c
+				if n > 3 {
+					b[n-1-pos%3] = specials[(pos+int(c))%len(specials)]
+				}
+				s := string(b)
+				j := plainRun(s, 0)
+				for k := 0; k < j; k++ {
+					require.True(t, plain(s[k]), "%q: plainRun=%d skips byte %d", s, j, k)
+				}
+				if j < len(s) {
+					require.True(t, len(s)-j < 8 || !plain8(s[j:j+8]), "%q: stopped at %d before a plain block", s, j)
+				}
+			}
+		}
+	}
+}
