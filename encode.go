@@ -95,10 +95,11 @@ func appendJSONAttr(dst []byte, a slog.Attr, depth int) []byte {
 	if a.Value.Kind() == slog.KindLogValuer {
 		a.Value = a.Value.Resolve()
 	}
-	if a.Equal(slog.Attr{}) {
+	kind := a.Value.Kind()
+	if a.Key == "" && kind == slog.KindAny && a.Value.Any() == nil { // the empty Attr
 		return dst
 	}
-	if a.Value.Kind() == slog.KindGroup {
+	if kind == slog.KindGroup {
 		g := a.Value.Group()
 		if len(g) == 0 {
 			return dst
@@ -221,10 +222,11 @@ func appendTextAttr(dst []byte, prefix string, a slog.Attr) []byte {
 	if a.Value.Kind() == slog.KindLogValuer {
 		a.Value = a.Value.Resolve()
 	}
-	if a.Equal(slog.Attr{}) {
+	kind := a.Value.Kind()
+	if a.Key == "" && kind == slog.KindAny && a.Value.Any() == nil { // the empty Attr
 		return dst
 	}
-	if a.Value.Kind() == slog.KindGroup {
+	if kind == slog.KindGroup {
 		p := prefix
 		if a.Key != "" {
 			p = prefix + a.Key + "."

@@ -20,14 +20,17 @@ const maxRules = 256
 type automaton struct {
 	class  [256]uint8 // byte → class; 0 for bytes in no keyword
 	nclass int
-	// delta[state + class] is the next state, premultiplied by nclass (so no
-	// multiplication per byte), with outFlag set when the state names rules.
-	delta []uint32
-	out   []uint16 // state index → index into outs (0: none)
-	outs  []ruleSet
+	// The transition table: entry state+class is the next state,
+	// premultiplied by nclass (so no multiplication per byte), with the top
+	// bit set when that state names rules. States are numbered breadth
+	// first, so the shallow states that clean text visits share cache lines.
+	// delta16 is used when every entry fits 15 bits (the built-in rules need
+	// 57 KiB that way instead of 114), else delta32.
+	delta16 []uint16
+	delta32 []uint32
+	out     []uint16 // state index → index into outs (0: none)
+	outs    []ruleSet
 }
-
-const outFlag = 1 << 31
 
 // newAutomaton builds the automaton; kws[i] are the keywords of rule i.
 func newAutomaton(kws [][]string) *automaton {
@@ -77,29 +80,33 @@ func newAutomaton(kws [][]string) *automaton {
 			}
 		}
 	}
-	// Failure links (BFS) and the dense transition table.
+	// Failure links and the dense transition table, breadth first; id
+	// renumbers the nodes in that order.
 	n := len(nodes)
-	next := make([]uint16, n*a.nclass)
-	queue := []int{}
-	for c := 1; c < a.nclass; c++ {
-		if nx, ok := nodes[0].child[uint8(c)]; ok {
-			next[c] = uint16(nx)
-			nodes[nx].fail = 0
-			queue = append(queue, nx)
+	id := make([]int, n)
+	order := []int{0}
+	next := make([]int, n*a.nclass) // by old node number
+	for q := 0; q < len(order); q++ {
+		s := order[q]
+		id[s] = q
+		if s != 0 {
+			nodes[s].out.or(&nodes[nodes[s].fail].out)
 		}
-	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		nodes[s].out.or(&nodes[nodes[s].fail].out)
 		for c := 1; c < a.nclass; c++ {
-			if nx, ok := nodes[s].child[uint8(c)]; ok {
-				nodes[nx].fail = int(next[nodes[s].fail*a.nclass+c])
-				next[s*a.nclass+c] = uint16(nx)
-				queue = append(queue, nx)
-			} else {
+			nx, ok := nodes[s].child[uint8(c)]
+			switch {
+			case ok && s == 0:
+				nodes[nx].fail = 0
+			case ok:
+				nodes[nx].fail = next[nodes[s].fail*a.nclass+c]
+			case s != 0:
 				next[s*a.nclass+c] = next[nodes[s].fail*a.nclass+c]
+				continue
+			default:
+				continue
 			}
+			next[s*a.nclass+c] = nx
+			order = append(order, nx)
 		}
 	}
 	a.out = make([]uint16, n)
@@ -107,16 +114,32 @@ func newAutomaton(kws [][]string) *automaton {
 	for s := range nodes {
 		if !nodes[s].out.empty() {
 			a.outs = append(a.outs, nodes[s].out)
-			a.out[s] = uint16(len(a.outs) - 1)
+			a.out[id[s]] = uint16(len(a.outs) - 1)
 		}
 	}
-	a.delta = make([]uint32, len(next))
-	for i, t := range next {
-		v := uint32(t) * uint32(a.nclass)
-		if a.out[t] != 0 {
-			v |= outFlag
+	entry := func(old int) uint32 {
+		v := uint32(id[old]) * uint32(a.nclass)
+		if !nodes[old].out.empty() {
+			v |= 1 << 31
 		}
-		a.delta[i] = v
+		return v
+	}
+	small := n*a.nclass < 1<<15
+	if small {
+		a.delta16 = make([]uint16, len(next))
+	} else {
+		a.delta32 = make([]uint32, len(next))
+	}
+	for old := range nodes {
+		for c := 0; c < a.nclass; c++ {
+			v := entry(next[old*a.nclass+c])
+			i := id[old]*a.nclass + c
+			if small {
+				a.delta16[i] = uint16(v&^(1<<31)) | uint16(v>>31)<<15
+			} else {
+				a.delta32[i] = v
+			}
+		}
 	}
 	return a
 }
@@ -124,19 +147,28 @@ func newAutomaton(kws [][]string) *automaton {
 // scan returns the rules whose keywords occur in s, and whether s has a run
 // of at least minDigitRun digits (single spaces or dashes between them allowed).
 func (a *automaton) scan(s string) (cand ruleSet, digits bool) {
-	var state uint32
-	var run, longest uint32
-	delta, class := a.delta, &a.class
+	if a.delta16 != nil {
+		return scanWith(a, a.delta16, 1<<15, s)
+	}
+	return scanWith(a, a.delta32, 1<<31, s)
+}
+
+// scanWith is scan over a table of either width; flag is its top bit. Its
+// loop is one dependent load per byte (the next state), plus a branch-free
+// digit-run counter.
+func scanWith[T uint16 | uint32](a *automaton, delta []T, flag uint32, s string) (cand ruleSet, digits bool) {
+	var state, run, longest uint32
+	class := &a.class
 	nc := uint32(a.nclass)
 	for i := 0; i < len(s); i++ {
 		b := s[i]
-		state = delta[state+uint32(class[b])]
-		if state&outFlag != 0 {
-			state &^= outFlag
+		state = uint32(delta[state+uint32(class[b])])
+		if state&flag != 0 {
+			state &^= flag
 			cand.or(&a.outs[a.out[state/nc]])
 		}
-		// Digit runs without a branch: a digit adds one, a space or dash
-		// keeps the run, anything else resets it.
+		// A digit adds one, a space or dash keeps the run, anything else
+		// resets it.
 		run = (run + digitInc[b]) & digitKeep[b]
 		longest = max(longest, run)
 	}
