@@ -1,0 +1,69 @@
+package logging
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The automaton must name exactly the rules whose keywords occur in a
+// string (ASCII case-insensitive), with its narrow table (few keywords) and
+// with its wide one (many), and count digit runs as the definition says.
+func TestAutomatonAgreesWithContains(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcdefgh_-.:"[rng.IntN(12)]
+		}
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name  string
+		rules int
+		wide  bool
+	}{{"narrow", 40, false}, {"wide", 250, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			kws := make([][]string, tc.rules)
+			for i := range kws {
+				kws[i] = []string{word(2 + rng.IntN(4)), word(6 + rng.IntN(14))}
+			}
+			a := newAutomaton(kws)
+			require.Equal(t, tc.wide, a.delta32 != nil, "table width")
+			for range 3000 {
+				s := word(rng.IntN(80))
+				if rng.IntN(2) == 0 {
+					s = strings.ToUpper(s)
+				}
+				got, _ := a.scan(s)
+				for i, ks := range kws {
+					want := false
+					for _, k := range ks {
+						want = want || strings.Contains(strings.ToLower(s), k)
+					}
+					require.Equal(t, want, got.has(i), "rule %d %q in %q", i, ks, s)
+				}
+			}
+		})
+	}
+}
+
+func TestDigitRuns(t *testing.T) {
+	a := newAutomaton([][]string{{"key"}})
+	for s, want := range map[string]bool{
+		"12345678":            false,
+		"123456789":           true,
+		"1234 5678 9":         true,
+		"123-45-6789":         true,
+		"1234--56789":         true, // separators keep a run; the rules decide what is a number
+		"1234x56789":          false,
+		"10.1.2.3:51234":      false,
+		"order 81723 of 2026": false,
+	} {
+		_, got := a.scan(s)
+		assert.Equal(t, want, got, s)
+	}
+}
