@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -30,7 +31,14 @@ const checkInterval = time.Second
 // fileSink writes records to a file rotated by lumberjack. Rotation is
 // triggered here, after the path has been checked again, never inside
 // lumberjack, so that no open follows a symlink planted at the path.
+// Records are written behind the caller by the sink's goroutine (see
+// writebehind.go); mu guards the file and is held by that goroutine while it
+// writes a batch, and by Reopen and Close.
 type fileSink struct {
+	q       *writeQueue
+	report  func(err error, records int) // the outcome of each batch
+	started bool
+
 	mu         sync.Mutex
 	path       string
 	lj         *lumberjack.Logger
@@ -50,6 +58,7 @@ type fileSink struct {
 func openFileSink(path string, rot rotation) (*fileSink, []string, error) {
 	path = filepath.Clean(path)
 	s := &fileSink{
+		q:        newWriteQueue(),
 		path:     path,
 		maxBytes: int64(rot.maxSizeMB) << 20,
 		lj: &lumberjack.Logger{
@@ -104,6 +113,15 @@ func (s *fileSink) prepare() ([]string, error) {
 			warns = append(warns, fmt.Sprintf("log file %s had mode %#o; tightened to %#o", s.path, st.Mode().Perm(), FileMode))
 		}
 	}
+	// lumberjack opens the path itself (without O_NOFOLLOW): make it open
+	// now, right after the checks, and make sure it opened the checked file.
+	if _, err := s.lj.Write(nil); err != nil {
+		return nil, err
+	}
+	if now, err := os.Lstat(s.path); err != nil || !os.SameFile(now, st) {
+		_ = s.lj.Close()
+		return nil, fmt.Errorf("%s was replaced while it was being opened", s.path)
+	}
 	s.info, s.size, s.checked = st, st.Size(), time.Now()
 	return warns, nil
 }
@@ -156,29 +174,56 @@ func (s *fileSink) reopen() error {
 	return nil
 }
 
-// Write writes one record in one call.
+// start starts the writer goroutine; report gets the outcome of each batch.
+func (s *fileSink) start(report func(err error, records int)) {
+	s.report, s.started = report, true
+	go s.q.run(s.writeBatch)
+}
+
+// put queues one record; a durable one is in the file (or reported failed)
+// when put returns.
+func (s *fileSink) put(p []byte, durable bool) error { return s.q.put(p, durable) }
+
+// Write queues one record, for use as a plain io.Writer.
 func (s *fileSink) Write(p []byte) (int, error) {
+	if err := s.put(p, false); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// writeBatch writes whole records in one call and reports the outcome.
+func (s *fileSink) writeBatch(batch []byte, records int) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	err := s.writeLocked(batch)
+	s.mu.Unlock()
+	if s.report != nil {
+		s.report(err, records)
+	}
+}
+
+// writeLocked checks the path when it is due, rotates when the batch would
+// pass the size limit, and writes the batch in one call. Called with s.mu held.
+func (s *fileSink) writeLocked(p []byte) error {
 	if s.closed {
-		return 0, os.ErrClosed
+		return os.ErrClosed
 	}
 	now := time.Now()
 	if now.Sub(s.checked) >= checkInterval {
 		if err := s.verify(now); err != nil {
-			return 0, err
+			return err
 		}
 	} else if s.broken != nil {
-		return 0, s.broken
+		return s.broken
 	}
 	if s.size > 0 && s.size+int64(len(p)) > s.maxBytes {
 		if err := s.rotate(); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	n, err := s.lj.Write(p)
 	s.size += int64(n)
-	return n, err
+	return err
 }
 
 // rotate checks the path, then lets lumberjack rename the file and open a
@@ -206,9 +251,11 @@ func (s *fileSink) rotate() error {
 	return nil
 }
 
-// Reopen closes and reopens the file of the sink, with the same checks as
-// at Setup. Call it after an external tool (logrotate) moved the file.
+// Reopen writes what is queued to the file open now, then closes it and
+// reopens the path, with the same checks as at Setup. Call it after an
+// external tool (logrotate) moved the file.
 func (s *fileSink) Reopen() error {
+	s.flush()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -217,10 +264,21 @@ func (s *fileSink) Reopen() error {
 	return s.reopen()
 }
 
-// Close flushes and closes the file. lumberjack's compression goroutine,
-// started at the first rotation, stays parked on its channel afterwards
-// (lumberjack v2.2.1 has no way to stop it); it holds no file.
+// flush returns once every record queued before it is written (or failed).
+func (s *fileSink) flush() {
+	if s.started {
+		s.q.flush()
+	}
+}
+
+// Close writes what is queued, stops the writer and closes the file.
+// lumberjack's compression goroutine, started at the first rotation, stays
+// parked on its channel afterwards (lumberjack v2.2.1 has no way to stop
+// it); it holds no file.
 func (s *fileSink) Close() error {
+	if s.started {
+		s.q.close()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -230,18 +288,40 @@ func (s *fileSink) Close() error {
 	return s.lj.Close()
 }
 
-// Reopen makes the file sinks of the chain in force reopen their paths, with
-// the same checks as Setup. Call it after an external tool such as logrotate
-// moved the file away ([WithReopenOnSIGHUP] does it on SIGHUP).
+// Reopen makes the file sinks of the chain in force write what they have
+// queued and reopen their paths, with the same checks as Setup. Call it
+// after an external tool such as logrotate moved the file away
+// ([WithReopenOnSIGHUP] does it on SIGHUP).
 func Reopen() error {
-	p := load()
 	var errs []error
-	for _, s := range p.enc.out.sinks {
-		if fs, ok := s.w.(*fileSink); ok {
-			errs = append(errs, fs.Reopen())
-		}
+	for _, fs := range load().fileSinks() {
+		errs = append(errs, fs.Reopen())
 	}
 	return errors.Join(errs...)
+}
+
+// Flush returns once every record logged before it is in the log files. The
+// file sinks write records below ERROR behind the caller (records at ERROR
+// and above, and security events, are written before their call returns);
+// call Flush before os.Exit, or when another process must read the file
+// now. [Close] flushes too.
+func Flush() {
+	for _, fs := range load().fileSinks() {
+		fs.flush()
+	}
+}
+
+// fileSinks returns the file sinks of p: the log file and the security file.
+func (p *pipeline) fileSinks() []*fileSink {
+	var out []*fileSink
+	for _, f := range []*fanout{p.enc.out, p.secEnc.out} {
+		for _, s := range f.sinks {
+			if fs, ok := s.w.(*fileSink); ok && !slices.Contains(out, fs) {
+				out = append(out, fs)
+			}
+		}
+	}
+	return out
 }
 
 // watchSIGHUP reopens fs on every SIGHUP until the returned stop function is called.

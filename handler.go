@@ -145,7 +145,7 @@ func (h *encHandler) Handle(ctx context.Context, r slog.Record) error {
 		buf = h.appendJSON(buf, r, ctxAttrs)
 	}
 	buf = append(buf, '\n')
-	err := h.enc.out.write(buf, r.Level)
+	err := h.enc.out.write(buf, r.Level >= slog.LevelError || h.enc.security)
 	if h.enc.loki != nil {
 		h.pushLoki(buf, r, ctxAttrs)
 	}

@@ -164,8 +164,8 @@ func newPipeline(c *config) (*pipeline, []error) {
 		if err != nil {
 			errs = append(errs, &ConfigError{Name: EnvPrefix + "SECURITY_FILE", Value: c.securityFile, Err: err})
 		} else {
-			sec.out = &fanout{sinks: append(out.sinks[:len(out.sinks):len(out.sinks)], &sinkState{name: "security-file", w: fs}),
-				onError: out.onError, report: out.report}
+			sec.out = &fanout{sinks: out.sinks[:len(out.sinks):len(out.sinks)], onError: out.onError, report: out.report}
+			sec.out.add("security-file", fs)
 			p.closers = append(p.closers, fs)
 		}
 	}

@@ -3,7 +3,6 @@ package logging
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -52,8 +51,14 @@ type fanout struct {
 	warnings []string  // said once, as records, after Setup
 }
 
+// add appends a sink. A file sink starts its writer here, reporting the
+// outcome of each batch to this fanout.
 func (f *fanout) add(name string, w io.Writer) {
-	f.sinks = append(f.sinks, &sinkState{name: name, w: w})
+	s := &sinkState{name: name, w: w}
+	if fs, ok := w.(*fileSink); ok {
+		fs.start(func(err error, records int) { f.result(s, err, records) })
+	}
+	f.sinks = append(f.sinks, s)
 }
 
 // SinkError is a failure of one sink, given to the [WithErrorHandler] function.
@@ -70,31 +75,47 @@ func (e *SinkError) Unwrap() error { return e.Err }
 
 var writeErrors atomic.Uint64
 
-func (f *fanout) write(b []byte, _ slog.Level) error {
+// write writes one record to every sink. A durable record (ERROR and above,
+// security events) is in every sink when write returns; the file sink may
+// write others behind the caller.
+func (f *fanout) write(b []byte, durable bool) error {
 	var first error
 	for _, s := range f.sinks {
-		_, err := s.w.Write(b)
-		if err == nil {
-			if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
-				n := s.run.Swap(0)
-				f.say(fmt.Sprintf("logging: %s sink recovered after %d failed writes", s.name, n), s)
-			}
-			continue
+		var err error
+		if fs, ok := s.w.(*fileSink); ok {
+			err = fs.put(b, durable) // the writer reports what happens next
+		} else {
+			_, err = s.w.Write(b)
 		}
-		writeErrors.Add(1)
-		s.run.Add(1)
-		se := &SinkError{Sink: s.name, Err: err}
-		if first == nil {
-			first = se
-		}
-		if f.onError != nil {
-			f.onError(se)
-		}
-		if s.failing.CompareAndSwap(false, true) {
-			f.say(se.Error()+" (further failures are counted until it recovers)", s)
+		if err := f.result(s, err, 1); err != nil && first == nil {
+			first = err
 		}
 	}
 	return first
+}
+
+// result accounts for the outcome of writing records to s: the first
+// failure of a run is reported in full (to the console, or stderr), later
+// ones are counted, and recovery is reported with the count. Each failure
+// also goes to the WithErrorHandler function.
+func (f *fanout) result(s *sinkState, err error, records int) error {
+	if err == nil {
+		if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
+			n := s.run.Swap(0)
+			f.say(fmt.Sprintf("logging: %s sink recovered after %d lost records", s.name, n), s)
+		}
+		return nil
+	}
+	writeErrors.Add(uint64(records))
+	s.run.Add(uint64(records))
+	se := &SinkError{Sink: s.name, Err: err}
+	if f.onError != nil {
+		f.onError(se)
+	}
+	if s.failing.CompareAndSwap(false, true) {
+		f.say(se.Error()+" (further failures are counted until it recovers)", s)
+	}
+	return se
 }
 
 // say writes msg, sanitized, as one line to the console, or to stderr when
@@ -117,7 +138,8 @@ func (f *fanout) say(msg string, failing *sinkState) {
 type Statistics struct {
 	// Redactions counts redacted values by kind ("github-token", "key", …).
 	Redactions map[string]uint64
-	// WriteErrors counts failed writes to any sink.
+	// WriteErrors counts the records a sink failed to write (a record that
+	// two sinks fail counts twice).
 	WriteErrors uint64
 	// RateLimited counts records dropped by the rate limiter.
 	RateLimited uint64
