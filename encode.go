@@ -23,7 +23,13 @@ func appendJSONString(dst []byte, s string) []byte {
 
 // appendJSONValue appends v as JSON. Groups become objects, lists arrays.
 func appendJSONValue(dst []byte, v slog.Value, depth int, mode int) []byte {
-	switch v.Kind() {
+	return appendJSONKindValue(dst, v, v.Kind(), depth, mode)
+}
+
+// appendJSONKindValue is appendJSONValue for a value whose kind the caller
+// knows already (Value.Kind is a type switch: once per value is enough).
+func appendJSONKindValue(dst []byte, v slog.Value, kind slog.Kind, depth int, mode int) []byte {
+	switch kind {
 	case slog.KindString:
 		return appendJSONString(dst, v.String())
 	case slog.KindInt64:
@@ -92,10 +98,11 @@ func appendJSONAttrs(dst []byte, as []slog.Attr, depth int) []byte {
 }
 
 func appendJSONAttr(dst []byte, a slog.Attr, depth int) []byte {
-	if a.Value.Kind() == slog.KindLogValuer {
-		a.Value = a.Value.Resolve()
-	}
 	kind := a.Value.Kind()
+	if kind == slog.KindLogValuer {
+		a.Value = a.Value.Resolve()
+		kind = a.Value.Kind()
+	}
 	if a.Key == "" && kind == slog.KindAny && a.Value.Any() == nil { // the empty Attr
 		return dst
 	}
@@ -122,7 +129,7 @@ func appendJSONAttr(dst []byte, a slog.Attr, depth int) []byte {
 	dst = append(dst, ',')
 	dst = appendJSONString(dst, a.Key)
 	dst = append(dst, ':')
-	return appendJSONValue(dst, a.Value, depth, quoteJSON)
+	return appendJSONKindValue(dst, a.Value, kind, depth, quoteJSON)
 }
 
 // needsQuoting reports whether a TEXT value or key must be double-quoted.
