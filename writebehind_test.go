@@ -161,3 +161,24 @@ func TestFileDurability(t *testing.T) {
 	Flush()
 	assert.Contains(t, read(path), `"msg":"last"`)
 }
+
+// A durable record whose write is stuck returns after durableWait, and is
+// still written once the writer goes on: the caller is never held for long,
+// and nothing is dropped.
+func TestWriteQueueDurableWaitIsBounded(t *testing.T) {
+	q := newWriteQueue()
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	go q.run(r.write)
+	require.NoError(t, q.put([]byte("first\n"), false))
+	<-r.entered // the writer is stuck in its write
+	start := time.Now()
+	require.NoError(t, q.put([]byte("durable\n"), true))
+	waited := time.Since(start)
+	assert.GreaterOrEqual(t, waited, durableWait, "it waited for the write")
+	assert.Less(t, waited, durableWait+2*time.Second, "and then went on")
+	close(r.gate)
+	q.close()
+	got, n := r.all()
+	assert.Equal(t, "first\ndurable\n", got)
+	assert.Equal(t, 2, n)
+}
