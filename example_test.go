@@ -3,6 +3,7 @@ package logging_test
 import (
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/codomyrmex/logging"
 )
@@ -88,4 +89,20 @@ func ExampleSecret() {
 	})))
 	log.Info("login", "req", login{User: "ann", Password: logging.Secret("hunter2")})
 	// Output: {"level":"INFO","msg":"login","req":{"User":"ann","Password":"[REDACTED]"}}
+}
+
+func ExampleFlush() {
+	dir, _ := os.MkdirTemp("", "flush-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "app.log")
+	_ = logging.Setup(logging.WithConsole(nil), logging.WithFile(path),
+		logging.WithFormat("%(levelname)s %(message)s"))
+	defer logging.Close()
+
+	log := logging.Logger("app")
+	log.Info("written behind the caller")
+	logging.Flush() // now it is in the file, as before os.Exit
+	data, _ := os.ReadFile(path)
+	os.Stdout.Write(data)
+	// Output: INFO written behind the caller
 }
