@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,8 @@ type lokiSink struct {
 	done     chan struct{}
 	reported uint64 // drops already summarized
 	emit     func(slog.Record)
+	streams  sync.Map // streamID → *loki.LabelSet
+	nstreams atomic.Int64
 }
 
 // lokiSummaryInterval is how often records dropped by the Loki sink are summarized.
@@ -68,17 +71,36 @@ func (s *lokiSink) Close() error {
 // lokiClosed accumulates the counters of closed clients, for Stats.
 var lokiClosed struct{ sent, dropped, retries, failed atomic.Uint64 }
 
-// push queues one record.
+// push queues one record. The stream of each level, logger and event type
+// is prepared once (up to maxLokiStreams of them).
 func (s *lokiSink) push(t time.Time, level slog.Level, logger, eventType, line string) {
-	labels := map[string]string{"level": LevelName(level)}
-	if logger != "" {
-		labels["logger"] = logger
+	id := streamID{level, logger, eventType}
+	st, ok := s.streams.Load(id)
+	if !ok {
+		labels := map[string]string{"level": LevelName(level)}
+		if logger != "" {
+			labels["logger"] = logger
+		}
+		if eventType != "" {
+			labels["security_event_type"] = eventType
+		}
+		st = s.client.LabelSet(labels)
+		if s.nstreams.Add(1) <= maxLokiStreams {
+			st, _ = s.streams.LoadOrStore(id, st)
+		}
 	}
-	if eventType != "" {
-		labels["security_event_type"] = eventType
-	}
-	s.client.Push(loki.Entry{Labels: labels, Time: t, Line: line, Priority: eventType != ""})
+	s.client.PushLabeled(st.(*loki.LabelSet), t, line, eventType != "")
 }
+
+// streamID identifies the label set of a record.
+type streamID struct {
+	level             slog.Level
+	logger, eventType string
+}
+
+// maxLokiStreams bounds the prepared streams a sink keeps; a program with
+// more logger names prepares the rest per record.
+const maxLokiStreams = 4096
 
 func lokiVar(set func(s *lokiSettings, v string) error) func(*config, string) error {
 	return func(c *config, v string) error { return set(&c.loki, v) }

@@ -259,41 +259,60 @@ func streamKey(labels map[string]string) string {
 	return b.String()
 }
 
+// A LabelSet is a stream's labels prepared once for many entries: the
+// client's static labels merged in, invalid names and empty values left
+// out, and the canonical key rendered. Make one with [Client.LabelSet] and
+// push with [Client.PushLabeled] when many entries share labels.
+type LabelSet struct {
+	key    string
+	labels map[string]string
+}
+
+// LabelSet prepares labels for PushLabeled.
+func (c *Client) LabelSet(labels map[string]string) *LabelSet {
+	merged := make(map[string]string, len(c.static)+len(labels))
+	for k, v := range c.static {
+		merged[k] = v
+	}
+	for k, v := range labels {
+		if ValidLabelName(k) && v != "" {
+			merged[k] = v
+		}
+	}
+	return &LabelSet{key: streamKey(merged), labels: merged}
+}
+
 // Push queues e and returns at once. When the queue is full an ordinary
 // entry is dropped (and counted); a priority entry takes the place of the
 // oldest ordinary one, and is dropped only when the queue holds nothing but
 // priority entries. It reports whether e was queued.
 func (c *Client) Push(e Entry) bool {
+	return c.PushLabeled(c.LabelSet(e.Labels), e.Time, e.Line, e.Priority)
+}
+
+// PushLabeled is Push for an entry with prepared labels; it does not
+// allocate beyond the queue's own growth.
+func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bool) bool {
 	if c.closed.Load() {
 		c.dropped.Add(1)
 		return false
 	}
-	labels := make(map[string]string, len(c.static)+len(e.Labels))
-	for k, v := range c.static {
-		labels[k] = v
-	}
-	for k, v := range e.Labels {
-		if ValidLabelName(k) && v != "" {
-			labels[k] = v
-		}
-	}
-	line := e.Line
 	if len(line) > c.cfg.MaxLineBytes {
 		line = line[:c.cfg.MaxLineBytes]
 	}
-	q := queued{stream: streamKey(labels), labels: labels, ts: e.Time.UnixNano(), line: line}
+	q := queued{stream: st.key, labels: st.labels, ts: t.UnixNano(), line: line}
 	c.mu.Lock()
 	ok := true
 	switch {
 	case len(c.normal)+len(c.priority) < c.cfg.QueueSize:
-	case e.Priority && len(c.normal) > 0:
+	case priority && len(c.normal) > 0:
 		c.normal = c.normal[1:]
 		c.dropped.Add(1)
 	default:
 		ok = false
 	}
 	if ok {
-		if e.Priority {
+		if priority {
 			c.priority = append(c.priority, q)
 		} else {
 			c.normal = append(c.normal, q)

@@ -391,3 +391,25 @@ func TestJSONEncodingOption(t *testing.T) {
 	assert.Equal(t, []string{"as json"}, rec.lines)
 	assert.Equal(t, "application/json gzip", ct.Load())
 }
+
+// A prepared label set is the same stream as Push's labels: static labels
+// merged in, invalid names and empty values left out.
+func TestLabelSetMatchesPush(t *testing.T) {
+	cfg := testConfig("http://127.0.0.1:1")
+	cfg.Labels = map[string]string{"service": "api"}
+	cfg.BatchWait = time.Hour // the entries stay queued for the comparison
+	c, err := New(cfg)
+	require.NoError(t, err)
+	defer c.Close(context.Background())
+	labels := map[string]string{"level": "INFO", "bad-name": "x", "empty": ""}
+	ls := c.LabelSet(labels)
+	assert.Equal(t, map[string]string{"service": "api", "level": "INFO"}, ls.labels)
+	assert.Equal(t, `{level="INFO",service="api"}`, ls.key)
+	require.True(t, c.Push(Entry{Labels: labels, Time: time.Now(), Line: "a"}))
+	require.True(t, c.PushLabeled(ls, time.Now(), "b", false))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	require.Len(t, c.normal, 2)
+	assert.Equal(t, c.normal[0].stream, c.normal[1].stream)
+	assert.Equal(t, c.normal[0].labels, c.normal[1].labels)
+}

@@ -44,13 +44,14 @@ func appendStringField(b []byte, field int, v string) []byte {
 	return append(b, v...)
 }
 
-// entrySize is the encoded size of one EntryAdapter's body.
-func entry(ts int64, line string) (timestamp []byte, size int) {
+// entry encodes one EntryAdapter's timestamp into buf and returns it with
+// the encoded size of the EntryAdapter's body.
+func entry(buf *[24]byte, ts int64, line string) (timestamp []byte, size int) {
 	sec, nanos := ts/1e9, ts%1e9
 	if nanos < 0 {
 		sec, nanos = sec-1, nanos+1e9
 	}
-	var t []byte
+	t := buf[:0]
 	if sec != 0 {
 		t = appendTag(t, 1, 0)
 		t = appendVarint(t, uint64(sec))
@@ -64,22 +65,27 @@ func entry(ts int64, line string) (timestamp []byte, size int) {
 }
 
 // encodeProtobuf builds the snappy-framed protobuf push body; streams and
-// their entries keep the queue's order.
+// their entries keep the queue's order. The buffers are sized up front, so
+// a batch costs a handful of allocations whatever its length.
 func encodeProtobuf(batch []queued) []byte {
 	var order []string
 	byStream := map[string][]int{}
+	size := 0
 	for i, q := range batch {
 		if _, ok := byStream[q.stream]; !ok {
 			order = append(order, q.stream)
+			size += len(q.stream) + 8
 		}
 		byStream[q.stream] = append(byStream[q.stream], i)
+		size += len(q.line) + 32
 	}
-	var pb []byte
-	var sm []byte
+	pb := make([]byte, 0, size)
+	sm := make([]byte, 0, size)
+	var ts [24]byte
 	for _, key := range order {
 		sm = appendStringField(sm[:0], 1, key)
 		for _, i := range byStream[key] {
-			t, size := entry(batch[i].ts, batch[i].line)
+			t, size := entry(&ts, batch[i].ts, batch[i].line)
 			sm = appendTag(sm, 2, 2)
 			sm = appendVarint(sm, uint64(size))
 			sm = appendBytesField(sm, 1, t)
