@@ -250,11 +250,13 @@ func TestDirectoryRemovedWhileRunning(t *testing.T) {
 	// Block the directory from coming back: a file where it was.
 	require.NoError(t, os.WriteFile(dir, nil, 0o600))
 	time.Sleep(checkInterval + 50*time.Millisecond)
+	failed := Stats().WriteErrors
 	for range 3 {
 		l.Info("during")
 	}
 	Flush()
-	assert.Contains(t, console.String(), "file sink:", "failure reported")
+	assert.Equal(t, failed+3, Stats().WriteErrors, "each lost record counted once")
+	assert.Equal(t, 1, strings.Count(console.String(), "file sink:"), "the first failure reported, the others counted")
 	require.NoError(t, os.Remove(dir))
 	time.Sleep(checkInterval + 50*time.Millisecond)
 	l.Info("after")
@@ -264,7 +266,7 @@ func TestDirectoryRemovedWhileRunning(t *testing.T) {
 	assert.Contains(t, string(data), "after")
 	assert.Equal(t, os.FileMode(0o700), mode(t, dir))
 	assert.Equal(t, os.FileMode(0o600), mode(t, path))
-	assert.Contains(t, console.String(), "file sink recovered")
+	assert.Contains(t, console.String(), "file sink recovered after 3 lost records")
 }
 
 func TestExternalRotationReopen(t *testing.T) {
