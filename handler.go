@@ -53,6 +53,7 @@ type encHandler struct {
 	enc    *encoder
 	m      *attrMapper // redaction and the size limit, fused into encoding; nil for none
 	logger string
+	sync   bool     // every record is written before Handle returns (the standard log bridge)
 	pre    []byte   // preformatted attrs from WithAttrs
 	groups []string // groups from WithGroup, outermost first
 	nOpen  int      // JSON: how many of groups pre has opened
@@ -145,7 +146,7 @@ func (h *encHandler) Handle(ctx context.Context, r slog.Record) error {
 		buf = h.appendJSON(buf, r, ctxAttrs)
 	}
 	buf = append(buf, '\n')
-	err := h.enc.out.write(buf, r.Level >= slog.LevelError || h.enc.security)
+	err := h.enc.out.write(buf, r.Level >= slog.LevelError || h.enc.security || h.sync)
 	if h.enc.loki != nil {
 		h.pushLoki(buf, r, ctxAttrs)
 	}

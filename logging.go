@@ -19,8 +19,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,7 +69,7 @@ func load() *pipeline {
 // between stages: each attr is redacted (the same attrMapper as the
 // redacting stage, plus the size limit) just before it is encoded, and every
 // string is written through the sanitizer's own escape function.
-func (p *pipeline) handler(name string, security bool) slog.Handler {
+func (p *pipeline) handler(name string, security bool) *encHandler {
 	enc := p.enc
 	if security {
 		enc = p.secEnc
@@ -214,6 +217,7 @@ func Setup(opts ...Option) error {
 	errs = append(errs, perrs...)
 	old := current.Swap(p)
 	slog.SetDefault(slog.New(rootHandler))
+	log.SetOutput(stdLogWriter{}) // after SetDefault, which installs slog's own bridge
 	if old != nil {
 		if err := old.close(); err != nil {
 			errs = append(errs, err)
@@ -239,6 +243,25 @@ func Close() error {
 	return old.close()
 }
 
+// stdLogWriter takes the standard log package's output after Setup, as the
+// bridge of slog.SetDefault does (one INFO record per call, from logger
+// "root"), except that its records are written before the call returns:
+// log.Fatal and log.Panic end the program right after writing.
+type stdLogWriter struct{}
+
+var stdLogHandler = &namedHandler{name: "root", sync: true}
+
+func (stdLogWriter) Write(b []byte) (int, error) {
+	ctx := context.Background()
+	if !stdLogHandler.Enabled(ctx, slog.LevelInfo) {
+		return len(b), nil
+	}
+	var pcs [1]uintptr
+	runtime.Callers(4, pcs[:]) // skip Callers, this Write, log's output and the log function
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, strings.TrimSuffix(string(b), "\n"), pcs[0])
+	return len(b), stdLogHandler.Handle(ctx, r)
+}
+
 // rootHandler is the handler of slog.Default after Setup.
 var rootHandler = &namedHandler{name: "root"}
 
@@ -262,6 +285,7 @@ type namedHandler struct {
 	name     string
 	security bool // the security events' logger: own level floor, own encoder, not rate limited
 	internal bool // the package's own logger: not rate limited
+	sync     bool // the standard log bridge: records written before Handle returns
 	ops      []handlerOp
 	cache    atomic.Pointer[derived]
 }
@@ -282,7 +306,9 @@ func (n *namedHandler) derive(p *pipeline) *derived {
 	if d := n.cache.Load(); d != nil && d.p == p {
 		return d
 	}
-	h := p.handler(n.name, n.security)
+	eh := p.handler(n.name, n.security)
+	eh.sync = n.sync
+	var h slog.Handler = eh
 	for _, op := range n.ops {
 		if op.attrs != nil {
 			h = h.WithAttrs(op.attrs)
@@ -330,7 +356,7 @@ func (n *namedHandler) Handle(ctx context.Context, r slog.Record) error {
 
 func (n *namedHandler) with(op handlerOp) *namedHandler {
 	ops := append(n.ops[:len(n.ops):len(n.ops)], op)
-	return &namedHandler{name: n.name, security: n.security, internal: n.internal, ops: ops}
+	return &namedHandler{name: n.name, security: n.security, internal: n.internal, sync: n.sync, ops: ops}
 }
 
 func (n *namedHandler) WithAttrs(as []slog.Attr) slog.Handler {

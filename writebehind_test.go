@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,4 +182,24 @@ func TestWriteQueueDurableWaitIsBounded(t *testing.T) {
 	got, n := r.all()
 	assert.Equal(t, "first\ndurable\n", got)
 	assert.Equal(t, 2, n)
+}
+
+// The standard log package's records are written before the call returns
+// (log.Fatal exits right after writing one), with the caller as source.
+func TestStdLogDurable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	setup(t, WithFile(path), WithJSON(), WithAddSource(true))
+	for i := range 50 {
+		Logger("busy").Info("queued", "i", i)
+	}
+	log.Printf("last words %d", 1) // no Flush: as if log.Fatal exited now
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := jsonLines(t, string(data))
+	require.Len(t, lines, 51, "the std log record and every record before it")
+	last := lines[50]
+	assert.Equal(t, "last words 1", last["msg"])
+	assert.Equal(t, "root", last["logger"])
+	src, _ := last["source"].(map[string]any)
+	assert.True(t, strings.HasSuffix(fmt.Sprint(src["file"]), "writebehind_test.go"), "source is the caller: %v", src)
 }
