@@ -194,12 +194,24 @@ func (s *fileSink) Write(p []byte) (int, error) {
 
 // writeBatch writes whole records in one call and reports the outcome.
 func (s *fileSink) writeBatch(batch []byte, records int) {
-	s.mu.Lock()
-	err := s.writeLocked(batch)
-	s.mu.Unlock()
+	err := s.writeGuarded(batch)
 	if s.report != nil {
 		s.report(err, records)
 	}
+}
+
+// writeGuarded is writeLocked under s.mu, with a panic (of lumberjack, of
+// the file system layer) turned into an error: the writer goroutine must
+// not die, or callers waiting for it would wait forever.
+func (s *fileSink) writeGuarded(batch []byte) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic while writing: %v", r)
+		}
+	}()
+	return s.writeLocked(batch)
 }
 
 // writeLocked checks the path when it is due, rotates when the batch would

@@ -203,3 +203,13 @@ func TestStdLogDurable(t *testing.T) {
 	src, _ := last["source"].(map[string]any)
 	assert.True(t, strings.HasSuffix(fmt.Sprint(src["file"]), "writebehind_test.go"), "source is the caller: %v", src)
 }
+
+// A panic inside the write (here: a sink without its lumberjack) becomes an
+// error; the writer goroutine goes on.
+func TestWritePanicBecomesError(t *testing.T) {
+	s := &fileSink{path: filepath.Join(t.TempDir(), "x.log")}
+	err := s.writeGuarded([]byte("record\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "panic while writing")
+	assert.True(t, s.mu.TryLock(), "the lock was released")
+}
