@@ -12,6 +12,11 @@
 // console and an optional rotating file opened 0600. Configuration comes from
 // CODOMYRMEX_LOG_* environment variables, overridden by [Option]s in code.
 //
+// The file sinks write behind the caller, in batches; records at ERROR and
+// above, security events and the standard log package's records are in the
+// file when their call returns. Call [Close] (or [Flush]) before the program
+// exits.
+//
 // [Wrap] puts the same secure stages in front of any other slog.Handler.
 package logging
 
