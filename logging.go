@@ -45,9 +45,10 @@ type pipeline struct {
 	stages     *stages
 	enc        *encoder
 	closers    []io.Closer
-	active     atomic.Int64 // records being handled right now
-	closing    atomic.Bool  // close has begun
-	closed     atomic.Bool  // no new record may start
+	writers    []*lockedWriter // console and WithSink writers, released at close
+	active     atomic.Int64    // records being handled right now
+	closing    atomic.Bool     // close has begun
+	closed     atomic.Bool     // no new record may start
 	onClose    []func()
 }
 
@@ -119,6 +120,9 @@ func (p *pipeline) close() error {
 			errs = append(errs, err)
 		}
 	}
+	for _, w := range p.writers { // last: the closers above may still report to the console
+		w.release()
+	}
 	return errors.Join(errs...)
 }
 
@@ -134,7 +138,9 @@ func newPipeline(c *config) (*pipeline, []error) {
 	p.stages = st
 	out := &fanout{onError: c.onError}
 	if c.console != nil {
-		out.add("console", newLockedWriter(c.console))
+		lw := newLockedWriter(c.console)
+		out.add("console", lw)
+		p.writers = append(p.writers, lw)
 		out.report = c.console
 	} else {
 		out.report = os.Stderr
@@ -153,7 +159,9 @@ func newPipeline(c *config) (*pipeline, []error) {
 		}
 	}
 	for _, s := range c.sinks {
-		out.add(s.name, newLockedWriter(s.w))
+		lw := newLockedWriter(s.w)
+		out.add(s.name, lw)
+		p.writers = append(p.writers, lw)
 	}
 	p.enc = &encoder{output: c.output, schema: c.schema, py: c.py, addSource: c.addSource, out: out}
 	if ls, err := newLokiSink(c); err != nil {

@@ -511,3 +511,33 @@ func TestOptionValidation(t *testing.T) {
 	}
 	assert.NoError(t, Reopen(), "no file sink: nothing to reopen")
 }
+
+// The writer registry forgets a writer once no pipeline uses it, so that a
+// program calling Setup with ever new writers does not keep them (and what
+// they buffer) alive; a writer two pipelines share keeps one lock.
+func TestWriterRegistryShrinks(t *testing.T) {
+	buffers := func() (n int) { // registered *syncBuffer writers
+		writerLocksMu.Lock()
+		defer writerLocksMu.Unlock()
+		for w := range writerLocks {
+			if _, ok := w.(*syncBuffer); ok {
+				n++
+			}
+		}
+		return n
+	}
+	require.NoError(t, Close())
+	require.Equal(t, 0, buffers())
+	shared := &syncBuffer{}
+	for range 50 {
+		require.NoError(t, Setup(WithConsole(shared), WithSink("extra", &syncBuffer{})))
+		Logger("r").Info("x")
+	}
+	assert.Equal(t, 2, buffers(), "the shared console and the last extra sink, not 51")
+	writerLocksMu.Lock()
+	assert.Equal(t, 1, writerLocks[shared].refs, "one pipeline uses it now")
+	writerLocksMu.Unlock()
+	require.NoError(t, Close())
+	assert.Equal(t, 0, buffers(), "nothing left after Close")
+	assert.Equal(t, 50, strings.Count(shared.String(), "INFO - x"))
+}

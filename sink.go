@@ -11,26 +11,58 @@ import (
 // lockedWriter serializes writes, so each record reaches w in one Write call
 // that no other record interleaves with. Writers are locked by identity, so
 // the old and the new chain of a Setup that swaps them never write to the
-// same writer at once.
+// same writer at once. The registry counts the pipelines that use each
+// writer and forgets it when the last one closes, so that it holds no
+// writer (and none of what it buffers) longer than a pipeline does.
 type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
+	mu  *sync.Mutex
+	w   io.Writer
+	reg *writerLock // nil: not registered (a writer that is not comparable)
 }
 
-var writerLocks sync.Map // io.Writer → *sync.Mutex
+type writerLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+var (
+	writerLocksMu sync.Mutex
+	writerLocks   = map[io.Writer]*writerLock{}
+)
 
 func newLockedWriter(w io.Writer) *lockedWriter {
 	if !reflect.TypeOf(w).Comparable() {
 		return &lockedWriter{mu: new(sync.Mutex), w: w}
 	}
-	mu, _ := writerLocks.LoadOrStore(w, new(sync.Mutex))
-	return &lockedWriter{mu: mu.(*sync.Mutex), w: w}
+	writerLocksMu.Lock()
+	defer writerLocksMu.Unlock()
+	wl := writerLocks[w]
+	if wl == nil {
+		wl = &writerLock{}
+		writerLocks[w] = wl
+	}
+	wl.refs++
+	return &lockedWriter{mu: &wl.mu, w: w, reg: wl}
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
+}
+
+// release ends the pipeline's registration of the writer (the writer itself
+// belongs to the program and stays open). Called once, when the pipeline
+// has closed.
+func (l *lockedWriter) release() {
+	if l.reg == nil {
+		return
+	}
+	writerLocksMu.Lock()
+	defer writerLocksMu.Unlock()
+	if l.reg.refs--; l.reg.refs == 0 {
+		delete(writerLocks, l.w)
+	}
 }
 
 // sinkState tracks one sink's failures: the first failure of a run is
