@@ -313,10 +313,10 @@ func Reopen() error {
 }
 
 // Flush returns once every record logged before it is in the log files. The
-// file sinks write records below ERROR behind the caller (records at ERROR
-// and above, and security events, are written before their call returns);
-// call Flush before os.Exit, or when another process must read the file
-// now. [Close] flushes too.
+// file sinks write records behind the caller (only records at ERROR and
+// above, security events and the standard log package's records are written
+// before their call returns); call Flush before os.Exit, or when another
+// process must read the file now. [Close] flushes too.
 func Flush() {
 	for _, fs := range load().fileSinks() {
 		fs.flush()
