@@ -175,7 +175,11 @@ func (s *fileSink) reopen() error {
 }
 
 // start starts the writer goroutine; report gets the outcome of each batch.
+// A sink is started once, by the first fanout it is added to.
 func (s *fileSink) start(report func(err error, records int)) {
+	if s.started {
+		return
+	}
 	s.report, s.started = report, true
 	go s.q.run(s.writeBatch)
 }
