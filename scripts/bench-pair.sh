@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Paired benchmark rounds: runs benchmarks A and B in separate processes,
+# alternating which goes first, and prints the median of the per-round
+# ratios B/A. On a shared machine single runs vary by ±30%; pairs taken a
+# second apart see the same conditions.
+#
+#   scripts/bench-pair.sh [-C dir] [-n rounds] [-t benchtime] A B [test binary flags…]
+#   scripts/bench-pair.sh 'BenchmarkChain/clean/slog-json' 'BenchmarkChain/clean/setup-json' -test.cpu 1
+#   scripts/bench-pair.sh -C benchmarks 'BenchmarkFile/zap-lumberjack-json' 'BenchmarkFile/codomyrmex-file-json'
+set -euo pipefail
+dir=. rounds=12 benchtime=1s
+while getopts "C:n:t:" o; do
+  case $o in
+    C) dir=$OPTARG ;;
+    n) rounds=$OPTARG ;;
+    t) benchtime=$OPTARG ;;
+    *) exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 2 ] || { sed -n '2,9p' "$0"; exit 2; }
+a=$1 b=$2
+shift 2
+cd "$(dirname "$0")/.." && cd "$dir"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bin=$tmp/bench.test
+go test -c -o "$bin" .
+anchor() { # each element of a sub-benchmark path matched exactly
+  local IFS=/ out=() p
+  for p in $1; do out+=("^$p\$"); done
+  echo "${out[*]}"
+}
+nsop() { # ns/op of one benchmark run
+  "$bin" -test.run '^$' -test.bench "$(anchor "$1")" -test.benchtime "$benchtime" "${@:2}" |
+    awk '/ns\/op/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") print $i }'
+}
+ratios=()
+for i in $(seq "$rounds"); do
+  if (( i % 2 )); then x=$(nsop "$a" "$@"); y=$(nsop "$b" "$@"); else y=$(nsop "$b" "$@"); x=$(nsop "$a" "$@"); fi
+  ratios+=("$(awk -v x="$x" -v y="$y" 'BEGIN { printf "%.3f", y / x }')")
+  echo "round $i: A $x ns/op, B $y ns/op, B/A ${ratios[-1]}"
+done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END {
+  m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+  printf "median B/A over %d rounds: %.3f (min %.3f, max %.3f)\n", NR, m, r[1], r[NR] }'
