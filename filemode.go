@@ -242,6 +242,10 @@ func (s *fileSink) writeLocked(p []byte) error {
 	return err
 }
 
+// beforeRotate, when set (by tests), runs just before lumberjack rotates,
+// as if the goroutine were descheduled there.
+var beforeRotate func()
+
 // rotate checks the path, then lets lumberjack rename the file and open a
 // new one (0600, as the old one), then records the new file. Called with s.mu held.
 func (s *fileSink) rotate() error {
@@ -250,12 +254,19 @@ func (s *fileSink) rotate() error {
 		s.broken = fmt.Errorf("%w: %s", ErrSymlink, s.path)
 		return s.broken
 	}
-	// lumberjack names backups by the millisecond: never rotate twice in one.
+	// lumberjack names backups by the millisecond, and a second backup of
+	// the same name would replace the first: keep 2 ms between the end of
+	// one rotation (after lumberjack took the time for the name) and the
+	// start of the next, however long this goroutine was descheduled.
 	if d := time.Since(s.lastRotate); d < 2*time.Millisecond {
 		time.Sleep(2*time.Millisecond - d)
 	}
+	if beforeRotate != nil {
+		beforeRotate()
+	}
+	err = s.lj.Rotate()
 	s.lastRotate = time.Now()
-	if err := s.lj.Rotate(); err != nil {
+	if err != nil {
 		return err
 	}
 	s.rotations++

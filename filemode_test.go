@@ -342,10 +342,22 @@ func readAllRecords(t *testing.T, dir string) (lines []string, files []string) {
 	return lines, files
 }
 
+// TestRotationUnderLoad runs with the processors the machine has and with
+// one, where the sink's writer goroutine is descheduled most (a rotation
+// that lost its backup to a name clash was found that way).
 func TestRotationUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long")
 	}
+	for _, procs := range []int{runtime.GOMAXPROCS(0), 1} {
+		t.Run(fmt.Sprintf("procs=%d", procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			rotationUnderLoad(t)
+		})
+	}
+}
+
+func rotationUnderLoad(t *testing.T) {
 	withUmask(t, 0o022)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
@@ -365,7 +377,11 @@ func TestRotationUnderLoad(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	require.NoError(t, Close())
+	fs := load().fileSinks()[0]
+	require.NoError(t, Close()) // writes what is queued: rotations are counted after
+	fs.mu.Lock()
+	rotations := fs.rotations
+	fs.mu.Unlock()
 	// Compression runs in lumberjack's goroutine: wait until every backup is compressed.
 	require.Eventually(t, func() bool {
 		entries, _ := os.ReadDir(dir)
@@ -378,6 +394,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	}, 60*time.Second, 50*time.Millisecond)
 	lines, files := readAllRecords(t, dir)
 	assert.Greater(t, len(files), 5, "rotated several times")
+	assert.Len(t, files, rotations+1, "one backup per rotation: no backup replaced another")
 	seen := make(map[string]bool, workers*per)
 	for _, line := range lines {
 		var m map[string]any
@@ -390,4 +407,31 @@ func TestRotationUnderLoad(t *testing.T) {
 	for _, f := range files {
 		assert.Equal(t, os.FileMode(0o600), mode(t, f), f)
 	}
+}
+
+// Backups are named by the millisecond; rotations in quick succession, each
+// delayed just before lumberjack takes the time for the name (as when the
+// writer is descheduled), still give every backup its own name.
+func TestQuickRotationsKeepEveryBackup(t *testing.T) {
+	dir := t.TempDir()
+	fs, _, err := openFileSink(filepath.Join(dir, "app.log"), rotation{maxSizeMB: 1})
+	require.NoError(t, err)
+	defer fs.Close()
+	calls := 0
+	beforeRotate = func() { // every other rotation is delayed
+		if calls++; calls%2 == 1 {
+			time.Sleep(3 * time.Millisecond)
+		}
+	}
+	defer func() { beforeRotate = nil }()
+	const n = 20
+	for i := range n {
+		fs.mu.Lock()
+		require.NoError(t, fs.writeLocked(fmt.Appendf(nil, "record %d\n", i)))
+		require.NoError(t, fs.rotate())
+		fs.mu.Unlock()
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, n+1, "%d backups and the current file", n)
 }
