@@ -103,7 +103,7 @@ func appendJSONAttr(dst []byte, a slog.Attr, depth int) []byte {
 		a.Value = a.Value.Resolve()
 		kind = a.Value.Kind()
 	}
-	if a.Key == "" && kind == slog.KindAny && a.Value.Any() == nil { // the empty Attr
+	if isEmptyAttr(a, kind) {
 		return dst
 	}
 	if kind == slog.KindGroup {
@@ -230,7 +230,7 @@ func appendTextAttr(dst []byte, prefix string, a slog.Attr) []byte {
 		a.Value = a.Value.Resolve()
 	}
 	kind := a.Value.Kind()
-	if a.Key == "" && kind == slog.KindAny && a.Value.Any() == nil { // the empty Attr
+	if isEmptyAttr(a, kind) {
 		return dst
 	}
 	if kind == slog.KindGroup {
@@ -326,3 +326,9 @@ func civilDate(days int64) (y, m, d int) {
 func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
 
 func append4(b []byte, n int) []byte { return append2(append2(b, n/100), n%100) }
+
+// isEmptyAttr reports whether a (whose value has the given kind) is the zero
+// Attr, which handlers leave out; cheaper than a.Equal(slog.Attr{}).
+func isEmptyAttr(a slog.Attr, kind slog.Kind) bool {
+	return a.Key == "" && kind == slog.KindAny && a.Value.Any() == nil
+}
