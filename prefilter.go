@@ -94,16 +94,14 @@ func newAutomaton(kws [][]string) *automaton {
 		}
 		for c := 1; c < a.nclass; c++ {
 			nx, ok := nodes[s].child[uint8(c)]
-			switch {
-			case ok && s == 0:
-				nodes[nx].fail = 0
-			case ok:
+			if !ok { // follow the failure link (the root stays at the root)
+				if s != 0 {
+					next[s*a.nclass+c] = next[nodes[s].fail*a.nclass+c]
+				}
+				continue
+			}
+			if s != 0 { // the root's children fail to the root, node 0
 				nodes[nx].fail = next[nodes[s].fail*a.nclass+c]
-			case s != 0:
-				next[s*a.nclass+c] = next[nodes[s].fail*a.nclass+c]
-				continue
-			default:
-				continue
 			}
 			next[s*a.nclass+c] = nx
 			order = append(order, nx)
