@@ -77,24 +77,23 @@ func BenchmarkChain(b *testing.B) {
 			benchLogger(b, slog.New(Wrap(slog.NewJSONHandler(io.Discard, nil))), rec.attrs)
 		})
 		b.Run(rec.name+"/setup-json", func(b *testing.B) {
-			if err := Setup(WithConsole(io.Discard), WithJSON()); err != nil {
+			if err := Setup(WithConsole(io.Discard), WithOutputType(OutputJSON)); err != nil {
 				b.Fatal(err)
 			}
 			defer Close()
 			benchLogger(b, Logger("bench"), rec.attrs)
 		})
 		b.Run(rec.name+"/setup-json-no-stages", func(b *testing.B) {
-			if err := Setup(WithConsole(io.Discard), WithJSON()); err != nil {
+			if err := Setup(WithConsole(io.Discard), WithOutputType(OutputJSON)); err != nil {
 				b.Fatal(err)
 			}
 			defer Close()
-			p := load()
-			benchLogger(b, slog.New(&encHandler{enc: p.enc, logger: "bench"}), rec.attrs)
+			benchLogger(b, slog.New(encoderOnly(load(), &attrMapper{})), rec.attrs)
 		})
 		b.Run(rec.name+"/setup-json-no-redaction", func(b *testing.B) {
 			// The whole pipeline with redaction and the size limit off: what
 			// the named handler and the fused sanitizer cost alone.
-			if err := Setup(WithConsole(io.Discard), WithJSON(), WithRedaction(false), WithMaxValueBytes(0)); err != nil {
+			if err := Setup(WithConsole(io.Discard), WithOutputType(OutputJSON), WithRedaction(false), WithMaxValueBytes(0)); err != nil {
 				b.Fatal(err)
 			}
 			defer Close()
@@ -103,12 +102,11 @@ func BenchmarkChain(b *testing.B) {
 		b.Run(rec.name+"/setup-json-separate-sanitizer", func(b *testing.B) {
 			// The chain as Wrap composes it (redactor, sanitizer middleware,
 			// encoder), to show what fusing the sanitizer into the encoder saves.
-			if err := Setup(WithConsole(io.Discard), WithJSON()); err != nil {
+			if err := Setup(WithConsole(io.Discard), WithOutputType(OutputJSON)); err != nil {
 				b.Fatal(err)
 			}
 			defer Close()
-			p := load()
-			benchLogger(b, slog.New(p.stages.wrap(&encHandler{enc: p.enc, logger: "bench"})), rec.attrs)
+			benchLogger(b, slog.New(Wrap(encoderOnly(load(), &attrMapper{}))), rec.attrs)
 		})
 		b.Run(rec.name+"/setup-text", func(b *testing.B) {
 			if err := Setup(WithConsole(io.Discard)); err != nil {
@@ -191,7 +189,7 @@ func BenchmarkSanitize(b *testing.B) {
 func BenchmarkSinkCost(b *testing.B) {
 	b.Run("file", func(b *testing.B) {
 		path := filepath.Join(b.TempDir(), "app.log")
-		if err := Setup(WithConsole(nil), WithFile(path), WithJSON(), WithRotation(100, 3, 0, false)); err != nil {
+		if err := Setup(WithConsole(nil), WithFile(path), WithOutputType(OutputJSON), WithRotation(Rotation{MaxSizeMB: 100, MaxBackups: 3, MaxAgeDays: 0, Compress: false})); err != nil {
 			b.Fatal(err)
 		}
 		defer Close()
@@ -203,10 +201,16 @@ func BenchmarkSinkCost(b *testing.B) {
 			w.WriteHeader(http.StatusNoContent)
 		}))
 		defer srv.Close()
-		if err := Setup(WithConsole(nil), WithJSON(), WithLoki(loki.Config{URL: srv.URL, QueueSize: 1 << 20})); err != nil {
+		if err := Setup(WithConsole(nil), WithOutputType(OutputJSON), WithLoki(loki.Config{URL: srv.URL, QueueSize: 1 << 20})); err != nil {
 			b.Fatal(err)
 		}
 		defer Close()
 		benchLogger(b, Logger("bench"), realisticAttrs())
 	})
+}
+
+// encoderOnly is the pipeline's encoder with the mapper m (no redaction, no
+// limit when m is empty) as a slog.Handler, for measuring stages apart.
+func encoderOnly(p *pipeline, m *attrMapper) slog.Handler {
+	return encoderHandler{&encHandler{enc: p.enc, m: m, logger: "bench"}}
 }

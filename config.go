@@ -20,7 +20,6 @@ const EnvPrefix = "CODOMYRMEX_LOG_"
 type config struct {
 	levels        levelSet
 	output        OutputType
-	format        string
 	py            *pyFormat
 	schema        string
 	console       io.Writer
@@ -33,7 +32,7 @@ type config struct {
 	redactPatterns []*regexp.Regexp
 	rules          []Rule
 
-	rotation  rotation
+	rotation  Rotation
 	onError   func(error)
 	reopenHUP bool
 	sinks     []extraSink
@@ -41,43 +40,25 @@ type config struct {
 	extractors    []func(context.Context) []slog.Attr
 	securityFile  string
 	securityLevel *slog.Level
-	rateLimit     float64
-	rateBurst     int
-	rateByMessage bool
+	rate          RateLimit
 
-	loki lokiSettings
+	loki  lokiSettings
+	clock clock
 
 	errs []error // problems found while applying options
-}
-
-// rotation configures the file sink's lumberjack.Logger.
-type rotation struct {
-	maxSizeMB, maxBackups, maxAgeDays int
-	compress, localTime               bool
 }
 
 func newConfig() *config {
 	py, _ := parsePyFormat(DefaultFormat)
 	return &config{
 		levels:        levelSet{def: slog.LevelInfo},
-		format:        DefaultFormat,
 		py:            py,
-		schema:        schemaSlog,
+		schema:        SchemaSlog,
 		console:       os.Stderr,
 		maxValueBytes: 64 << 10,
 		redact:        true,
-		rotation:      rotation{maxSizeMB: 10, maxBackups: 5, maxAgeDays: 30, compress: true},
-	}
-}
-
-// apply runs the options in order, collecting their errors in c.errs.
-func (c *config) apply(opts []Option) {
-	for _, o := range opts {
-		if o != nil {
-			if err := o(c); err != nil {
-				c.errs = append(c.errs, err)
-			}
-		}
+		rotation:      DefaultRotation(),
+		clock:         systemClock{},
 	}
 }
 
@@ -117,14 +98,7 @@ var envVars = []envVar{
 		"json": func(c *config) { c.output = OutputJSON },
 	}, "want TEXT or JSON")},
 	{"FORMAT", false, func(c *config, v string) error { return c.setFormat(v) }},
-	{"JSON_SCHEMA", false, func(c *config, v string) error {
-		switch s := strings.ToLower(strings.TrimSpace(v)); s {
-		case schemaSlog, schemaCodomyrmex:
-			c.schema = s
-			return nil
-		}
-		return errors.New("want slog or codomyrmex")
-	}},
+	{"JSON_SCHEMA", false, func(c *config, v string) error { return c.setSchema(v) }},
 	{"CONSOLE", false, choice(map[string]func(*config){
 		"stderr": func(c *config) { c.console = os.Stderr },
 		"stdout": func(c *config) { c.console = os.Stdout },
@@ -143,24 +117,24 @@ var envVars = []envVar{
 		return nil
 	}},
 	{"REDACT_PATTERNS", false, func(c *config, v string) error { return c.addPatterns(splitPatterns(v)) }},
-	{"MAX_SIZE_MB", false, intVar(func(c *config) *int { return &c.rotation.maxSizeMB }, 1, 1<<20)},
-	{"MAX_BACKUPS", false, intVar(func(c *config) *int { return &c.rotation.maxBackups }, 0, 10000)},
-	{"MAX_AGE_DAYS", false, intVar(func(c *config) *int { return &c.rotation.maxAgeDays }, 0, 36500)},
-	{"COMPRESS", false, boolVar(func(c *config) *bool { return &c.rotation.compress })},
-	{"LOCAL_TIME", false, boolVar(func(c *config) *bool { return &c.rotation.localTime })},
+	{"MAX_SIZE_MB", false, intVar(func(c *config) *int { return &c.rotation.MaxSizeMB }, 1, maxRotationMB)},
+	{"MAX_BACKUPS", false, intVar(func(c *config) *int { return &c.rotation.MaxBackups }, 0, maxRotationBackups)},
+	{"MAX_AGE_DAYS", false, intVar(func(c *config) *int { return &c.rotation.MaxAgeDays }, 0, maxRotationDays)},
+	{"COMPRESS", false, boolVar(func(c *config) *bool { return &c.rotation.Compress })},
+	{"LOCAL_TIME", false, boolVar(func(c *config) *bool { return &c.rotation.LocalTime })},
 	{"SECURITY_FILE", false, func(c *config, v string) error { c.securityFile = v; return nil }},
 	{"RATE_LIMIT", false, func(c *config, v string) error {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f < 0 || f > 1e9 || f != f {
+		if err != nil || f < 0 || f > maxRate || f != f {
 			return errors.New("want records per second, 0 (off) or more")
 		}
-		c.rateLimit = f
+		c.rate.PerSecond = f
 		return nil
 	}},
-	{"RATE_BURST", false, intVar(func(c *config) *int { return &c.rateBurst }, 0, 1<<20)},
+	{"RATE_BURST", false, intVar(func(c *config) *int { return &c.rate.Burst }, 0, maxBurst)},
 	{"RATE_KEY", false, choice(map[string]func(*config){
-		"site":    func(c *config) { c.rateByMessage = false },
-		"message": func(c *config) { c.rateByMessage = true },
+		"site":    func(c *config) { c.rate.ByMessage = false },
+		"message": func(c *config) { c.rate.ByMessage = true },
 	}, "want site or message")},
 }
 
@@ -244,8 +218,17 @@ func (c *config) setFormat(v string) error {
 	if err != nil {
 		return err
 	}
-	c.format, c.py = v, py
+	c.py = py
 	return nil
+}
+
+func (c *config) setSchema(v string) error {
+	switch s := strings.ToLower(strings.TrimSpace(v)); s {
+	case SchemaSlog, SchemaCodomyrmex:
+		c.schema = s
+		return nil
+	}
+	return errors.New("want slog or codomyrmex")
 }
 
 // splitPatterns splits CODOMYRMEX_LOG_REDACT_PATTERNS: patterns are separated
@@ -273,161 +256,4 @@ func (c *config) addPatterns(ps []string) error {
 		c.redactPatterns = append(c.redactPatterns, re)
 	}
 	return errors.Join(errs...)
-}
-
-// Option changes one setting of [Setup], [Wrap] or a stage. Options are
-// applied after the environment, so they win over it.
-type Option func(*config) error
-
-func optErr(name, value string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &ConfigError{Name: name, Value: value, Err: err}
-}
-
-// WithLevel sets the minimum level of every logger without its own level.
-func WithLevel(l slog.Level) Option {
-	return func(c *config) error { c.levels.def = l; return nil }
-}
-
-// WithLoggerLevel sets the minimum level of the logger name and of the
-// loggers below it in the dotted hierarchy (name "db" covers "db.pool").
-func WithLoggerLevel(name string, l slog.Level) Option {
-	return func(c *config) error {
-		if name == "" {
-			return optErr("WithLoggerLevel", name, errors.New("empty logger name"))
-		}
-		c.levels.set(name, l)
-		return nil
-	}
-}
-
-// WithLevels parses a level specification as CODOMYRMEX_LOG_LEVEL does,
-// such as "INFO,db=DEBUG,http.client=ERROR".
-func WithLevels(spec string) Option {
-	return func(c *config) error { return optErr("WithLevels", spec, c.setLevels(spec)) }
-}
-
-// WithOutputType selects TEXT or JSON.
-func WithOutputType(t OutputType) Option {
-	return func(c *config) error { c.output = t; return nil }
-}
-
-// WithJSON is WithOutputType(OutputJSON).
-func WithJSON() Option { return WithOutputType(OutputJSON) }
-
-// WithCodomyrmexSchema makes JSON output use the Python Codomyrmex module's
-// field names (timestamp, level, name, message, module, function, line).
-func WithCodomyrmexSchema() Option {
-	return func(c *config) error { c.schema = schemaCodomyrmex; return nil }
-}
-
-// WithFormat sets the Python-style TEXT format, such as
-// "%(asctime)s %(levelname)-8s %(name)s: %(message)s", or the preset "DETAILED".
-func WithFormat(format string) Option {
-	return func(c *config) error { return optErr("WithFormat", format, c.setFormat(format)) }
-}
-
-// WithConsole sets the console writer; nil turns the console off. Writes to
-// it are serialized, one Write per record.
-func WithConsole(w io.Writer) Option {
-	return func(c *config) error { c.console = w; return nil }
-}
-
-// WithFile sets the path of the rotating log file; "" turns the file off.
-func WithFile(path string) Option {
-	return func(c *config) error { c.file = path; return nil }
-}
-
-// WithAddSource adds the caller's file, line and function to each record.
-func WithAddSource(on bool) Option {
-	return func(c *config) error { c.addSource = on; return nil }
-}
-
-// WithMaxValueBytes cuts any single message or value longer than n bytes,
-// marking how much was cut; 0 means no limit.
-func WithMaxValueBytes(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return optErr("WithMaxValueBytes", strconv.Itoa(n), errors.New("want 0 or more"))
-		}
-		c.maxValueBytes = n
-		return nil
-	}
-}
-
-// WithRedaction turns the redacting stage on or off (it is on by default;
-// turning it off is reported once as a warning record).
-func WithRedaction(on bool) Option {
-	return func(c *config) error { c.redact = on; return nil }
-}
-
-// WithRedactKeys adds attribute keys whose values are always redacted. Keys
-// match in any case and with any separator ("apiKey" matches "API-KEY").
-func WithRedactKeys(keys ...string) Option {
-	return func(c *config) error { c.redactKeys = append(c.redactKeys, keys...); return nil }
-}
-
-// WithRedactPatterns adds regular expressions whose matches are redacted,
-// reported as kind "custom".
-func WithRedactPatterns(patterns ...string) Option {
-	return func(c *config) error {
-		return optErr("WithRedactPatterns", strings.Join(patterns, ";;"), c.addPatterns(patterns))
-	}
-}
-
-// WithRule adds a custom redaction rule.
-func WithRule(r Rule) Option {
-	return func(c *config) error {
-		if r.Kind == "" || r.Pattern == nil {
-			return optErr("WithRule", r.Kind, errors.New("a rule needs a Kind and a Pattern"))
-		}
-		c.rules = append(c.rules, r)
-		return nil
-	}
-}
-
-// WithRotation sets the file sink's rotation: the size in megabytes at which
-// the file rotates, how many backups and how many days to keep (0 keeps
-// all), and whether backups are gzip-compressed.
-func WithRotation(maxSizeMB, maxBackups, maxAgeDays int, compress bool) Option {
-	return func(c *config) error {
-		if maxSizeMB < 1 || maxBackups < 0 || maxAgeDays < 0 {
-			return optErr("WithRotation", fmt.Sprint(maxSizeMB, maxBackups, maxAgeDays), errors.New("want a size of 1 MB or more and no negative counts"))
-		}
-		c.rotation = rotation{maxSizeMB, maxBackups, maxAgeDays, compress, c.rotation.localTime}
-		return nil
-	}
-}
-
-// WithErrorHandler sets a function called with every error a sink reports
-// (a failed write, a refused reopen). It must not block or log through this package.
-func WithErrorHandler(f func(error)) Option {
-	return func(c *config) error { c.onError = f; return nil }
-}
-
-// WithReopenOnSIGHUP makes the file sink reopen its path when the process
-// gets SIGHUP, as after logrotate moved the file.
-func WithReopenOnSIGHUP() Option {
-	return func(c *config) error { c.reopenHUP = true; return nil }
-}
-
-// WithSink adds w as one more sink: it receives every record, encoded as the
-// console's, in one Write call per record (serialized). Failures are
-// reported like those of the built-in sinks, under name.
-func WithSink(name string, w io.Writer) Option {
-	return func(c *config) error {
-		if w == nil || name == "" {
-			return optErr("WithSink", name, errors.New("want a name and a writer"))
-		}
-		c.sinks = append(c.sinks, extraSink{name, w})
-		return nil
-	}
-}
-
-// WithSecurityFile also writes security events to their own file, with the
-// same protections and rotation as the main file sink.
-func WithSecurityFile(path string) Option {
-	return func(c *config) error { c.securityFile = path; return nil }
 }

@@ -21,10 +21,6 @@ const (
 
 type ctxAttrsKey struct{}
 
-// resolvedKey holds the context attrs of one record after collection and the
-// secure stages; the built-in encoders write them at the top level.
-type resolvedKey struct{}
-
 // ContextWith returns a context that carries attrs. Every record logged with
 // that context (InfoContext, LogAttrs, …) gets them, at the top level of the
 // record, after the message. A later attr with the same key replaces an earlier one.
@@ -112,29 +108,6 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// WithContextExtractor adds a function that turns a context into attrs for
-// every record logged with it, such as trace_id and span_id from an
-// OpenTelemetry span, so that this package need not import OpenTelemetry:
-//
-//	logging.WithContextExtractor(func(ctx context.Context) []slog.Attr {
-//		sc := trace.SpanContextFromContext(ctx)
-//		if !sc.IsValid() {
-//			return nil
-//		}
-//		return []slog.Attr{
-//			slog.String("trace_id", sc.TraceID().String()),
-//			slog.String("span_id", sc.SpanID().String()),
-//		}
-//	})
-func WithContextExtractor(f func(context.Context) []slog.Attr) Option {
-	return func(c *config) error {
-		if f != nil {
-			c.extractors = append(c.extractors, f)
-		}
-		return nil
-	}
-}
-
 // collectContextAttrs gathers the context attrs and the extractors' attrs.
 func collectContextAttrs(ctx context.Context, extractors []func(context.Context) []slog.Attr) []slog.Attr {
 	if ctx == nil {
@@ -157,40 +130,4 @@ func safeExtract(f func(context.Context) []slog.Attr, ctx context.Context) (as [
 		}
 	}()
 	return f(ctx)
-}
-
-// resolvedAttrs returns the context attrs resolved for this record, if any.
-func resolvedAttrs(ctx context.Context) []slog.Attr {
-	if ctx == nil {
-		return nil
-	}
-	as, _ := ctx.Value(resolvedKey{}).([]slog.Attr)
-	return as
-}
-
-// ctxHandler is the outermost stage of Wrap: it adds the context attrs to the
-// record as ordinary attrs, for handlers that do not read them from the context.
-type ctxHandler struct {
-	next       slog.Handler
-	extractors []func(context.Context) []slog.Attr
-}
-
-func (h *ctxHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
-
-func (h *ctxHandler) Handle(ctx context.Context, r slog.Record) error {
-	if as := collectContextAttrs(ctx, h.extractors); len(as) > 0 {
-		nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-		nr.AddAttrs(as...)
-		r.Attrs(func(a slog.Attr) bool { nr.AddAttrs(a); return true })
-		r = nr
-	}
-	return h.next.Handle(ctx, r)
-}
-
-func (h *ctxHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &ctxHandler{next: h.next.WithAttrs(as), extractors: h.extractors}
-}
-
-func (h *ctxHandler) WithGroup(name string) slog.Handler {
-	return &ctxHandler{next: h.next.WithGroup(name), extractors: h.extractors}
 }

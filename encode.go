@@ -3,7 +3,6 @@ package logging
 import (
 	"log/slog"
 	"math"
-	"reflect"
 	"strconv"
 	"time"
 	"unicode"
@@ -21,14 +20,115 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendJSONValue appends v as JSON. Groups become objects, lists arrays.
-func appendJSONValue(dst []byte, v slog.Value, depth int, mode int) []byte {
-	return appendJSONKindValue(dst, v, v.Kind(), depth, mode)
+// attrWriter writes attrs in TEXT or JSON. It is the one walk over attrs
+// and groups that both formats share, after slog's handleState.appendAttr:
+// the formats differ only in how a key is written (key), how a group opens
+// and closes (openGroup, closeGroup) and how a leaf value is written
+// (leaf). An empty group is undone by cutting the buffer back to where it
+// began. The attrs it is given are already mapped (see attrMapper).
+type attrWriter struct {
+	buf    []byte
+	json   bool
+	comma  bool   // JSON: the next member needs a comma before it
+	prefix string // TEXT: the dotted names of the groups being written
 }
 
-// appendJSONKindValue is appendJSONValue for a value whose kind the caller
-// knows already (Value.Kind is a type switch: once per value is enough).
-func appendJSONKindValue(dst []byte, v slog.Value, kind slog.Kind, depth int, mode int) []byte {
+// attrs writes each attr and reports whether any was written.
+func (w *attrWriter) attrs(as []slog.Attr) bool {
+	wrote := false
+	for _, a := range as {
+		if w.attr(a) {
+			wrote = true
+		}
+	}
+	return wrote
+}
+
+// attr writes one attr, leaving out an empty attr and an empty group, and
+// inlining the members of a group without a key. It reports whether
+// anything was written.
+func (w *attrWriter) attr(a slog.Attr) bool {
+	kind := a.Value.Kind()
+	if kind == slog.KindLogValuer {
+		a.Value = a.Value.Resolve()
+		kind = a.Value.Kind()
+	}
+	if isEmptyAttr(a, kind) {
+		return false
+	}
+	if kind != slog.KindGroup {
+		w.key(a.Key)
+		w.buf = w.leaf(w.buf, a.Value, kind)
+		return true
+	}
+	g := a.Value.Group()
+	if a.Key == "" {
+		return w.attrs(g)
+	}
+	mark, comma, prefix := len(w.buf), w.comma, w.prefix
+	w.openGroup(a.Key)
+	if !w.attrs(g) {
+		w.buf, w.comma, w.prefix = w.buf[:mark], comma, prefix
+		return false
+	}
+	w.closeGroup(prefix)
+	return true
+}
+
+// key writes the separator before a member and its key: ,"key": in JSON,
+// a space and prefix.key= in TEXT.
+func (w *attrWriter) key(k string) {
+	buf := w.buf
+	if w.json {
+		if w.comma {
+			buf = append(buf, ',')
+		}
+		buf = append(appendJSONString(buf, k), ':')
+		w.comma = true
+	} else {
+		if w.prefix != "" {
+			k = w.prefix + k
+		}
+		buf = append(appendTextString(append(buf, ' '), k), '=')
+	}
+	w.buf = buf
+}
+
+// openGroup starts a group: "name":{ in JSON; in TEXT its name joins the
+// prefix of the keys inside it.
+func (w *attrWriter) openGroup(name string) {
+	if w.json {
+		w.key(name)
+		w.buf = append(w.buf, '{')
+		w.comma = false
+		return
+	}
+	w.prefix += name + "."
+}
+
+// closeGroup ends the group that openGroup started; prefix is the TEXT
+// prefix from before it.
+func (w *attrWriter) closeGroup(prefix string) {
+	if w.json {
+		w.buf = append(w.buf, '}')
+		w.comma = true
+		return
+	}
+	w.prefix = prefix
+}
+
+// leaf appends a value that is not a group attr in the writer's format.
+func (w *attrWriter) leaf(dst []byte, v slog.Value, kind slog.Kind) []byte {
+	if w.json {
+		return appendJSONValue(dst, v, kind)
+	}
+	return appendTextValue(dst, v, kind, true)
+}
+
+// appendJSONValue appends v, whose kind the caller knows (Value.Kind is a
+// type switch: once per value is enough), as JSON. Groups become objects,
+// lists arrays.
+func appendJSONValue(dst []byte, v slog.Value, kind slog.Kind) []byte {
 	switch kind {
 	case slog.KindString:
 		return appendJSONString(dst, v.String())
@@ -50,18 +150,14 @@ func appendJSONKindValue(dst []byte, v slog.Value, kind slog.Kind, depth int, mo
 		dst = append(dst, '"')
 		dst = v.Time().AppendFormat(dst, time.RFC3339Nano)
 		return append(dst, '"')
-	case slog.KindGroup:
-		dst = append(dst, '{')
-		n := len(dst)
-		dst = appendJSONAttrs(dst, v.Group(), depth+1)
-		if len(dst) > n && dst[n] == ',' {
-			dst = append(dst[:n], dst[n+1:]...)
-		}
-		return append(dst, '}')
+	case slog.KindGroup: // a group inside a list
+		w := attrWriter{buf: append(dst, '{'), json: true}
+		w.attrs(v.Group())
+		return append(w.buf, '}')
 	case slog.KindLogValuer:
-		return appendJSONValue(dst, v.Resolve(), depth, mode)
+		v = v.Resolve()
+		return appendJSONValue(dst, v, v.Kind())
 	}
-	// KindAny
 	switch x := v.Any().(type) {
 	case nil:
 		return append(dst, "null"...)
@@ -71,66 +167,16 @@ func appendJSONKindValue(dst []byte, v slog.Value, kind slog.Kind, depth int, mo
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONValue(dst, e, depth+1, mode)
+			dst = appendJSONValue(dst, e, e.Kind())
 		}
 		return append(dst, ']')
 	}
-	if depth > maxDepth {
-		return appendJSONString(dst, "!DEPTH")
-	}
-	return appendJSONValue(dst, plainWalk(v), depth+1, mode)
+	return appendJSONString(dst, unwalked)
 }
 
-// plainWalk turns a value of kind Any into walked values without redaction;
-// the encoders use it for values that reach them without passing the stages.
-func plainWalk(v slog.Value) slog.Value {
-	w := walker{m: &attrMapper{str: func(s string) (string, bool) { return s, false }}}
-	return w.walk(reflect.ValueOf(v.Any()), 0)
-}
-
-// appendJSONAttrs appends each attribute as ,"key":value; empty attributes and
-// empty groups are left out and groups with an empty key are inlined.
-func appendJSONAttrs(dst []byte, as []slog.Attr, depth int) []byte {
-	for _, a := range as {
-		dst = appendJSONAttr(dst, a, depth)
-	}
-	return dst
-}
-
-func appendJSONAttr(dst []byte, a slog.Attr, depth int) []byte {
-	kind := a.Value.Kind()
-	if kind == slog.KindLogValuer {
-		a.Value = a.Value.Resolve()
-		kind = a.Value.Kind()
-	}
-	if isEmptyAttr(a, kind) {
-		return dst
-	}
-	if kind == slog.KindGroup {
-		g := a.Value.Group()
-		if len(g) == 0 {
-			return dst
-		}
-		if a.Key == "" {
-			return appendJSONAttrs(dst, g, depth)
-		}
-		n := len(dst)
-		dst = append(dst, ',')
-		dst = appendJSONString(dst, a.Key)
-		dst = append(dst, ':', '{')
-		m := len(dst)
-		dst = appendJSONAttrs(dst, g, depth+1)
-		if len(dst) == m { // every member was empty
-			return dst[:n]
-		}
-		dst = append(dst[:m], dst[m+1:]...) // drop the first member's comma
-		return append(dst, '}')
-	}
-	dst = append(dst, ',')
-	dst = appendJSONString(dst, a.Key)
-	dst = append(dst, ':')
-	return appendJSONKindValue(dst, a.Value, kind, depth, quoteJSON)
-}
+// unwalked stands for a value of kind Any that reached an encoder without
+// passing an attrMapper, which walks every such value; it never should.
+const unwalked = "!UNWALKED"
 
 // needsQuoting reports whether a TEXT value or key must be double-quoted.
 func needsQuoting(s string) bool {
@@ -165,9 +211,11 @@ func appendTextString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendTextValue appends v as TEXT. Lists print as [a b c].
-func appendTextValue(dst []byte, v slog.Value, depth int, quote bool) []byte {
-	switch v.Kind() {
+// appendTextValue appends v, whose kind the caller knows, as TEXT; strings
+// are quoted where needed when quote is set. Lists print as [a b c],
+// groups inside them as {k=v}.
+func appendTextValue(dst []byte, v slog.Value, kind slog.Kind, quote bool) []byte {
+	switch kind {
 	case slog.KindString:
 		if quote {
 			return appendTextString(dst, v.String())
@@ -186,7 +234,8 @@ func appendTextValue(dst []byte, v slog.Value, depth int, quote bool) []byte {
 	case slog.KindTime:
 		return v.Time().AppendFormat(dst, time.RFC3339Nano)
 	case slog.KindLogValuer:
-		return appendTextValue(dst, v.Resolve(), depth, quote)
+		v = v.Resolve()
+		return appendTextValue(dst, v, v.Kind(), quote)
 	case slog.KindGroup:
 		dst = append(dst, '{')
 		for i, a := range v.Group() {
@@ -195,7 +244,7 @@ func appendTextValue(dst []byte, v slog.Value, depth int, quote bool) []byte {
 			}
 			dst = appendTextString(dst, a.Key)
 			dst = append(dst, '=')
-			dst = appendTextValue(dst, a.Value, depth+1, true)
+			dst = appendTextValue(dst, a.Value, a.Value.Kind(), true)
 		}
 		return append(dst, '}')
 	}
@@ -209,7 +258,7 @@ func appendTextValue(dst []byte, v slog.Value, depth int, quote bool) []byte {
 			if i > 0 {
 				tmp = append(tmp, ' ')
 			}
-			tmp = appendTextValue(tmp, e, depth+1, false)
+			tmp = appendTextValue(tmp, e, e.Kind(), false)
 		}
 		tmp = append(tmp, ']')
 		if quote {
@@ -217,36 +266,7 @@ func appendTextValue(dst []byte, v slog.Value, depth int, quote bool) []byte {
 		}
 		return append(dst, tmp...)
 	}
-	if depth > maxDepth {
-		return append(dst, "!DEPTH"...)
-	}
-	return appendTextValue(dst, plainWalk(v), depth+1, quote)
-}
-
-// appendTextAttr appends ` prefix.key=value`; groups are flattened into
-// dotted keys, as slog.TextHandler does.
-func appendTextAttr(dst []byte, prefix string, a slog.Attr) []byte {
-	if a.Value.Kind() == slog.KindLogValuer {
-		a.Value = a.Value.Resolve()
-	}
-	kind := a.Value.Kind()
-	if isEmptyAttr(a, kind) {
-		return dst
-	}
-	if kind == slog.KindGroup {
-		p := prefix
-		if a.Key != "" {
-			p = prefix + a.Key + "."
-		}
-		for _, g := range a.Value.Group() {
-			dst = appendTextAttr(dst, p, g)
-		}
-		return dst
-	}
-	dst = append(dst, ' ')
-	dst = appendTextString(dst, prefix+a.Key)
-	dst = append(dst, '=')
-	return appendTextValue(dst, a.Value, 0, true)
+	return append(dst, unwalked...)
 }
 
 // timeMicros is the layout of record times in JSON: RFC 3339 with exactly

@@ -173,10 +173,3 @@ func SecurityEvent(ctx context.Context, e Event) {
 	r.AddAttrs(e.Attrs...)
 	_ = h.Handle(ctx, r)
 }
-
-// WithSecurityLevel sets the minimum level of security events explicitly.
-// Without it, events of WARNING and above are always logged, even when
-// CODOMYRMEX_LOG_LEVEL is higher.
-func WithSecurityLevel(l slog.Level) Option {
-	return func(c *config) error { c.securityLevel = &l; return nil }
-}

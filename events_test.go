@@ -21,7 +21,7 @@ import (
 var eventLabels = []string{"security_event_type", "user_id", "ip_address", "user_agent", "resource", "action", "outcome", "severity", "threat_level"}
 
 func TestSecurityEventEveryType(t *testing.T) {
-	buf := setup(t, WithJSON(), WithLevel(slog.LevelDebug))
+	buf := setup(t, WithOutputType(OutputJSON), WithLevel(slog.LevelDebug))
 	ctx := ContextWithCorrelationID(context.Background(), "cid-0123456789ab")
 	for _, et := range EventTypes {
 		SecurityEvent(ctx, Event{Type: et, UserID: "u-1", IP: "203.0.113.9", UserAgent: "curl/8", Resource: "/admin",
@@ -49,7 +49,7 @@ func TestSecurityEventEveryType(t *testing.T) {
 }
 
 func TestSecurityEventRedactedAndSanitized(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	tok := ghToken("gh" + "p")
 	SecurityEvent(context.Background(), Event{Type: AuthnFailure, UserAgent: "evil\r\nINFO forged", Reason: "token " + tok,
 		Attrs: []slog.Attr{slog.String("password", "pw")}})
@@ -63,7 +63,7 @@ func TestSecurityEventRedactedAndSanitized(t *testing.T) {
 
 func TestSecurityEventsNotFilteredBelowWarning(t *testing.T) {
 	t.Setenv(EnvPrefix+"LEVEL", "CRITICAL")
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	SecurityEvent(context.Background(), Event{Type: AuthzDenied})                          // medium → WARNING
 	SecurityEvent(context.Background(), Event{Type: AuthnSuccess})                         // low → INFO, filtered
 	SecurityEvent(context.Background(), Event{Type: AuthnFailure, Severity: SeverityHigh}) // ERROR
@@ -73,7 +73,7 @@ func TestSecurityEventsNotFilteredBelowWarning(t *testing.T) {
 	assert.Equal(t, "WARNING", lines[0]["level"])
 	assert.Equal(t, "ERROR", lines[1]["level"])
 
-	buf = setup(t, WithJSON(), WithSecurityLevel(LevelCritical)) // explicit
+	buf = setup(t, WithOutputType(OutputJSON), WithSecurityLevel(LevelCritical)) // explicit
 	SecurityEvent(context.Background(), Event{Type: AuthzDenied})
 	assert.Empty(t, buf.Lines())
 }
@@ -81,7 +81,7 @@ func TestSecurityEventsNotFilteredBelowWarning(t *testing.T) {
 func TestSecurityFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sec", "security.log")
 	t.Setenv(EnvPrefix+"SECURITY_FILE", path)
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	SecurityEvent(context.Background(), Event{Type: PolicyViolation, UserID: "u-2"})
 	Logger("app").Info("ordinary")
 	require.NoError(t, Close())
@@ -125,7 +125,7 @@ func TestContextExtractor(t *testing.T) {
 		}
 		return nil
 	}
-	buf := setup(t, WithJSON(), WithContextExtractor(ex), WithContextExtractor(func(context.Context) []slog.Attr { panic("bad extractor") }))
+	buf := setup(t, WithOutputType(OutputJSON), WithContextExtractor(ex), WithContextExtractor(func(context.Context) []slog.Attr { panic("bad extractor") }))
 	Logger("x").InfoContext(context.WithValue(context.Background(), spanKey{}, "1"), "traced")
 	m := lastJSON(t, buf)
 	assert.Equal(t, "t-1", m["trace_id"])
@@ -137,7 +137,7 @@ func TestContextExtractor(t *testing.T) {
 }
 
 func TestContextIDsManyGoroutines(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	var wg sync.WaitGroup
 	for g := range 16 {
 		wg.Go(func() {
@@ -156,7 +156,7 @@ func TestContextIDsManyGoroutines(t *testing.T) {
 }
 
 func TestMiddleware(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
 		Logger("handler").InfoContext(r.Context(), "inside")
@@ -210,7 +210,7 @@ func TestMiddleware(t *testing.T) {
 	}
 	assert.NotContains(t, buf.String(), "<script>")
 
-	buf2 := setup(t, WithJSON())
+	buf2 := setup(t, WithOutputType(OutputJSON))
 	get("/401", "", "evil\tagent")
 	get("/403", "", "")
 	ls := jsonLines(t, buf2.String())
@@ -221,27 +221,43 @@ func TestMiddleware(t *testing.T) {
 	assert.Equal(t, "denied", ls[3]["outcome"])
 }
 
+// With the clock stopped, a call site gets exactly its burst; every drop is
+// counted and summarized (once per summary interval and once at Close);
+// security events are never dropped.
 func TestRateLimiterCountsExactly(t *testing.T) {
-	old := summaryInterval
-	summaryInterval = 50 * time.Millisecond
-	defer func() { summaryInterval = old }()
+	clk := newFakeClock()
 	before := Stats().RateLimited
-	buf := setup(t, WithJSON(), WithRateLimit(100, 10))
+	buf := setup(t, WithOutputType(OutputJSON), WithRateLimit(RateLimit{PerSecond: 100, Burst: 10}), withClock(clk))
 	const workers, per = 8, 2000
-	var wg sync.WaitGroup
 	l := Logger("flood")
-	for range workers {
-		wg.Go(func() {
-			for i := range per {
-				l.Info("flood", "i", i) // one call site
-				if i%500 == 0 {
-					SecurityEvent(context.Background(), Event{Type: RateLimitExceeded})
+	flood := func(workers, per int) {
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for i := range per {
+					l.Info("flood", "i", i) // one call site
+					if i%500 == 0 {
+						SecurityEvent(context.Background(), Event{Type: RateLimitExceeded})
+					}
 				}
-			}
-		})
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
-	require.NoError(t, Close())
+	flood(workers, per)
+	summaries := func() []map[string]any {
+		var out []map[string]any
+		for _, m := range jsonLines(t, buf.String()) {
+			if m["logger"] == "logging" && strings.HasPrefix(m["msg"].(string), "rate limit dropped") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	clk.Advance(summaryInterval) // the periodic summary; the bucket refills to its burst
+	require.Eventually(t, func() bool { return len(summaries()) == 1 }, 10*time.Second, time.Millisecond)
+	flood(1, 50)
+	require.NoError(t, Close()) // the last summary
 	var written, events, summarized int
 	for _, m := range jsonLines(t, buf.String()) {
 		switch {
@@ -249,23 +265,26 @@ func TestRateLimiterCountsExactly(t *testing.T) {
 			written++
 		case m["logger"] == "security":
 			events++
-		case m["logger"] == "logging" && strings.HasPrefix(m["msg"].(string), "rate limit dropped"):
-			summarized += int(m["dropped"].(float64))
-			assert.Contains(t, m, "sites")
 		}
 	}
+	sums := summaries()
+	require.Len(t, sums, 2, "one periodic summary, one at Close")
+	for _, m := range sums {
+		summarized += int(m["dropped"].(float64))
+		assert.Contains(t, m, "sites")
+	}
 	dropped := int(Stats().RateLimited - before)
-	assert.Equal(t, workers*per, written+dropped, "written + dropped = sent")
-	assert.Greater(t, dropped, 0)
+	assert.Equal(t, 20, written, "the burst of 10, twice")
+	assert.Equal(t, workers*per+50, written+dropped, "written + dropped = sent")
 	assert.Equal(t, dropped, summarized, "every drop summarized")
-	assert.Equal(t, workers*4, events, "security events never dropped")
+	assert.Equal(t, workers*4+1, events, "security events never dropped")
 }
 
 func TestRateLimitEnv(t *testing.T) {
 	t.Setenv(EnvPrefix+"RATE_LIMIT", "2")
 	t.Setenv(EnvPrefix+"RATE_BURST", "3")
 	t.Setenv(EnvPrefix+"RATE_KEY", "message")
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	for range 10 {
 		Logger("a").Info("same message")
 		Logger("b").Info("other message")
@@ -281,7 +300,7 @@ func TestRateLimitEnv(t *testing.T) {
 }
 
 func BenchmarkRateLimiter(b *testing.B) {
-	l := newLimiter(1e9, 1<<20, false, nil) // on, never limiting
+	l := newLimiter(1e9, 1<<20, false, systemClock{}, nil) // on, never limiting
 	defer l.close()
 	r := slog.NewRecord(time.Now(), slog.LevelInfo, "m", 1234)
 	b.ReportAllocs()

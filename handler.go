@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -30,174 +29,174 @@ func (t OutputType) String() string {
 	return "TEXT"
 }
 
-// JSON schemas.
+// JSON schemas: the keys of a JSON record.
 const (
-	schemaSlog       = "slog"
-	schemaCodomyrmex = "codomyrmex"
+	SchemaSlog       = "slog"       // time, level, logger, msg, then attrs (log/slog's keys)
+	SchemaCodomyrmex = "codomyrmex" // timestamp, level, name, message, module, function, line (the Python module's keys)
 )
 
-// encoder holds what all handlers of one pipeline share.
+// encoder is what all the handlers of one pipeline share: how records are
+// written and where they go.
 type encoder struct {
 	output    OutputType
-	schema    string
+	codo      bool // JSON in the Codomyrmex schema
 	py        *pyFormat
 	addSource bool
+	alsoJSON  bool // a sink takes JSON (Loki) while the output is TEXT
 	out       *fanout
-	loki      *lokiSink // nil unless CODOMYRMEX_LOG_LOKI_URL is set
-	security  bool      // the encoder of security events
 }
 
-// encHandler is the last stage: it encodes a record into one line and hands
-// it to the sinks in one Write each.
+// The formats a handler writes: the output's, and JSON besides it when alsoJSON.
+const (
+	fmtText = iota
+	fmtJSON
+	nFormats
+)
+
+// encHandler is the last stage of Setup's chain: it maps each attr with
+// the pipeline's attrMapper just before writing it (no copy of the record),
+// encodes the record once per format its sinks take and hands the entry to
+// the fan-out. WithAttrs and WithGroup preformat, as slog's handlers do.
 type encHandler struct {
-	enc    *encoder
-	m      *attrMapper // redaction and the size limit, fused into encoding; nil for none
-	logger string
-	sync   bool     // every record is written before Handle returns (the standard log bridge)
-	pre    []byte   // preformatted attrs from WithAttrs
-	groups []string // groups from WithGroup, outermost first
-	nOpen  int      // JSON: how many of groups pre has opened
-	prefix string   // TEXT: dotted group prefix
+	enc      *encoder
+	m        *attrMapper
+	logger   string
+	security bool // security events: the security file takes them, and Loki gets their type as a label
+	sync     bool // every record is written before handle returns (the standard log bridge)
+	groups   []string
+	prefix   string           // TEXT: the dotted names of groups
+	pre      [nFormats][]byte // attrs from WithAttrs, preformatted per format
+	nOpen    int              // JSON: how many of groups the preformatted attrs opened
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// formats reports which formats h writes.
+func (h *encHandler) formats() (text, json bool) {
+	text = h.enc.output == OutputText
+	return text, !text || h.enc.alsoJSON
+}
 
-func (h *encHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h *encHandler) WithGroup(name string) slog.Handler {
-	if name == "" {
-		return h
-	}
+func (h *encHandler) withGroup(name string) *encHandler {
 	h2 := *h
 	h2.groups = append(h.groups[:len(h.groups):len(h.groups)], name)
 	h2.prefix = h.prefix + name + "."
 	return &h2
 }
 
-func (h *encHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	if len(as) == 0 {
-		return h
-	}
-	if h.m != nil {
-		as, _ = h.m.attrs(as)
-	}
+func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
+	as, _ = h.m.attrs(as)
 	h2 := *h
-	pre := append([]byte(nil), h.pre...)
-	if h.enc.output == OutputText {
-		for _, a := range as {
-			pre = appendTextAttr(pre, h.prefix, a)
+	text, json := h.formats()
+	if text {
+		w := attrWriter{buf: h.pre[fmtText][:len(h.pre[fmtText]):len(h.pre[fmtText])], prefix: h.prefix}
+		w.attrs(as)
+		h2.pre[fmtText] = w.buf
+	}
+	if json {
+		// Open the groups not opened yet; keep them only if an attr was written.
+		pre := h.pre[fmtJSON]
+		w := attrWriter{buf: pre[:len(pre):len(pre)], json: true, comma: true}
+		for _, g := range h.groups[h.nOpen:] {
+			w.openGroup(g)
 		}
-	} else {
-		var opened bool
-		pre, opened = appendJSONGrouped(pre, h.groups[h.nOpen:], func(b []byte) []byte {
-			return appendJSONAttrs(b, as, 0)
-		})
-		if opened {
-			h2.nOpen = len(h.groups)
+		if w.attrs(as) {
+			h2.pre[fmtJSON], h2.nOpen = w.buf, len(h.groups)
 		}
 	}
-	h2.pre = pre
 	return &h2
 }
 
-// appendJSONGrouped opens the groups, appends attrs with add, and returns the
-// buffer unchanged (opened false) when add wrote nothing, so that empty
-// groups are left out. The groups stay open; the caller closes them.
-func appendJSONGrouped(dst []byte, groups []string, add func([]byte) []byte) ([]byte, bool) {
-	mark := len(dst)
-	for _, g := range groups {
-		dst = append(dst, ',')
-		dst = appendJSONString(dst, g)
-		dst = append(dst, ':', '{')
+// handle encodes r, with the context attrs ctxAttrs at its top level, and
+// hands it to the sinks.
+func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
+	r.Message, _ = h.m.str(r.Message)
+	if len(ctxAttrs) > 0 {
+		ctxAttrs, _ = h.m.attrs(ctxAttrs)
 	}
-	start := len(dst)
-	dst = add(dst)
-	if len(dst) == start {
-		return dst[:mark], false
+	text, json := h.formats()
+	var buf [16]slog.Attr
+	var mapped []slog.Attr // the record's attrs mapped once, when they are written twice
+	if text && json {
+		mapped = buf[:0]
+		r.Attrs(func(a slog.Attr) bool {
+			a, _ = h.m.attr(a)
+			mapped = append(mapped, a)
+			return true
+		})
 	}
-	if len(groups) > 0 && dst[start] == ',' {
-		dst = append(dst[:start], dst[start+1:]...)
+	e := entryPool.Get().(*entry)
+	*e = entry{text: e.text[:0], jsonBuf: e.jsonBuf[:0], time: r.Time, level: r.Level, logger: h.logger,
+		security: h.security, durable: r.Level >= slog.LevelError || h.security || h.sync}
+	if h.security {
+		e.eventType = eventType(&r)
 	}
-	return dst, true
-}
-
-// appendPre appends the preformatted attrs, dropping a leading comma right
-// after an opening brace.
-func appendPre(dst, pre []byte) []byte {
-	if len(pre) > 0 && pre[0] == ',' && len(dst) > 0 && dst[len(dst)-1] == '{' {
-		pre = pre[1:]
+	if text {
+		e.text = append(h.appendText(e.text, &r, ctxAttrs, mapped), '\n')
+		e.line = e.text
 	}
-	return append(dst, pre...)
-}
-
-func (h *encHandler) Handle(ctx context.Context, r slog.Record) error {
-	bp := bufPool.Get().(*[]byte)
-	buf := (*bp)[:0]
-	ctxAttrs := resolvedAttrs(ctx)
-	if h.m != nil {
-		r.Message, _ = h.m.mapStr(r.Message)
-		if len(ctxAttrs) > 0 {
-			ctxAttrs, _ = h.m.attrs(ctxAttrs)
+	if json {
+		e.jsonBuf = append(h.appendJSON(e.jsonBuf, &r, ctxAttrs, mapped), '\n')
+		e.json = e.jsonBuf
+		if !text {
+			e.line = e.json
 		}
 	}
-	if h.enc.output == OutputText {
-		buf = h.appendText(buf, r, ctxAttrs)
-	} else {
-		buf = h.appendJSON(buf, r, ctxAttrs)
-	}
-	buf = append(buf, '\n')
-	err := h.enc.out.write(buf, r.Level >= slog.LevelError || h.enc.security || h.sync)
-	if h.enc.loki != nil {
-		h.pushLoki(buf, r, ctxAttrs)
-	}
-	if cap(buf) <= 64<<10 {
-		*bp = buf
-		bufPool.Put(bp)
+	err := h.enc.out.put(e)
+	if cap(e.text) <= maxPooledBuf && cap(e.jsonBuf) <= maxPooledBuf {
+		e.line, e.json = nil, nil
+		entryPool.Put(e)
 	}
 	return err
 }
 
-// pushLoki queues the record for Loki, always as JSON.
-func (h *encHandler) pushLoki(buf []byte, r slog.Record, ctxAttrs []slog.Attr) {
-	var line string
-	if h.enc.output == OutputJSON {
-		line = string(buf[:len(buf)-1])
-	} else {
-		jp := bufPool.Get().(*[]byte)
-		line = string(h.appendJSON((*jp)[:0], r, ctxAttrs))
-		bufPool.Put(jp)
+// entryPool holds entries with their buffers for reuse.
+var entryPool = sync.Pool{New: func() any { return &entry{text: make([]byte, 0, 1024)} }}
+
+// maxPooledBuf is the largest buffer kept for reuse after a large record.
+const maxPooledBuf = 64 << 10
+
+// writeAttrs writes the record's own attrs: mapped already when mapped is
+// not nil, otherwise mapped one by one as they are written.
+func (h *encHandler) writeAttrs(w *attrWriter, r *slog.Record, mapped []slog.Attr) bool {
+	if mapped != nil {
+		return w.attrs(mapped)
 	}
-	eventType := ""
-	if h.enc.security {
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "security_event_type" {
-				eventType = Sanitize(a.Value.String())
-				return false
-			}
-			return true
-		})
-	}
-	h.enc.loki.push(r.Time, r.Level, Sanitize(h.logger), eventType, line)
+	wrote := false
+	r.Attrs(func(a slog.Attr) bool {
+		a, _ = h.m.attr(a)
+		if w.attr(a) {
+			wrote = true
+		}
+		return true
+	})
+	return wrote
 }
 
-// mapAttr applies the fused redaction and size limit to one attr.
-func (h *encHandler) mapAttr(a slog.Attr) slog.Attr {
-	if h.m != nil {
-		a, _ = h.m.attr(a)
-	}
-	return a
+// eventType returns a security event's security_event_type attr, sanitized.
+func eventType(r *slog.Record) string {
+	t := ""
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "security_event_type" {
+			t = Sanitize(a.Value.String())
+			return false
+		}
+		return true
+	})
+	return t
 }
 
 // source returns the caller's position, or nil.
-func source(r slog.Record) *slog.Source {
+func source(r *slog.Record) *slog.Source {
 	if r.PC == 0 {
 		return nil
 	}
 	return r.Source()
 }
 
-func (h *encHandler) appendJSON(buf []byte, r slog.Record, ctxAttrs []slog.Attr) []byte {
-	codo := h.enc.schema == schemaCodomyrmex
+// appendJSON appends the record as one JSON object: the record's own
+// fields, the context attrs, the preformatted attrs, and the record's attrs
+// inside the handler's groups.
+func (h *encHandler) appendJSON(buf []byte, r *slog.Record, ctxAttrs, mapped []slog.Attr) []byte {
+	codo := h.enc.codo
 	buf = append(buf, '{')
 	if !r.Time.IsZero() {
 		if codo {
@@ -246,26 +245,25 @@ func (h *encHandler) appendJSON(buf []byte, r slog.Record, ctxAttrs []slog.Attr)
 		buf = append(buf, `,"msg":`...)
 		buf = appendJSONString(buf, r.Message)
 	}
-	buf = appendJSONAttrs(buf, ctxAttrs, 0)
-	buf = appendPre(buf, h.pre)
-	nClose := h.nOpen
+	w := attrWriter{buf: buf, json: true, comma: true}
+	w.attrs(ctxAttrs)
+	w.buf = append(w.buf, h.pre[fmtJSON]...)
+	open := h.nOpen
 	if r.NumAttrs() > 0 {
-		var opened bool
-		buf, opened = appendJSONGrouped(buf, h.groups[h.nOpen:], func(b []byte) []byte {
-			r.Attrs(func(a slog.Attr) bool {
-				b = appendJSONAttr(b, h.mapAttr(a), 0)
-				return true
-			})
-			return b
-		})
-		if opened {
-			nClose = len(h.groups)
+		mark := len(w.buf)
+		for _, g := range h.groups[h.nOpen:] {
+			w.openGroup(g)
+		}
+		if h.writeAttrs(&w, r, mapped) {
+			open = len(h.groups)
+		} else {
+			w.buf = w.buf[:mark]
 		}
 	}
-	for range nClose {
-		buf = append(buf, '}')
+	for range open {
+		w.buf = append(w.buf, '}')
 	}
-	return append(buf, '}')
+	return append(w.buf, '}')
 }
 
 var pid = os.Getpid()
@@ -273,7 +271,10 @@ var pid = os.Getpid()
 // pythonLevelNo maps a slog level to Python's numbers (DEBUG 10 … CRITICAL 50).
 func pythonLevelNo(l slog.Level) int { return 20 + int(l)*5/2 }
 
-func (h *encHandler) appendText(buf []byte, r slog.Record, ctxAttrs []slog.Attr) []byte {
+// appendText appends the record in the Python-style format; the attrs
+// follow the message as key=value (or end the line if the format has no
+// %(message)s).
+func (h *encHandler) appendText(buf []byte, r *slog.Record, ctxAttrs, mapped []slog.Attr) []byte {
 	var src *slog.Source
 	if h.enc.py.needsSource || h.enc.addSource {
 		src = source(r)
@@ -291,21 +292,22 @@ func (h *encHandler) appendText(buf []byte, r slog.Record, ctxAttrs []slog.Attr)
 		case fAsctime:
 			buf = r.Time.AppendFormat(buf, "2006-01-02 15:04:05,000")
 		case fName:
-			buf = h.appendTextField(buf, seg, h.logger)
+			buf = seg.appendText(buf, h.logger)
 		case fLevelname:
-			buf = h.appendTextField(buf, seg, LevelName(r.Level))
+			buf = seg.appendText(buf, LevelName(r.Level))
 		case fLevelno:
 			buf = seg.appendNum(buf, float64(pythonLevelNo(r.Level)), true)
 		case fMessage:
-			buf = h.appendMessage(buf, seg, r, ctxAttrs)
+			buf = seg.appendText(buf, r.Message)
+			buf = h.appendTextAttrs(buf, r, ctxAttrs, mapped)
 		case fFilename:
-			buf = h.appendTextField(buf, seg, filepath.Base(src.File))
+			buf = seg.appendText(buf, filepath.Base(src.File))
 		case fModule:
-			buf = h.appendTextField(buf, seg, moduleName(src.File))
+			buf = seg.appendText(buf, moduleName(src.File))
 		case fPathname:
-			buf = h.appendTextField(buf, seg, src.File)
+			buf = seg.appendText(buf, src.File)
 		case fFuncName:
-			buf = h.appendTextField(buf, seg, shortFunc(src.Function))
+			buf = seg.appendText(buf, shortFunc(src.Function))
 		case fLineno:
 			buf = seg.appendNum(buf, float64(src.Line), true)
 		case fProcess:
@@ -318,7 +320,7 @@ func (h *encHandler) appendText(buf []byte, r slog.Record, ctxAttrs []slog.Attr)
 		buf = seg.pad(buf, start)
 	}
 	if !h.enc.py.hasMessage { // attrs are never lost, even with a format without %(message)s
-		buf = h.appendTextAttrs(buf, r, ctxAttrs)
+		buf = h.appendTextAttrs(buf, r, ctxAttrs, mapped)
 	}
 	if h.enc.addSource && !h.enc.py.needsSource && src.File != "" {
 		buf = append(buf, " source="...)
@@ -327,39 +329,15 @@ func (h *encHandler) appendText(buf []byte, r slog.Record, ctxAttrs []slog.Attr)
 	return buf
 }
 
-// appendTextField appends a text field, applying a precision as truncation.
-func (h *encHandler) appendTextField(buf []byte, seg *pySeg, s string) []byte {
-	if seg.precision >= 0 && len(s) > seg.precision {
-		n := 0
-		for i := range s {
-			if n == seg.precision {
-				s = s[:i]
-				break
-			}
-			n++
-		}
-	}
-	return appendEscaped(buf, s, quoteNone)
-}
-
-// appendMessage appends the message followed by the attrs as key=value.
-func (h *encHandler) appendMessage(buf []byte, seg *pySeg, r slog.Record, ctxAttrs []slog.Attr) []byte {
-	buf = h.appendTextField(buf, seg, r.Message)
-	return h.appendTextAttrs(buf, r, ctxAttrs)
-}
-
 // appendTextAttrs appends the context attrs, the preformatted attrs and the
 // record's attrs as key=value.
-func (h *encHandler) appendTextAttrs(buf []byte, r slog.Record, ctxAttrs []slog.Attr) []byte {
-	for _, a := range ctxAttrs {
-		buf = appendTextAttr(buf, "", a)
-	}
-	buf = append(buf, h.pre...)
-	r.Attrs(func(a slog.Attr) bool {
-		buf = appendTextAttr(buf, h.prefix, h.mapAttr(a))
-		return true
-	})
-	return buf
+func (h *encHandler) appendTextAttrs(buf []byte, r *slog.Record, ctxAttrs, mapped []slog.Attr) []byte {
+	w := attrWriter{buf: buf}
+	w.attrs(ctxAttrs)
+	w.buf = append(w.buf, h.pre[fmtText]...)
+	w.prefix = h.prefix
+	h.writeAttrs(&w, r, mapped)
+	return w.buf
 }
 
 // moduleName is Python's %(module)s: the file name without extension.

@@ -23,7 +23,6 @@ package logging
 import (
 	"context"
 	"errors"
-	"io"
 	"log"
 	"log/slog"
 	"os"
@@ -33,24 +32,6 @@ import (
 	"sync/atomic"
 	"time"
 )
-
-// pipeline is one configuration's whole chain; Setup builds a new one and
-// swaps the global pointer to it.
-type pipeline struct {
-	levels     levelSet
-	secLevel   *slog.Level // explicit minimum level of security events
-	secEnc     *encoder    // the encoder of security events (adds the security file)
-	limiter    *limiter    // nil when rate limiting is off
-	extractors []func(context.Context) []slog.Attr
-	stages     *stages
-	enc        *encoder
-	closers    []io.Closer
-	writers    []*lockedWriter // console and WithSink writers, released at close
-	active     atomic.Int64    // records being handled right now
-	closing    atomic.Bool     // close has begun
-	closed     atomic.Bool     // no new record may start
-	onClose    []func()
-}
 
 var (
 	current     atomic.Pointer[pipeline]
@@ -70,147 +51,6 @@ func load() *pipeline {
 	return current.Load()
 }
 
-// handler returns the chain for one logger name. It is Wrap's chain with
-// both stages fused into the built-in encoder, so a record is not copied
-// between stages: each attr is redacted (the same attrMapper as the
-// redacting stage, plus the size limit) just before it is encoded, and every
-// string is written through the sanitizer's own escape function.
-func (p *pipeline) handler(name string, security bool) *encHandler {
-	enc := p.enc
-	if security {
-		enc = p.secEnc
-	}
-	return &encHandler{enc: enc, m: p.stages.fused, logger: name}
-}
-
-// acquire marks a record as in flight on p; it fails once p is closing.
-func (p *pipeline) acquire() bool {
-	p.active.Add(1)
-	if p.closed.Load() {
-		p.active.Add(-1)
-		return false
-	}
-	return true
-}
-
-func (p *pipeline) release() { p.active.Add(-1) }
-
-// close waits (at most 5 s) for records in flight, then closes the sinks.
-func (p *pipeline) close() error {
-	if p == nil || p.closing.Swap(true) {
-		return nil
-	}
-	if p.limiter != nil {
-		p.limiter.close() // no periodic summary from here on
-	}
-	p.closed.Store(true)
-	deadline := time.Now().Add(5 * time.Second)
-	for p.active.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Microsecond)
-	}
-	for _, f := range p.onClose {
-		f()
-	}
-	if p.limiter != nil {
-		p.limiter.flushSummary() // the last one, when no record is in flight
-	}
-	var errs []error
-	for _, c := range p.closers {
-		if err := c.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, w := range p.writers { // last: the closers above may still report to the console
-		w.release()
-	}
-	return errors.Join(errs...)
-}
-
-// newPipeline builds a pipeline from c. What cannot be built (a file that
-// cannot be opened) is reported and left out; the rest works.
-func newPipeline(c *config) (*pipeline, []error) {
-	var errs []error
-	p := &pipeline{levels: c.levels}
-	st, err := newStages(c)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	p.stages = st
-	out := &fanout{onError: c.onError}
-	if c.console != nil {
-		lw := newLockedWriter(c.console)
-		out.add("console", lw)
-		p.writers = append(p.writers, lw)
-		out.report = c.console
-	} else {
-		out.report = os.Stderr
-	}
-	if c.file != "" {
-		fs, warns, err := openFileSink(c.file, c.rotation)
-		if err != nil {
-			errs = append(errs, &ConfigError{Name: EnvPrefix + "FILE", Value: c.file, Err: err})
-		} else {
-			out.add("file", fs)
-			p.closers = append(p.closers, fs)
-			out.warnings = append(out.warnings, warns...)
-			if c.reopenHUP {
-				p.onClose = append(p.onClose, watchSIGHUP(fs))
-			}
-		}
-	}
-	for _, s := range c.sinks {
-		lw := newLockedWriter(s.w)
-		out.add(s.name, lw)
-		p.writers = append(p.writers, lw)
-	}
-	p.enc = &encoder{output: c.output, schema: c.schema, py: c.py, addSource: c.addSource, out: out}
-	if ls, err := newLokiSink(c); err != nil {
-		errs = append(errs, err)
-	} else if ls != nil {
-		p.enc.loki = ls
-		p.closers = append(p.closers, ls)
-		ls.emit = p.emitInternal
-	}
-	// Security events have their own encoder: the same sinks, plus the
-	// security file if one is set, and their labels sent to Loki.
-	sec := *p.enc
-	sec.security = true
-	if c.securityFile != "" {
-		fs, _, err := openFileSink(c.securityFile, c.rotation)
-		if err != nil {
-			errs = append(errs, &ConfigError{Name: EnvPrefix + "SECURITY_FILE", Value: c.securityFile, Err: err})
-		} else {
-			sec.out = &fanout{sinks: out.sinks[:len(out.sinks):len(out.sinks)], onError: out.onError, report: out.report}
-			sec.out.add("security-file", fs)
-			p.closers = append(p.closers, fs)
-		}
-	}
-	p.secEnc = &sec
-	p.secLevel = c.securityLevel
-	p.extractors = c.extractors
-	if c.rateLimit > 0 {
-		burst := c.rateBurst
-		if burst == 0 {
-			burst = max(1, int(c.rateLimit))
-		}
-		p.limiter = newLimiter(c.rateLimit, burst, c.rateByMessage, p.emitInternal)
-	}
-	return p, errs
-}
-
-// emitInternal writes one of the package's own records (a summary of drops)
-// through p: while p is open like any record, and from close, after every
-// record in flight is done.
-func (p *pipeline) emitInternal(r slog.Record) {
-	if !p.closed.Load() {
-		if !p.acquire() {
-			return
-		}
-		defer p.release()
-	}
-	_ = p.handler("logging", false).Handle(context.Background(), r)
-}
-
 // Setup reads the CODOMYRMEX_LOG_* environment, applies opts (which win over
 // it), builds the handler chain, swaps it in atomically and makes it the
 // slog default, so that slog.Info and the standard log package go through it
@@ -224,7 +64,7 @@ func (p *pipeline) emitInternal(r slog.Record) {
 func Setup(opts ...Option) error {
 	c := newConfig()
 	errs := c.fromEnv(os.Environ())
-	c.apply(opts)
+	c.apply(opts, bySetup, "Setup")
 	errs = append(errs, c.errs...)
 	p, perrs := newPipeline(c)
 	errs = append(errs, perrs...)
@@ -236,7 +76,7 @@ func Setup(opts ...Option) error {
 			errs = append(errs, err)
 		}
 	}
-	for _, w := range p.enc.out.warnings {
+	for _, w := range p.out.warnings {
 		internalLogger.Warn(w)
 	}
 	if !c.redact && redactionOffWarned.CompareAndSwap(false, true) {
@@ -311,7 +151,7 @@ type handlerOp struct {
 
 type derived struct {
 	p     *pipeline
-	h     slog.Handler
+	h     *encHandler
 	level slog.Level
 }
 
@@ -319,14 +159,13 @@ func (n *namedHandler) derive(p *pipeline) *derived {
 	if d := n.cache.Load(); d != nil && d.p == p {
 		return d
 	}
-	eh := p.handler(n.name, n.security)
-	eh.sync = n.sync
-	var h slog.Handler = eh
+	h := p.handler(n.name, n.security)
+	h.sync = n.sync
 	for _, op := range n.ops {
 		if op.attrs != nil {
-			h = h.WithAttrs(op.attrs)
+			h = h.withAttrs(op.attrs)
 		} else {
-			h = h.WithGroup(op.group)
+			h = h.withGroup(op.group)
 		}
 	}
 	level := p.levels.forLogger(n.name)
@@ -358,10 +197,7 @@ func (n *namedHandler) Handle(ctx context.Context, r slog.Record) error {
 			p.release()
 			return nil
 		}
-		if as := collectContextAttrs(ctx, p.extractors); len(as) > 0 {
-			ctx = context.WithValue(ctx, resolvedKey{}, as)
-		}
-		err := n.derive(p).h.Handle(ctx, r)
+		err := n.derive(p).h.handle(r, collectContextAttrs(ctx, p.extractors))
 		p.release()
 		return err
 	}
@@ -384,54 +220,4 @@ func (n *namedHandler) WithGroup(name string) slog.Handler {
 		return n
 	}
 	return n.with(handlerOp{group: name})
-}
-
-// Wrap returns next behind the secure stages, redactor first and sanitizer
-// second, the same chain that Setup puts in front of its own encoder. The
-// options configure the stages (WithRedaction, WithRedactKeys,
-// WithRedactPatterns, WithRule, WithMaxValueBytes); the environment is not read.
-func Wrap(next slog.Handler, opts ...Option) slog.Handler {
-	c := newConfig()
-	c.apply(opts)
-	st, _ := newStages(c)
-	return &ctxHandler{next: st.wrap(next), extractors: c.extractors}
-}
-
-// stages holds the compiled secure stages of one configuration.
-type stages struct {
-	red   *redactor   // nil when redaction is off
-	san   *attrMapper // the sanitizing stage, for Wrap
-	fused *attrMapper // redaction and the size limit, for the built-in encoders; nil if neither
-}
-
-func newStages(c *config) (*stages, error) {
-	st := &stages{san: newSanitizeMapper(c.maxValueBytes)}
-	var err error
-	if c.redact {
-		st.red, err = newRedactor(c)
-	}
-	st.fused = fusedMapper(st.red, c.maxValueBytes)
-	return st, err
-}
-
-// fusedMapper redacts (if red is set), then cuts values longer than limit;
-// nil when there is nothing to do.
-func fusedMapper(red *redactor, limit int) *attrMapper {
-	if red == nil && limit <= 0 {
-		return nil
-	}
-	m := &attrMapper{red: red, limit: limit}
-	if red != nil {
-		m.onKeyRedacted = red.mapper.onKeyRedacted
-	}
-	return m
-}
-
-// wrap builds redactor → sanitizer → next.
-func (st *stages) wrap(next slog.Handler) slog.Handler {
-	var h slog.Handler = &stageHandler{next: next, m: st.san}
-	if st.red != nil {
-		h = &stageHandler{next: h, m: st.red.mapper}
-	}
-	return h
 }

@@ -37,7 +37,7 @@ func runSlogtest(t *testing.T, buf *syncBuffer, newHandler func(t *testing.T) sl
 }
 
 func TestSlogtestLoggerHandler(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	runSlogtest(t, buf, func(*testing.T) slog.Handler { return Logger("slogtest").Handler() })
 }
 
@@ -57,7 +57,7 @@ func TestSlogtestStagesAlone(t *testing.T) {
 }
 
 func TestSlogtestCodomyrmexSchema(t *testing.T) {
-	buf := setup(t, WithJSON(), WithCodomyrmexSchema())
+	buf := setup(t, WithOutputType(OutputJSON), WithJSONSchema(SchemaCodomyrmex))
 	slogtest.Run(t, func(*testing.T) slog.Handler {
 		buf.mu.Lock()
 		buf.buf.Reset()
@@ -82,7 +82,7 @@ func TestSlogtestCodomyrmexSchema(t *testing.T) {
 }
 
 func TestJSONKeys(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	Logger("billing").Info("hello", "n", 3, slog.Group("g", "a", "b"))
 	m := lastJSON(t, buf)
 	assert.Equal(t, "INFO", m["level"])
@@ -100,7 +100,7 @@ func TestJSONKeys(t *testing.T) {
 }
 
 func TestCodomyrmexSchemaKeys(t *testing.T) {
-	buf := setup(t, WithJSON(), WithCodomyrmexSchema())
+	buf := setup(t, WithOutputType(OutputJSON), WithJSONSchema(SchemaCodomyrmex))
 	Logger("svc").Warn("disk low", "correlation_id", "cid-0123456789ab", "free", 3)
 	m := lastJSON(t, buf)
 	for _, k := range []string{"timestamp", "level", "name", "message", "module", "function", "line", "correlation_id", "free"} {
@@ -169,16 +169,16 @@ func TestLevelNames(t *testing.T) {
 	l.Log(context.Background(), slog.LevelInfo+2, "x")
 	assert.Equal(t, []string{"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "INFO+2"}, buf.Lines())
 
-	buf = setup(t, WithJSON())
+	buf = setup(t, WithOutputType(OutputJSON))
 	l.Log(context.Background(), LevelCritical, "boom")
 	assert.Equal(t, "CRITICAL", lastJSON(t, buf)["level"])
 }
 
 func TestLoggerBeforeSetupFollowsSetup(t *testing.T) {
 	early := Logger("early").With("a", 1).WithGroup("g")
-	first := setup(t, WithJSON())
+	first := setup(t, WithOutputType(OutputJSON))
 	early.Info("one", "b", 2)
-	second := setup(t, WithJSON())
+	second := setup(t, WithOutputType(OutputJSON))
 	early.Info("two", "b", 3)
 	m1, m2 := lastJSON(t, first), lastJSON(t, second)
 	assert.Equal(t, "one", m1["msg"])
@@ -222,9 +222,12 @@ func TestEnvVariables(t *testing.T) {
 		}},
 		{map[string]string{"OUTPUT_TYPE": "json"}, func(t *testing.T, c *config) { assert.Equal(t, OutputJSON, c.output) }},
 		{map[string]string{"OUTPUT_TYPE": "Text"}, func(t *testing.T, c *config) { assert.Equal(t, OutputText, c.output) }},
-		{map[string]string{"FORMAT": "%(message)s"}, func(t *testing.T, c *config) { assert.Equal(t, "%(message)s", c.format) }},
+		{map[string]string{"FORMAT": "%(message)s"}, func(t *testing.T, c *config) {
+			want, _ := parsePyFormat("%(message)s")
+			assert.Equal(t, want, c.py)
+		}},
 		{map[string]string{"FORMAT": "detailed"}, func(t *testing.T, c *config) { assert.True(t, c.py.needsSource) }},
-		{map[string]string{"JSON_SCHEMA": "Codomyrmex"}, func(t *testing.T, c *config) { assert.Equal(t, schemaCodomyrmex, c.schema) }},
+		{map[string]string{"JSON_SCHEMA": "Codomyrmex"}, func(t *testing.T, c *config) { assert.Equal(t, SchemaCodomyrmex, c.schema) }},
 		{map[string]string{"CONSOLE": "stdout"}, func(t *testing.T, c *config) { assert.Equal(t, os.Stdout, c.console) }},
 		{map[string]string{"CONSOLE": "NONE"}, func(t *testing.T, c *config) { assert.Nil(t, c.console) }},
 		{map[string]string{"FILE": filepath.Join(dir, "a.log")}, func(t *testing.T, c *config) { assert.Equal(t, filepath.Join(dir, "a.log"), c.file) }},
@@ -237,7 +240,7 @@ func TestEnvVariables(t *testing.T) {
 		}},
 		{map[string]string{"REDACT_PATTERNS": `acct-\d+;;ref-[a-z]+`}, func(t *testing.T, c *config) { assert.Len(t, c.redactPatterns, 2) }},
 		{map[string]string{"MAX_SIZE_MB": "5", "MAX_BACKUPS": "2", "MAX_AGE_DAYS": "0", "COMPRESS": "0", "LOCAL_TIME": "1"}, func(t *testing.T, c *config) {
-			assert.Equal(t, rotation{5, 2, 0, false, true}, c.rotation)
+			assert.Equal(t, Rotation{MaxSizeMB: 5, MaxBackups: 2, MaxAgeDays: 0, Compress: false, LocalTime: true}, c.rotation)
 		}},
 	}
 	for _, tc := range cases {
@@ -275,7 +278,7 @@ func TestEnvBadValues(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(EnvPrefix+name, value)
 			buf := &syncBuffer{}
-			err := Setup(WithConsole(buf), WithJSON())
+			err := Setup(WithConsole(buf), WithOutputType(OutputJSON))
 			t.Cleanup(func() { _ = Close() })
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), EnvPrefix+name)
@@ -324,14 +327,14 @@ func TestEnvBadValues(t *testing.T) {
 func TestOptionsWinOverEnv(t *testing.T) {
 	t.Setenv(EnvPrefix+"OUTPUT_TYPE", "TEXT")
 	t.Setenv(EnvPrefix+"LEVEL", "ERROR")
-	buf := setup(t, WithJSON(), WithLevel(slog.LevelInfo))
+	buf := setup(t, WithOutputType(OutputJSON), WithLevel(slog.LevelInfo))
 	Logger("o").Info("opt")
 	assert.Equal(t, "opt", lastJSON(t, buf)["msg"])
 }
 
 func TestSetupWhileLogging(t *testing.T) {
 	out := &syncBuffer{}
-	require.NoError(t, Setup(WithConsole(out), WithJSON()))
+	require.NoError(t, Setup(WithConsole(out), WithOutputType(OutputJSON)))
 	t.Cleanup(func() { _ = Close() })
 	const workers, per = 8, 2000
 	var wg sync.WaitGroup
@@ -348,7 +351,7 @@ func TestSetupWhileLogging(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := 0; !stop.Load(); i++ {
-			opts := []Option{WithConsole(out), WithJSON()}
+			opts := []Option{WithConsole(out), WithOutputType(OutputJSON)}
 			if i%2 == 1 {
 				opts = append(opts, WithAddSource(true))
 			}
@@ -371,7 +374,7 @@ func TestSetupWhileLogging(t *testing.T) {
 }
 
 func TestStdlibLogAndSlogDefault(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	slog.Info("from slog", "password", "hunter2")
 	log.Printf("from log %d", 42)
 	ls := jsonLines(t, buf.String())
@@ -385,7 +388,7 @@ func TestStdlibLogAndSlogDefault(t *testing.T) {
 func TestCloseTwiceAndLogAfter(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	buf := setup(t, WithFile(path), WithJSON())
+	buf := setup(t, WithFile(path), WithOutputType(OutputJSON))
 	Logger("c").Info("before close")
 	require.NoError(t, Close())
 	require.NoError(t, Close())
@@ -416,7 +419,7 @@ func TestCloseFallsBackToConsole(t *testing.T) {
 func TestFileSinkBasic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "app.log")
-	setup(t, WithFile(path), WithJSON())
+	setup(t, WithFile(path), WithOutputType(OutputJSON))
 	Logger("f").Info("to file", "password", "x")
 	require.NoError(t, Close())
 	data, err := os.ReadFile(path)
@@ -460,7 +463,7 @@ func TestConfigErrorUnwrap(t *testing.T) {
 }
 
 func TestAddSource(t *testing.T) {
-	buf := setup(t, WithJSON(), WithAddSource(true))
+	buf := setup(t, WithOutputType(OutputJSON), WithAddSource(true))
 	Logger("s").Info("src")
 	m := lastJSON(t, buf)
 	src, ok := m["source"].(map[string]any)
@@ -473,7 +476,7 @@ func TestAddSource(t *testing.T) {
 }
 
 func TestValuesEncodeAsJSON(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	type inner struct{ N int }
 	Logger("v").Info("values",
 		"dur", time.Second, "t", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "f", 1.5, "b", true,
@@ -495,10 +498,10 @@ func TestValuesEncodeAsJSON(t *testing.T) {
 func TestOptionValidation(t *testing.T) {
 	for name, o := range map[string]Option{
 		"WithSink":          WithSink("", nil),
-		"WithRotation":      WithRotation(0, -1, 0, true),
+		"WithRotation":      WithRotation(Rotation{MaxSizeMB: 0, MaxBackups: -1, Compress: true}),
 		"WithMaxValueBytes": WithMaxValueBytes(-1),
 		"WithLoggerLevel":   WithLoggerLevel("", slog.LevelDebug),
-		"WithRateLimit":     WithRateLimit(-1, 0),
+		"WithRateLimit":     WithRateLimit(RateLimit{PerSecond: -1}),
 		"WithLevels":        WithLevels("INFO,db=LOUD"),
 	} {
 		buf := &syncBuffer{}

@@ -211,7 +211,7 @@ func TestLokiEndToEnd(t *testing.T) {
 	sent := map[string]int{}
 	base := Stats().Loki
 	for _, tenant := range []string{"tenant-a", "tenant-b"} {
-		require.NoError(t, Setup(WithConsole(nil), WithJSON(), WithLoki(lokiTestConfig(srv.url, tenant))))
+		require.NoError(t, Setup(WithConsole(nil), WithOutputType(OutputJSON), WithLoki(lokiTestConfig(srv.url, tenant))))
 		var wg sync.WaitGroup
 		for g := range loggers {
 			wg.Go(func() {
@@ -283,7 +283,7 @@ func TestLokiRestartMidRun(t *testing.T) {
 	cfg.MaxBackoff = 500 * time.Millisecond
 	base := Stats().Loki
 	local := &syncBuffer{} // every record, drop summaries included, as Loki was offered them
-	require.NoError(t, Setup(WithConsole(nil), WithSink("local", local), WithJSON(), WithLoki(cfg)))
+	require.NoError(t, Setup(WithConsole(nil), WithSink("local", local), WithOutputType(OutputJSON), WithLoki(cfg)))
 	l := Logger("restart")
 	const total = 30000
 	var lat []time.Duration
@@ -338,7 +338,7 @@ func BenchmarkLokiDelivery(b *testing.B) {
 	srv := startLoki(b)
 	cfg := lokiTestConfig(srv.url, "bench")
 	cfg.QueueSize = max(b.N, 1000)
-	require.NoError(b, Setup(WithConsole(nil), WithJSON(), WithLoki(cfg)))
+	require.NoError(b, Setup(WithConsole(nil), WithOutputType(OutputJSON), WithLoki(cfg)))
 	l := Logger("bench")
 	as := realisticAttrs()
 	b.ReportAllocs()

@@ -21,12 +21,14 @@ type lokiSettings struct {
 	bearerTokenFile string
 }
 
-// lokiSink sends every record to Loki through a never-blocking client. The
-// labels are the static ones plus level, logger and, for security events,
-// security_event_type: all low-cardinality. Everything else (user ids,
-// addresses, request ids) stays in the JSON line.
+// lokiSink sends every record to Loki through a never-blocking client, as
+// JSON whatever the console shows. The labels are the static ones plus
+// level, logger and, for security events, security_event_type: all
+// low-cardinality. Everything else (user ids, addresses, request ids) stays
+// in the JSON line.
 type lokiSink struct {
 	client   *loki.Client
+	clock    clock
 	stop     chan struct{}
 	done     chan struct{}
 	reported uint64 // drops already summarized
@@ -36,10 +38,7 @@ type lokiSink struct {
 }
 
 // lokiSummaryInterval is how often records dropped by the Loki sink are summarized.
-var lokiSummaryInterval = 5 * time.Second
-
-// watch summarizes drops in a WARNING record once per interval.
-func (s *lokiSink) watch() { every(lokiSummaryInterval, s.stop, s.done, s.summarize) }
+const lokiSummaryInterval = 5 * time.Second
 
 // summarize emits a record saying how many records Loki lost since the last one.
 func (s *lokiSink) summarize() {
@@ -49,47 +48,67 @@ func (s *lokiSink) summarize() {
 	}
 	n := d - s.reported
 	s.reported = d
-	r := slog.NewRecord(time.Now(), slog.LevelWarn, "loki sink dropped "+strconv.FormatUint(n, 10)+" records", 0)
+	r := slog.NewRecord(s.clock.Now(), slog.LevelWarn, "loki sink dropped "+strconv.FormatUint(n, 10)+" records", 0)
 	r.AddAttrs(slog.Uint64("dropped", n), slog.Uint64("dropped_total", d))
 	s.emit(r)
 }
 
-// Close flushes within the configured flush timeout.
-func (s *lokiSink) Close() error {
+// close flushes within the configured flush timeout.
+func (s *lokiSink) close() error {
 	close(s.stop)
 	<-s.done
 	s.summarize() // queued before the flush, so it reaches Loki too; later losses are in err
 	err := s.client.Close(context.Background())
-	st := s.client.Stats()
-	lokiClosed.sent.Add(st.Sent)
-	lokiClosed.dropped.Add(st.Dropped)
-	lokiClosed.retries.Add(st.Retries)
-	lokiClosed.failed.Add(st.FailedBatches)
+	lokiClosed.mu.Lock()
+	addLokiStats(&lokiClosed.st, s.client.Stats(), false)
+	lokiClosed.mu.Unlock()
 	return err
 }
 
-// lokiClosed accumulates the counters of closed clients, for Stats.
-var lokiClosed struct{ sent, dropped, retries, failed atomic.Uint64 }
+func (s *lokiSink) flush()        {} // Loki is never waited for
+func (s *lokiSink) reopen() error { return nil }
 
-// push queues one record. The stream of each level, logger and event type
-// is prepared once (up to maxLokiStreams of them).
-func (s *lokiSink) push(t time.Time, level slog.Level, logger, eventType, line string) {
-	id := streamID{level, logger, eventType}
+// stats adds the client's counters.
+func (s *lokiSink) stats(st *Statistics) { addLokiStats(&st.Loki, s.client.Stats(), true) }
+
+// addLokiStats adds b's counters to a, and what b holds when pending is set
+// (a closed client holds nothing).
+func addLokiStats(a *loki.Stats, b loki.Stats, pending bool) {
+	a.Sent += b.Sent
+	a.Dropped += b.Dropped
+	a.Retries += b.Retries
+	a.FailedBatches += b.FailedBatches
+	if pending {
+		a.Pending += b.Pending
+	}
+}
+
+// lokiClosed accumulates the counters of closed clients, for Stats.
+var lokiClosed struct {
+	mu sync.Mutex
+	st loki.Stats
+}
+
+// put queues the record's JSON line. The stream of each level, logger and
+// event type is prepared once (up to maxLokiStreams of them).
+func (s *lokiSink) put(e *entry) error {
+	id := streamID{e.level, e.logger, e.eventType}
 	st, ok := s.streams.Load(id)
 	if !ok {
-		labels := map[string]string{"level": LevelName(level)}
-		if logger != "" {
-			labels["logger"] = logger
+		labels := map[string]string{"level": LevelName(e.level)}
+		if e.logger != "" {
+			labels["logger"] = Sanitize(e.logger)
 		}
-		if eventType != "" {
-			labels["security_event_type"] = eventType
+		if e.eventType != "" {
+			labels["security_event_type"] = e.eventType
 		}
 		st = s.client.LabelSet(labels)
 		if s.nstreams.Add(1) <= maxLokiStreams {
 			st, _ = s.streams.LoadOrStore(id, st)
 		}
 	}
-	s.client.PushLabeled(st.(*loki.LabelSet), t, line, eventType != "")
+	s.client.PushLabeled(st.(*loki.LabelSet), e.time, string(e.json[:len(e.json)-1]), e.security)
+	return nil
 }
 
 // streamID identifies the label set of a record.
@@ -169,9 +188,9 @@ func readSecretFile(path string) (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
-// newLokiSink builds the Loki sink if a URL is set. Errors name the variable
-// and never a secret.
-func newLokiSink(c *config) (*lokiSink, error) {
+// newLokiSink builds the Loki sink if a URL is set; the client reports its
+// failures to report. Errors name the variable and never a secret.
+func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
 	s := &c.loki
 	if s.cfg.URL == "" {
 		return nil, nil
@@ -191,28 +210,12 @@ func newLokiSink(c *config) (*lokiSink, error) {
 		}
 		cfg.BearerToken = p
 	}
-	userOnError := c.onError
-	cfg.OnError = func(err error) {
-		if userOnError != nil {
-			userOnError(&SinkError{Sink: "loki", Err: err})
-		}
-		rep := c.console
-		if rep == nil {
-			rep = os.Stderr
-		}
-		_, _ = rep.Write([]byte(Sanitize("logging: loki sink: "+err.Error()) + "\n"))
-	}
+	cfg.OnError = report
 	client, err := loki.New(cfg)
 	if err != nil {
 		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: Redact(cfg.URL), Err: err}
 	}
-	ls := &lokiSink{client: client, stop: make(chan struct{}), done: make(chan struct{})}
-	go ls.watch()
+	ls := &lokiSink{client: client, clock: c.clock, stop: make(chan struct{}), done: make(chan struct{})}
+	go every(c.clock.NewTicker(lokiSummaryInterval), ls.stop, ls.done, ls.summarize) // drops summarized in a WARNING record
 	return ls, nil
-}
-
-// WithLoki sends every record also to Loki (see the loki package for the
-// fields); it is what the CODOMYRMEX_LOG_LOKI_* variables set.
-func WithLoki(cfg loki.Config) Option {
-	return func(c *config) error { c.loki.cfg = cfg; return nil }
 }

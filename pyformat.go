@@ -214,3 +214,19 @@ func (seg *pySeg) appendNum(dst []byte, f float64, isInt bool) []byte {
 	}
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
 }
+
+// appendText appends a text field, escaped, applying a precision as
+// truncation to that many runes (as Python's %.3s does).
+func (seg *pySeg) appendText(buf []byte, s string) []byte {
+	if seg.precision >= 0 && len(s) > seg.precision {
+		n := 0
+		for i := range s {
+			if n == seg.precision {
+				s = s[:i]
+				break
+			}
+			n++
+		}
+	}
+	return appendEscaped(buf, s, quoteNone)
+}

@@ -23,7 +23,7 @@ type limiter struct {
 	dropped   atomic.Uint64
 	stop      chan struct{}
 	done      chan struct{}
-	now       func() int64
+	clock     clock
 	emit      func(slog.Record) // writes a summary through the limiter's own pipeline
 }
 
@@ -44,9 +44,9 @@ var msgSeed = maphash.MakeSeed()
 var rateLimited atomic.Uint64
 
 // summaryInterval is how often dropped records are summarized.
-var summaryInterval = 5 * time.Second
+const summaryInterval = 5 * time.Second
 
-func newLimiter(perSecond float64, burst int, byMessage bool, emit func(slog.Record)) *limiter {
+func newLimiter(perSecond float64, burst int, byMessage bool, clk clock, emit func(slog.Record)) *limiter {
 	if burst < 1 {
 		burst = 1
 	}
@@ -55,9 +55,9 @@ func newLimiter(perSecond float64, burst int, byMessage bool, emit func(slog.Rec
 		iv = 1
 	}
 	l := &limiter{interval: iv, tolerance: int64(burst-1) * iv, byMessage: byMessage,
-		stop: make(chan struct{}), done: make(chan struct{}), now: func() int64 { return time.Now().UnixNano() }, emit: emit}
+		stop: make(chan struct{}), done: make(chan struct{}), clock: clk, emit: emit}
 	l.overflow.site = "other call sites"
-	go l.summarize()
+	go every(clk.NewTicker(summaryInterval), l.stop, l.done, l.flushSummary) // drops summarized in a WARNING record
 	return l
 }
 
@@ -104,7 +104,7 @@ func (l *limiter) newBucket(r *slog.Record) *bucket {
 // allow reports whether the record may pass, counting it if not.
 func (l *limiter) allow(r *slog.Record) bool {
 	b := l.bucketFor(r)
-	now := l.now()
+	now := l.clock.Now().UnixNano()
 	for {
 		tat := b.tat.Load()
 		base := max(tat, now)
@@ -116,24 +116,6 @@ func (l *limiter) allow(r *slog.Record) bool {
 		}
 		if b.tat.CompareAndSwap(tat, base+l.interval) {
 			return true
-		}
-	}
-}
-
-// summarize logs, once per interval, how many records were dropped from where.
-func (l *limiter) summarize() { every(summaryInterval, l.stop, l.done, l.flushSummary) }
-
-// every calls f once per interval until stop is closed, then closes done.
-func every(interval time.Duration, stop <-chan struct{}, done chan<- struct{}, f func()) {
-	defer close(done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			f()
-		case <-stop:
-			return
 		}
 	}
 }
@@ -170,7 +152,7 @@ func (l *limiter) flushSummary() {
 		}
 		group = append(group, slog.Uint64(s.name, s.n))
 	}
-	r := slog.NewRecord(time.Now(), slog.LevelWarn, fmt.Sprintf("rate limit dropped %d records", total), 0)
+	r := slog.NewRecord(l.clock.Now(), slog.LevelWarn, fmt.Sprintf("rate limit dropped %d records", total), 0)
 	r.AddAttrs(slog.Uint64("dropped", total), slog.Attr{Key: "sites", Value: slog.GroupValue(group...)})
 	if l.emit != nil {
 		l.emit(r)
@@ -182,23 +164,4 @@ func (l *limiter) flushSummary() {
 func (l *limiter) close() {
 	close(l.stop)
 	<-l.done
-}
-
-// WithRateLimit limits each call site to perSecond records per second with
-// bursts of burst records; 0 turns limiting off. Dropped records are counted
-// ([Stats]) and summarized in a WARNING record every few seconds. Security
-// events are never limited.
-func WithRateLimit(perSecond float64, burst int) Option {
-	return func(c *config) error {
-		if perSecond < 0 || burst < 0 {
-			return optErr("WithRateLimit", fmt.Sprint(perSecond, burst), fmt.Errorf("want 0 or more"))
-		}
-		c.rateLimit, c.rateBurst = perSecond, burst
-		return nil
-	}
-}
-
-// WithRateLimitByMessage keys the rate limit by message instead of call site.
-func WithRateLimitByMessage() Option {
-	return func(c *config) error { c.rateByMessage = true; return nil }
 }

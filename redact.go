@@ -123,7 +123,6 @@ type redactor struct {
 	digits []int // rules triggered by a run of digits
 	ac     *automaton
 	keys   *keySet
-	mapper *attrMapper
 }
 
 func newRedactor(c *config) (*redactor, error) {
@@ -145,13 +144,14 @@ func newRedactor(c *config) (*redactor, error) {
 	}
 	r.ac = newAutomaton(kws)
 	r.keys = newKeySet(append(slices.Clone(defaultSecretKeys), c.redactKeys...))
-	r.mapper = &attrMapper{
-		str:           r.redact,
-		secretKey:     r.keys.match,
-		onKeyRedacted: func() { countRedaction("key") },
-	}
 	return r, nil
 }
+
+// Redact is redact (the engine's interface, as internal/redact will export it).
+func (r *redactor) Redact(s string) (string, bool) { return r.redact(s) }
+
+// SecretKey reports whether key names a secret.
+func (r *redactor) SecretKey(k string) bool { return r.keys.match(k) }
 
 type span struct {
 	start, end int
@@ -360,19 +360,6 @@ func Redact(s string) string {
 func IsSecretKey(key string) bool {
 	defaultRedactorOnce.Do(func() { defaultRedactor, _ = newRedactor(newConfig()) })
 	return defaultRedactor.keys.match(key)
-}
-
-// NewRedactingHandler returns a handler that replaces secrets before passing
-// records to next: by pattern in the message and in every string value, by
-// key for attributes with a sensitive key at any depth, and in values of any
-// type, which are walked (groups, LogValuers, structs, maps, slices, errors,
-// Stringers, []byte, json.RawMessage) rather than formatted. Records without
-// a secret and without values to walk are passed on without a copy.
-func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
-	c := newConfig()
-	c.apply(opts)
-	r, _ := newRedactor(c)
-	return &stageHandler{next: next, m: r.mapper}
 }
 
 // Secret is a string the program knows is secret. However it is logged or

@@ -179,7 +179,7 @@ func TestDeepRedaction(t *testing.T) {
 }
 
 func TestKeyBasedAtEveryDepth(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	l := Logger("k").With("api_key", "with-attrs-value").WithGroup("g1")
 	l.Info("m", slog.Group("g2", slog.Group("g3", "password", "deep-value", "user", "ann")), "X-Api-Key", "top-value")
 	line := buf.String()
@@ -191,14 +191,14 @@ func TestKeyBasedAtEveryDepth(t *testing.T) {
 }
 
 func TestMessageRedacted(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	tok := ghToken("gh" + "p")
 	Logger("m").Info("using " + tok)
 	assert.Equal(t, "using [REDACTED:github-token]", lastJSON(t, buf)["msg"])
 }
 
 func TestPanickingValue(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	assert.NotPanics(t, func() { Logger("p").Info("x", "v", panicky{}) })
 	assert.Contains(t, lastJSON(t, buf)["v"], "PANIC")
 }
@@ -214,7 +214,7 @@ func TestCyclesAndDepth(t *testing.T) {
 	for range 100 {
 		deep = []any{deep}
 	}
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	Logger("c").Info("x", "cycle", a, "deep", deep)
 	line := buf.String()
 	assert.Contains(t, line, "CYCLE")
@@ -225,7 +225,7 @@ func TestCyclesAndDepth(t *testing.T) {
 func TestCustomKeysAndPatterns(t *testing.T) {
 	t.Setenv(EnvPrefix+"REDACT_KEYS", "tenant_pin,otp2")
 	t.Setenv(EnvPrefix+"REDACT_PATTERNS", `acct-\d{6};;ref-[a-z]{5}`)
-	buf := setup(t, WithJSON(), WithRedactKeys("favorite_color"), WithRedactPatterns(`emp#\d+`))
+	buf := setup(t, WithOutputType(OutputJSON), WithRedactKeys("favorite_color"), WithRedactPatterns(`emp#\d+`))
 	Logger("c").Info("acct-123456 ref-abcde emp#42", "TenantPin", "1234", "favoriteColor", "blue", "user_otp2", "991")
 	m := lastJSON(t, buf)
 	assert.Equal(t, "[REDACTED:custom] [REDACTED:custom] [REDACTED:custom]", m["msg"])
@@ -235,7 +235,7 @@ func TestCustomKeysAndPatterns(t *testing.T) {
 }
 
 func TestCustomRuleOption(t *testing.T) {
-	buf := setup(t, WithJSON(), WithRule(Rule{Kind: "employee-id", Keywords: []string{"emp"}, Pattern: mustRe(`EMP-(\d{4})`)}))
+	buf := setup(t, WithOutputType(OutputJSON), WithRule(Rule{Kind: "employee-id", Keywords: []string{"emp"}, Pattern: mustRe(`EMP-(\d{4})`)}))
 	Logger("c").Info("EMP-1234 joined")
 	assert.Equal(t, "EMP-[REDACTED:employee-id] joined", lastJSON(t, buf)["msg"])
 	assert.Error(t, Setup(WithConsole(&syncBuffer{}), WithRule(Rule{Kind: "x"})))
@@ -252,14 +252,14 @@ func TestBadPatternIsSetupError(t *testing.T) {
 
 func TestRedactionOffWarnsOnce(t *testing.T) {
 	redactionOffWarned.Store(false)
-	buf := setup(t, WithJSON(), WithRedaction(false))
+	buf := setup(t, WithOutputType(OutputJSON), WithRedaction(false))
 	Logger("x").Info("x", "password", "visible")
 	lines := jsonLines(t, buf.String())
 	require.Len(t, lines, 2)
 	assert.Equal(t, "WARNING", lines[0]["level"])
 	assert.Contains(t, lines[0]["msg"], "redaction is turned off")
 	assert.Equal(t, "visible", lines[1]["password"])
-	buf2 := setup(t, WithJSON(), WithRedaction(false))
+	buf2 := setup(t, WithOutputType(OutputJSON), WithRedaction(false))
 	assert.Empty(t, buf2.Lines(), "warned only once")
 }
 
@@ -278,7 +278,7 @@ func TestSecretType(t *testing.T) {
 func TestStatsCountRedactions(t *testing.T) {
 	before := Stats().Redactions["aws-access-key-id"]
 	beforeKey := Stats().Redactions["key"]
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	Logger("s").Info("k "+join("AK", "IA", gen(b32Chars, 16)), "password", "x")
 	require.NotEmpty(t, buf.Lines())
 	after := Stats()

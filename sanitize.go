@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"log/slog"
 	"strconv"
 	"unicode/utf8"
 )
@@ -190,34 +189,4 @@ func truncate(s string, max int) string {
 		cut--
 	}
 	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut) + " bytes]"
-}
-
-// sanitizeString applies the size limit and the escapes.
-func sanitizeString(s string, max int) string {
-	return Sanitize(truncate(s, max))
-}
-
-// newSanitizeMapper returns the attrMapper of the sanitizing stage.
-func newSanitizeMapper(maxBytes int) *attrMapper {
-	f := func(s string) (string, bool) {
-		if len(s) <= maxBytes || maxBytes <= 0 {
-			if IsClean(s) {
-				return s, false
-			}
-		}
-		return sanitizeString(s, maxBytes), true
-	}
-	return &attrMapper{str: f, key: f}
-}
-
-// NewSanitizingHandler returns a handler that escapes what [Sanitize] escapes
-// in the message, every attribute key, every string value (after
-// [slog.LogValuer]s are resolved and other values are turned into text) and
-// every group name, and cuts any single message or value longer than the
-// configured maximum ([WithMaxValueBytes]), before passing the record to next.
-// Records that need no change are passed on as they are, without a copy.
-func NewSanitizingHandler(next slog.Handler, opts ...Option) slog.Handler {
-	c := newConfig()
-	c.apply(opts)
-	return &stageHandler{next: next, m: newSanitizeMapper(c.maxValueBytes)}
 }

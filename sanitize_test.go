@@ -181,7 +181,7 @@ func TestTruncation(t *testing.T) {
 	assert.Contains(t, out, "[truncated 150 bytes]")
 	assert.Equal(t, big, truncate(big, 0))
 
-	buf := setup(t, WithJSON(), WithMaxValueBytes(64))
+	buf := setup(t, WithOutputType(OutputJSON), WithMaxValueBytes(64))
 	Logger("t").Info(strings.Repeat("m", 100), "v", strings.Repeat("v", 200), "short", "ok")
 	m := lastJSON(t, buf)
 	assert.Equal(t, strings.Repeat("m", 64)+"…[truncated 36 bytes]", m["msg"])
@@ -195,7 +195,7 @@ func TestTruncation(t *testing.T) {
 
 func TestMaxValueBytesEnv(t *testing.T) {
 	t.Setenv(EnvPrefix+"MAX_VALUE_BYTES", "16")
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	Logger("t").Info("x", "v", strings.Repeat("z", 20))
 	assert.Equal(t, strings.Repeat("z", 16)+"…[truncated 4 bytes]", lastJSON(t, buf)["v"])
 
@@ -205,7 +205,7 @@ func TestMaxValueBytesEnv(t *testing.T) {
 }
 
 func TestDefaultLimitIs64KiB(t *testing.T) {
-	buf := setup(t, WithJSON())
+	buf := setup(t, WithOutputType(OutputJSON))
 	Logger("t").Info("x", "v", strings.Repeat("z", 70000))
 	v := lastJSON(t, buf)["v"].(string)
 	assert.True(t, strings.HasPrefix(v, strings.Repeat("z", 65536)+"…[truncated 4464 bytes]"))
@@ -242,17 +242,17 @@ func FuzzHandler(f *testing.F) {
 	var b syncBuffer
 	pipes := map[bool]*pipeline{}
 	for _, asJSON := range []bool{false, true} {
-		pipes[asJSON], _ = newPipeline(&config{
-			levels: levelSet{def: slog.LevelDebug}, py: mustFormat(DefaultFormat), schema: schemaSlog,
-			console: &b, maxValueBytes: 1 << 16, redact: true, output: map[bool]OutputType{true: OutputJSON, false: OutputText}[asJSON],
-		})
+		c := newConfig()
+		c.levels.def, c.console = slog.LevelDebug, &b
+		c.output = map[bool]OutputType{true: OutputJSON, false: OutputText}[asJSON]
+		pipes[asJSON], _ = newPipeline(c)
 	}
-	st, _ := newStages(newConfig()) // Wrap's stages, built once
+	wm := Wrap(slog.DiscardHandler).(*stageHandler).m // Wrap's mapper, built once
 	f.Fuzz(func(t *testing.T, msg, key, value, group string, asJSON bool) {
 		b.mu.Lock()
 		b.buf.Reset()
 		b.mu.Unlock()
-		l := slog.New(pipes[asJSON].handler(group, false))
+		l := slog.New(encoderHandler{pipes[asJSON].handler(group, false)})
 		l.WithGroup(group).With(key, value).Info(msg, key, value, slog.Group(group, key, value))
 		checkLines(t, b.String(), 1, asJSON)
 		// The separate stages (Wrap) in front of slog's handlers, too.
@@ -261,17 +261,9 @@ func FuzzHandler(f *testing.F) {
 		if asJSON {
 			h = slog.NewJSONHandler(&w, nil)
 		}
-		slog.New(st.wrap(h)).WithGroup(group).Info(msg, key, value)
+		slog.New(&stageHandler{next: h, m: wm, context: true}).WithGroup(group).Info(msg, key, value)
 		checkLines(t, w.String(), 1, asJSON)
 	})
-}
-
-func mustFormat(f string) *pyFormat {
-	p, err := parsePyFormat(f)
-	if err != nil {
-		panic(err)
-	}
-	return p
 }
 
 // plainRun must never skip a byte that needs escaping: compared with a

@@ -36,13 +36,13 @@ func BenchmarkRedactRecordStrings(b *testing.B) {
 }
 
 func BenchmarkMapperRecordAttrs(b *testing.B) {
-	Redact("")
-	st, _ := newStages(newConfig())
+	p, _ := newPipeline(newConfig())
+	defer p.close()
 	as := realisticAttrs()
 	for b.Loop() {
 		for _, a := range as {
-			st.fused.attr(a)
+			p.m.attr(a)
 		}
-		st.fused.mapStr("request served")
+		p.m.str("request served")
 	}
 }

@@ -3,17 +3,178 @@ package logging
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// entry is one record on its way to the sinks, encoded once per format.
+// Sinks copy what they keep: the buffers are reused after put returns.
+type entry struct {
+	line      []byte // in the pipeline's output format (TEXT or JSON), ending in '\n'
+	json      []byte // as JSON, for sinks that always take JSON (Loki); line itself when the output is JSON
+	text      []byte // the buffers line and json are encoded into, kept for reuse
+	jsonBuf   []byte
+	time      time.Time
+	level     slog.Level
+	logger    string
+	eventType string // a security event's security_event_type; "" otherwise
+	security  bool   // a security event
+	durable   bool   // in the sink (or reported failed) when put returns
+}
+
+// sink is where records go: the console, a WithSink writer, the file and
+// security file sinks, and Loki. Every sink reports the outcome of its
+// writes to the report function it was built with (see sinkState.report);
+// put's error is only the caller's return value.
+type sink interface {
+	// put takes one record; it must not keep e or its buffers. A durable
+	// record is written, or its failure reported, when put returns.
+	put(e *entry) error
+	// flush returns once every record put before it is written or reported failed.
+	flush()
+	// reopen reopens the sink's file, if it has one.
+	reopen() error
+	// close writes what the sink holds and releases it.
+	close() error
+	// stats adds the sink's counters to s.
+	stats(s *Statistics)
+}
+
+// sinkState is the fan-out's view of one sink: its name, which records it
+// takes, and its current run of failures.
+type sinkState struct {
+	sink         sink
+	name         string
+	securityOnly bool // takes security events only (the security file)
+	out          *fanout
+	failing      atomic.Bool
+	run          atomic.Uint64 // records lost in the current run of failures
+}
+
+// fanout writes each record to every sink that takes it.
+type fanout struct {
+	sinks    []*sinkState
+	onError  func(error)
+	reporter *lockedWriter // the library's own reports: the console's serialized writer, else stderr's
+	console  *sinkState    // the console sink, if any: not reported to while it fails
+	warnings []string      // said once, as records, after Setup
+}
+
+// state returns a new sink state; the sink is built with its report
+// function and then attached with add.
+func (f *fanout) state(name string, securityOnly bool) *sinkState {
+	return &sinkState{name: name, securityOnly: securityOnly, out: f}
+}
+
+// add attaches a built sink.
+func (f *fanout) add(st *sinkState, s sink) {
+	st.sink = s
+	f.sinks = append(f.sinks, st)
+}
+
+// put hands e to every sink that takes it and returns the first error.
+func (f *fanout) put(e *entry) error {
+	var first error
+	for _, s := range f.sinks {
+		if s.securityOnly && !e.security {
+			continue
+		}
+		if err := s.sink.put(e); err != nil && first == nil {
+			first = &SinkError{Sink: s.name, Err: err}
+		}
+	}
+	return first
+}
+
+// SinkError is a failure of one sink, given to the [WithErrorHandler] function.
+type SinkError struct {
+	Sink string // "console", "file", "security-file", "loki" or a WithSink name
+	Err  error
+}
+
+// Error names the sink and the failure.
+func (e *SinkError) Error() string { return "logging: " + e.Sink + " sink: " + e.Err.Error() }
+
+// Unwrap returns the sink's error.
+func (e *SinkError) Unwrap() error { return e.Err }
+
+// writeErrors counts the records sinks failed to write since the process started.
+var writeErrors atomic.Uint64
+
+// report accounts for the outcome of writing records to the sink: the
+// first failure of a run is reported in full, later ones are counted, and
+// recovery is reported with the count. Each failure also goes to the
+// WithErrorHandler function.
+func (s *sinkState) report(err error, records int) {
+	if err == nil {
+		if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
+			n := s.run.Swap(0)
+			s.out.say(fmt.Sprintf("logging: %s sink recovered after %d lost records", s.name, n), s)
+		}
+		return
+	}
+	writeErrors.Add(uint64(records))
+	s.run.Add(uint64(records))
+	se := s.notify(err)
+	if s.failing.CompareAndSwap(false, true) {
+		s.out.say(se.Error()+" (further failures are counted until it recovers)", s)
+	}
+}
+
+// reportEach reports every error in full: for sinks (Loki) that count
+// their own losses and report their own recovery.
+func (s *sinkState) reportEach(err error) {
+	s.out.say(s.notify(err).Error(), s)
+}
+
+// notify gives err, as a *SinkError, to the WithErrorHandler function.
+func (s *sinkState) notify(err error) *SinkError {
+	se := &SinkError{Sink: s.name, Err: err}
+	if s.out.onError != nil {
+		s.out.onError(se)
+	}
+	return se
+}
+
+// say writes msg, sanitized, as one line through the reporter: the
+// console's serialized writer (stderr's when there is no console), never
+// to a console that is failing.
+func (f *fanout) say(msg string, from *sinkState) {
+	if from != nil && from == f.console {
+		return
+	}
+	_, _ = f.reporter.Write([]byte(Sanitize(msg) + "\n"))
+}
+
+// writerSink is the console or a WithSink writer: one serialized Write per record.
+type writerSink struct {
+	w      *lockedWriter
+	report func(err error, records int)
+}
+
+func (s *writerSink) put(e *entry) error {
+	_, err := s.w.Write(e.line)
+	s.report(err, 1)
+	return err
+}
+
+// The writer belongs to the program: the sink neither buffers, reopens nor
+// closes it (the pipeline releases its lock when it closes).
+func (s *writerSink) flush()            {}
+func (s *writerSink) reopen() error     { return nil }
+func (s *writerSink) close() error      { return nil }
+func (s *writerSink) stats(*Statistics) {}
 
 // lockedWriter serializes writes, so each record reaches w in one Write call
 // that no other record interleaves with. Writers are locked by identity, so
-// the old and the new chain of a Setup that swaps them never write to the
-// same writer at once. The registry counts the pipelines that use each
-// writer and forgets it when the last one closes, so that it holds no
-// writer (and none of what it buffers) longer than a pipeline does.
+// the old and the new chain of a Setup that swaps them, and the library's
+// own reports, never write to the same writer at once. The registry counts
+// the users of each writer and forgets it when the last one releases it,
+// so that it holds no writer (and none of what it buffers) longer than a
+// pipeline does.
 type lockedWriter struct {
 	mu  *sync.Mutex
 	w   io.Writer
@@ -51,9 +212,7 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-// release ends the pipeline's registration of the writer (the writer itself
-// belongs to the program and stays open). Called once, when the pipeline
-// has closed.
+// release ends one registration of the writer. Called once per newLockedWriter.
 func (l *lockedWriter) release() {
 	if l.reg == nil {
 		return
@@ -63,158 +222,4 @@ func (l *lockedWriter) release() {
 	if l.reg.refs--; l.reg.refs == 0 {
 		delete(writerLocks, l.w)
 	}
-}
-
-// sinkState tracks one sink's failures: the first failure of a run is
-// reported in full, later ones are counted, and recovery is reported with
-// the count.
-type sinkState struct {
-	name    string
-	w       io.Writer
-	failing atomic.Bool
-	run     atomic.Uint64 // failures in the current run
-}
-
-// fanout writes each encoded record to every sink, one Write per sink.
-type fanout struct {
-	sinks    []*sinkState
-	onError  func(error)
-	report   io.Writer // where sink failures are reported: the console, else stderr
-	warnings []string  // said once, as records, after Setup
-}
-
-// add appends a sink. A file sink starts its writer here, reporting the
-// outcome of each batch to this fanout.
-func (f *fanout) add(name string, w io.Writer) {
-	s := &sinkState{name: name, w: w}
-	if fs, ok := w.(*fileSink); ok {
-		fs.start(func(err error, records int) { f.result(s, err, records) })
-	}
-	f.sinks = append(f.sinks, s)
-}
-
-// SinkError is a failure of one sink, given to the [WithErrorHandler] function.
-type SinkError struct {
-	Sink string // "console", "file", …
-	Err  error
-}
-
-// Error names the sink and the failure.
-func (e *SinkError) Error() string { return "logging: " + e.Sink + " sink: " + e.Err.Error() }
-
-// Unwrap returns the sink's error.
-func (e *SinkError) Unwrap() error { return e.Err }
-
-var writeErrors atomic.Uint64
-
-// write writes one record to every sink. A durable record (ERROR and above,
-// security events) is in every sink when write returns; the file sink may
-// write others behind the caller.
-func (f *fanout) write(b []byte, durable bool) error {
-	var first error
-	for _, s := range f.sinks {
-		var err error
-		if fs, ok := s.w.(*fileSink); ok {
-			err = fs.put(b, durable) // the writer reports what happens next
-		} else {
-			_, err = s.w.Write(b)
-		}
-		if err := f.result(s, err, 1); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
-// result accounts for the outcome of writing records to s: the first
-// failure of a run is reported in full (to the console, or stderr), later
-// ones are counted, and recovery is reported with the count. Each failure
-// also goes to the WithErrorHandler function.
-func (f *fanout) result(s *sinkState, err error, records int) error {
-	if err == nil {
-		if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
-			n := s.run.Swap(0)
-			f.say(fmt.Sprintf("logging: %s sink recovered after %d lost records", s.name, n), s)
-		}
-		return nil
-	}
-	writeErrors.Add(uint64(records))
-	s.run.Add(uint64(records))
-	se := &SinkError{Sink: s.name, Err: err}
-	if f.onError != nil {
-		f.onError(se)
-	}
-	if s.failing.CompareAndSwap(false, true) {
-		f.say(se.Error()+" (further failures are counted until it recovers)", s)
-	}
-	return se
-}
-
-// say writes msg, sanitized, as one line to the console, or to stderr when
-// there is no console; a failing console is not written to again.
-func (f *fanout) say(msg string, failing *sinkState) {
-	line := []byte(Sanitize(msg) + "\n")
-	for _, s := range f.sinks {
-		if s != failing && s.name == "console" {
-			s.w.Write(line)
-			return
-		}
-	}
-	if failing.name != "console" && f.report != nil {
-		f.report.Write(line)
-	}
-}
-
-// Statistics are the package's counters since the process started. They
-// never hold a secret.
-type Statistics struct {
-	// Redactions counts redacted values by kind ("github-token", "key", …).
-	Redactions map[string]uint64
-	// WriteErrors counts the records a sink failed to write (a record that
-	// two sinks fail counts twice).
-	WriteErrors uint64
-	// RateLimited counts records dropped by the rate limiter.
-	RateLimited uint64
-	// Loki counts what the Loki sink sent, dropped (queue full, rejected,
-	// unsent at Close) and retried, and what it holds now.
-	Loki LokiStats
-}
-
-// LokiStats are the Loki sink's counters.
-type LokiStats struct {
-	Sent, Dropped, Retries, FailedBatches uint64
-	Pending                               int
-}
-
-// Stats returns the package's counters.
-func Stats() Statistics {
-	s := Statistics{Redactions: map[string]uint64{}, WriteErrors: writeErrors.Load(), RateLimited: rateLimited.Load()}
-	s.Loki = LokiStats{Sent: lokiClosed.sent.Load(), Dropped: lokiClosed.dropped.Load(),
-		Retries: lokiClosed.retries.Load(), FailedBatches: lokiClosed.failed.Load()}
-	if p := current.Load(); p != nil && p.enc.loki != nil && !p.closing.Load() {
-		st := p.enc.loki.client.Stats()
-		s.Loki.Sent += st.Sent
-		s.Loki.Dropped += st.Dropped
-		s.Loki.Retries += st.Retries
-		s.Loki.FailedBatches += st.FailedBatches
-		s.Loki.Pending = st.Pending
-	}
-	redactionCounts.Range(func(k, v any) bool {
-		if n := v.(*atomic.Uint64).Load(); n > 0 {
-			s.Redactions[k.(string)] = n
-		}
-		return true
-	})
-	return s
-}
-
-// redactionCounts maps a kind to its *atomic.Uint64 counter.
-var redactionCounts sync.Map
-
-func countRedaction(kind string) {
-	c, ok := redactionCounts.Load(kind)
-	if !ok {
-		c, _ = redactionCounts.LoadOrStore(kind, new(atomic.Uint64))
-	}
-	c.(*atomic.Uint64).Add(1)
 }

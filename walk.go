@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"context"
 	"encoding"
 	"encoding/json"
 	"fmt"
@@ -18,170 +17,6 @@ const maxDepth = 16
 
 // maxElems bounds how many elements of one map, slice or struct are kept.
 const maxElems = 1000
-
-// attrMapper walks attributes and values the way both secure stages need:
-// slog.LogValuers are resolved, values of kind Any are turned into the data
-// they hold (groups for structs and maps, lists for slices, text for errors,
-// Stringers and []byte), and every string, key and group name is passed to
-// the stage's functions. It reports whether anything changed, so that a
-// record that needs nothing is passed on without a copy.
-type attrMapper struct {
-	// str maps a string value; it returns the new string and whether it changed.
-	str func(string) (string, bool)
-	// key maps a key or group name; nil leaves keys as they are.
-	key func(string) (string, bool)
-	// secretKey reports whether a key's whole value is to be redacted; nil means never.
-	secretKey func(string) bool
-	// onKeyRedacted is called for each value redacted because of its key.
-	onKeyRedacted func()
-
-	// The fused mapper of the built-in encoders sets these instead of str and
-	// secretKey: direct calls, no closure, on the hot path.
-	red   *redactor
-	limit int
-}
-
-// mapStr maps a string value or message.
-func (m *attrMapper) mapStr(s string) (string, bool) {
-	if m.str != nil {
-		return m.str(s)
-	}
-	changed := false
-	if m.red != nil {
-		s, changed = m.red.redact(s)
-	}
-	if m.limit > 0 && len(s) > m.limit {
-		return truncate(s, m.limit), true
-	}
-	return s, changed
-}
-
-// isSecretKey reports whether a key's whole value is to be redacted.
-func (m *attrMapper) isSecretKey(k string) bool {
-	switch {
-	case m.secretKey != nil:
-		return m.secretKey(k)
-	case m.red != nil:
-		return m.red.keys.match(k)
-	}
-	return false
-}
-
-// valueList is the walked form of a slice or array.
-type valueList []slog.Value
-
-// MarshalJSON encodes the list as a JSON array, so that handlers outside this
-// package (slog.JSONHandler behind Wrap) print lists as arrays.
-func (l valueList) MarshalJSON() ([]byte, error) {
-	return appendJSONValue(nil, slog.AnyValue(l), 0, quoteJSON), nil
-}
-
-// String renders the list as [a b c], for text handlers.
-func (l valueList) String() string {
-	return string(appendTextValue(nil, slog.AnyValue(l), 0, false))
-}
-
-// MarshalText is String as bytes, which slog.TextHandler prefers.
-func (l valueList) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
-
-func (m *attrMapper) mapKey(k string) (string, bool) {
-	if m.key == nil {
-		return k, false
-	}
-	return m.key(k)
-}
-
-// attr maps one attribute. Strings and scalars, nearly every attr, are
-// handled here directly; only groups and values to walk go through value.
-func (m *attrMapper) attr(a slog.Attr) (slog.Attr, bool) {
-	kind := a.Value.Kind()
-	key, kc := m.mapKey(a.Key)
-	if kind != slog.KindGroup && m.isSecretKey(a.Key) {
-		if m.onKeyRedacted != nil {
-			m.onKeyRedacted()
-		}
-		return slog.String(key, redactedMarker), true
-	}
-	v, vc := a.Value, false
-	switch kind {
-	case slog.KindString:
-		if s, c := m.mapStr(a.Value.String()); c {
-			v, vc = slog.StringValue(s), true
-		}
-	case slog.KindGroup, slog.KindAny, slog.KindLogValuer:
-		v, vc = m.value(a.Value, 0)
-	} // numbers, bools, durations and times need nothing
-	if !kc && !vc {
-		return a, false
-	}
-	return slog.Attr{Key: key, Value: v}, true
-}
-
-// attrs maps a slice of attributes, copying it only if something changed.
-func (m *attrMapper) attrs(as []slog.Attr) ([]slog.Attr, bool) {
-	var out []slog.Attr
-	for i, a := range as {
-		na, c := m.attr(a)
-		if c && out == nil {
-			out = make([]slog.Attr, i, len(as))
-			copy(out, as[:i])
-		}
-		if out != nil {
-			out = append(out, na)
-		}
-	}
-	if out == nil {
-		return as, false
-	}
-	return out, true
-}
-
-// value maps one value.
-func (m *attrMapper) value(v slog.Value, depth int) (slog.Value, bool) {
-	switch v.Kind() {
-	case slog.KindString:
-		s, c := m.mapStr(v.String())
-		if !c {
-			return v, false
-		}
-		return slog.StringValue(s), true
-	case slog.KindGroup:
-		as, c := m.attrs(v.Group())
-		if !c {
-			return v, false
-		}
-		return slog.GroupValue(as...), true
-	case slog.KindLogValuer:
-		r := v.Resolve()
-		nv, _ := m.value(r, depth)
-		return nv, true
-	case slog.KindAny:
-		if v.Any() == nil {
-			return v, false
-		}
-		if l, ok := v.Any().(valueList); ok {
-			var out valueList
-			for i, e := range l {
-				ne, c := m.value(e, depth+1)
-				if c && out == nil {
-					out = slices.Clone(l)
-				}
-				if out != nil {
-					out[i] = ne
-				}
-			}
-			if out == nil {
-				return v, false
-			}
-			return slog.AnyValue(out), true
-		}
-		w := walker{m: m}
-		nv := w.walk(reflect.ValueOf(v.Any()), depth)
-		nv, _ = m.value(nv, depth)
-		return nv, true
-	}
-	return v, false // numbers, bools, durations, times
-}
 
 // walker turns a Go value into slog values, bounding depth and cycles and
 // surviving panics in user methods.
@@ -366,23 +201,16 @@ func (w *walker) mapValue(rv reflect.Value, depth int) slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// keyString turns a map key into text.
+// keyString turns a map key into text; keys are walked flat.
 func (w *walker) keyString(k reflect.Value) string {
-	v := w.walk(k, maxDepth) // keys are flat
-	if v.Kind() == slog.KindString {
-		return v.String()
-	}
-	return v.String()
+	return w.walk(k, maxDepth).String()
 }
 
 // field walks one struct field or map entry; alt is a second name (the Go
 // field name beside its json name) that also counts as a key.
 func (w *walker) field(key, alt string, v reflect.Value, depth int) slog.Attr {
-	if w.m.isSecretKey(key) || alt != "" && w.m.isSecretKey(alt) {
-		if w.m.onKeyRedacted != nil {
-			w.m.onKeyRedacted()
-		}
-		return slog.String(key, redactedMarker)
+	if w.m.secretKey(key) || alt != "" && w.m.secretKey(alt) {
+		return redacted(key)
 	}
 	return slog.Attr{Key: key, Value: w.walk(v, depth+1)}
 }
@@ -406,10 +234,7 @@ func (w *walker) structValue(rv reflect.Value, depth int) slog.Value {
 			name = j
 		}
 		if tag == "redact" || tag == "secret" {
-			if w.m.onKeyRedacted != nil {
-				w.m.onKeyRedacted()
-			}
-			attrs = append(attrs, slog.String(name, redactedMarker))
+			attrs = append(attrs, redacted(name))
 			continue
 		}
 		if sf.Anonymous && sf.Type.Kind() == reflect.Struct && sf.Tag.Get("json") == "" {
@@ -427,76 +252,4 @@ func (w *walker) structValue(rv reflect.Value, depth int) slog.Value {
 		}
 	}
 	return slog.GroupValue(attrs...)
-}
-
-// stageHandler is a secure stage as a slog.Handler middleware: it maps the
-// record with its attrMapper and passes it on.
-type stageHandler struct {
-	next slog.Handler
-	m    *attrMapper
-}
-
-func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.next.Enabled(ctx, l)
-}
-
-func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
-	if as := resolvedAttrs(ctx); len(as) > 0 {
-		if mapped, changed := h.m.attrs(as); changed {
-			ctx = context.WithValue(ctx, resolvedKey{}, mapped)
-		}
-	}
-	return h.next.Handle(ctx, transformRecord(r, h.m))
-}
-
-func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	as, _ := h.m.attrs(attrs)
-	return &stageHandler{next: h.next.WithAttrs(as), m: h.m}
-}
-
-func (h *stageHandler) WithGroup(name string) slog.Handler {
-	if name == "" {
-		return h
-	}
-	n, _ := h.m.mapKey(name)
-	return &stageHandler{next: h.next.WithGroup(n), m: h.m}
-}
-
-// transformRecord returns r with its message and attributes mapped; r itself
-// if nothing changed. The common clean record costs one pass and no copy.
-func transformRecord(r slog.Record, m *attrMapper) slog.Record {
-	msg, mc := m.mapStr(r.Message)
-	first := -1 // index of the first changed attr
-	var firstAttr slog.Attr
-	i := 0
-	r.Attrs(func(a slog.Attr) bool {
-		if na, c := m.attr(a); c {
-			first, firstAttr = i, na
-			return false
-		}
-		i++
-		return true
-	})
-	if !mc && first < 0 {
-		return r
-	}
-	var buf [16]slog.Attr
-	out := buf[:0]
-	i = 0
-	r.Attrs(func(a slog.Attr) bool {
-		switch {
-		case first < 0 || i < first:
-			out = append(out, a)
-		case i == first:
-			out = append(out, firstAttr)
-		default:
-			na, _ := m.attr(a)
-			out = append(out, na)
-		}
-		i++
-		return true
-	})
-	nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
-	nr.AddAttrs(out...)
-	return nr
 }

@@ -56,10 +56,11 @@ type writeQueue struct {
 	closed   bool
 	wake     chan struct{}
 	exited   chan struct{}
+	after    func(time.Duration) <-chan time.Time // the clock's After, for durableWait
 }
 
-func newWriteQueue() *writeQueue {
-	return &writeQueue{wake: make(chan struct{}, 1), exited: make(chan struct{}), progress: make(chan struct{})}
+func newWriteQueue(c clock) *writeQueue {
+	return &writeQueue{wake: make(chan struct{}, 1), exited: make(chan struct{}), progress: make(chan struct{}), after: c.After}
 }
 
 // put queues one record; a durable record returns only once the writer has
@@ -77,7 +78,7 @@ func (q *writeQueue) put(p []byte, durable bool) error {
 	q.ends = append(q.ends, len(q.buf))
 	q.accepted++
 	if durable {
-		q.finishLocked(q.accepted, time.After(durableWait))
+		q.finishLocked(q.accepted, q.after(durableWait))
 	} else {
 		q.wakeLocked(len(q.buf) >= maxBatch) // a full batch need not wait
 	}

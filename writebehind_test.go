@@ -57,7 +57,7 @@ func record(i int) []byte { return fmt.Appendf(nil, "record %06d %s\n", i, strin
 // batches of whole records no larger than maxBatch, and Close writes
 // everything queued before it returns.
 func TestWriteQueueBatchesWholeRecords(t *testing.T) {
-	q := newWriteQueue()
+	q := newWriteQueue(systemClock{})
 	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
 	go q.run(r.write)
 	var want bytes.Buffer
@@ -89,7 +89,7 @@ func TestWriteQueueBatchesWholeRecords(t *testing.T) {
 
 // A full queue makes the caller wait for the writer; nothing is dropped.
 func TestWriteQueueBackPressure(t *testing.T) {
-	q := newWriteQueue()
+	q := newWriteQueue(systemClock{})
 	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
 	go q.run(r.write)
 	rec := bytes.Repeat([]byte("y"), 999)
@@ -120,7 +120,7 @@ func TestWriteQueueBackPressure(t *testing.T) {
 // A durable record is written before put returns; flush waits for every
 // record queued before it.
 func TestWriteQueueDurableAndFlush(t *testing.T) {
-	q := newWriteQueue()
+	q := newWriteQueue(systemClock{})
 	r := &recorder{}
 	go q.run(r.write)
 	defer q.close()
@@ -142,7 +142,7 @@ func TestFileDurability(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
 	sec := filepath.Join(dir, "security.log")
-	setup(t, WithFile(path), WithSecurityFile(sec), WithJSON())
+	setup(t, WithFile(path), WithSecurityFile(sec), WithOutputType(OutputJSON))
 	read := func(p string) string {
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
@@ -167,7 +167,7 @@ func TestFileDurability(t *testing.T) {
 // still written once the writer goes on: the caller is never held for long,
 // and nothing is dropped.
 func TestWriteQueueDurableWaitIsBounded(t *testing.T) {
-	q := newWriteQueue()
+	q := newWriteQueue(systemClock{})
 	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
 	go q.run(r.write)
 	require.NoError(t, q.put([]byte("first\n"), false))
@@ -188,7 +188,7 @@ func TestWriteQueueDurableWaitIsBounded(t *testing.T) {
 // (log.Fatal exits right after writing one), with the caller as source.
 func TestStdLogDurable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.log")
-	setup(t, WithFile(path), WithJSON(), WithAddSource(true))
+	setup(t, WithFile(path), WithOutputType(OutputJSON), WithAddSource(true))
 	for i := range 50 {
 		Logger("busy").Info("queued", "i", i)
 	}

@@ -105,7 +105,7 @@ func BenchmarkRecord(b *testing.B) {
 			benchSlog(b, slog.New(slog.NewJSONHandler(io.Discard, nil)), rc.r)
 		})
 		b.Run(rc.name+"/codomyrmex-json", func(b *testing.B) {
-			if err := logging.Setup(logging.WithConsole(io.Discard), logging.WithJSON()); err != nil {
+			if err := logging.Setup(logging.WithConsole(io.Discard), logging.WithOutputType(logging.OutputJSON)); err != nil {
 				b.Fatal(err)
 			}
 			defer logging.Close()
@@ -142,8 +142,8 @@ func BenchmarkFile(b *testing.B) {
 	r := clean()
 	b.Run("codomyrmex-file-json", func(b *testing.B) {
 		path := filepath.Join(b.TempDir(), "app.log")
-		if err := logging.Setup(logging.WithConsole(nil), logging.WithFile(path), logging.WithJSON(),
-			logging.WithRotation(100, 3, 0, false)); err != nil {
+		if err := logging.Setup(logging.WithConsole(nil), logging.WithFile(path), logging.WithOutputType(logging.OutputJSON),
+			logging.WithRotation(logging.Rotation{MaxSizeMB: 100, MaxBackups: 3, MaxAgeDays: 0, Compress: false})); err != nil {
 			b.Fatal(err)
 		}
 		defer logging.Close()

@@ -2,42 +2,57 @@
 # Paired benchmark rounds: runs benchmarks A and B in separate processes,
 # alternating which goes first, and prints the median of the per-round
 # ratios B/A. On a shared machine single runs vary by ±30%; pairs taken a
-# second apart see the same conditions.
+# second apart see the same conditions. With -R rev, A runs in the code of
+# git revision rev and B in the working tree: before and after a change.
 #
-#   scripts/bench-pair.sh [-C dir] [-n rounds] [-t benchtime] A B [test binary flags…]
+#   scripts/bench-pair.sh [-C dir] [-n rounds] [-t benchtime] [-R rev] A B [test binary flags…]
 #   scripts/bench-pair.sh 'BenchmarkChain/clean/slog-json' 'BenchmarkChain/clean/setup-json' -test.cpu 1
 #   scripts/bench-pair.sh -C benchmarks 'BenchmarkFile/zap-lumberjack-json' 'BenchmarkFile/codomyrmex-file-json'
+#   scripts/bench-pair.sh -R HEAD~5 'BenchmarkChain/clean/setup-json' 'BenchmarkChain/clean/setup-json' -test.cpu 1
 set -euo pipefail
-dir=. rounds=12 benchtime=1s
-while getopts "C:n:t:" o; do
+dir=. rounds=12 benchtime=1s rev=
+while getopts "C:n:t:R:" o; do
   case $o in
     C) dir=$OPTARG ;;
     n) rounds=$OPTARG ;;
     t) benchtime=$OPTARG ;;
+    R) rev=$OPTARG ;;
     *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 2 ] || { sed -n '2,9p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,11p' "$0"; exit 2; }
 a=$1 b=$2
 shift 2
-cd "$(dirname "$0")/.." && cd "$dir"
+cd "$(dirname "$0")/.."
+top=$(pwd)
+cd "$dir"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cleanup() {
+  [ -z "$rev" ] || git -C "$top" worktree remove --force "$tmp/rev" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 bin=$tmp/bench.test
 go test -c -o "$bin" .
+abin=$bin
+if [ -n "$rev" ]; then
+  git -C "$top" worktree add --detach "$tmp/rev" "$rev" >/dev/null 2>&1
+  abin=$tmp/bench-rev.test
+  (cd "$tmp/rev/$dir" && go test -c -o "$abin" .)
+fi
 anchor() { # each element of a sub-benchmark path matched exactly
   local IFS=/ out=() p
   for p in $1; do out+=("^$p\$"); done
   echo "${out[*]}"
 }
-nsop() { # ns/op of one benchmark run
-  "$bin" -test.run '^$' -test.bench "$(anchor "$1")" -test.benchtime "$benchtime" "${@:2}" |
+nsop() { # ns/op of one benchmark run: binary, benchmark, flags
+  "$1" -test.run '^$' -test.bench "$(anchor "$2")" -test.benchtime "$benchtime" "${@:3}" |
     awk '/ns\/op/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") print $i }'
 }
 ratios=()
 for i in $(seq "$rounds"); do
-  if (( i % 2 )); then x=$(nsop "$a" "$@"); y=$(nsop "$b" "$@"); else y=$(nsop "$b" "$@"); x=$(nsop "$a" "$@"); fi
+  if (( i % 2 )); then x=$(nsop "$abin" "$a" "$@"); y=$(nsop "$bin" "$b" "$@"); else y=$(nsop "$bin" "$b" "$@"); x=$(nsop "$abin" "$a" "$@"); fi
   ratios+=("$(awk -v x="$x" -v y="$y" 'BEGIN { printf "%.3f", y / x }')")
   echo "round $i: A $x ns/op, B $y ns/op, B/A ${ratios[-1]}"
 done

@@ -45,7 +45,7 @@ func TestFileModesUnderUmask(t *testing.T) {
 			root := t.TempDir()
 			dir := filepath.Join(root, "a", "b")
 			path := filepath.Join(dir, "app.log")
-			setup(t, WithFile(path), WithRotation(1, 0, 0, true))
+			setup(t, WithFile(path), WithRotation(Rotation{MaxSizeMB: 1, MaxBackups: 0, MaxAgeDays: 0, Compress: true}))
 			for range 40 { // 40 × 60 KB: several rotations, backups compressed
 				Logger("m").Info(strings.Repeat("x", 60000))
 			}
@@ -77,7 +77,7 @@ func TestExistingFileTightened(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.log")
 	require.NoError(t, os.WriteFile(path, []byte("old line\n"), 0o644))
 	require.NoError(t, os.Chmod(path, 0o644))
-	buf := setup(t, WithFile(path), WithJSON())
+	buf := setup(t, WithFile(path), WithOutputType(OutputJSON))
 	Logger("m").Info("new line")
 	require.NoError(t, Close())
 	assert.Equal(t, os.FileMode(0o600), mode(t, path))
@@ -124,7 +124,7 @@ func TestSymlinkPlantedBeforeRotationRefused(t *testing.T) {
 	target := filepath.Join(dir, "target")
 	require.NoError(t, os.WriteFile(target, []byte("precious\n"), 0o600))
 	var errs atomic.Int64
-	setup(t, WithFile(path), WithRotation(1, 0, 0, false), WithErrorHandler(func(error) { errs.Add(1) }))
+	setup(t, WithFile(path), WithRotation(Rotation{MaxSizeMB: 1, MaxBackups: 0, MaxAgeDays: 0, Compress: false}), WithErrorHandler(func(error) { errs.Add(1) }))
 	l := Logger("r")
 	l.Info("first")
 	// An attacker swaps the file for a link; the next rotation must not follow it.
@@ -308,7 +308,7 @@ func TestReopenOnSIGHUP(t *testing.T) {
 func TestCloseLeaksNoGoroutine(t *testing.T) {
 	defer goleak.VerifyNone(t, ignoreLumberjack, goleak.IgnoreCurrent())
 	path := filepath.Join(t.TempDir(), "app.log")
-	require.NoError(t, Setup(WithConsole(io.Discard), WithFile(path), WithRotation(1, 0, 0, true), WithReopenOnSIGHUP()))
+	require.NoError(t, Setup(WithConsole(io.Discard), WithFile(path), WithRotation(Rotation{MaxSizeMB: 1, MaxBackups: 0, MaxAgeDays: 0, Compress: true}), WithReopenOnSIGHUP()))
 	for range 20 {
 		Logger("g").Info(strings.Repeat("y", 60000))
 	}
@@ -365,7 +365,7 @@ func rotationUnderLoad(t *testing.T) {
 	t.Setenv(EnvPrefix+"MAX_BACKUPS", "0")
 	t.Setenv(EnvPrefix+"MAX_AGE_DAYS", "0")
 	t.Setenv(EnvPrefix+"COMPRESS", "true")
-	require.NoError(t, Setup(WithConsole(io.Discard), WithFile(path), WithJSON()))
+	require.NoError(t, Setup(WithConsole(io.Discard), WithFile(path), WithOutputType(OutputJSON)))
 	const workers, per = 8, 25000
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -377,7 +377,7 @@ func rotationUnderLoad(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	fs := load().fileSinks()[0]
+	fs := fileSinks(load())[0]
 	require.NoError(t, Close()) // writes what is queued: rotations are counted after
 	fs.mu.Lock()
 	rotations := fs.rotations
@@ -414,9 +414,9 @@ func rotationUnderLoad(t *testing.T) {
 // writer is descheduled), still give every backup its own name.
 func TestQuickRotationsKeepEveryBackup(t *testing.T) {
 	dir := t.TempDir()
-	fs, _, err := openFileSink(filepath.Join(dir, "app.log"), rotation{maxSizeMB: 1})
+	fs, _, err := openFileSink(filepath.Join(dir, "app.log"), Rotation{MaxSizeMB: 1}, systemClock{}, func(error, int) {})
 	require.NoError(t, err)
-	defer fs.Close()
+	defer fs.close()
 	calls := 0
 	beforeRotate = func() { // every other rotation is delayed
 		if calls++; calls%2 == 1 {

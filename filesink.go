@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -33,11 +32,11 @@ const checkInterval = time.Second
 // lumberjack, so that no open follows a symlink planted at the path.
 // Records are written behind the caller by the sink's goroutine (see
 // writebehind.go); mu guards the file and is held by that goroutine while it
-// writes a batch, and by Reopen and Close.
+// writes a batch, and by reopen and close.
 type fileSink struct {
-	q       *writeQueue
-	report  func(err error, records int) // the outcome of each batch
-	started bool
+	q      *writeQueue
+	report func(err error, records int) // the outcome of each batch
+	clock  clock
 
 	mu         sync.Mutex
 	path       string
@@ -52,30 +51,34 @@ type fileSink struct {
 	lastRotate time.Time
 }
 
-// openFileSink prepares the log file: parent directories are created 0700,
-// the file is created 0600 or tightened to 0600 (with a warning), and a
-// symlink at the path is refused.
-func openFileSink(path string, rot rotation) (*fileSink, []string, error) {
+// openFileSink prepares the log file and starts the sink's writer: parent
+// directories are created 0700, the file is created 0600 or tightened to
+// 0600 (with a warning), and a symlink at the path is refused. report gets
+// the outcome of every write.
+func openFileSink(path string, rot Rotation, clk clock, report func(err error, records int)) (*fileSink, []string, error) {
 	path = filepath.Clean(path)
 	s := &fileSink{
-		q:        newWriteQueue(),
+		q:        newWriteQueue(clk),
+		report:   report,
+		clock:    clk,
 		path:     path,
-		maxBytes: int64(rot.maxSizeMB) << 20,
+		maxBytes: int64(rot.MaxSizeMB) << 20,
 		lj: &lumberjack.Logger{
 			Filename: path,
 			// lumberjack never rotates by itself: its limit is beyond ours.
-			// fileSink.Write calls Rotate after checking the path.
-			MaxSize:    rot.maxSizeMB * 2,
-			MaxBackups: rot.maxBackups,
-			MaxAge:     rot.maxAgeDays,
-			Compress:   rot.compress,
-			LocalTime:  rot.localTime,
+			// writeLocked calls Rotate after checking the path.
+			MaxSize:    rot.MaxSizeMB * 2,
+			MaxBackups: rot.MaxBackups,
+			MaxAge:     rot.MaxAgeDays,
+			Compress:   rot.Compress,
+			LocalTime:  rot.LocalTime,
 		},
 	}
 	warns, err := s.prepare()
 	if err != nil {
 		return nil, nil, err
 	}
+	go s.q.run(s.writeBatch)
 	return s, warns, nil
 }
 
@@ -122,7 +125,7 @@ func (s *fileSink) prepare() ([]string, error) {
 		_ = s.lj.Close()
 		return nil, fmt.Errorf("%s was replaced while it was being opened", s.path)
 	}
-	s.info, s.size, s.checked = st, st.Size(), time.Now()
+	s.info, s.size, s.checked = st, st.Size(), s.clock.Now()
 	return warns, nil
 }
 
@@ -159,12 +162,12 @@ func (s *fileSink) verify(now time.Time) error {
 	if err == nil && s.broken == nil && s.info != nil && os.SameFile(st, s.info) {
 		return nil
 	}
-	return s.reopen()
+	return s.reopenLocked()
 }
 
-// reopen closes lumberjack's file and prepares the path again; lumberjack
-// then opens the prepared file on the next write. Called with s.mu held.
-func (s *fileSink) reopen() error {
+// reopenLocked closes lumberjack's file and prepares the path again;
+// lumberjack then opens the prepared file on the next write. Called with s.mu held.
+func (s *fileSink) reopenLocked() error {
 	_ = s.lj.Close()
 	if _, err := s.prepare(); err != nil {
 		s.broken = err
@@ -174,34 +177,19 @@ func (s *fileSink) reopen() error {
 	return nil
 }
 
-// start starts the writer goroutine; report gets the outcome of each batch.
-// A sink is started once, by the first fanout it is added to.
-func (s *fileSink) start(report func(err error, records int)) {
-	if s.started {
-		return
-	}
-	s.report, s.started = report, true
-	go s.q.run(s.writeBatch)
-}
-
 // put queues one record; a durable one is in the file (or reported failed)
 // when put returns.
-func (s *fileSink) put(p []byte, durable bool) error { return s.q.put(p, durable) }
-
-// Write queues one record, for use as a plain io.Writer.
-func (s *fileSink) Write(p []byte) (int, error) {
-	if err := s.put(p, false); err != nil {
-		return 0, err
+func (s *fileSink) put(e *entry) error {
+	err := s.q.put(e.line, e.durable)
+	if err != nil {
+		s.report(err, 1)
 	}
-	return len(p), nil
+	return err
 }
 
 // writeBatch writes whole records in one call and reports the outcome.
 func (s *fileSink) writeBatch(batch []byte, records int) {
-	err := s.writeGuarded(batch)
-	if s.report != nil {
-		s.report(err, records)
-	}
+	s.report(s.writeGuarded(batch), records)
 }
 
 // writeGuarded is writeLocked under s.mu, with a panic (of lumberjack, of
@@ -224,7 +212,7 @@ func (s *fileSink) writeLocked(p []byte) error {
 	if s.closed {
 		return os.ErrClosed
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	if now.Sub(s.checked) >= checkInterval {
 		if err := s.verify(now); err != nil {
 			return err
@@ -278,34 +266,29 @@ func (s *fileSink) rotate() error {
 	return nil
 }
 
-// Reopen writes what is queued to the file open now, then closes it and
-// reopens the path, with the same checks as at Setup. Call it after an
-// external tool (logrotate) moved the file.
-func (s *fileSink) Reopen() error {
+// reopen writes what is queued to the file open now, then closes it and
+// reopens the path, with the same checks as at Setup.
+func (s *fileSink) reopen() error {
 	s.flush()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return os.ErrClosed
 	}
-	return s.reopen()
+	return s.reopenLocked()
 }
 
 // flush returns once every record queued before it is written (or failed).
-func (s *fileSink) flush() {
-	if s.started {
-		s.q.flush()
-	}
-}
+func (s *fileSink) flush() { s.q.flush() }
 
-// Close writes what is queued, stops the writer and closes the file.
+func (s *fileSink) stats(*Statistics) {} // its failures are counted by report
+
+// close writes what is queued, stops the writer and closes the file.
 // lumberjack's compression goroutine, started at the first rotation, stays
 // parked on its channel afterwards (lumberjack v2.2.1 has no way to stop
 // it); it holds no file.
-func (s *fileSink) Close() error {
-	if s.started {
-		s.q.close()
-	}
+func (s *fileSink) close() error {
+	s.q.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -315,44 +298,21 @@ func (s *fileSink) Close() error {
 	return s.lj.Close()
 }
 
-// Reopen makes the file sinks of the chain in force write what they have
-// queued and reopen their paths, with the same checks as Setup. Call it
-// after an external tool such as logrotate moved the file away
+// Reopen makes the sinks of the chain in force write what they have queued
+// and reopen their files, with the same checks as Setup. Call it after an
+// external tool such as logrotate moved the file away
 // ([WithReopenOnSIGHUP] does it on SIGHUP).
-func Reopen() error {
-	var errs []error
-	for _, fs := range load().fileSinks() {
-		errs = append(errs, fs.Reopen())
-	}
-	return errors.Join(errs...)
-}
+func Reopen() error { return load().reopen() }
 
 // Flush returns once every record logged before it is in the log files. The
 // file sinks write records behind the caller (only records at ERROR and
 // above, security events and the standard log package's records are written
 // before their call returns); call Flush before os.Exit, or when another
 // process must read the file now. [Close] flushes too.
-func Flush() {
-	for _, fs := range load().fileSinks() {
-		fs.flush()
-	}
-}
+func Flush() { load().flush() }
 
-// fileSinks returns the file sinks of p: the log file and the security file.
-func (p *pipeline) fileSinks() []*fileSink {
-	var out []*fileSink
-	for _, f := range []*fanout{p.enc.out, p.secEnc.out} {
-		for _, s := range f.sinks {
-			if fs, ok := s.w.(*fileSink); ok && !slices.Contains(out, fs) {
-				out = append(out, fs)
-			}
-		}
-	}
-	return out
-}
-
-// watchSIGHUP reopens fs on every SIGHUP until the returned stop function is called.
-func watchSIGHUP(fs *fileSink) func() {
+// watchSIGHUP calls reopen on every SIGHUP until the returned stop function is called.
+func watchSIGHUP(reopen func() error) func() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -360,7 +320,7 @@ func watchSIGHUP(fs *fileSink) func() {
 		for {
 			select {
 			case <-ch:
-				_ = fs.Reopen()
+				_ = reopen()
 			case <-done:
 				return
 			}

@@ -1,0 +1,184 @@
+package logging
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// pipeline is one configuration's whole record path; Setup builds a new one
+// and swaps the global pointer to it. A record goes: namedHandler (level,
+// rate limit, context attrs) → encHandler (attrMapper, attrWriter, one
+// encoding per format) → fanout → every sink.
+type pipeline struct {
+	levels     levelSet
+	secLevel   *slog.Level // explicit minimum level of security events
+	limiter    *limiter    // nil when rate limiting is off
+	extractors []func(context.Context) []slog.Attr
+	m          *attrMapper
+	enc        *encoder
+	out        *fanout
+	clock      clock
+	writers    []*lockedWriter // the console's, the WithSink writers' and stderr's, released at close
+	active     atomic.Int64    // records being handled right now
+	closing    atomic.Bool     // close has begun
+	closed     atomic.Bool     // no new record may start
+	onClose    []func()
+}
+
+// newPipeline builds a pipeline from c. What cannot be built (a file that
+// cannot be opened) is reported and left out; the rest works.
+func newPipeline(c *config) (*pipeline, []error) {
+	var errs []error
+	p := &pipeline{levels: c.levels, secLevel: c.securityLevel, extractors: c.extractors, clock: c.clock,
+		m: &attrMapper{limit: c.maxValueBytes}}
+	if c.redact {
+		p.m.red, _ = newRedactor(c)
+	}
+	out := &fanout{onError: c.onError}
+	p.out = out
+	if c.console != nil {
+		st := out.state("console", false)
+		out.reporter = p.lockedWriter(c.console)
+		out.add(st, &writerSink{w: out.reporter, report: st.report})
+		out.console = st
+	} else {
+		out.reporter = p.lockedWriter(os.Stderr)
+	}
+	for _, f := range []struct {
+		name, path, env string
+		securityOnly    bool
+	}{{"file", c.file, "FILE", false}, {"security-file", c.securityFile, "SECURITY_FILE", true}} {
+		if f.path == "" {
+			continue
+		}
+		st := out.state(f.name, f.securityOnly)
+		fs, warns, err := openFileSink(f.path, c.rotation, c.clock, st.report)
+		if err != nil {
+			errs = append(errs, &ConfigError{Name: EnvPrefix + f.env, Value: f.path, Err: err})
+			continue
+		}
+		out.add(st, fs)
+		out.warnings = append(out.warnings, warns...)
+	}
+	for _, s := range c.sinks {
+		st := out.state(s.name, false)
+		out.add(st, &writerSink{w: p.lockedWriter(s.w), report: st.report})
+	}
+	lokiOn := false
+	st := out.state("loki", false)
+	if ls, err := newLokiSink(c, st.reportEach); err != nil {
+		errs = append(errs, err)
+	} else if ls != nil {
+		ls.emit = p.emitInternal
+		out.add(st, ls)
+		lokiOn = true
+	}
+	p.enc = &encoder{output: c.output, codo: c.schema == SchemaCodomyrmex, py: c.py, addSource: c.addSource, out: out,
+		alsoJSON: c.output == OutputText && lokiOn} // Loki always takes JSON
+	if c.reopenHUP {
+		p.onClose = append(p.onClose, watchSIGHUP(p.reopen))
+	}
+	if c.rate.PerSecond > 0 {
+		burst := c.rate.Burst
+		if burst == 0 {
+			burst = max(1, int(c.rate.PerSecond))
+		}
+		p.limiter = newLimiter(c.rate.PerSecond, burst, c.rate.ByMessage, c.clock, p.emitInternal)
+	}
+	return p, errs
+}
+
+// lockedWriter registers w for p; p releases it when it closes.
+func (p *pipeline) lockedWriter(w io.Writer) *lockedWriter {
+	lw := newLockedWriter(w)
+	p.writers = append(p.writers, lw)
+	return lw
+}
+
+// handler returns the chain for one logger name.
+func (p *pipeline) handler(name string, security bool) *encHandler {
+	return &encHandler{enc: p.enc, m: p.m, logger: name, security: security}
+}
+
+// acquire marks a record as in flight on p; it fails once p is closing.
+func (p *pipeline) acquire() bool {
+	p.active.Add(1)
+	if p.closed.Load() {
+		p.active.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (p *pipeline) release() { p.active.Add(-1) }
+
+// emitInternal writes one of the package's own records (a summary of drops)
+// through p: while p is open like any record, and from close, after every
+// record in flight is done.
+func (p *pipeline) emitInternal(r slog.Record) {
+	if !p.closed.Load() {
+		if !p.acquire() {
+			return
+		}
+		defer p.release()
+	}
+	_ = p.handler("logging", false).handle(r, nil)
+}
+
+// flush waits until every sink has written what was put before it.
+func (p *pipeline) flush() {
+	for _, s := range p.out.sinks {
+		s.sink.flush()
+	}
+}
+
+// reopen makes every sink reopen its file.
+func (p *pipeline) reopen() error {
+	var errs []error
+	for _, s := range p.out.sinks {
+		errs = append(errs, s.sink.reopen())
+	}
+	return errors.Join(errs...)
+}
+
+// closeWait bounds how long close waits for records in flight.
+const closeWait = 5 * time.Second
+
+// close waits (at most closeWait) for records in flight, then closes the
+// sinks, the console last, and releases the writers: the sinks may report
+// to the console until they are closed.
+func (p *pipeline) close() error {
+	if p == nil || p.closing.Swap(true) {
+		return nil
+	}
+	if p.limiter != nil {
+		p.limiter.close() // no periodic summary from here on
+	}
+	p.closed.Store(true)
+	deadline := time.Now().Add(closeWait)
+	for p.active.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond)
+	}
+	for _, f := range p.onClose {
+		f()
+	}
+	if p.limiter != nil {
+		p.limiter.flushSummary() // the last one, when no record is in flight
+	}
+	var errs []error
+	for _, s := range slices.Backward(p.out.sinks) {
+		if err := s.sink.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, w := range p.writers {
+		w.release()
+	}
+	return errors.Join(errs...)
+}
