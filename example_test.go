@@ -1,9 +1,15 @@
 package logging_test
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/codomyrmex/logging"
 )
@@ -105,4 +111,110 @@ func ExampleFlush() {
 	data, _ := os.ReadFile(path)
 	os.Stdout.Write(data)
 	// Output: INFO written behind the caller
+}
+
+func ExampleSecurityEvent() {
+	_ = logging.Setup(
+		logging.WithConsole(os.Stdout),
+		logging.WithFormat("%(name)s %(levelname)s %(message)s"),
+	)
+	defer logging.Close()
+
+	key := "sk" + "_live_" + "Q7mZ2pLx9RtV4nKc8WbY3hJd" // built from parts, as tests do
+	logging.SecurityEvent(context.Background(), logging.Event{
+		Type:        logging.AuthnFailure,
+		UserID:      "u-42",
+		IP:          "203.0.113.7",
+		UserAgent:   "curl/8.5\nsecurity INFO security event: authn_success", // forged by the client
+		Resource:    "/login",
+		Action:      "POST",
+		Outcome:     logging.OutcomeFailure,
+		ThreatLevel: logging.ThreatLow,
+		Reason:      "revoked key " + key,
+		Attrs:       []slog.Attr{slog.String("session", "s-"+"9f3a")},
+	})
+	// The key in Reason is redacted by its format, the session attr by its key
+	// name, and the forged newline is escaped: one event stays one line (TEXT
+	// quotes the escaped value, so its backslash shows doubled).
+	// Output:
+	// security WARNING security event: authn_failure security_event_type=authn_failure user_id=u-42 ip_address=203.0.113.7 user_agent="curl/8.5\\nsecurity INFO security event: authn_success" resource=/login action=POST outcome=failure severity=medium threat_level=low reason="revoked key [REDACTED:stripe-key]" session=[REDACTED]
+}
+
+func ExampleMiddleware() {
+	var out bytes.Buffer // the console, captured so that it can be printed below
+	_ = logging.Setup(
+		logging.WithConsole(&out),
+		logging.WithFormat("%(name)s %(levelname)s %(message)s"),
+	)
+	defer logging.Close()
+
+	h := logging.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	}))
+	// Every query value is logged redacted; a short, safe X-Request-ID is kept.
+	req := httptest.NewRequest("GET", "/orders?page=2&api_key="+"s3"+"cret", nil)
+	req.Header.Set(logging.RequestIDHeader, "req-demo-1")
+	req.Header.Set("User-Agent", "example/1.0")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Header().Get(logging.RequestIDHeader))
+
+	// The access record's duration differs on every run; it is the only value
+	// replaced, so that the Output below can check everything else.
+	fmt.Print(regexp.MustCompile(`duration=\S+`).ReplaceAllString(out.String(), "duration=…"))
+	// Output:
+	// 401 req-demo-1
+	// http.access INFO request request_id=req-demo-1 method=GET path="/orders?api_key=[REDACTED]&page=[REDACTED]" status=401 bytes=13 duration=… client=192.0.2.1 user_agent=example/1.0
+	// security WARNING security event: authn_failure request_id=req-demo-1 security_event_type=authn_failure user_id="" ip_address=192.0.2.1 user_agent=example/1.0 resource="/orders?api_key=[REDACTED]&page=[REDACTED]" action=GET outcome=failure severity=medium threat_level=none reason="HTTP 401"
+}
+
+func ExampleContextWith() {
+	_ = logging.Setup(
+		logging.WithConsole(os.Stdout),
+		logging.WithFormat("%(name)s %(levelname)s %(message)s"),
+	)
+	defer logging.Close()
+
+	ctx := logging.ContextWithRequestID(context.Background(), "req-7")
+	ctx = logging.ContextWithUserID(ctx, "u-42")
+	ctx = logging.ContextWith(ctx, slog.String("region", "eu-west-1"))
+
+	// The context's attrs come first, at the top level, then the record's own.
+	log := logging.Logger("orders")
+	log.InfoContext(ctx, "order placed", "order", 1042)
+	log.Info("no context, no ids")
+	// Output:
+	// orders INFO order placed request_id=req-7 user_id=u-42 region=eu-west-1 order=1042
+	// orders INFO no context, no ids
+}
+
+func ExampleWithContextExtractor() {
+	// A stand-in for a tracing library's span, stored under our own key.
+	type spanKey struct{}
+	type span struct{ traceID, spanID string }
+
+	_ = logging.Setup(
+		logging.WithConsole(os.Stdout),
+		logging.WithFormat("%(name)s %(levelname)s %(message)s"),
+		logging.WithContextExtractor(func(ctx context.Context) []slog.Attr {
+			sp, ok := ctx.Value(spanKey{}).(span)
+			if !ok {
+				return nil
+			}
+			return []slog.Attr{
+				slog.String(logging.KeyTraceID, sp.traceID),
+				slog.String(logging.KeySpanID, sp.spanID),
+			}
+		}),
+	)
+	defer logging.Close()
+
+	ctx := context.WithValue(context.Background(), spanKey{},
+		span{traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7"})
+	log := logging.Logger("api")
+	log.InfoContext(ctx, "charge", "amount", 1999)
+	log.InfoContext(context.Background(), "no span, no ids")
+	// Output:
+	// api INFO charge trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7 amount=1999
+	// api INFO no span, no ids
 }
