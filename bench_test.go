@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"github.com/codomyrmex/logging/loki"
 )
 
@@ -129,7 +130,7 @@ func loghubCorpus(b *testing.B) []string {
 	}
 	var lines []string
 	for _, f := range files {
-		lines = append(lines, readLines(b, f)...)
+		lines = append(lines, redacttest.ReadLines(b, f)...)
 	}
 	if len(lines) == 0 {
 		b.Skip("no corpus: run from the package directory")

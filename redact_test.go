@@ -1,13 +1,11 @@
 package logging
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,10 +15,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 )
 
 func TestEveryRuleHasSamples(t *testing.T) {
-	samples := ruleSamples()
+	samples := redacttest.RuleSamples()
 	kinds := map[string]bool{}
 	for _, r := range builtinRules {
 		kinds[r.Kind] = true
@@ -35,20 +35,20 @@ func TestEveryRuleHasSamples(t *testing.T) {
 }
 
 func TestRulePositives(t *testing.T) {
-	for kind, s := range ruleSamples() {
+	for kind, s := range redacttest.RuleSamples() {
 		t.Run(kind, func(t *testing.T) {
-			out := Redact(s.text)
-			assert.Contains(t, out, "[REDACTED:"+kind+"]", "text: %q\nout:  %q", s.text, out)
-			assert.NotContains(t, out, s.secret)
+			out := Redact(s.Text)
+			assert.Contains(t, out, "[REDACTED:"+kind+"]", "text: %q\nout:  %q", s.Text, out)
+			assert.NotContains(t, out, s.Secret)
 			assert.Equal(t, out, Redact(out), "idempotent")
 		})
 	}
 }
 
 func TestRuleNearMisses(t *testing.T) {
-	for kind, s := range ruleSamples() {
+	for kind, s := range redacttest.RuleSamples() {
 		t.Run(kind, func(t *testing.T) {
-			assert.Equal(t, s.nearMiss, Redact(s.nearMiss))
+			assert.Equal(t, s.NearMiss, Redact(s.NearMiss))
 		})
 	}
 }
@@ -70,14 +70,14 @@ func TestNotSecretsByThemselves(t *testing.T) {
 }
 
 func TestCardValidation(t *testing.T) {
-	visa := luhnComplete("4" + gen(digitChars, 14))
-	amex := luhnComplete("37" + gen(digitChars, 12))
-	mc := luhnComplete("52" + gen(digitChars, 13))
+	visa := redacttest.LuhnComplete("4" + redacttest.Gen(redacttest.DigitChars, 14))
+	amex := redacttest.LuhnComplete("37" + redacttest.Gen(redacttest.DigitChars, 12))
+	mc := redacttest.LuhnComplete("52" + redacttest.Gen(redacttest.DigitChars, 13))
 	for _, c := range []string{visa, amex, mc, visa[:4] + "-" + visa[4:8] + "-" + visa[8:12] + "-" + visa[12:]} {
 		assert.Contains(t, Redact("card "+c), "[REDACTED:card-number]", c)
 	}
 	notLuhn := visa[:15] + string('0'+(visa[15]-'0'+5)%10)
-	unknownIssuer := luhnComplete("9" + gen(digitChars, 14))
+	unknownIssuer := redacttest.LuhnComplete("9" + redacttest.Gen(redacttest.DigitChars, 14))
 	mixed := visa[:4] + " " + visa[4:8] + "-" + visa[8:12] + " " + visa[12:]
 	for _, c := range []string{notLuhn, unknownIssuer, mixed, "-" + visa, visa + ".5"} {
 		assert.Equal(t, "id "+c, Redact("id "+c), c)
@@ -85,7 +85,7 @@ func TestCardValidation(t *testing.T) {
 }
 
 func TestGitHubChecksum(t *testing.T) {
-	tok := ghToken("gh" + "p")
+	tok := redacttest.GHToken("gh" + "p")
 	assert.True(t, githubChecksum(tok))
 	flipped := tok[:10] + string(rune(tok[10]^1)) + tok[11:]
 	assert.False(t, githubChecksum(flipped))
@@ -133,9 +133,9 @@ type panicky struct{}
 func (panicky) String() string { panic("boom") }
 
 func TestDeepRedaction(t *testing.T) {
-	pw := gen(alnumChars, 12)
+	pw := redacttest.Gen(redacttest.AlnumChars, 12)
 	url := "postgres://app:" + pw + "@db/main"
-	tok := ghToken("gh" + "p")
+	tok := redacttest.GHToken("gh" + "p")
 	cases := map[string]any{
 		"struct":       dbConfig{Host: "db", Password: pw, APIKey: pw, Note: pw, Internal: pw, Port: 5432},
 		"pointer":      &dbConfig{Host: url, Nested: &dbConfig{Password: pw}},
@@ -192,7 +192,7 @@ func TestKeyBasedAtEveryDepth(t *testing.T) {
 
 func TestMessageRedacted(t *testing.T) {
 	buf := setup(t, WithJSON())
-	tok := ghToken("gh" + "p")
+	tok := redacttest.GHToken("gh" + "p")
 	Logger("m").Info("using " + tok)
 	assert.Equal(t, "using [REDACTED:github-token]", lastJSON(t, buf)["msg"])
 }
@@ -279,7 +279,7 @@ func TestStatsCountRedactions(t *testing.T) {
 	before := Stats().Redactions["aws-access-key-id"]
 	beforeKey := Stats().Redactions["key"]
 	buf := setup(t, WithJSON())
-	Logger("s").Info("k "+join("AK", "IA", gen(b32Chars, 16)), "password", "x")
+	Logger("s").Info("k "+redacttest.Join("AK", "IA", redacttest.Gen(redacttest.B32Chars, 16)), "password", "x")
 	require.NotEmpty(t, buf.Lines())
 	after := Stats()
 	assert.Equal(t, before+1, after.Redactions["aws-access-key-id"])
@@ -301,24 +301,11 @@ func loghubFiles(t testing.TB) []string {
 	return files
 }
 
-func readLines(t testing.TB, path string) []string {
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
-}
-
 // checkBenign asserts that at most 0.1% of the lines change under Redact.
 func checkBenign(t *testing.T, files []string) {
 	total, changed := 0, 0
 	for _, f := range files {
-		for _, l := range readLines(t, f) {
+		for _, l := range redacttest.ReadLines(t, f) {
 			total++
 			if r := Redact(l); r != l {
 				changed++
@@ -345,7 +332,7 @@ func TestBenignCorpus(t *testing.T) {
 func mustRe(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 func TestStrayMarkerDoesNotShield(t *testing.T) {
-	tok := ghToken("gh" + "p")
+	tok := redacttest.GHToken("gh" + "p")
 	for _, s := range []string{"[REDACTED " + tok, "[REDACTED:" + tok, "password=[REDACTEDhunter2x", "[REDACTED:x " + tok + "]",
 		"Cookie: session=hunter2x [REDACTED]", "password=hunter2x[REDACTED]", "password=[REDACTED]hunter2x"} {
 		out := Redact(s)
@@ -355,7 +342,7 @@ func TestStrayMarkerDoesNotShield(t *testing.T) {
 }
 
 func FuzzRedact(f *testing.F) {
-	samples := ruleSamples()
+	samples := redacttest.RuleSamples()
 	var kinds []string
 	for k := range samples {
 		kinds = append(kinds, k)
@@ -375,8 +362,8 @@ func FuzzRedact(f *testing.F) {
 		// A secret planted anywhere (as a separate word) never survives.
 		sm := samples[kinds[int(kind)%len(kinds)]]
 		p := int(pos % uint(len(s)+1))
-		planted := s[:p] + " " + sm.text + " " + s[p:]
-		if got := Redact(planted); strings.Contains(got, sm.secret) {
+		planted := s[:p] + " " + sm.Text + " " + s[p:]
+		if got := Redact(planted); strings.Contains(got, sm.Secret) {
 			t.Fatalf("secret survived (%s):\n%q\n%q", kinds[int(kind)%len(kinds)], planted, got)
 		}
 	})
