@@ -126,7 +126,7 @@ func BenchmarkChain(b *testing.B) {
 func loghubCorpus(b *testing.B) []string {
 	files, _ := filepath.Glob(filepath.Join("..", "shared", "testdata", "loghub", "*.log"))
 	if len(files) == 0 {
-		files, _ = filepath.Glob(filepath.Join("testdata", "benign", "*.log"))
+		files, _ = filepath.Glob(filepath.Join("internal", "redact", "testdata", "benign", "*.log"))
 	}
 	var lines []string
 	for _, f := range files {
@@ -210,4 +210,16 @@ func BenchmarkSinkCost(b *testing.B) {
 		defer Close()
 		benchLogger(b, Logger("bench"), realisticAttrs())
 	})
+}
+
+func BenchmarkMapperRecordAttrs(b *testing.B) {
+	Redact("")
+	st, _ := newStages(newConfig())
+	as := realisticAttrs()
+	for b.Loop() {
+		for _, a := range as {
+			st.fused.attr(a)
+		}
+		st.fused.mapStr("request served")
+	}
 }

@@ -32,6 +32,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/codomyrmex/logging/internal/redact"
 )
 
 // pipeline is one configuration's whole chain; Setup builds a new one and
@@ -399,30 +401,29 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 
 // stages holds the compiled secure stages of one configuration.
 type stages struct {
-	red   *redactor   // nil when redaction is off
-	san   *attrMapper // the sanitizing stage, for Wrap
-	fused *attrMapper // redaction and the size limit, for the built-in encoders; nil if neither
+	red   *redact.Redactor // nil when redaction is off
+	san   *attrMapper      // the sanitizing stage, for Wrap
+	fused *attrMapper      // redaction and the size limit, for the built-in encoders; nil if neither
 }
 
 func newStages(c *config) (*stages, error) {
 	st := &stages{san: newSanitizeMapper(c.maxValueBytes)}
-	var err error
 	if c.redact {
-		st.red, err = newRedactor(c)
+		st.red = newRedactor(c)
 	}
 	st.fused = fusedMapper(st.red, c.maxValueBytes)
-	return st, err
+	return st, nil
 }
 
 // fusedMapper redacts (if red is set), then cuts values longer than limit;
 // nil when there is nothing to do.
-func fusedMapper(red *redactor, limit int) *attrMapper {
+func fusedMapper(red *redact.Redactor, limit int) *attrMapper {
 	if red == nil && limit <= 0 {
 		return nil
 	}
 	m := &attrMapper{red: red, limit: limit}
 	if red != nil {
-		m.onKeyRedacted = red.mapper.onKeyRedacted
+		m.onKeyRedacted = countKeyRedaction
 	}
 	return m
 }
@@ -431,7 +432,7 @@ func fusedMapper(red *redactor, limit int) *attrMapper {
 func (st *stages) wrap(next slog.Handler) slog.Handler {
 	var h slog.Handler = &stageHandler{next: next, m: st.san}
 	if st.red != nil {
-		h = &stageHandler{next: h, m: st.red.mapper}
+		h = &stageHandler{next: h, m: redactMapper(st.red)}
 	}
 	return h
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/codomyrmex/logging/internal/redact"
 )
 
 // maxDepth bounds how deep values are walked; deeper parts become a marker.
@@ -37,7 +39,7 @@ type attrMapper struct {
 
 	// The fused mapper of the built-in encoders sets these instead of str and
 	// secretKey: direct calls, no closure, on the hot path.
-	red   *redactor
+	red   *redact.Redactor
 	limit int
 }
 
@@ -48,7 +50,7 @@ func (m *attrMapper) mapStr(s string) (string, bool) {
 	}
 	changed := false
 	if m.red != nil {
-		s, changed = m.red.redact(s)
+		s, changed = m.red.Redact(s)
 	}
 	if m.limit > 0 && len(s) > m.limit {
 		return truncate(s, m.limit), true
@@ -62,7 +64,7 @@ func (m *attrMapper) isSecretKey(k string) bool {
 	case m.secretKey != nil:
 		return m.secretKey(k)
 	case m.red != nil:
-		return m.red.keys.match(k)
+		return m.red.SecretKey(k)
 	}
 	return false
 }
