@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"github.com/codomyrmex/logging/loki"
 )
 
@@ -123,11 +124,11 @@ func BenchmarkChain(b *testing.B) {
 func loghubCorpus(b *testing.B) []string {
 	files, _ := filepath.Glob(filepath.Join("..", "shared", "testdata", "loghub", "*.log"))
 	if len(files) == 0 {
-		files, _ = filepath.Glob(filepath.Join("testdata", "benign", "*.log"))
+		files, _ = filepath.Glob(filepath.Join("internal", "redact", "testdata", "benign", "*.log"))
 	}
 	var lines []string
 	for _, f := range files {
-		lines = append(lines, readLines(b, f)...)
+		lines = append(lines, redacttest.ReadLines(b, f)...)
 	}
 	if len(lines) == 0 {
 		b.Skip("no corpus: run from the package directory")
@@ -213,4 +214,16 @@ func BenchmarkSinkCost(b *testing.B) {
 // limit when m is empty) as a slog.Handler, for measuring stages apart.
 func encoderOnly(p *pipeline, m *attrMapper) slog.Handler {
 	return encoderHandler{&encHandler{enc: p.enc, m: m, logger: "bench"}}
+}
+
+func BenchmarkMapperRecordAttrs(b *testing.B) {
+	p, _ := newPipeline(newConfig())
+	defer p.close()
+	as := realisticAttrs()
+	for b.Loop() {
+		for _, a := range as {
+			p.m.attr(a)
+		}
+		p.m.str("request served")
+	}
 }

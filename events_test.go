@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 )
 
 var eventLabels = []string{"security_event_type", "user_id", "ip_address", "user_agent", "resource", "action", "outcome", "severity", "threat_level"}
@@ -50,7 +52,7 @@ func TestSecurityEventEveryType(t *testing.T) {
 
 func TestSecurityEventRedactedAndSanitized(t *testing.T) {
 	buf := setup(t, WithOutputType(OutputJSON))
-	tok := ghToken("gh" + "p")
+	tok := redacttest.GHToken("gh" + "p")
 	SecurityEvent(context.Background(), Event{Type: AuthnFailure, UserAgent: "evil\r\nINFO forged", Reason: "token " + tok,
 		Attrs: []slog.Attr{slog.String("password", "pw")}})
 	out := buf.String()

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"github.com/codomyrmex/logging/loki"
 )
 
@@ -204,7 +205,7 @@ type e2eRecord struct {
 
 func TestLokiEndToEnd(t *testing.T) {
 	srv := startLoki(t)
-	tok := ghToken("gh" + "p")
+	tok := redacttest.GHToken("gh" + "p")
 	start := time.Now().Add(-time.Minute)
 	const perTenant = 50000
 	const loggers = 4

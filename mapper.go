@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+
+	"github.com/codomyrmex/logging/internal/redact"
 )
 
 // attrMapper prepares attrs for output. It is the one mechanism behind
@@ -22,9 +24,9 @@ import (
 // It reports whether anything changed, so that a record that needs nothing
 // is passed on without a copy.
 type attrMapper struct {
-	red    *redactor // nil: no redaction
-	limit  int       // bytes per string value; 0: no limit
-	escape bool      // escape strings, keys and group names (handlers outside this package)
+	red    *redact.Redactor // nil: no redaction
+	limit  int              // bytes per string value; 0: no limit
+	escape bool             // escape strings, keys and group names (handlers outside this package)
 }
 
 // str maps a message or a string value.

@@ -6,7 +6,7 @@ import "regexp"
 // the same patterns the rules use, with no prefilter and no validation.
 func naivePatterns() []*regexp.Regexp {
 	var res []*regexp.Regexp
-	for _, r := range builtinRules {
+	for _, r := range Rules() {
 		res = append(res, r.Pattern)
 	}
 	return res

@@ -38,7 +38,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	p := &pipeline{levels: c.levels, secLevel: c.securityLevel, extractors: c.extractors, clock: c.clock,
 		m: &attrMapper{limit: c.maxValueBytes}}
 	if c.redact {
-		p.m.red, _ = newRedactor(c)
+		p.m.red = newRedactor(c)
 	}
 	out := &fanout{onError: c.onError}
 	p.out = out

@@ -3,346 +3,55 @@ package logging
 import (
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
+	"regexp"
 	"sync"
+
+	"github.com/codomyrmex/logging/internal/redact"
 )
 
 // redactedMarker replaces values redacted because of their key, their struct
 // tag or their type ([Secret]).
-const redactedMarker = "[REDACTED]"
+const redactedMarker = redact.Marker
 
-// markerPrefix starts every marker; a match that starts with it is already redacted.
-const markerPrefix = "[REDACTED"
-
-// defaultSecretKeys are the key stems whose values are always redacted. A
-// key matches when, lowercased and with its separators (_ - . space)
-// removed, it ends with a stem: "db_password", "X-Api-Key" and "apiKey" all do.
-var defaultSecretKeys = []string{
-	"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "accesskey",
-	"secretkey", "privatekey", "clientsecret", "authorization", "cookie", "setcookie",
-	"session", "sessionid", "credential", "credentials", "cardnumber", "creditcard",
-	"cvv", "cvc", "ssn", "pin", "signature",
+// Rule is one credential format the redactor recognizes.
+type Rule struct {
+	// Kind names the format; the marker is [REDACTED:Kind].
+	Kind string
+	// Keywords: the Pattern runs only on strings that contain one of them
+	// (ASCII case-insensitive). A rule without keywords runs on every string.
+	Keywords []string
+	// Pattern finds the format. If it has a capturing group, the first group
+	// is the secret that is replaced; otherwise the whole match is.
+	Pattern *regexp.Regexp
+	// Validate, if set, must accept the secret for it to be replaced.
+	Validate func(secret string) bool
 }
 
-// keySet matches keys by suffix: a reverse trie of the normalized stems,
-// walked from the key's last byte, so most keys are rejected after one or
-// two bytes without allocating.
-type keySet struct {
-	next [][36]int32 // node → child per letter or digit (0: none; the root is node 0)
-	end  []bool      // a stem ends here
-}
-
-func newKeySet(keys []string) *keySet {
-	ks := &keySet{next: make([][36]int32, 1), end: make([]bool, 1)}
-	for _, k := range keys {
-		n := normalizeKey(k)
-		node := int32(0)
-		ok := n != ""
-		for i := len(n) - 1; i >= 0 && ok; i-- {
-			x := keyIndex(n[i])
-			if x < 0 {
-				ok = false // such a key can never be matched: it is left out
-				break
-			}
-			if ks.next[node][x] == 0 {
-				ks.next = append(ks.next, [36]int32{})
-				ks.end = append(ks.end, false)
-				ks.next[node][x] = int32(len(ks.next) - 1)
-			}
-			node = ks.next[node][x]
-		}
-		if ok {
-			ks.end[node] = true
-		}
-	}
-	return ks
-}
-
-// keyIndex maps a lowercased key byte to its trie slot, or -1.
-func keyIndex(c byte) int {
-	switch {
-	case c >= 'a' && c <= 'z':
-		return int(c - 'a')
-	case c >= '0' && c <= '9':
-		return 26 + int(c-'0')
-	}
-	return -1
-}
-
-func normalizeKey(k string) string {
-	var b strings.Builder
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if isKeySep(c) {
-			continue
-		}
-		b.WriteByte(lower(c))
-	}
-	return b.String()
-}
-
-// match reports whether key, lowercased and without separators, ends with
-// one of the stems. It does not allocate.
-func (ks *keySet) match(key string) bool {
-	node := int32(0)
-	for i := len(key) - 1; i >= 0; i-- {
-		c := key[i]
-		if isKeySep(c) {
-			continue
-		}
-		x := keyIndex(lower(c))
-		if x < 0 {
-			return false
-		}
-		node = ks.next[node][x]
-		if node == 0 {
-			return false
-		}
-		if ks.end[node] {
-			return true
-		}
-	}
-	return false
-}
-
-func isKeySep(c byte) bool { return c == '_' || c == '-' || c == '.' || c == ' ' }
-
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// redactor is the compiled redacting stage: rules, their keyword automaton,
-// and the sensitive keys.
-type redactor struct {
-	rules  []Rule
-	always []int // rules without keywords: run on every string
-	digits []int // rules triggered by a run of digits
-	ac     *automaton
-	keys   *keySet
-}
-
-func newRedactor(c *config) (*redactor, error) {
-	r := &redactor{}
-	r.rules = append(r.rules, builtinRules...)
-	for _, re := range c.redactPatterns {
-		r.rules = append(r.rules, Rule{Kind: "custom", Pattern: re})
-	}
-	r.rules = append(r.rules, c.rules...)
-	var kws [][]string
-	for i, ru := range r.rules {
-		switch {
-		case ru.digits:
-			r.digits = append(r.digits, i)
-		case len(ru.Keywords) == 0:
-			r.always = append(r.always, i)
-		}
-		kws = append(kws, ru.Keywords)
-	}
-	r.ac = newAutomaton(kws)
-	r.keys = newKeySet(append(slices.Clone(defaultSecretKeys), c.redactKeys...))
-	return r, nil
-}
-
-// Redact is redact (the engine's interface, as internal/redact will export it).
-func (r *redactor) Redact(s string) (string, bool) { return r.redact(s) }
-
-// SecretKey reports whether key names a secret.
-func (r *redactor) SecretKey(k string) bool { return r.keys.match(k) }
-
-type span struct {
-	start, end int
-	kind       string
-	rule       int // index of the rule: on a tie the earlier, more specific rule names the marker
-}
-
-// minDigitRun is how many digits in a row (spaces and dashes between them
-// allowed) wake the digit rules: an SSN has 9.
-const minDigitRun = 9
-
-// redact replaces every secret in s with its marker. A string with no
-// keyword, no long digit run and no always-on rule is returned as is,
-// without allocating.
-func (r *redactor) redact(s string) (string, bool) {
-	cand, digits := r.ac.scan(s)
-	if cand.empty() && !digits && len(r.always) == 0 {
-		return s, false
-	}
-	var spanBuf [4]span
-	spans := spanBuf[:0]
-	for i := range r.rules {
-		if cand.has(i) {
-			spans = r.try(i, s, spans)
-		}
-	}
-	for _, i := range r.always {
-		spans = r.try(i, s, spans)
-	}
-	if digits {
-		for _, i := range r.digits {
-			spans = r.try(i, s, spans)
-		}
-	}
-	spans = subtractMarkers(s, spans)
-	if len(spans) == 0 {
-		return s, false
-	}
-	return applySpans(s, spans), true
-}
-
-// try runs rule i on s and appends the secrets it finds to spans.
-func (r *redactor) try(i int, s string, spans []span) []span {
-	ru := &r.rules[i]
-	if ru.find != nil {
-		for _, m := range ru.find(s, nil) { // allocates only when something is found
-			spans = append(spans, span{m[0], m[1], ru.Kind, i})
-		}
-		return spans
-	}
-	g := 0
-	if ru.Pattern.NumSubexp() > 0 {
-		g = 1
-	}
-	for _, m := range ru.Pattern.FindAllStringSubmatchIndex(s, -1) {
-		st, en := m[2*g], m[2*g+1]
-		if st < 0 || st == en {
-			continue
-		}
-		sec := s[st:en]
-		if ru.Validate != nil && !safeValidate(ru.Validate, sec) {
-			continue
-		}
-		spans = append(spans, span{st, en, ru.Kind, i})
-	}
-	return spans
-}
-
-// safeValidate runs a validator, treating a panic as "not a secret".
-func safeValidate(f func(string) bool, s string) (ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	return f(s)
-}
-
-// markerAt reports whether a well-formed marker, [REDACTED] or
-// [REDACTED:kind] with kind of [a-z0-9-], starts at s[i:], and where it ends.
-// Only well-formed markers count, so that text with a stray "[REDACTED"
-// cannot shield a secret that follows it.
-func markerAt(s string, i int) (end int, ok bool) {
-	if !strings.HasPrefix(s[i:], markerPrefix) {
-		return 0, false
-	}
-	j := i + len(markerPrefix)
-	if j < len(s) && s[j] == ']' {
-		return j + 1, true
-	}
-	if j >= len(s) || s[j] != ':' {
-		return 0, false
-	}
-	j++
-	k := j
-	for k < len(s) && (s[k] >= 'a' && s[k] <= 'z' || s[k] >= '0' && s[k] <= '9' || s[k] == '-') {
-		k++
-	}
-	if k == j || k >= len(s) || s[k] != ']' {
-		return 0, false
-	}
-	return k + 1, true
-}
-
-// subtractMarkers removes from the spans the markers already in s, so that
-// redacting twice changes nothing, yet a marker inside a secret's span (say
-// "session=abc [REDACTED]") cannot shield the rest of it: what is left of a
-// span outside the markers is still redacted, unless it is only blanks.
-func subtractMarkers(s string, spans []span) []span {
-	if len(spans) == 0 || !strings.Contains(s, markerPrefix) {
-		return spans
-	}
-	var marks [][2]int
-	for off := 0; off < len(s); {
-		i := strings.Index(s[off:], markerPrefix)
-		if i < 0 {
-			break
-		}
-		st := off + i
-		if end, ok := markerAt(s, st); ok {
-			marks = append(marks, [2]int{st, end})
-			off = end
-		} else {
-			off = st + 1
-		}
-	}
-	if len(marks) == 0 {
-		return spans
-	}
-	var out []span
-	for _, sp := range spans {
-		start := sp.start
-		for _, m := range marks {
-			if m[1] <= start || m[0] >= sp.end {
-				continue
-			}
-			if m[0] > start {
-				out = appendFragment(out, s, sp, start, m[0])
-			}
-			start = max(start, m[1])
-		}
-		if start < sp.end {
-			out = appendFragment(out, s, sp, start, sp.end)
-		}
+// Rules returns a copy of the built-in rules, in the order they run.
+func Rules() []Rule {
+	b := redact.Builtin()
+	out := make([]Rule, 0, len(b))
+	for _, r := range b {
+		out = append(out, Rule{Kind: r.Kind, Keywords: r.Keywords, Pattern: r.Pattern, Validate: r.Validate})
 	}
 	return out
 }
 
-// appendFragment keeps s[start:end] of sp unless it is only blanks.
-func appendFragment(out []span, s string, sp span, start, end int) []span {
-	if strings.TrimSpace(s[start:end]) == "" {
-		return out
+// newRedactor compiles the redacting stage of c: the built-in rules, c's
+// patterns (kind "custom") and rules, and the default keys with c's.
+func newRedactor(c *config) *redact.Redactor {
+	var rules []redact.Rule
+	for _, re := range c.redactPatterns {
+		rules = append(rules, redact.Rule{Kind: "custom", Pattern: re})
 	}
-	sp.start, sp.end = start, end
-	return append(out, sp)
-}
-
-// applySpans merges overlapping spans and replaces each with its marker.
-func applySpans(s string, spans []span) string {
-	slices.SortFunc(spans, func(a, b span) int {
-		if a.start != b.start {
-			return a.start - b.start
-		}
-		if a.end != b.end {
-			return b.end - a.end
-		}
-		return a.rule - b.rule
-	})
-	var b strings.Builder
-	b.Grow(len(s))
-	last := 0
-	for i := 0; i < len(spans); {
-		sp := spans[i]
-		j := i + 1
-		for ; j < len(spans) && spans[j].start < sp.end; j++ {
-			sp.end = max(sp.end, spans[j].end)
-		}
-		b.WriteString(s[last:sp.start])
-		b.WriteString("[REDACTED:")
-		b.WriteString(sp.kind)
-		b.WriteByte(']')
-		countRedaction(sp.kind)
-		last = sp.end
-		i = j
+	for _, r := range c.rules {
+		rules = append(rules, redact.Rule{Kind: r.Kind, Keywords: r.Keywords, Pattern: r.Pattern, Validate: r.Validate})
 	}
-	b.WriteString(s[last:])
-	return b.String()
+	return redact.New(redact.Config{Rules: rules, Keys: c.redactKeys, Count: countRedaction})
 }
 
 var (
-	defaultRedactor     *redactor
+	defaultRedactor     *redact.Redactor
 	defaultRedactorOnce sync.Once
 )
 
@@ -350,16 +59,16 @@ var (
 // a marker that names its kind, such as [REDACTED:github-token]. A string
 // without a secret is returned as is, without allocating.
 func Redact(s string) string {
-	defaultRedactorOnce.Do(func() { defaultRedactor, _ = newRedactor(newConfig()) })
-	out, _ := defaultRedactor.redact(s)
+	defaultRedactorOnce.Do(func() { defaultRedactor = newRedactor(newConfig()) })
+	out, _ := defaultRedactor.Redact(s)
 	return out
 }
 
 // IsSecretKey reports whether an attribute with this key has its whole value
 // redacted by default ("password", "db_password", "X-Api-Key", "apiKey", …).
 func IsSecretKey(key string) bool {
-	defaultRedactorOnce.Do(func() { defaultRedactor, _ = newRedactor(newConfig()) })
-	return defaultRedactor.keys.match(key)
+	defaultRedactorOnce.Do(func() { defaultRedactor = newRedactor(newConfig()) })
+	return defaultRedactor.SecretKey(key)
 }
 
 // Secret is a string the program knows is secret. However it is logged or
@@ -393,6 +102,3 @@ var (
 	_ slog.LogValuer = Secret("")
 	_ fmt.Formatter  = Secret("")
 )
-
-// Rules returns a copy of the built-in rules, in the order they run.
-func Rules() []Rule { return slices.Clone(builtinRules) }

@@ -20,7 +20,7 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byWrap, "logging.Wrap")
 	m := &attrMapper{limit: c.maxValueBytes, escape: true}
 	if c.redact {
-		m.red, _ = newRedactor(c)
+		m.red = newRedactor(c)
 	}
 	return &stageHandler{next: next, m: m, context: true, extractors: c.extractors}
 }
@@ -36,7 +36,7 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 // panics, naming the option, on any other and on an invalid one.
 func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byRedacting, "logging.NewRedactingHandler")
-	red, _ := newRedactor(c)
+	red := newRedactor(c)
 	return &stageHandler{next: next, m: &attrMapper{red: red}}
 }
 

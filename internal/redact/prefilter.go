@@ -1,4 +1,4 @@
-package logging
+package redact
 
 // The prefilter decides, in one pass over a string, which rules could match:
 // an Aho–Corasick automaton over every rule's keywords (ASCII

@@ -1,9 +1,8 @@
-package logging
+package redact
 
 import "testing"
 
 func BenchmarkScanRecordStrings(b *testing.B) {
-	Redact("")
 	a := defaultRedactor.ac
 	strs := []string{"request served", "GET", "/api/v1/orders/81723", "u-28371", "10.1.2.3:51234",
 		"Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/131.0", "req-5f2c9a7e1b"}
@@ -23,26 +22,13 @@ func BenchmarkRedactRecordStrings(b *testing.B) {
 	strs := []string{"request served", "GET", "/api/v1/orders/81723", "u-28371", "10.1.2.3:51234",
 		"Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/131.0", "req-5f2c9a7e1b"}
 	keys := []string{"method", "path", "status", "bytes", "duration", "user_id", "remote_addr", "user_agent", "request_id", "cache_hit"}
-	Redact("")
 	r := defaultRedactor
 	for b.Loop() {
 		for _, s := range strs {
-			r.redact(s)
+			r.Redact(s)
 		}
 		for _, k := range keys {
-			r.keys.match(k)
+			r.SecretKey(k)
 		}
-	}
-}
-
-func BenchmarkMapperRecordAttrs(b *testing.B) {
-	p, _ := newPipeline(newConfig())
-	defer p.close()
-	as := realisticAttrs()
-	for b.Loop() {
-		for _, a := range as {
-			p.m.attr(a)
-		}
-		p.m.str("request served")
 	}
 }

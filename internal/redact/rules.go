@@ -1,10 +1,11 @@
-package logging
+package redact
 
 import (
 	"encoding/base64"
 	"encoding/json"
 	"hash/crc32"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -166,6 +167,9 @@ var builtinRules = []Rule{
 	// US social security numbers: AAA-GG-SSSS with the SSA's invalid ranges excluded.
 	{Kind: "us-ssn", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.:/-])(\d{3}-\d{2}-\d{4})(?:$|[^0-9A-Za-z_.:/-])`), Validate: validSSN, digits: true, find: findSSNs},
 }
+
+// Builtin returns a copy of the built-in rules, in the order they run.
+func Builtin() []Rule { return slices.Clone(builtinRules) }
 
 // githubChecksum checks the CRC32 suffix of GitHub and npm tokens: the last
 // six characters are the base62 CRC32 of the 30 random characters after the
