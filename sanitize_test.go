@@ -33,13 +33,14 @@ func dangerous(r rune) bool {
 // assertNoDangerous fails if s is invalid UTF-8 or holds a dangerous rune
 // (newline allowed only as the line terminator, checked by the caller).
 func assertNoDangerous(t testing.TB, s, what string) {
-	t.Helper()
 	if !utf8.ValidString(s) {
+		t.Helper()
 		t.Errorf("%s: invalid UTF-8: %q", what, s)
 		return
 	}
 	for _, r := range s {
 		if dangerous(r) {
+			t.Helper()
 			t.Errorf("%s: dangerous rune %U in %q", what, r, s)
 			return
 		}

@@ -9,7 +9,7 @@ import (
 // The file sink writes behind the caller: a record is copied into a queue
 // and the caller returns, while the sink's own goroutine writes what has
 // queued in one write(2) per batch (whole records only, so no record is ever
-// torn or interleaved). The caller no longer pays for the system call, and a
+// torn or interleaved). The caller does not pay for the system call, and a
 // busy program pays for one call per batch instead of one per record.
 //
 // Nothing is lost on the way: records at ERROR and above and security events

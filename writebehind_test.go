@@ -167,16 +167,28 @@ func TestFileDurability(t *testing.T) {
 // still written once the writer goes on: the caller is never held for long,
 // and nothing is dropped.
 func TestWriteQueueDurableWaitIsBounded(t *testing.T) {
-	q := newWriteQueue(systemClock{})
+	clk := newFakeClock()
+	q := newWriteQueue(clk)
 	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
 	go q.run(r.write)
 	require.NoError(t, q.put([]byte("first\n"), false))
 	<-r.entered // the writer is stuck in its write
-	start := time.Now()
-	require.NoError(t, q.put([]byte("durable\n"), true))
-	waited := time.Since(start)
-	assert.GreaterOrEqual(t, waited, durableWait, "it waited for the write")
-	assert.Less(t, waited, durableWait+2*time.Second, "and then went on")
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		assert.NoError(t, q.put([]byte("durable\n"), true))
+	}()
+	require.Eventually(t, func() bool { return clk.Waiting() == 1 }, 10*time.Second, time.Millisecond, "the durable put waits for its write")
+	clk.Advance(durableWait - time.Nanosecond)
+	select {
+	case <-returned:
+		t.Fatal("the durable put returned before its write or durableWait")
+	default:
+	}
+	clk.Advance(time.Nanosecond)
+	<-returned // and then goes on
+	got, _ := r.all()
+	assert.Empty(t, got, "the write was still stuck")
 	close(r.gate)
 	q.close()
 	got, n := r.all()
