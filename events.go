@@ -33,11 +33,13 @@ const (
 	TamperingDetected      EventType = "tampering_detected"
 )
 
-// EventTypes lists every built-in event type.
-var EventTypes = []EventType{
-	AuthnSuccess, AuthnFailure, Logout, MFAChallenge, MFASuccess, MFAFailure, AuthzDenied,
-	RoleGranted, RoleRevoked, PermissionGranted, PermissionRevoked, PolicyViolation,
-	InputValidationFailure, RateLimitExceeded, ConfigChange, SecretAccess, DataExport, TamperingDetected,
+// EventTypes returns every built-in event type, in a new slice.
+func EventTypes() []EventType {
+	return []EventType{
+		AuthnSuccess, AuthnFailure, Logout, MFAChallenge, MFASuccess, MFAFailure, AuthzDenied,
+		RoleGranted, RoleRevoked, PermissionGranted, PermissionRevoked, PolicyViolation,
+		InputValidationFailure, RateLimitExceeded, ConfigChange, SecretAccess, DataExport, TamperingDetected,
+	}
 }
 
 // Outcome is how the decision ended.

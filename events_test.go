@@ -25,15 +25,19 @@ var eventLabels = []string{"security_event_type", "user_id", "ip_address", "user
 func TestSecurityEventEveryType(t *testing.T) {
 	buf := setup(t, WithOutputType(OutputJSON), WithLevel(slog.LevelDebug))
 	ctx := ContextWithCorrelationID(context.Background(), "cid-0123456789ab")
-	for _, et := range EventTypes {
+	mine := EventTypes()
+	mine[0] = "changed by the caller"
+	types := EventTypes()
+	require.Equal(t, AuthnSuccess, types[0], "each call returns a new slice")
+	for _, et := range types {
 		SecurityEvent(ctx, Event{Type: et, UserID: "u-1", IP: "203.0.113.9", UserAgent: "curl/8", Resource: "/admin",
 			Action: "GET", Outcome: OutcomeFailure, ThreatLevel: ThreatMedium, Reason: "because"})
 	}
 	lines := jsonLines(t, buf.String())
-	require.Len(t, lines, len(EventTypes))
+	require.Len(t, lines, len(types))
 	for i, m := range lines {
 		assert.Equal(t, "security", m["logger"])
-		assert.Equal(t, string(EventTypes[i]), m["security_event_type"])
+		assert.Equal(t, string(types[i]), m["security_event_type"])
 		for _, k := range eventLabels {
 			assert.Contains(t, m, k)
 		}
