@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codomyrmex/logging/loki"
+	"github.com/codomyrmex/logging/loki/lokitest"
 )
 
 // fakeLoki records pushed streams; it is for configuration checks, the real
@@ -34,7 +34,7 @@ func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(f.status)
 		return
 	}
-	streams, err := loki.DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
+	streams, err := lokitest.DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
 	if err != nil {
 		w.WriteHeader(400)
 		return

@@ -20,6 +20,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/loki/lokitest"
 )
 
 // recorder is a fake Loki that records lines and can be told to fail.
@@ -58,7 +60,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(int(s))
 		return
 	}
-	streams, err := DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
+	streams, err := lokitest.DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
 	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		return
@@ -367,12 +369,15 @@ func TestEncodingsRoundTrip(t *testing.T) {
 	pb := encodeProtobuf(batch)
 	js, err := encode(batch)
 	require.NoError(t, err)
-	for name, got := range map[string]func() ([]Stream, error){
-		"protobuf": func() ([]Stream, error) { return DecodePushRequest("application/x-protobuf", bytes.NewReader(pb)) },
-		"json":     func() ([]Stream, error) { return DecodePushRequest("application/json", bytes.NewReader(js)) },
+	for name, push := range map[string]struct {
+		contentType string
+		body        []byte
+	}{
+		"protobuf": {"application/x-protobuf", pb},
+		"json":     {"application/json", js},
 	} {
 		t.Run(name, func(t *testing.T) {
-			streams, err := got()
+			streams, err := lokitest.DecodePushRequest(push.contentType, bytes.NewReader(push.body))
 			require.NoError(t, err)
 			require.Len(t, streams, 2)
 			m, err := streams[0].LabelMap()
@@ -386,7 +391,7 @@ func TestEncodingsRoundTrip(t *testing.T) {
 			assert.Equal(t, int64(1), streams[1].Entries[0].Time.UnixNano())
 		})
 	}
-	_, err = DecodePushRequest("application/x-protobuf", bytes.NewReader([]byte{0xff}))
+	_, err = lokitest.DecodePushRequest("application/x-protobuf", bytes.NewReader([]byte{0xff}))
 	assert.Error(t, err)
 }
 
