@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,74 +22,6 @@ import (
 
 	"github.com/codomyrmex/logging/loki/lokitest"
 )
-
-// recorder is a fake Loki that records lines and can be told to fail.
-type recorder struct {
-	mu     sync.Mutex
-	lines  []string
-	status atomic.Int32 // 0: 204
-	hang   atomic.Bool
-	retry  string
-	seen   atomic.Int64
-	check  func(*http.Request) int
-	done   chan struct{}
-}
-
-func newRecorder() *recorder { return &recorder{done: make(chan struct{})} }
-
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec.seen.Add(1)
-	if rec.hang.Load() {
-		select {
-		case <-r.Context().Done():
-		case <-rec.done:
-		}
-		return
-	}
-	if rec.check != nil {
-		if code := rec.check(r); code != 0 {
-			w.WriteHeader(code)
-			return
-		}
-	}
-	if s := rec.status.Load(); s != 0 {
-		if rec.retry != "" {
-			w.Header().Set("Retry-After", rec.retry)
-		}
-		w.WriteHeader(int(s))
-		return
-	}
-	streams, err := lokitest.DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	rec.mu.Lock()
-	for _, s := range streams {
-		for _, e := range s.Entries {
-			rec.lines = append(rec.lines, e.Line)
-		}
-	}
-	rec.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// distinct is how many different lines the server stored.
-func (rec *recorder) distinct() int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	seen := make(map[string]bool, len(rec.lines))
-	for _, l := range rec.lines {
-		seen[l] = true
-	}
-	return len(seen)
-}
-
-func (rec *recorder) count() int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return len(rec.lines)
-}
 
 func testConfig(url string) Config {
 	return Config{URL: url, BatchWait: 20 * time.Millisecond, QueueSize: 500, Timeout: 200 * time.Millisecond,
@@ -118,15 +49,7 @@ func checkAccounting(t *testing.T, c *Client, pushed int) {
 }
 
 func TestDeliversInOrderWithLabels(t *testing.T) {
-	rec := newRecorder()
-	var tenant, auth atomic.Value
-	rec.check = func(r *http.Request) int {
-		tenant.Store(r.Header.Get("X-Scope-OrgID"))
-		u, p, _ := r.BasicAuth()
-		auth.Store(u + ":" + p)
-		return 0
-	}
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
 	cfg := testConfig(srv.URL)
 	cfg.Tenant, cfg.Username, cfg.Password = "team-a", "user", "pw"
@@ -137,12 +60,16 @@ func TestDeliversInOrderWithLabels(t *testing.T) {
 		c.Push(Entry{Time: time.Now(), Line: fmt.Sprintf("line %03d", i)})
 	}
 	require.NoError(t, c.Close(context.Background()))
-	require.Equal(t, 300, rec.count())
-	for i, l := range rec.lines {
+	lines := srv.Lines()
+	require.Len(t, lines, 300)
+	for i, l := range lines {
 		assert.Equal(t, fmt.Sprintf("line %03d", i), l)
 	}
-	assert.Equal(t, "team-a", tenant.Load())
-	assert.Equal(t, "user:pw", auth.Load())
+	for _, r := range srv.Requests() {
+		assert.Equal(t, "team-a", r.Header.Get("X-Scope-OrgID"))
+		u, p, _ := (&http.Request{Header: r.Header}).BasicAuth()
+		assert.Equal(t, "user:pw", u+":"+p)
+	}
 	checkAccounting(t, c, 300)
 	assert.Equal(t, uint64(300), c.Stats().Sent)
 }
@@ -155,26 +82,24 @@ func TestFaults(t *testing.T) {
 
 	cases := []struct {
 		name    string
-		url     func(rec *recorder, srv *httptest.Server) string
-		fault   func(rec *recorder)
-		clear   func(rec *recorder)
+		url     string // if not the server's
+		fault   func(srv *lokitest.Server)
+		clear   func(srv *lokitest.Server)
 		recover bool // records sent during the fault arrive once it clears
 	}{
-		{"connection-refused", func(*recorder, *httptest.Server) string { return refusedURL }, nil, nil, false},
-		{"hanging-server", nil, func(r *recorder) { r.hang.Store(true) }, func(r *recorder) { r.hang.Store(false) }, true},
-		{"500", nil, func(r *recorder) { r.status.Store(500) }, func(r *recorder) { r.status.Store(0) }, true},
-		{"429-retry-after", nil, func(r *recorder) { r.retry = "0"; r.status.Store(429) }, func(r *recorder) { r.status.Store(0) }, true},
-		{"400", nil, func(r *recorder) { r.status.Store(400) }, func(r *recorder) { r.status.Store(0) }, false},
+		{"connection-refused", refusedURL, nil, nil, false},
+		{"hanging-server", "", (*lokitest.Server).Hang, (*lokitest.Server).Release, true},
+		{"500", "", func(s *lokitest.Server) { s.SetStatus(500) }, func(s *lokitest.Server) { s.SetStatus(0) }, true},
+		{"429-retry-after", "", func(s *lokitest.Server) { s.SetRetryAfter("0"); s.SetStatus(429) }, func(s *lokitest.Server) { s.SetStatus(0) }, true},
+		{"400", "", func(s *lokitest.Server) { s.SetStatus(400) }, func(s *lokitest.Server) { s.SetStatus(0) }, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := newRecorder()
-			srv := httptest.NewServer(rec)
+			srv := lokitest.NewServer()
 			defer srv.Close()
-			defer close(rec.done)
 			url := srv.URL
-			if tc.url != nil {
-				url = tc.url(rec, srv)
+			if tc.url != "" {
+				url = tc.url
 			}
 			var errs atomic.Int64
 			cfg := testConfig(url)
@@ -182,7 +107,7 @@ func TestFaults(t *testing.T) {
 			c, err := New(cfg)
 			require.NoError(t, err)
 			if tc.fault != nil {
-				tc.fault(rec)
+				tc.fault(srv)
 			}
 			p99 := flood(c, 2000, "during")
 			assert.Less(t, p99, time.Millisecond, "p99 Push latency during the fault")
@@ -190,7 +115,7 @@ func TestFaults(t *testing.T) {
 			checkAccounting(t, c, 2000)
 			assert.Greater(t, c.Stats().Dropped, uint64(0), "queue bound enforced by dropping")
 			if tc.clear != nil {
-				tc.clear(rec)
+				tc.clear(srv)
 			}
 			_ = c.Close(context.Background())
 			checkAccounting(t, c, 2000)
@@ -199,8 +124,8 @@ func TestFaults(t *testing.T) {
 			// A push that timed out after the server stored it is sent again (Loki
 			// drops such exact duplicates): count each line once, and allow
 			// repeats only where a retry happened.
-			assert.Equal(t, uint64(rec.distinct()), st.Sent, "what the server stored is what was counted as sent")
-			if rec.count() != rec.distinct() {
+			assert.Equal(t, uint64(srv.Distinct()), st.Sent, "what the server stored is what was counted as sent")
+			if len(srv.Lines()) != srv.Distinct() {
 				assert.Greater(t, st.Retries, uint64(0), "a line stored twice was retried")
 			}
 			if tc.recover {
@@ -217,29 +142,26 @@ func TestFaults(t *testing.T) {
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
-	rec := newRecorder()
-	rec.retry = "1"
-	rec.status.Store(429)
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
+	srv.SetRetryAfter("1")
+	srv.SetStatus(429)
 	cfg := testConfig(srv.URL)
 	cfg.MaxBackoff = 5 * time.Second
 	c, err := New(cfg)
 	require.NoError(t, err)
 	c.Push(Entry{Time: time.Now(), Line: "x"})
 	time.Sleep(600 * time.Millisecond)
-	assert.Equal(t, int64(1), rec.seen.Load(), "no retry before Retry-After")
-	rec.status.Store(0)
-	require.Eventually(t, func() bool { return rec.count() == 1 }, 3*time.Second, 10*time.Millisecond)
+	assert.Len(t, srv.Requests(), 1, "no retry before Retry-After")
+	srv.SetStatus(0)
+	require.Eventually(t, func() bool { return len(srv.Lines()) == 1 }, 3*time.Second, 10*time.Millisecond)
 	require.NoError(t, c.Close(context.Background()))
 }
 
 func TestPriorityEntriesKept(t *testing.T) {
-	rec := newRecorder()
-	rec.hang.Store(true)
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
-	defer close(rec.done)
+	srv.Hang()
 	cfg := testConfig(srv.URL)
 	cfg.QueueSize = 100
 	c, err := New(cfg)
@@ -253,12 +175,12 @@ func TestPriorityEntriesKept(t *testing.T) {
 	c.mu.Lock()
 	assert.Len(t, c.priority, 100, "every priority entry kept while ordinary ones were dropped")
 	c.mu.Unlock()
-	rec.hang.Store(false)
+	srv.Release()
 	_ = c.Close(context.Background())
 	checkAccounting(t, c, 1100)
 }
 
-func writeCA(t *testing.T, srv *httptest.Server) string {
+func writeCA(t *testing.T, srv *lokitest.Server) string {
 	path := filepath.Join(t.TempDir(), "ca.pem")
 	der := srv.Certificate().Raw
 	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
@@ -266,8 +188,7 @@ func writeCA(t *testing.T, srv *httptest.Server) string {
 }
 
 func TestTLSWithCustomCA(t *testing.T) {
-	rec := newRecorder()
-	srv := httptest.NewTLSServer(rec)
+	srv := lokitest.NewTLSServer()
 	defer srv.Close()
 
 	cfg := testConfig(srv.URL)
@@ -276,7 +197,7 @@ func TestTLSWithCustomCA(t *testing.T) {
 	require.NoError(t, err)
 	c.Push(Entry{Time: time.Now(), Line: "over tls"})
 	require.NoError(t, c.Close(context.Background()))
-	assert.Equal(t, []string{"over tls"}, rec.lines)
+	assert.Equal(t, []string{"over tls"}, srv.Lines())
 
 	var mu sync.Mutex
 	var errs []string
@@ -300,7 +221,7 @@ func TestTLSWithCustomCA(t *testing.T) {
 	mu.Unlock()
 	_ = c.Close(context.Background())
 	assert.Equal(t, uint64(1), c.Stats().Dropped)
-	assert.Len(t, rec.lines, 1)
+	assert.Len(t, srv.Lines(), 1)
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -338,10 +259,9 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestCloseReportsUnsent(t *testing.T) {
-	rec := newRecorder()
-	rec.status.Store(503)
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
+	srv.SetStatus(503)
 	c, err := New(testConfig(srv.URL))
 	require.NoError(t, err)
 	for i := range 50 {
@@ -396,13 +316,7 @@ func TestEncodingsRoundTrip(t *testing.T) {
 }
 
 func TestJSONEncodingOption(t *testing.T) {
-	rec := newRecorder()
-	var ct atomic.Value
-	rec.check = func(r *http.Request) int {
-		ct.Store(r.Header.Get("Content-Type") + " " + r.Header.Get("Content-Encoding"))
-		return 0
-	}
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
 	cfg := testConfig(srv.URL)
 	cfg.JSON = true
@@ -410,8 +324,12 @@ func TestJSONEncodingOption(t *testing.T) {
 	require.NoError(t, err)
 	c.Push(Entry{Time: time.Now(), Line: "as json"})
 	require.NoError(t, c.Close(context.Background()))
-	assert.Equal(t, []string{"as json"}, rec.lines)
-	assert.Equal(t, "application/json gzip", ct.Load())
+	assert.Equal(t, []string{"as json"}, srv.Lines())
+	require.NotEmpty(t, srv.Requests())
+	for _, r := range srv.Requests() {
+		assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		assert.Equal(t, "gzip", r.Header.Get("Content-Encoding"))
+	}
 }
 
 // A prepared label set is the same stream as Push's labels: static labels

@@ -1,7 +1,12 @@
-// Package lokitest provides utilities for testing code that pushes logs to
-// Grafana Loki, as net/http/httptest does for HTTP: [DecodePushRequest]
-// reads the body of a push to /loki/api/v1/push, in either of the formats
-// package loki sends.
+// Package lokitest provides a fake Grafana Loki for tests of code that
+// pushes logs, as net/http/httptest provides servers for tests of HTTP
+// clients.
+//
+// [NewServer] starts a [Server] that stores what is pushed to
+// /loki/api/v1/push and can be told to fail: answer with an error status
+// and a Retry-After header, or hang. [DecodePushRequest] reads a push body
+// on its own, for a server or proxy of a test's making; it reads both
+// formats that package loki sends, snappy-framed protobuf and gzipped JSON.
 //
 // Package lokitest does not import package loki, so that loki's own tests
 // can use it.
