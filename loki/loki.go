@@ -55,6 +55,10 @@ type Config struct {
 	MaxLineBytes   int               // lines longer than this are cut; default 256 KiB
 	JSON           bool              // push gzipped JSON instead of snappy-framed protobuf
 	retryBaseDelay time.Duration
+	// after is the clock of every wait but a request's timeout: the batch
+	// wait, retry backoff and Retry-After, and Close's flush deadline. It
+	// is time.After unless a test drives time itself.
+	after func(time.Duration) <-chan time.Time
 }
 
 // Defaults.
@@ -208,6 +212,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.retryBaseDelay == 0 {
 		cfg.retryBaseDelay = 100 * time.Millisecond
 	}
+	if cfg.after == nil {
+		cfg.after = time.After
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -324,7 +331,9 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 		c.dropped.Add(1)
 		return false
 	}
-	if n == 1 || n*200 >= c.cfg.BatchSize { // first entry, or enough for a batch: wake the sender
+	// The first entry of an empty queue wakes the sender, which has no timer
+	// while idle; so does a queue that holds a batch.
+	if n == 1 || n*200 >= c.cfg.BatchSize {
 		select {
 		case c.wake <- struct{}{}:
 		default:
@@ -360,26 +369,24 @@ func (c *Client) queueLen() int {
 	return len(c.normal) + len(c.priority)
 }
 
-// run is the sender goroutine.
+// run is the sender goroutine. Woken by Push, it lets a batch fill up for
+// BatchWait unless it is full already, then sends until the queue is empty.
+// It needs no timer while the queue is empty: it goes idle only once it has
+// seen the queue empty, and the Push that queues the next entry wakes it.
 func (c *Client) run() {
 	defer close(c.done)
-	timer := time.NewTimer(c.cfg.BatchWait)
-	defer timer.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-c.wake:
-			// Let a batch fill up for at most BatchWait unless it is full already.
-			if c.queueBytesApprox() < c.cfg.BatchSize {
-				select {
-				case <-timer.C:
-				case <-c.stop:
-					return
-				case <-time.After(c.cfg.BatchWait):
-				}
+		}
+		if c.queueBytesApprox() < c.cfg.BatchSize {
+			select {
+			case <-c.cfg.after(c.cfg.BatchWait):
+			case <-c.stop:
+				return
 			}
-		case <-timer.C:
 		}
 		for c.queueLen() > 0 {
 			batch := c.take(c.cfg.BatchSize)
@@ -387,7 +394,6 @@ func (c *Client) run() {
 				return // stopping: the batch went back to the queue
 			}
 		}
-		timer.Reset(c.cfg.BatchWait)
 	}
 }
 
@@ -445,7 +451,7 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			wait = retryAfter
 		}
 		select {
-		case <-time.After(wait):
+		case <-c.cfg.after(wait):
 		case <-stop:
 			c.requeue(batch)
 			return false
@@ -563,8 +569,16 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 	close(c.stop)
 	<-c.done
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.FlushTimeout)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	deadline := c.cfg.after(c.cfg.FlushTimeout)
+	go func() {
+		select {
+		case <-deadline:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	for c.queueLen() > 0 && ctx.Err() == nil {
 		batch := c.take(c.cfg.BatchSize)
 		if !c.send(batch, ctx.Done()) {
