@@ -51,13 +51,13 @@ type Config struct {
 	AllowInsecure  bool              // allow credentials over plain http to a non-loopback host
 	MaxBackoff     time.Duration     // cap of the retry backoff; default 10s
 	OnError        func(error)       // called with every failed push (never with a secret)
-	HTTPClient     *http.Client      // optional; overrides Timeout and CAFile
+	HTTPClient     *http.Client      // optional; overrides CAFile (Timeout still bounds each request)
 	MaxLineBytes   int               // lines longer than this are cut; default 256 KiB
 	JSON           bool              // push gzipped JSON instead of snappy-framed protobuf
 	retryBaseDelay time.Duration
-	// after is the clock of every wait but a request's timeout: the batch
-	// wait, retry backoff and Retry-After, and Close's flush deadline. It
-	// is time.After unless a test drives time itself.
+	// after is the clock of every wait: the batch wait, a request's
+	// timeout, retry backoff and Retry-After, and Close's flush deadline.
+	// It is time.After unless a test drives time itself.
 	after func(time.Duration) <-chan time.Time
 }
 
@@ -230,7 +230,7 @@ func New(cfg Config) (*Client, error) {
 			}
 			tr.TLSClientConfig.RootCAs = pool
 		}
-		hc = &http.Client{Timeout: cfg.Timeout, Transport: tr}
+		hc = &http.Client{Transport: tr} // post times each request out
 	}
 	c := &Client{
 		cfg:     cfg,
@@ -482,15 +482,10 @@ func (c *Client) report(err error) {
 
 // post sends one body; it gives the status and a Retry-After.
 func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go cancelWhen(ctx, cancel, stop, errStopping)
+	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.Timeout), fmt.Errorf("no answer within %v", c.cfg.Timeout))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pushURL, bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, err
@@ -512,6 +507,9 @@ func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, er
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return 0, 0, cause
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is known; keep the cause only
@@ -529,6 +527,18 @@ func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, er
 		}
 	}
 	return resp.StatusCode, ra, nil
+}
+
+var errStopping = errors.New("loki: client closing")
+
+// cancelWhen cancels ctx with cause once ch delivers, unless ctx is done
+// first.
+func cancelWhen[T any](ctx context.Context, cancel context.CancelCauseFunc, ch <-chan T, cause error) {
+	select {
+	case <-ch:
+		cancel(cause)
+	case <-ctx.Done():
+	}
 }
 
 // encode builds the gzipped JSON push body, one stream per label set, the
@@ -569,16 +579,9 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 	close(c.stop)
 	<-c.done
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	deadline := c.cfg.after(c.cfg.FlushTimeout)
-	go func() {
-		select {
-		case <-deadline:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
 	for c.queueLen() > 0 && ctx.Err() == nil {
 		batch := c.take(c.cfg.BatchSize)
 		if !c.send(batch, ctx.Done()) {
