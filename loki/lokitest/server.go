@@ -129,7 +129,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-held:
 		case <-r.Context().Done():
-			return
+		}
+		if r.Context().Err() != nil {
+			return // the client gave up: drop the request unanswered
 		}
 	}
 	var streams []Stream
@@ -229,6 +231,13 @@ func (s *Server) Distinct() int {
 // included, or until ctx is done; it then returns ctx's error.
 func (s *Server) WaitLines(ctx context.Context, n int) error {
 	return s.wait(ctx, func() bool { return len(s.lines) >= n })
+}
+
+// WaitRequests blocks until the server has received at least n requests,
+// answered or not, or until ctx is done; it then returns ctx's error. With
+// [Server.Hang] it tells when a client has a request held.
+func (s *Server) WaitRequests(ctx context.Context, n int) error {
+	return s.wait(ctx, func() bool { return len(s.requests) >= n })
 }
 
 // notify wakes the waiters; s.mu is held.

@@ -29,12 +29,6 @@ func post(t *testing.T, client *http.Client, url, contentType string, body io.Re
 	return resp.StatusCode
 }
 
-// untilArrived waits until the server has received n requests.
-func untilArrived(t *testing.T, s *Server, n int) {
-	t.Helper()
-	require.NoError(t, s.wait(t.Context(), func() bool { return len(s.requests) >= n }))
-}
-
 func TestServerStoresPushes(t *testing.T) {
 	s := NewServer()
 	defer s.Close()
@@ -127,7 +121,7 @@ func TestServerHangAndRelease(t *testing.T) {
 	go func() {
 		answered <- post(t, http.DefaultClient, s.URL+PushPath, "application/json", strings.NewReader(jsonPush(1, "held")))
 	}()
-	untilArrived(t, s, 1)
+	require.NoError(t, s.WaitRequests(t.Context(), 1))
 	assert.Equal(t, 0, s.Requests()[0].Status, "held: not answered")
 	assert.Empty(t, answered)
 	assert.Empty(t, s.Lines())
@@ -145,7 +139,7 @@ func TestServerCloseReleases(t *testing.T) {
 	go func() {
 		answered <- post(t, http.DefaultClient, s.URL+PushPath, "application/json", strings.NewReader(jsonPush(1, "held")))
 	}()
-	untilArrived(t, s, 1)
+	require.NoError(t, s.WaitRequests(t.Context(), 1))
 	s.Close()
 	assert.Equal(t, http.StatusNoContent, <-answered)
 	assert.Equal(t, []string{"held"}, s.Lines())
@@ -163,7 +157,7 @@ func TestServerHangClientGivesUp(t *testing.T) {
 		_, err := http.DefaultClient.Do(req)
 		failed <- err
 	}()
-	untilArrived(t, s, 1)
+	require.NoError(t, s.WaitRequests(t.Context(), 1))
 	cancel()
 	require.ErrorIs(t, <-failed, context.Canceled)
 	s.Server.Close() // without releasing: returns once the handler saw the client go
