@@ -6,7 +6,7 @@
 // and jitter (honouring Retry-After).
 //
 // The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
-// also be used alone.
+// also be used alone. Package lokitest is a fake Loki for tests.
 package loki
 
 import (
