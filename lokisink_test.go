@@ -3,59 +3,19 @@ package logging
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codomyrmex/logging/loki"
+	"github.com/codomyrmex/logging/loki/lokitest"
 )
 
-// fakeLoki records pushed streams; it is for configuration checks, the real
-// server is in loki_e2e_test.go.
-type fakeLoki struct {
-	mu      sync.Mutex
-	streams []map[string]string
-	lines   []string
-	headers http.Header
-	status  int
-}
-
-func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.headers = r.Header.Clone()
-	if f.status != 0 {
-		w.WriteHeader(f.status)
-		return
-	}
-	streams, err := loki.DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
-	if err != nil {
-		w.WriteHeader(400)
-		return
-	}
-	for _, s := range streams {
-		labels, err := s.LabelMap()
-		if err != nil {
-			w.WriteHeader(400)
-			return
-		}
-		for _, e := range s.Entries {
-			f.streams = append(f.streams, labels)
-			f.lines = append(f.lines, e.Line)
-		}
-	}
-	w.WriteHeader(204)
-}
-
 func TestLokiFromEnvironment(t *testing.T) {
-	fl := &fakeLoki{}
-	srv := httptest.NewServer(fl)
+	srv := lokitest.NewServer() // for configuration checks; the real Loki is in loki_e2e_test.go
 	defer srv.Close()
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	require.NoError(t, os.WriteFile(pwFile, []byte("file-pw\n"), 0o600))
@@ -70,23 +30,35 @@ func TestLokiFromEnvironment(t *testing.T) {
 	SecurityEvent(t.Context(), Event{Type: AuthzDenied, UserID: "u-9"})
 	require.NoError(t, Close())
 	require.Len(t, buf.Lines(), 2)
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	require.Len(t, fl.lines, 2)
+	// The label set of each line, in the order stored.
+	var streams []map[string]string
+	var lines []string
+	for _, s := range srv.Streams() {
+		labels, err := s.LabelMap()
+		require.NoError(t, err)
+		for _, e := range s.Entries {
+			streams = append(streams, labels)
+			lines = append(lines, e.Line)
+		}
+	}
+	require.Len(t, lines, 2)
 	// Security events are sent first (priority); find each by its logger.
 	bi, si := 0, 1
-	if fl.streams[0]["logger"] == "security" {
+	if streams[0]["logger"] == "security" {
 		bi, si = 1, 0
 	}
-	assert.Equal(t, map[string]string{"service": "api", "env": "test", "level": "INFO", "logger": "billing"}, fl.streams[bi])
-	assert.Equal(t, "authz_denied", fl.streams[si]["security_event_type"])
+	assert.Equal(t, map[string]string{"service": "api", "env": "test", "level": "INFO", "logger": "billing"}, streams[bi])
+	assert.Equal(t, "authz_denied", streams[si]["security_event_type"])
 	var m map[string]any
-	require.NoError(t, json.Unmarshal([]byte(fl.lines[bi]), &m))
+	require.NoError(t, json.Unmarshal([]byte(lines[bi]), &m))
 	assert.Equal(t, "u-9", m["user_id"], "high-cardinality fields stay in the line")
 	assert.Equal(t, redactedMarker, m["password"])
-	assert.Equal(t, "team-x", fl.headers.Get("X-Scope-OrgID"))
-	u, p, _ := (&http.Request{Header: fl.headers}).BasicAuth()
-	assert.Equal(t, "svc:file-pw", u+":"+p)
+	require.NotEmpty(t, srv.Requests())
+	for _, r := range srv.Requests() {
+		assert.Equal(t, "team-x", r.Header.Get("X-Scope-OrgID"))
+		u, p, _ := (&http.Request{Header: r.Header}).BasicAuth()
+		assert.Equal(t, "svc:file-pw", u+":"+p)
+	}
 }
 
 func TestLokiBadSettings(t *testing.T) {
@@ -130,9 +102,9 @@ func TestLokiBadSettings(t *testing.T) {
 
 func TestLokiDropSummary(t *testing.T) {
 	clk := newFakeClock()
-	fl := &fakeLoki{status: 503}
-	srv := httptest.NewServer(fl)
+	srv := lokitest.NewServer()
 	defer srv.Close()
+	srv.SetStatus(503)
 	t.Setenv(EnvPrefix+"LOKI_URL", srv.URL)
 	t.Setenv(EnvPrefix+"LOKI_QUEUE_SIZE", "10")
 	t.Setenv(EnvPrefix+"LOKI_FLUSH_TIMEOUT", "100ms")

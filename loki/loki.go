@@ -6,7 +6,7 @@
 // and jitter (honouring Retry-After).
 //
 // The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
-// also be used alone.
+// also be used alone. Package lokitest is a fake Loki for tests.
 package loki
 
 import (
@@ -51,10 +51,14 @@ type Config struct {
 	AllowInsecure  bool              // allow credentials over plain http to a non-loopback host
 	MaxBackoff     time.Duration     // cap of the retry backoff; default 10s
 	OnError        func(error)       // called with every failed push (never with a secret)
-	HTTPClient     *http.Client      // optional; overrides Timeout and CAFile
+	HTTPClient     *http.Client      // optional; overrides CAFile (Timeout still bounds each request)
 	MaxLineBytes   int               // lines longer than this are cut; default 256 KiB
 	JSON           bool              // push gzipped JSON instead of snappy-framed protobuf
 	retryBaseDelay time.Duration
+	// after is the clock of every wait: the batch wait, a request's
+	// timeout, retry backoff and Retry-After, and Close's flush deadline.
+	// It is time.After unless a test drives time itself.
+	after func(time.Duration) <-chan time.Time
 }
 
 // Defaults.
@@ -208,6 +212,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.retryBaseDelay == 0 {
 		cfg.retryBaseDelay = 100 * time.Millisecond
 	}
+	if cfg.after == nil {
+		cfg.after = time.After
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -223,7 +230,7 @@ func New(cfg Config) (*Client, error) {
 			}
 			tr.TLSClientConfig.RootCAs = pool
 		}
-		hc = &http.Client{Timeout: cfg.Timeout, Transport: tr}
+		hc = &http.Client{Transport: tr} // post times each request out
 	}
 	c := &Client{
 		cfg:     cfg,
@@ -324,7 +331,9 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 		c.dropped.Add(1)
 		return false
 	}
-	if n == 1 || n*200 >= c.cfg.BatchSize { // first entry, or enough for a batch: wake the sender
+	// The first entry of an empty queue wakes the sender, which has no timer
+	// while idle; so does a queue that holds a batch.
+	if n == 1 || n*200 >= c.cfg.BatchSize {
 		select {
 		case c.wake <- struct{}{}:
 		default:
@@ -360,26 +369,24 @@ func (c *Client) queueLen() int {
 	return len(c.normal) + len(c.priority)
 }
 
-// run is the sender goroutine.
+// run is the sender goroutine. Woken by Push, it lets a batch fill up for
+// BatchWait unless it is full already, then sends until the queue is empty.
+// It needs no timer while the queue is empty: it goes idle only once it has
+// seen the queue empty, and the Push that queues the next entry wakes it.
 func (c *Client) run() {
 	defer close(c.done)
-	timer := time.NewTimer(c.cfg.BatchWait)
-	defer timer.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-c.wake:
-			// Let a batch fill up for at most BatchWait unless it is full already.
-			if c.queueBytesApprox() < c.cfg.BatchSize {
-				select {
-				case <-timer.C:
-				case <-c.stop:
-					return
-				case <-time.After(c.cfg.BatchWait):
-				}
+		}
+		if c.queueBytesApprox() < c.cfg.BatchSize {
+			select {
+			case <-c.cfg.after(c.cfg.BatchWait):
+			case <-c.stop:
+				return
 			}
-		case <-timer.C:
 		}
 		for c.queueLen() > 0 {
 			batch := c.take(c.cfg.BatchSize)
@@ -387,7 +394,6 @@ func (c *Client) run() {
 				return // stopping: the batch went back to the queue
 			}
 		}
-		timer.Reset(c.cfg.BatchWait)
 	}
 }
 
@@ -445,7 +451,7 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			wait = retryAfter
 		}
 		select {
-		case <-time.After(wait):
+		case <-c.cfg.after(wait):
 		case <-stop:
 			c.requeue(batch)
 			return false
@@ -476,15 +482,10 @@ func (c *Client) report(err error) {
 
 // post sends one body; it gives the status and a Retry-After.
 func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go cancelWhen(ctx, cancel, stop, errStopping)
+	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.Timeout), fmt.Errorf("no answer within %v", c.cfg.Timeout))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pushURL, bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, err
@@ -506,6 +507,9 @@ func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, er
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return 0, 0, cause
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is known; keep the cause only
@@ -523,6 +527,18 @@ func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, er
 		}
 	}
 	return resp.StatusCode, ra, nil
+}
+
+var errStopping = errors.New("loki: client closing")
+
+// cancelWhen cancels ctx with cause once ch delivers, unless ctx is done
+// first.
+func cancelWhen[T any](ctx context.Context, cancel context.CancelCauseFunc, ch <-chan T, cause error) {
+	select {
+	case <-ch:
+		cancel(cause)
+	case <-ctx.Done():
+	}
 }
 
 // encode builds the gzipped JSON push body, one stream per label set, the
@@ -563,8 +579,9 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 	close(c.stop)
 	<-c.done
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.FlushTimeout)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
 	for c.queueLen() > 0 && ctx.Err() == nil {
 		batch := c.take(c.cfg.BatchSize)
 		if !c.send(batch, ctx.Done()) {

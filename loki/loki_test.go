@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,79 +18,49 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/loki/lokitest"
 )
 
-// recorder is a fake Loki that records lines and can be told to fail.
-type recorder struct {
-	mu     sync.Mutex
-	lines  []string
-	status atomic.Int32 // 0: 204
-	hang   atomic.Bool
-	retry  string
-	seen   atomic.Int64
-	check  func(*http.Request) int
-	done   chan struct{}
+// testConfig is a client configuration for tests against url, on a clock
+// the test drives. A request never times out unless the test says so; the
+// batch wait, backoff, Retry-After and the flush deadline wait for the test
+// (clock.next) unless it makes them fire at once. The durations differ, so
+// that a wait's duration tells what it is for: batch wait 100 ms, request
+// timeout 200 ms, flush deadline 300 ms, backoff at most 50 ms.
+func testConfig(url string) (Config, *clock) {
+	clk := newClock()
+	cfg := Config{URL: url, BatchWait: 100 * time.Millisecond, QueueSize: 500, Timeout: 200 * time.Millisecond,
+		FlushTimeout: 300 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, retryBaseDelay: 5 * time.Millisecond,
+		after: clk.after}
+	clk.set(cfg.Timeout, never)
+	return cfg, clk
 }
 
-func newRecorder() *recorder { return &recorder{done: make(chan struct{})} }
-
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec.seen.Add(1)
-	if rec.hang.Load() {
-		select {
-		case <-r.Context().Done():
-		case <-rec.done:
-		}
-		return
-	}
-	if rec.check != nil {
-		if code := rec.check(r); code != 0 {
-			w.WriteHeader(code)
-			return
-		}
-	}
-	if s := rec.status.Load(); s != 0 {
-		if rec.retry != "" {
-			w.Header().Set("Retry-After", rec.retry)
-		}
-		w.WriteHeader(int(s))
-		return
-	}
-	streams, err := DecodePushRequest(r.Header.Get("Content-Type"), r.Body)
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	rec.mu.Lock()
-	for _, s := range streams {
-		for _, e := range s.Entries {
-			rec.lines = append(rec.lines, e.Line)
-		}
-	}
-	rec.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
+// watched is a context for waits on the test server, ended by the
+// watchdog.
+func watched(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), watchdog)
+	t.Cleanup(cancel)
+	return ctx
 }
 
-// distinct is how many different lines the server stored.
-func (rec *recorder) distinct() int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	seen := make(map[string]bool, len(rec.lines))
-	for _, l := range rec.lines {
-		seen[l] = true
+// closeAtDeadline closes c while Loki keeps failing. Close asks for its
+// flush deadline, fails to push and waits to retry; only then does the test
+// fire the deadline, and Close gives up and returns its error.
+func closeAtDeadline(t *testing.T, c *Client, clk *clock) error {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(context.Background()) }()
+	deadline := clk.next(t)
+	for deadline.d != c.cfg.FlushTimeout { // the sender's waits, left unfired: Close stops it
+		deadline = clk.next(t)
 	}
-	return len(seen)
-}
-
-func (rec *recorder) count() int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return len(rec.lines)
-}
-
-func testConfig(url string) Config {
-	return Config{URL: url, BatchWait: 20 * time.Millisecond, QueueSize: 500, Timeout: 200 * time.Millisecond,
-		FlushTimeout: 300 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, retryBaseDelay: 5 * time.Millisecond}
+	retry := clk.next(t)
+	assert.LessOrEqual(t, retry.d, c.cfg.MaxBackoff, "Close's push failed and waits to retry")
+	assert.Empty(t, closed, "Close waits for its flush deadline")
+	deadline.fire()
+	return receive(t, closed)
 }
 
 // flood pushes n entries, measuring each Push, and returns the p99 latency.
@@ -116,17 +84,9 @@ func checkAccounting(t *testing.T, c *Client, pushed int) {
 }
 
 func TestDeliversInOrderWithLabels(t *testing.T) {
-	rec := newRecorder()
-	var tenant, auth atomic.Value
-	rec.check = func(r *http.Request) int {
-		tenant.Store(r.Header.Get("X-Scope-OrgID"))
-		u, p, _ := r.BasicAuth()
-		auth.Store(u + ":" + p)
-		return 0
-	}
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
-	cfg := testConfig(srv.URL)
+	cfg, _ := testConfig(srv.URL) // the batch wait does not end: Close sends the batch
 	cfg.Tenant, cfg.Username, cfg.Password = "team-a", "user", "pw"
 	cfg.Labels = map[string]string{"service": "api"}
 	c, err := New(cfg)
@@ -135,12 +95,16 @@ func TestDeliversInOrderWithLabels(t *testing.T) {
 		c.Push(Entry{Time: time.Now(), Line: fmt.Sprintf("line %03d", i)})
 	}
 	require.NoError(t, c.Close(context.Background()))
-	require.Equal(t, 300, rec.count())
-	for i, l := range rec.lines {
+	lines := srv.Lines()
+	require.Len(t, lines, 300)
+	for i, l := range lines {
 		assert.Equal(t, fmt.Sprintf("line %03d", i), l)
 	}
-	assert.Equal(t, "team-a", tenant.Load())
-	assert.Equal(t, "user:pw", auth.Load())
+	reqs := srv.Requests()
+	require.Len(t, reqs, 1, "one batch")
+	assert.Equal(t, "team-a", reqs[0].Header.Get("X-Scope-OrgID"))
+	u, p, _ := (&http.Request{Header: reqs[0].Header}).BasicAuth()
+	assert.Equal(t, "user:pw", u+":"+p)
 	checkAccounting(t, c, 300)
 	assert.Equal(t, uint64(300), c.Stats().Sent)
 }
@@ -153,52 +117,82 @@ func TestFaults(t *testing.T) {
 
 	cases := []struct {
 		name    string
-		url     func(rec *recorder, srv *httptest.Server) string
-		fault   func(rec *recorder)
-		clear   func(rec *recorder)
+		url     string // if not the server's
+		fault   func(srv *lokitest.Server)
+		clear   func(srv *lokitest.Server)
+		retried bool // the client retries a failed push; else it drops the batch
 		recover bool // records sent during the fault arrive once it clears
 	}{
-		{"connection-refused", func(*recorder, *httptest.Server) string { return refusedURL }, nil, nil, false},
-		{"hanging-server", nil, func(r *recorder) { r.hang.Store(true) }, func(r *recorder) { r.hang.Store(false) }, true},
-		{"500", nil, func(r *recorder) { r.status.Store(500) }, func(r *recorder) { r.status.Store(0) }, true},
-		{"429-retry-after", nil, func(r *recorder) { r.retry = "0"; r.status.Store(429) }, func(r *recorder) { r.status.Store(0) }, true},
-		{"400", nil, func(r *recorder) { r.status.Store(400) }, func(r *recorder) { r.status.Store(0) }, false},
+		{"connection-refused", refusedURL, nil, nil, true, false},
+		{"hanging-server", "", (*lokitest.Server).Hang, (*lokitest.Server).Release, true, true},
+		{"500", "", func(s *lokitest.Server) { s.SetStatus(500) }, func(s *lokitest.Server) { s.SetStatus(0) }, true, true},
+		{"429-retry-after", "", func(s *lokitest.Server) { s.SetRetryAfter("0"); s.SetStatus(429) }, func(s *lokitest.Server) { s.SetStatus(0) }, true, true},
+		{"400", "", func(s *lokitest.Server) { s.SetStatus(400) }, func(s *lokitest.Server) { s.SetStatus(0) }, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := newRecorder()
-			srv := httptest.NewServer(rec)
+			srv := lokitest.NewServer()
 			defer srv.Close()
-			defer close(rec.done)
 			url := srv.URL
-			if tc.url != nil {
-				url = tc.url(rec, srv)
+			if tc.url != "" {
+				url = tc.url
+			}
+			cfg, clk := testConfig(url)
+			clk.set(cfg.BatchWait, atOnce) // the sender sends batch after batch, as it would
+			hanging := tc.name == "hanging-server"
+			if hanging {
+				clk.set(cfg.Timeout, held) // the test times the hanging push out
 			}
 			var errs atomic.Int64
-			cfg := testConfig(url)
-			cfg.OnError = func(error) { errs.Add(1) }
+			reported := make(chan struct{}, 1)
+			cfg.OnError = func(error) {
+				errs.Add(1)
+				select {
+				case reported <- struct{}{}:
+				default:
+				}
+			}
 			c, err := New(cfg)
 			require.NoError(t, err)
 			if tc.fault != nil {
-				tc.fault(rec)
+				tc.fault(srv)
 			}
 			p99 := flood(c, 2000, "during")
 			assert.Less(t, p99, time.Millisecond, "p99 Push latency during the fault")
-			time.Sleep(350 * time.Millisecond) // longer than the request timeout: the fault is seen
+			// The fault is seen.
+			if hanging {
+				require.NoError(t, srv.WaitRequests(watched(t), 1), "the first push hangs")
+				timeout := clk.next(t)
+				require.Equal(t, cfg.Timeout, timeout.d)
+				timeout.fire()
+			}
+			if tc.retried {
+				retry := clk.next(t)
+				assert.GreaterOrEqual(t, retry.d, cfg.retryBaseDelay/2, "the first retry waits half the base delay or more")
+				assert.LessOrEqual(t, retry.d, cfg.retryBaseDelay)
+			} else {
+				for c.Stats().Pending > 0 { // each rejected batch is dropped and reported
+					receive(t, reported)
+				}
+			}
 			checkAccounting(t, c, 2000)
 			assert.Greater(t, c.Stats().Dropped, uint64(0), "queue bound enforced by dropping")
 			if tc.clear != nil {
-				tc.clear(rec)
+				tc.clear(srv)
 			}
-			_ = c.Close(context.Background())
+			if tc.url == refusedURL {
+				assert.Error(t, closeAtDeadline(t, c, clk), "Loki is still down: Close gives up at its deadline")
+			} else {
+				assert.NoError(t, c.Close(context.Background()))
+			}
 			checkAccounting(t, c, 2000)
 			st := c.Stats()
 			assert.Equal(t, 0, st.Pending)
 			// A push that timed out after the server stored it is sent again (Loki
 			// drops such exact duplicates): count each line once, and allow
 			// repeats only where a retry happened.
-			assert.Equal(t, uint64(rec.distinct()), st.Sent, "what the server stored is what was counted as sent")
-			if rec.count() != rec.distinct() {
+			assert.Equal(t, uint64(srv.Distinct()), st.Sent, "what the server stored is what was counted as sent")
+			if len(srv.Lines()) != srv.Distinct() {
 				assert.Greater(t, st.Retries, uint64(0), "a line stored twice was retried")
 			}
 			if tc.recover {
@@ -215,33 +209,86 @@ func TestFaults(t *testing.T) {
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
-	rec := newRecorder()
-	rec.retry = "1"
-	rec.status.Store(429)
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
-	cfg := testConfig(srv.URL)
+	srv.SetRetryAfter("1")
+	srv.SetStatus(http.StatusTooManyRequests)
+	cfg, clk := testConfig(srv.URL)
 	cfg.MaxBackoff = 5 * time.Second
+	clk.set(cfg.BatchWait, atOnce)
+	reports := make(chan error, 16)
+	cfg.OnError = func(err error) { reports <- err }
 	c, err := New(cfg)
 	require.NoError(t, err)
 	c.Push(Entry{Time: time.Now(), Line: "x"})
-	time.Sleep(600 * time.Millisecond)
-	assert.Equal(t, int64(1), rec.seen.Load(), "no retry before Retry-After")
-	rec.status.Store(0)
-	require.Eventually(t, func() bool { return rec.count() == 1 }, 3*time.Second, 10*time.Millisecond)
+	retry := clk.next(t)
+	assert.Equal(t, time.Second, retry.d, "the client waits exactly as long as Retry-After says")
+	assert.ErrorContains(t, receive(t, reports), "HTTP 429")
+	// The client waits on retry's channel alone: nothing else can make it retry.
+	assert.Len(t, srv.Requests(), 1, "no retry before Retry-After")
+	srv.SetStatus(0)
+	retry.fire()
+	assert.ErrorContains(t, receive(t, reports), "recovered after 1 retries")
+	assert.Equal(t, []string{"x"}, srv.Lines())
+	reqs := srv.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, http.StatusTooManyRequests, reqs[0].Status)
+	assert.Equal(t, http.StatusNoContent, reqs[1].Status)
 	require.NoError(t, c.Close(context.Background()))
+	assert.Len(t, srv.Requests(), 2, "nothing left for Close to send")
+	st := c.Stats()
+	assert.Equal(t, uint64(1), st.Sent)
+	assert.Equal(t, uint64(1), st.Retries)
+}
+
+// Retries back off exponentially, with jitter, up to MaxBackoff, which also
+// caps a longer Retry-After.
+func TestBackoffGrowsToMax(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(http.StatusServiceUnavailable)
+	cfg, clk := testConfig(srv.URL)
+	clk.set(cfg.BatchWait, atOnce)
+	c, err := New(cfg)
+	require.NoError(t, err)
+	c.Push(Entry{Time: time.Now(), Line: "x"})
+	delay := cfg.retryBaseDelay
+	for attempt := 1; attempt <= 6; attempt++ { // 5, 10, 20, 40, then 50 ms twice
+		retry := clk.next(t)
+		assert.Len(t, srv.Requests(), attempt, "one request a retry")
+		assert.GreaterOrEqual(t, retry.d, delay/2, "attempt %d", attempt)
+		assert.LessOrEqual(t, retry.d, delay, "attempt %d", attempt)
+		if attempt == 6 {
+			srv.SetRetryAfter("120")
+		}
+		retry.fire()
+		delay = min(2*delay, cfg.MaxBackoff)
+	}
+	retry := clk.next(t)
+	assert.Equal(t, cfg.MaxBackoff, retry.d, "Retry-After cut to MaxBackoff")
+	srv.SetStatus(0)
+	retry.fire()
+	require.NoError(t, srv.WaitLines(watched(t), 1))
+	require.NoError(t, c.Close(context.Background()))
+	assert.Equal(t, 1, srv.Distinct())
+	st := c.Stats()
+	assert.Equal(t, uint64(1), st.Sent)
+	assert.Equal(t, uint64(7), st.Retries)
 }
 
 func TestPriorityEntriesKept(t *testing.T) {
-	rec := newRecorder()
-	rec.hang.Store(true)
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
-	defer close(rec.done)
-	cfg := testConfig(srv.URL)
+	srv.Hang()
+	cfg, clk := testConfig(srv.URL)
 	cfg.QueueSize = 100
 	c, err := New(cfg)
 	require.NoError(t, err)
+	c.Push(Entry{Time: time.Now(), Line: "first"})
+	batchWait := clk.next(t)
+	require.Equal(t, cfg.BatchWait, batchWait.d)
+	batchWait.fire() // the sender pushes "first", and Loki hangs
+	require.NoError(t, srv.WaitRequests(watched(t), 1))
 	for i := range 1000 {
 		c.Push(Entry{Time: time.Now(), Line: fmt.Sprint("n", i)})
 		if i%10 == 0 {
@@ -251,12 +298,19 @@ func TestPriorityEntriesKept(t *testing.T) {
 	c.mu.Lock()
 	assert.Len(t, c.priority, 100, "every priority entry kept while ordinary ones were dropped")
 	c.mu.Unlock()
-	rec.hang.Store(false)
-	_ = c.Close(context.Background())
-	checkAccounting(t, c, 1100)
+	srv.Release()
+	require.NoError(t, c.Close(context.Background()))
+	checkAccounting(t, c, 1101)
+	st := c.Stats()
+	assert.Equal(t, uint64(101), st.Sent, "first and every priority entry")
+	assert.Equal(t, uint64(1000), st.Dropped)
+	lines := srv.Lines()
+	for i := 0; i < 1000; i += 10 {
+		assert.Contains(t, lines, fmt.Sprint("security ", i))
+	}
 }
 
-func writeCA(t *testing.T, srv *httptest.Server) string {
+func writeCA(t *testing.T, srv *lokitest.Server) string {
 	path := filepath.Join(t.TempDir(), "ca.pem")
 	der := srv.Certificate().Raw
 	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
@@ -264,22 +318,21 @@ func writeCA(t *testing.T, srv *httptest.Server) string {
 }
 
 func TestTLSWithCustomCA(t *testing.T) {
-	rec := newRecorder()
-	srv := httptest.NewTLSServer(rec)
+	srv := lokitest.NewTLSServer()
 	defer srv.Close()
 
-	cfg := testConfig(srv.URL)
+	cfg, _ := testConfig(srv.URL)
 	cfg.CAFile = writeCA(t, srv)
 	c, err := New(cfg)
 	require.NoError(t, err)
 	c.Push(Entry{Time: time.Now(), Line: "over tls"})
 	require.NoError(t, c.Close(context.Background()))
-	assert.Equal(t, []string{"over tls"}, rec.lines)
+	assert.Equal(t, []string{"over tls"}, srv.Lines())
 
 	var mu sync.Mutex
 	var errs []string
-	cfg = testConfig(srv.URL) // no CA: the server's certificate is not trusted
-	cfg.Timeout = 5 * time.Second
+	cfg, clk := testConfig(srv.URL) // no CA: the server's certificate is not trusted
+	clk.set(cfg.BatchWait, atOnce)
 	cfg.OnError = func(err error) {
 		mu.Lock()
 		errs = append(errs, err.Error())
@@ -288,17 +341,15 @@ func TestTLSWithCustomCA(t *testing.T) {
 	c, err = New(cfg)
 	require.NoError(t, err)
 	c.Push(Entry{Time: time.Now(), Line: "refused"})
-	require.Eventually(t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(errs) > 0
-	}, 10*time.Second, 5*time.Millisecond)
+	retry := clk.next(t) // the push failed, was reported, and waits to retry
+	assert.LessOrEqual(t, retry.d, cfg.MaxBackoff)
 	mu.Lock()
+	require.NotEmpty(t, errs)
 	assert.Contains(t, errs[0], "certificate")
 	mu.Unlock()
-	_ = c.Close(context.Background())
+	assert.Error(t, closeAtDeadline(t, c, clk))
 	assert.Equal(t, uint64(1), c.Stats().Dropped)
-	assert.Len(t, rec.lines, 1)
+	assert.Len(t, srv.Lines(), 1)
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -336,24 +387,21 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestCloseReportsUnsent(t *testing.T) {
-	rec := newRecorder()
-	rec.status.Store(503)
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
-	c, err := New(testConfig(srv.URL))
+	srv.SetStatus(503)
+	cfg, clk := testConfig(srv.URL) // the batch wait does not end: Close sends
+	c, err := New(cfg)
 	require.NoError(t, err)
 	for i := range 50 {
 		c.Push(Entry{Time: time.Now(), Line: fmt.Sprint(i)})
 	}
-	start := time.Now()
-	err = c.Close(context.Background())
-	assert.Less(t, time.Since(start), time.Second, "Close bounded by the flush timeout")
+	err = closeAtDeadline(t, c, clk) // Close bounded by the flush timeout
 	require.Error(t, err)
-	assert.True(t, strings.Contains(err.Error(), "could not be sent"))
+	assert.Contains(t, err.Error(), "could not be sent")
 	st := c.Stats()
 	assert.Equal(t, uint64(50), st.Dropped)
 	assert.NoError(t, c.Close(context.Background()), "idempotent")
-	_, _ = io.Discard.Write(nil)
 }
 
 func TestEncodingsRoundTrip(t *testing.T) {
@@ -367,12 +415,15 @@ func TestEncodingsRoundTrip(t *testing.T) {
 	pb := encodeProtobuf(batch)
 	js, err := encode(batch)
 	require.NoError(t, err)
-	for name, got := range map[string]func() ([]Stream, error){
-		"protobuf": func() ([]Stream, error) { return DecodePushRequest("application/x-protobuf", bytes.NewReader(pb)) },
-		"json":     func() ([]Stream, error) { return DecodePushRequest("application/json", bytes.NewReader(js)) },
+	for name, push := range map[string]struct {
+		contentType string
+		body        []byte
+	}{
+		"protobuf": {"application/x-protobuf", pb},
+		"json":     {"application/json", js},
 	} {
 		t.Run(name, func(t *testing.T) {
-			streams, err := got()
+			streams, err := lokitest.DecodePushRequest(push.contentType, bytes.NewReader(push.body))
 			require.NoError(t, err)
 			require.Len(t, streams, 2)
 			m, err := streams[0].LabelMap()
@@ -386,38 +437,38 @@ func TestEncodingsRoundTrip(t *testing.T) {
 			assert.Equal(t, int64(1), streams[1].Entries[0].Time.UnixNano())
 		})
 	}
-	_, err = DecodePushRequest("application/x-protobuf", bytes.NewReader([]byte{0xff}))
+	_, err = lokitest.DecodePushRequest("application/x-protobuf", bytes.NewReader([]byte{0xff}))
 	assert.Error(t, err)
 }
 
 func TestJSONEncodingOption(t *testing.T) {
-	rec := newRecorder()
-	var ct atomic.Value
-	rec.check = func(r *http.Request) int {
-		ct.Store(r.Header.Get("Content-Type") + " " + r.Header.Get("Content-Encoding"))
-		return 0
-	}
-	srv := httptest.NewServer(rec)
+	srv := lokitest.NewServer()
 	defer srv.Close()
-	cfg := testConfig(srv.URL)
+	cfg, _ := testConfig(srv.URL)
 	cfg.JSON = true
 	c, err := New(cfg)
 	require.NoError(t, err)
 	c.Push(Entry{Time: time.Now(), Line: "as json"})
 	require.NoError(t, c.Close(context.Background()))
-	assert.Equal(t, []string{"as json"}, rec.lines)
-	assert.Equal(t, "application/json gzip", ct.Load())
+	assert.Equal(t, []string{"as json"}, srv.Lines())
+	reqs := srv.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "application/json", reqs[0].Header.Get("Content-Type"))
+	assert.Equal(t, "gzip", reqs[0].Header.Get("Content-Encoding"))
 }
 
 // A prepared label set is the same stream as Push's labels: static labels
 // merged in, invalid names and empty values left out.
 func TestLabelSetMatchesPush(t *testing.T) {
-	cfg := testConfig("http://127.0.0.1:1")
+	cfg, _ := testConfig("http://127.0.0.1:1") // the batch wait does not end: the entries stay queued
 	cfg.Labels = map[string]string{"service": "api"}
-	cfg.BatchWait = time.Hour // the entries stay queued for the comparison
 	c, err := New(cfg)
 	require.NoError(t, err)
-	defer c.Close(context.Background())
+	defer func() { // close without sending
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = c.Close(ctx)
+	}()
 	labels := map[string]string{"level": "INFO", "bad-name": "x", "empty": ""}
 	ls := c.LabelSet(labels)
 	assert.Equal(t, map[string]string{"service": "api", "level": "INFO"}, ls.labels)

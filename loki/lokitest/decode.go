@@ -1,32 +1,48 @@
-package loki
+package lokitest
 
 import (
+	"bufio"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Stream is one decoded stream of a push request.
+// Stream is one stream of a decoded push request: a label set and its
+// entries, in the order the request carried them.
 type Stream struct {
-	Labels  string // the label set as Loki prints it: {a="b", c="d"}
+	// Labels is the label set as the request carried it, such as
+	// {level="INFO",service="api"}; [Stream.LabelMap] parses it. The
+	// labels of a JSON request are rendered the same way, names sorted.
+	Labels  string
 	Entries []DecodedEntry
 }
 
-// DecodedEntry is one decoded line.
+// DecodedEntry is one line of a decoded stream with its timestamp.
 type DecodedEntry struct {
 	Time time.Time
 	Line string
 }
 
-// DecodePushRequest decodes a push body as this client sends it: protobuf
-// in a snappy block of literals (Content-Type application/x-protobuf), or
-// gzipped JSON. It is for test servers and proxies; it does not decode
-// snappy blocks that use back-references.
+// ErrCorrupt is returned, wrapped, for a push body or label set that cannot
+// be decoded.
+var ErrCorrupt = errors.New("lokitest: corrupt push body")
+
+// DecodePushRequest decodes the body of a push to /loki/api/v1/push. A
+// contentType starting with application/json means Loki's JSON push format,
+// gzipped or not (the gzip header is recognised); anything else means a
+// protobuf PushRequest framed as one snappy block, as Loki expects for
+// application/x-protobuf.
+//
+// It reads what package loki sends and what simple clients send; it does
+// not decode snappy blocks that use back-references (copy elements), which
+// package loki never writes.
 func DecodePushRequest(contentType string, body io.Reader) ([]Stream, error) {
 	if strings.HasPrefix(contentType, "application/json") {
 		return decodeJSON(body)
@@ -42,10 +58,17 @@ func DecodePushRequest(contentType string, body io.Reader) ([]Stream, error) {
 	return decodeProtobuf(pb)
 }
 
+// decodeJSON reads {"streams":[{"stream":{...},"values":[["ns","line"]]}]},
+// gunzipping it first if it starts with gzip's magic number.
 func decodeJSON(body io.Reader) ([]Stream, error) {
-	zr, err := gzip.NewReader(body)
-	if err != nil {
-		return nil, err
+	br := bufio.NewReader(body)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		r = zr
 	}
 	var req struct {
 		Streams []struct {
@@ -53,12 +76,12 @@ func decodeJSON(body io.Reader) ([]Stream, error) {
 			Values [][2]string       `json:"values"`
 		} `json:"streams"`
 	}
-	if err := json.NewDecoder(zr).Decode(&req); err != nil {
+	if err := json.NewDecoder(r).Decode(&req); err != nil {
 		return nil, err
 	}
 	var out []Stream
 	for _, s := range req.Streams {
-		st := Stream{Labels: streamKey(s.Stream)}
+		st := Stream{Labels: labelString(s.Stream)}
 		for _, v := range s.Values {
 			ns, err := strconv.ParseInt(v[0], 10, 64)
 			if err != nil {
@@ -71,7 +94,15 @@ func decodeJSON(body io.Reader) ([]Stream, error) {
 	return out, nil
 }
 
-var errCorrupt = errors.New("loki: corrupt push body")
+// labelString renders labels as {a="b",c="d"}, names sorted, the form the
+// protobuf encoding carries.
+func labelString(labels map[string]string) string {
+	pairs := make([]string, 0, len(labels))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		pairs = append(pairs, k+"="+strconv.Quote(labels[k]))
+	}
+	return "{" + strings.Join(pairs, ",") + "}"
+}
 
 func readVarint(b []byte) (uint64, []byte, error) {
 	var v uint64
@@ -81,26 +112,27 @@ func readVarint(b []byte) (uint64, []byte, error) {
 			return v, b[i+1:], nil
 		}
 	}
-	return 0, nil, errCorrupt
+	return 0, nil, ErrCorrupt
 }
 
+// unsnappyLiterals decodes a snappy block made of literal elements only.
 func unsnappyLiterals(b []byte) ([]byte, error) {
 	n, b, err := readVarint(b)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, n)
+	out := make([]byte, 0, min(n, uint64(len(b))))
 	for len(b) > 0 {
 		tag := b[0]
 		if tag&3 != 0 {
-			return nil, fmt.Errorf("%w: snappy copy elements are not supported", errCorrupt)
+			return nil, fmt.Errorf("%w: snappy copy elements are not supported", ErrCorrupt)
 		}
 		m := int(tag >> 2)
 		b = b[1:]
 		if m >= 60 {
 			k := m - 59
 			if len(b) < k {
-				return nil, errCorrupt
+				return nil, ErrCorrupt
 			}
 			m = 0
 			for i := k - 1; i >= 0; i-- {
@@ -110,18 +142,19 @@ func unsnappyLiterals(b []byte) ([]byte, error) {
 		}
 		m++
 		if len(b) < m {
-			return nil, errCorrupt
+			return nil, ErrCorrupt
 		}
 		out = append(out, b[:m]...)
 		b = b[m:]
 	}
 	if uint64(len(out)) != n {
-		return nil, errCorrupt
+		return nil, ErrCorrupt
 	}
 	return out, nil
 }
 
-// fields calls f for each field of a protobuf message.
+// fields calls f for each field of a protobuf message: with the value of a
+// varint field, or the bytes of a length-delimited one.
 func fields(b []byte, f func(num int, v uint64, data []byte) error) error {
 	for len(b) > 0 {
 		key, rest, err := readVarint(b)
@@ -142,19 +175,25 @@ func fields(b []byte, f func(num int, v uint64, data []byte) error) error {
 		case 2:
 			n, rest, err := readVarint(b)
 			if err != nil || uint64(len(rest)) < n {
-				return errCorrupt
+				return ErrCorrupt
 			}
 			if err := f(int(key>>3), 0, rest[:n]); err != nil {
 				return err
 			}
 			b = rest[n:]
 		default:
-			return errCorrupt
+			return ErrCorrupt
 		}
 	}
 	return nil
 }
 
+// decodeProtobuf reads a logproto.PushRequest:
+//
+//	PushRequest   { repeated StreamAdapter streams = 1; }
+//	StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; }
+//	EntryAdapter  { google.protobuf.Timestamp timestamp = 1; string line = 2; }
+//	Timestamp     { int64 seconds = 1; int32 nanos = 2; }
 func decodeProtobuf(pb []byte) ([]Stream, error) {
 	var out []Stream
 	err := fields(pb, func(num int, _ uint64, data []byte) error {
@@ -197,22 +236,25 @@ func decodeProtobuf(pb []byte) ([]Stream, error) {
 	return out, err
 }
 
-// LabelMap parses the stream's label set, {a="b", c="d"}.
+// LabelMap parses the stream's label set, such as {a="b", c="d"}, into a
+// map. It returns an error wrapping [ErrCorrupt] if Labels is not of that
+// form.
 func (s Stream) LabelMap() (map[string]string, error) {
+	corrupt := fmt.Errorf("%w: label set %q", ErrCorrupt, s.Labels)
 	out := map[string]string{}
 	t := strings.TrimSpace(s.Labels)
 	if !strings.HasPrefix(t, "{") || !strings.HasSuffix(t, "}") {
-		return nil, errCorrupt
+		return nil, corrupt
 	}
 	t = t[1 : len(t)-1]
 	for t = strings.TrimSpace(t); t != ""; t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), ",")) {
 		k, rest, ok := strings.Cut(t, "=")
 		if !ok {
-			return nil, errCorrupt
+			return nil, corrupt
 		}
 		q, err := strconv.QuotedPrefix(strings.TrimSpace(rest))
 		if err != nil {
-			return nil, errCorrupt
+			return nil, corrupt
 		}
 		v, _ := strconv.Unquote(q)
 		out[strings.TrimSpace(k)] = v
