@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/codomyrmex/logging/loki"
 )
 
 // EnvPrefix starts the name of every environment variable the package reads.
@@ -42,7 +44,7 @@ type config struct {
 	securityLevel *slog.Level
 	rate          RateLimit
 
-	loki  lokiSettings
+	loki  loki.Config
 	clock clock
 
 	errs []error // problems found while applying options

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,13 +12,6 @@ import (
 
 	"github.com/codomyrmex/logging/loki"
 )
-
-// lokiSettings is what CODOMYRMEX_LOG_LOKI_* and the Loki options set.
-type lokiSettings struct {
-	cfg             loki.Config
-	passwordFile    string
-	bearerTokenFile string
-}
 
 // lokiSink sends every record to Loki through a never-blocking client, as
 // JSON whatever the console shows. The labels are the static ones plus
@@ -121,12 +113,12 @@ type streamID struct {
 // more logger names prepares the rest per record.
 const maxLokiStreams = 4096
 
-func lokiVar(set func(s *lokiSettings, v string) error) func(*config, string) error {
+func lokiVar(set func(s *loki.Config, v string) error) func(*config, string) error {
 	return func(c *config, v string) error { return set(&c.loki, v) }
 }
 
-func lokiDuration(field func(s *lokiSettings) *time.Duration) func(*config, string) error {
-	return lokiVar(func(s *lokiSettings, v string) error {
+func lokiDuration(field func(s *loki.Config) *time.Duration) func(*config, string) error {
+	return lokiVar(func(s *loki.Config, v string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil || d <= 0 || d > 24*time.Hour {
 			return errors.New("want a duration such as 500ms or 5s")
@@ -136,8 +128,8 @@ func lokiDuration(field func(s *lokiSettings) *time.Duration) func(*config, stri
 	})
 }
 
-func lokiInt(field func(s *lokiSettings) *int, lo, hi int) func(*config, string) error {
-	return lokiVar(func(s *lokiSettings, v string) error {
+func lokiInt(field func(s *loki.Config) *int, lo, hi int) func(*config, string) error {
+	return lokiVar(func(s *loki.Config, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < lo || n > hi {
 			return errors.New("want a number from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
@@ -149,70 +141,50 @@ func lokiInt(field func(s *lokiSettings) *int, lo, hi int) func(*config, string)
 
 // lokiEnvVars are the CODOMYRMEX_LOG_LOKI_* variables.
 var lokiEnvVars = []envVar{
-	{"LOKI_URL", false, lokiVar(func(s *lokiSettings, v string) error { s.cfg.URL = strings.TrimSpace(v); return nil })},
-	{"LOKI_TENANT", false, lokiVar(func(s *lokiSettings, v string) error { s.cfg.Tenant = v; return nil })},
-	{"LOKI_USERNAME", false, lokiVar(func(s *lokiSettings, v string) error { s.cfg.Username = v; return nil })},
-	{"LOKI_PASSWORD", true, lokiVar(func(s *lokiSettings, v string) error { s.cfg.Password = v; return nil })},
-	{"LOKI_PASSWORD_FILE", false, lokiVar(func(s *lokiSettings, v string) error { s.passwordFile = v; return nil })},
-	{"LOKI_BEARER_TOKEN", true, lokiVar(func(s *lokiSettings, v string) error { s.cfg.BearerToken = v; return nil })},
-	{"LOKI_BEARER_TOKEN_FILE", false, lokiVar(func(s *lokiSettings, v string) error { s.bearerTokenFile = v; return nil })},
-	{"LOKI_CA_FILE", false, lokiVar(func(s *lokiSettings, v string) error { s.cfg.CAFile = v; return nil })},
-	{"LOKI_LABELS", false, lokiVar(func(s *lokiSettings, v string) error {
+	{"LOKI_URL", false, lokiVar(func(s *loki.Config, v string) error { s.URL = strings.TrimSpace(v); return nil })},
+	{"LOKI_TENANT", false, lokiVar(func(s *loki.Config, v string) error { s.Tenant = v; return nil })},
+	{"LOKI_USERNAME", false, lokiVar(func(s *loki.Config, v string) error { s.Username = v; return nil })},
+	{"LOKI_PASSWORD", true, lokiVar(func(s *loki.Config, v string) error { s.Password = v; return nil })},
+	{"LOKI_PASSWORD_FILE", false, lokiVar(func(s *loki.Config, v string) error { s.PasswordFile = v; return nil })},
+	{"LOKI_BEARER_TOKEN", true, lokiVar(func(s *loki.Config, v string) error { s.BearerToken = v; return nil })},
+	{"LOKI_BEARER_TOKEN_FILE", false, lokiVar(func(s *loki.Config, v string) error { s.BearerTokenFile = v; return nil })},
+	{"LOKI_CA_FILE", false, lokiVar(func(s *loki.Config, v string) error { s.CAFile = v; return nil })},
+	{"LOKI_LABELS", false, lokiVar(func(s *loki.Config, v string) error {
 		l, err := loki.ParseLabels(v)
 		if err != nil {
 			return err
 		}
-		s.cfg.Labels = l
+		s.Labels = l
 		return nil
 	})},
-	{"LOKI_BATCH_SIZE", false, lokiInt(func(s *lokiSettings) *int { return &s.cfg.BatchSize }, 1024, 64<<20)},
-	{"LOKI_BATCH_WAIT", false, lokiDuration(func(s *lokiSettings) *time.Duration { return &s.cfg.BatchWait })},
-	{"LOKI_QUEUE_SIZE", false, lokiInt(func(s *lokiSettings) *int { return &s.cfg.QueueSize }, 1, 10_000_000)},
-	{"LOKI_TIMEOUT", false, lokiDuration(func(s *lokiSettings) *time.Duration { return &s.cfg.Timeout })},
-	{"LOKI_FLUSH_TIMEOUT", false, lokiDuration(func(s *lokiSettings) *time.Duration { return &s.cfg.FlushTimeout })},
-	{"LOKI_ALLOW_INSECURE", false, lokiVar(func(s *lokiSettings, v string) error {
+	{"LOKI_BATCH_SIZE", false, lokiInt(func(s *loki.Config) *int { return &s.BatchSize }, 1024, 64<<20)},
+	{"LOKI_BATCH_WAIT", false, lokiDuration(func(s *loki.Config) *time.Duration { return &s.BatchWait })},
+	{"LOKI_QUEUE_SIZE", false, lokiInt(func(s *loki.Config) *int { return &s.QueueSize }, 1, 10_000_000)},
+	{"LOKI_TIMEOUT", false, lokiDuration(func(s *loki.Config) *time.Duration { return &s.Timeout })},
+	{"LOKI_FLUSH_TIMEOUT", false, lokiDuration(func(s *loki.Config) *time.Duration { return &s.FlushTimeout })},
+	{"LOKI_ALLOW_INSECURE", false, lokiVar(func(s *loki.Config, v string) error {
 		b, err := parseBool(v)
-		s.cfg.AllowInsecure = b
+		s.AllowInsecure = b
 		return err
 	})},
 }
 
 func init() { envVars = append(envVars, lokiEnvVars...) }
 
-// readSecretFile reads a credential file, trimming the final newline.
-func readSecretFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
 // newLokiSink builds the Loki sink if a URL is set; the client reports its
 // failures to report. Errors name the variable and never a secret.
 func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
-	s := &c.loki
-	if s.cfg.URL == "" {
+	cfg := c.loki
+	if cfg.URL == "" {
 		return nil, nil
-	}
-	cfg := s.cfg
-	if s.passwordFile != "" {
-		p, err := readSecretFile(s.passwordFile)
-		if err != nil {
-			return nil, &ConfigError{Name: EnvPrefix + "LOKI_PASSWORD_FILE", Value: s.passwordFile, Err: err}
-		}
-		cfg.Password = p
-	}
-	if s.bearerTokenFile != "" {
-		p, err := readSecretFile(s.bearerTokenFile)
-		if err != nil {
-			return nil, &ConfigError{Name: EnvPrefix + "LOKI_BEARER_TOKEN_FILE", Value: s.bearerTokenFile, Err: err}
-		}
-		cfg.BearerToken = p
 	}
 	cfg.OnError = report
 	client, err := loki.New(cfg)
 	if err != nil {
+		var fe *loki.FileError
+		if errors.As(err, &fe) {
+			return nil, &ConfigError{Name: EnvPrefix + "LOKI_" + fe.Field, Value: fe.Path, Err: fe.Err}
+		}
 		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: Redact(cfg.URL), Err: err}
 	}
 	ls := &lokiSink{client: client, clock: c.clock, stop: make(chan struct{}), done: make(chan struct{})}

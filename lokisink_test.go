@@ -83,6 +83,9 @@ func TestLokiBadSettings(t *testing.T) {
 			t.Cleanup(func() { _ = Close() })
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "CODOMYRMEX_LOG_LOKI_")
+			if name == "missing file" {
+				assert.Contains(t, err.Error(), `CODOMYRMEX_LOG_LOKI_PASSWORD_FILE="/nonexistent/pw"`, "the variable that is wrong")
+			}
 			assert.NotContains(t, err.Error(), secret)
 			Logger("x").Info("still logging")
 			assert.Contains(t, buf.String(), "still logging")

@@ -352,5 +352,5 @@ func WithContextExtractor(f func(context.Context) []slog.Attr) Option {
 // WithLoki sends every record also to Grafana Loki (see the loki package
 // for the fields); it is what the CODOMYRMEX_LOG_LOKI_* variables set.
 func WithLoki(cfg loki.Config) Option {
-	return option("WithLoki", bySetup, func(c *config) error { c.loki.cfg = cfg; return nil })
+	return option("WithLoki", bySetup, func(c *config) error { c.loki = cfg; return nil })
 }

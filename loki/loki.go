@@ -36,25 +36,27 @@ import (
 // Config configures a Client. The zero values of the sizes and durations
 // take the defaults below.
 type Config struct {
-	URL            string            // base URL, such as https://loki.example:3100
-	Tenant         string            // sent as X-Scope-OrgID
-	Username       string            // basic auth
-	Password       string            // basic auth
-	BearerToken    string            // Authorization: Bearer
-	CAFile         string            // PEM file of CAs to trust, in addition to none: replaces the system pool
-	Labels         map[string]string // static labels of every stream
-	BatchSize      int               // bytes of lines per push; default 1 MiB
-	BatchWait      time.Duration     // longest a line waits for its batch; default 1s
-	QueueSize      int               // records held while waiting to be sent; default 10,000
-	Timeout        time.Duration     // per HTTP request; default 10s
-	FlushTimeout   time.Duration     // how long Close may take to send what is queued; default 5s
-	AllowInsecure  bool              // allow credentials over plain http to a non-loopback host
-	MaxBackoff     time.Duration     // cap of the retry backoff; default 10s
-	OnError        func(error)       // called with every failed push (never with a secret)
-	HTTPClient     *http.Client      // optional; overrides CAFile (Timeout still bounds each request)
-	MaxLineBytes   int               // lines longer than this are cut; default 256 KiB
-	JSON           bool              // push gzipped JSON instead of snappy-framed protobuf
-	retryBaseDelay time.Duration
+	URL             string            // base URL, such as https://loki.example:3100
+	Tenant          string            // sent as X-Scope-OrgID
+	Username        string            // basic auth
+	Password        string            // basic auth
+	PasswordFile    string            // a file holding Password (final newline trimmed), read by New
+	BearerToken     string            // Authorization: Bearer
+	BearerTokenFile string            // a file holding BearerToken (final newline trimmed), read by New
+	CAFile          string            // PEM file of CAs to trust, in addition to none: replaces the system pool
+	Labels          map[string]string // static labels of every stream
+	BatchSize       int               // bytes of lines per push; default 1 MiB
+	BatchWait       time.Duration     // longest a line waits for its batch; default 1s
+	QueueSize       int               // records held while waiting to be sent; default 10,000
+	Timeout         time.Duration     // per HTTP request; default 10s
+	FlushTimeout    time.Duration     // how long Close may take to send what is queued; default 5s
+	AllowInsecure   bool              // allow credentials over plain http to a non-loopback host
+	MaxBackoff      time.Duration     // cap of the retry backoff; default 10s
+	OnError         func(error)       // called with every failed push (never with a secret)
+	HTTPClient      *http.Client      // optional; overrides CAFile (Timeout still bounds each request)
+	MaxLineBytes    int               // lines longer than this are cut; default 256 KiB
+	JSON            bool              // push gzipped JSON instead of snappy-framed protobuf
+	retryBaseDelay  time.Duration
 	// after is the clock of every wait: the batch wait, a request's
 	// timeout, retry backoff and Retry-After, and Close's flush deadline.
 	// It is time.After unless a test drives time itself.
@@ -185,6 +187,22 @@ type Client struct {
 
 // New validates cfg and starts the client's sender goroutine.
 func New(cfg Config) (*Client, error) {
+	for _, f := range []struct {
+		field, path string
+		value       *string
+	}{{"PASSWORD_FILE", cfg.PasswordFile, &cfg.Password}, {"BEARER_TOKEN_FILE", cfg.BearerTokenFile, &cfg.BearerToken}} {
+		if f.path == "" {
+			continue
+		}
+		if *f.value != "" {
+			return nil, &FileError{Field: f.field, Path: f.path, Err: errors.New("set the value or its file, not both")}
+		}
+		v, err := readSecretFile(f.path)
+		if err != nil {
+			return nil, &FileError{Field: f.field, Path: f.path, Err: err}
+		}
+		*f.value = v
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -222,11 +240,11 @@ func New(cfg Config) (*Client, error) {
 		if cfg.CAFile != "" {
 			pem, err := readFile(cfg.CAFile)
 			if err != nil {
-				return nil, fmt.Errorf("CA_FILE: %w", err)
+				return nil, &FileError{Field: "CA_FILE", Path: cfg.CAFile, Err: err}
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, errors.New("CA_FILE: no PEM certificate found")
+				return nil, &FileError{Field: "CA_FILE", Path: cfg.CAFile, Err: errors.New("no PEM certificate found")}
 			}
 			tr.TLSClientConfig.RootCAs = pool
 		}
@@ -607,3 +625,27 @@ func (c *Client) Stats() Stats {
 }
 
 var readFile = os.ReadFile
+
+// readSecretFile reads a credential file, trimming the final newline.
+func readSecretFile(path string) (string, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// FileError is a file of a Config (PasswordFile, BearerTokenFile, CAFile)
+// that New could not use. It names the field as its variable is named
+// (PASSWORD_FILE, …) and the path, never the file's content.
+type FileError struct {
+	Field string
+	Path  string
+	Err   error
+}
+
+// Error returns FIELD "path": problem.
+func (e *FileError) Error() string { return fmt.Sprintf("%s %q: %v", e.Field, e.Path, e.Err) }
+
+// Unwrap returns the underlying problem.
+func (e *FileError) Unwrap() error { return e.Err }

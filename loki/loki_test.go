@@ -3,6 +3,7 @@ package loki
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -383,6 +384,47 @@ func TestConfigValidation(t *testing.T) {
 	for _, s := range []string{"a", "a=", "bad-name=x", "__x=y"} {
 		_, err := ParseLabels(s)
 		assert.Error(t, err, s)
+	}
+}
+
+// PasswordFile and BearerTokenFile are read by New (final newline
+// trimmed) and sent as the credentials; a file that cannot be read, or a
+// value given twice, is a *FileError naming the field and the path only.
+func TestCredentialFiles(t *testing.T) {
+	dir := t.TempDir()
+	pw, tok := "pw-"+"4c1b9e", "tok-"+"77e0aa"
+	pwFile, tokFile := filepath.Join(dir, "pw"), filepath.Join(dir, "tok")
+	require.NoError(t, os.WriteFile(pwFile, []byte(pw+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(tokFile, []byte(tok+"\r\n"), 0o600))
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Username: "u", PasswordFile: pwFile}, "Basic " + base64.StdEncoding.EncodeToString([]byte("u:"+pw))},
+		{Config{BearerTokenFile: tokFile}, "Bearer " + tok},
+	} {
+		tc.cfg.URL = srv.URL
+		c, err := New(tc.cfg)
+		require.NoError(t, err)
+		c.Push(Entry{Time: time.Now(), Line: "x"})
+		require.NoError(t, c.Close(context.Background()))
+		reqs := srv.Requests()
+		require.NotEmpty(t, reqs)
+		assert.Equal(t, tc.want, reqs[len(reqs)-1].Header.Get("Authorization"))
+	}
+	for _, cfg := range []Config{
+		{URL: srv.URL, Username: "u", PasswordFile: filepath.Join(dir, "missing")},
+		{URL: srv.URL, Username: "u", Password: pw, PasswordFile: pwFile},
+		{URL: srv.URL, BearerToken: tok, BearerTokenFile: tokFile},
+	} {
+		_, err := New(cfg)
+		var fe *FileError
+		require.ErrorAs(t, err, &fe, "%+v", cfg)
+		assert.Contains(t, []string{"PASSWORD_FILE", "BEARER_TOKEN_FILE"}, fe.Field)
+		assert.NotContains(t, err.Error(), pw)
+		assert.NotContains(t, err.Error(), tok)
 	}
 }
 
