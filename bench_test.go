@@ -9,27 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
 
 	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"github.com/codomyrmex/logging/loki"
 )
-
-// realisticAttrs is a clean access-log-like record of 10 attrs.
-func realisticAttrs() []slog.Attr {
-	return []slog.Attr{
-		slog.String("method", "GET"),
-		slog.String("path", "/api/v1/orders/81723"),
-		slog.Int("status", 200),
-		slog.Int("bytes", 5123),
-		slog.Duration("duration", 1234*time.Microsecond),
-		slog.String("user_id", "u-28371"),
-		slog.String("remote_addr", "10.1.2.3:51234"),
-		slog.String("user_agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/131.0"),
-		slog.String("request_id", "req-5f2c9a7e1b"),
-		slog.Bool("cache_hit", false),
-	}
-}
 
 // secretAttrs is the same record with one secret in a value.
 func secretAttrs() []slog.Attr {

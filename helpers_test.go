@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -12,44 +11,25 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/testutil"
 )
 
 // TestMain clears the CODOMYRMEX_LOG_* environment so that the machine's
 // settings never change what the tests see.
 func TestMain(m *testing.M) {
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, EnvPrefix) {
-			os.Unsetenv(k)
-		}
-	}
+	testutil.UnsetEnv(EnvPrefix)
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// The helpers shared with the other packages' tests.
+type syncBuffer = testutil.SyncBuffer
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Lines() []string {
-	s := strings.TrimSuffix(b.String(), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
+var (
+	dangerous         = testutil.Dangerous
+	assertNoDangerous = testutil.NoDangerous
+	realisticAttrs    = testutil.RealisticAttrs
+)
 
 // setup installs a chain that writes to a fresh buffer and restores the
 // console default when the test ends.

@@ -25,9 +25,7 @@ import (
 // runSlogtest runs testing/slogtest on a handler writing JSON lines to buf.
 func runSlogtest(t *testing.T, buf *syncBuffer, newHandler func(t *testing.T) slog.Handler) {
 	slogtest.Run(t, func(t *testing.T) slog.Handler {
-		buf.mu.Lock()
-		buf.buf.Reset()
-		buf.mu.Unlock()
+		buf.Reset()
 		return newHandler(t)
 	}, func(t *testing.T) map[string]any {
 		ls := jsonLines(t, buf.String())
@@ -59,9 +57,7 @@ func TestSlogtestStagesAlone(t *testing.T) {
 func TestSlogtestCodomyrmexSchema(t *testing.T) {
 	buf := setup(t, WithOutputType(OutputJSON), WithJSONSchema(SchemaCodomyrmex))
 	slogtest.Run(t, func(*testing.T) slog.Handler {
-		buf.mu.Lock()
-		buf.buf.Reset()
-		buf.mu.Unlock()
+		buf.Reset()
 		return Logger("slogtest").Handler()
 	}, func(t *testing.T) map[string]any {
 		ls := jsonLines(t, buf.String())

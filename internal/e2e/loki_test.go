@@ -1,4 +1,6 @@
-package logging
+// Package e2e holds the end-to-end tests against a real Loki, in a package
+// of their own so that they run beside the root package's tests.
+package e2e
 
 import (
 	"bytes"
@@ -23,12 +25,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codomyrmex/logging"
 	"github.com/codomyrmex/logging/internal/redact/redacttest"
+	"github.com/codomyrmex/logging/internal/testutil"
 	"github.com/codomyrmex/logging/loki"
 )
 
 // The end-to-end tests run a real Loki, built from its Go module by
 // scripts/loki-build.sh; .ci/run builds it and sets CODOMYRMEX_LOKI_BIN.
+
+// TestMain clears the CODOMYRMEX_LOG_* environment so that the machine's
+// settings never change what the tests see.
+func TestMain(m *testing.M) {
+	testutil.UnsetEnv(logging.EnvPrefix)
+	os.Exit(m.Run())
+}
 
 const lokiConfig = `auth_enabled: true
 server:
@@ -212,13 +223,13 @@ func TestLokiEndToEnd(t *testing.T) {
 	const perTenant = 50000
 	const loggers = 4
 	sent := map[string]int{}
-	base := Stats().Loki
+	base := logging.Stats().Loki
 	for _, tenant := range []string{"tenant-a", "tenant-b"} {
-		require.NoError(t, Setup(WithConsole(nil), WithOutputType(OutputJSON), WithLoki(lokiTestConfig(srv.url, tenant))))
+		require.NoError(t, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON), logging.WithLoki(lokiTestConfig(srv.url, tenant))))
 		var wg sync.WaitGroup
 		for g := range loggers {
 			wg.Go(func() {
-				l := Logger(fmt.Sprintf("e2e.w%d", g))
+				l := logging.Logger(fmt.Sprintf("e2e.w%d", g))
 				for i := range perTenant / loggers {
 					id := fmt.Sprintf("%s-%d-%d", tenant, g, i)
 					switch i % 100 {
@@ -227,7 +238,7 @@ func TestLokiEndToEnd(t *testing.T) {
 					case 13:
 						l.Warn("user\r\nINFO forged\x1b[2J\u202e", "id", id, "seq", i)
 					case 42:
-						SecurityEvent(context.Background(), Event{Type: AuthnFailure, UserID: "u-1", Attrs: []slog.Attr{slog.String("id", id), slog.Int("seq", i)}})
+						logging.SecurityEvent(context.Background(), logging.Event{Type: logging.AuthnFailure, UserID: "u-1", Attrs: []slog.Attr{slog.String("id", id), slog.Int("seq", i)}})
 					default:
 						l.Info("record", "id", id, "seq", i)
 					}
@@ -235,10 +246,10 @@ func TestLokiEndToEnd(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		require.NoError(t, Close())
+		require.NoError(t, logging.Close())
 		sent[tenant] = perTenant
 	}
-	assert.Equal(t, base.Dropped, Stats().Loki.Dropped, "nothing dropped")
+	assert.Equal(t, base.Dropped, logging.Stats().Loki.Dropped, "nothing dropped")
 	end := time.Now().Add(time.Minute)
 	for tenant, n := range sent {
 		streams := srv.query(t, tenant, `{service="e2e"}`, start, end)
@@ -255,7 +266,7 @@ func TestLokiEndToEnd(t *testing.T) {
 				if strings.Contains(line, tok[4:]) || strings.Contains(line, "hunter2") {
 					assert.Fail(t, "a secret reached Loki", line)
 				}
-				assertNoDangerous(t, line, "loki line")
+				testutil.NoDangerous(t, line, "loki line")
 				var r e2eRecord
 				if err := json.Unmarshal([]byte(line), &r); err != nil {
 					require.NoError(t, err, line)
@@ -290,10 +301,10 @@ func TestLokiRestartMidRun(t *testing.T) {
 	cfg := lokiTestConfig(srv.url, "tenant-r")
 	cfg.QueueSize = 5000 // smaller than the outage: some records must be dropped, and counted
 	cfg.MaxBackoff = 500 * time.Millisecond
-	base := Stats().Loki
-	local := &syncBuffer{} // every record, drop summaries included, as Loki was offered them
-	require.NoError(t, Setup(WithConsole(nil), WithSink("local", local), WithOutputType(OutputJSON), WithLoki(cfg)))
-	l := Logger("restart")
+	base := logging.Stats().Loki
+	local := &testutil.SyncBuffer{} // every record, drop summaries included, as Loki was offered them
+	require.NoError(t, logging.Setup(logging.WithConsole(nil), logging.WithSink("local", local), logging.WithOutputType(logging.OutputJSON), logging.WithLoki(cfg)))
+	l := logging.Logger("restart")
 	const total = 30000
 	// Loki stops after record 10,000 and starts again after record 20,000,
 	// each when the logging goroutine gets there: a record that waited for
@@ -329,8 +340,8 @@ func TestLokiRestartMidRun(t *testing.T) {
 	resume <- struct{}{}
 	_, more := next()
 	require.False(t, more)
-	_ = Close() // may report records it could not send; they are counted as dropped
-	st := Stats().Loki
+	_ = logging.Close() // may report records it could not send; they are counted as dropped
+	st := logging.Stats().Loki
 	streams := srv.query(t, "tenant-r", `{service="e2e"}`, start, time.Now().Add(time.Minute))
 	seen := map[string]bool{}
 	summaries := 0
@@ -362,19 +373,19 @@ func TestLokiRestartMidRun(t *testing.T) {
 }
 
 // BenchmarkLokiDelivery measures records per second delivered to a real
-// local Loki: log b.N records through Setup, then Close flushes them.
+// local Loki: log b.N records through logging.Setup, then Close flushes them.
 func BenchmarkLokiDelivery(b *testing.B) {
 	srv := startLoki(b)
 	cfg := lokiTestConfig(srv.url, "bench")
 	cfg.QueueSize = max(b.N, 1000)
-	require.NoError(b, Setup(WithConsole(nil), WithOutputType(OutputJSON), WithLoki(cfg)))
-	l := Logger("bench")
-	as := realisticAttrs()
+	require.NoError(b, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON), logging.WithLoki(cfg)))
+	l := logging.Logger("bench")
+	as := testutil.RealisticAttrs()
 	b.ReportAllocs()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		l.LogAttrs(context.Background(), slog.LevelInfo, "request served", as...)
 	}
-	require.NoError(b, Close())
+	require.NoError(b, logging.Close())
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }

@@ -1,0 +1,109 @@
+// Package testutil holds what the tests of several packages share: a
+// buffer safe for concurrent writers, the tests' own definition of what
+// must never reach a log line, and a realistic record. Only tests import it.
+package testutil
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// UnsetEnv unsets every environment variable whose name starts with prefix.
+func UnsetEnv(prefix string) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, prefix) {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent use.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Lines returns what was written, split into lines.
+func (b *SyncBuffer) Lines() []string {
+	s := strings.TrimSuffix(b.String(), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// Reset empties the buffer.
+func (b *SyncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
+// Dangerous is the tests' own list of what must never reach a log line,
+// independent of the code under test.
+func Dangerous(r rune) bool {
+	switch {
+	case r < 0x20 || r == 0x7f:
+		return true
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r == 0x2028 || r == 0x2029 || r == 0x200e || r == 0x200f || r == 0x061c:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// NoDangerous fails t if s is invalid UTF-8 or holds a dangerous rune
+// (newline allowed only as the line terminator, checked by the caller).
+func NoDangerous(t testing.TB, s, what string) {
+	if !utf8.ValidString(s) {
+		t.Helper()
+		t.Errorf("%s: invalid UTF-8: %q", what, s)
+		return
+	}
+	for _, r := range s {
+		if Dangerous(r) {
+			t.Helper()
+			t.Errorf("%s: dangerous rune %U in %q", what, r, s)
+			return
+		}
+	}
+}
+
+// RealisticAttrs is a clean access-log-like record of 10 attrs.
+func RealisticAttrs() []slog.Attr {
+	return []slog.Attr{
+		slog.String("method", "GET"),
+		slog.String("path", "/api/v1/orders/81723"),
+		slog.Int("status", 200),
+		slog.Int("bytes", 5123),
+		slog.Duration("duration", 1234*time.Microsecond),
+		slog.String("user_id", "u-28371"),
+		slog.String("remote_addr", "10.1.2.3:51234"),
+		slog.String("user_agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/131.0"),
+		slog.String("request_id", "req-5f2c9a7e1b"),
+		slog.Bool("cache_hit", false),
+	}
+}
