@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"regexp"
 	"testing"
 
 	"github.com/codomyrmex/logging/internal/redact/redacttest"
+	"github.com/codomyrmex/logging/internal/testutil"
 	"github.com/codomyrmex/logging/loki"
 )
 
@@ -30,21 +30,6 @@ func benchLogger(b *testing.B, l *slog.Logger, attrs []slog.Attr) {
 	}
 }
 
-// naiveReplaceAttr is what a user would write without this package: one
-// regexp per credential format, run over every string value in ReplaceAttr.
-func naiveReplaceAttr(res []*regexp.Regexp) func([]string, slog.Attr) slog.Attr {
-	return func(_ []string, a slog.Attr) slog.Attr {
-		if a.Value.Kind() != slog.KindString {
-			return a
-		}
-		s := a.Value.String()
-		for _, re := range res {
-			s = re.ReplaceAllString(s, "[REDACTED]")
-		}
-		return slog.String(a.Key, s)
-	}
-}
-
 func BenchmarkChain(b *testing.B) {
 	for _, rec := range []struct {
 		name  string
@@ -54,7 +39,7 @@ func BenchmarkChain(b *testing.B) {
 			benchLogger(b, slog.New(slog.NewJSONHandler(io.Discard, nil)), rec.attrs)
 		})
 		b.Run(rec.name+"/naive-regexp-json", func(b *testing.B) {
-			h := slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: naiveReplaceAttr(naivePatterns())})
+			h := slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: testutil.NaiveReplaceAttr(naivePatterns())})
 			benchLogger(b, slog.New(h), rec.attrs)
 		})
 		b.Run(rec.name+"/wrap-slog-json", func(b *testing.B) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/codomyrmex/logging"
+	"github.com/codomyrmex/logging/internal/testutil"
 	"github.com/rs/zerolog"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -70,16 +71,7 @@ func naive() func([]string, slog.Attr) slog.Attr {
 	for _, r := range logging.Rules() {
 		res = append(res, r.Pattern)
 	}
-	return func(_ []string, a slog.Attr) slog.Attr {
-		if a.Value.Kind() != slog.KindString {
-			return a
-		}
-		s := a.Value.String()
-		for _, re := range res {
-			s = re.ReplaceAllString(s, "[REDACTED]")
-		}
-		return slog.String(a.Key, s)
-	}
+	return testutil.NaiveReplaceAttr(res)
 }
 
 func newZap(w zapcore.WriteSyncer) *zap.Logger {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -105,5 +106,21 @@ func RealisticAttrs() []slog.Attr {
 		slog.String("user_agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/131.0"),
 		slog.String("request_id", "req-5f2c9a7e1b"),
 		slog.Bool("cache_hit", false),
+	}
+}
+
+// NaiveReplaceAttr is what a user would write without this library: one
+// regular expression per credential format, run over every string value in
+// slog's ReplaceAttr; the benchmarks' baseline.
+func NaiveReplaceAttr(res []*regexp.Regexp) func([]string, slog.Attr) slog.Attr {
+	return func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() != slog.KindString {
+			return a
+		}
+		s := a.Value.String()
+		for _, re := range res {
+			s = re.ReplaceAllString(s, "[REDACTED]")
+		}
+		return slog.String(a.Key, s)
 	}
 }
