@@ -24,8 +24,9 @@ func appendJSONString(dst []byte, s string) []byte {
 // and groups that both formats share, after slog's handleState.appendAttr:
 // the formats differ only in how a key is written (key), how a group opens
 // and closes (openGroup, closeGroup) and how a leaf value is written
-// (leaf). An empty group is undone by cutting the buffer back to where it
-// began. The attrs it is given are already mapped (see attrMapper).
+// (appendJSONValue, appendTextValue). An empty group is undone by cutting
+// the buffer back to where it began. The attrs it is given are already
+// mapped (see attrMapper).
 type attrWriter struct {
 	buf    []byte
 	json   bool
@@ -57,8 +58,11 @@ func (w *attrWriter) attr(a slog.Attr) bool {
 		return false
 	}
 	if kind != slog.KindGroup {
-		w.key(a.Key)
-		w.buf = w.leaf(w.buf, a.Value, kind)
+		if w.json {
+			w.buf = appendJSONValue(w.key(w.buf, a.Key), a.Value, kind)
+		} else {
+			w.buf = appendTextValue(w.key(w.buf, a.Key), a.Value, kind, true)
+		}
 		return true
 	}
 	g := a.Value.Group()
@@ -75,31 +79,27 @@ func (w *attrWriter) attr(a slog.Attr) bool {
 	return true
 }
 
-// key writes the separator before a member and its key: ,"key": in JSON,
-// a space and prefix.key= in TEXT.
-func (w *attrWriter) key(k string) {
-	buf := w.buf
+// key appends to buf the separator before a member and its key: ,"key":
+// in JSON, a space and prefix.key= in TEXT.
+func (w *attrWriter) key(buf []byte, k string) []byte {
 	if w.json {
 		if w.comma {
 			buf = append(buf, ',')
 		}
-		buf = append(appendJSONString(buf, k), ':')
 		w.comma = true
-	} else {
-		if w.prefix != "" {
-			k = w.prefix + k
-		}
-		buf = append(appendTextString(append(buf, ' '), k), '=')
+		return append(appendJSONString(buf, k), ':')
 	}
-	w.buf = buf
+	if w.prefix != "" {
+		k = w.prefix + k
+	}
+	return append(appendTextString(append(buf, ' '), k), '=')
 }
 
 // openGroup starts a group: "name":{ in JSON; in TEXT its name joins the
 // prefix of the keys inside it.
 func (w *attrWriter) openGroup(name string) {
 	if w.json {
-		w.key(name)
-		w.buf = append(w.buf, '{')
+		w.buf = append(w.key(w.buf, name), '{')
 		w.comma = false
 		return
 	}
@@ -115,14 +115,6 @@ func (w *attrWriter) closeGroup(prefix string) {
 		return
 	}
 	w.prefix = prefix
-}
-
-// leaf appends a value that is not a group attr in the writer's format.
-func (w *attrWriter) leaf(dst []byte, v slog.Value, kind slog.Kind) []byte {
-	if w.json {
-		return appendJSONValue(dst, v, kind)
-	}
-	return appendTextValue(dst, v, kind, true)
 }
 
 // appendJSONValue appends v, whose kind the caller knows (Value.Kind is a

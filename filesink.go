@@ -179,7 +179,7 @@ func (s *fileSink) reopenLocked() error {
 
 // put queues one record; a durable one is in the file (or reported failed)
 // when put returns.
-func (s *fileSink) put(e *entry) error {
+func (s *fileSink) put(e entry) error {
 	err := s.q.put(e.line, e.durable)
 	if err != nil {
 		s.report(err, 1)

@@ -113,9 +113,9 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 		ctxAttrs, _ = h.m.attrs(ctxAttrs)
 	}
 	text, json := h.formats()
-	var buf [16]slog.Attr
 	var mapped []slog.Attr // the record's attrs mapped once, when they are written twice
 	if text && json {
+		var buf [16]slog.Attr
 		mapped = buf[:0]
 		r.Attrs(func(a slog.Attr) bool {
 			a, _ = h.m.attr(a)
@@ -123,33 +123,43 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 			return true
 		})
 	}
-	e := entryPool.Get().(*entry)
-	*e = entry{text: e.text[:0], jsonBuf: e.jsonBuf[:0], time: r.Time, level: r.Level, logger: h.logger,
-		security: h.security, durable: r.Level >= slog.LevelError || h.security || h.sync}
+	e := entry{time: r.Time, level: r.Level, logger: h.logger, security: h.security,
+		durable: r.Level >= slog.LevelError || h.security || h.sync}
 	if h.security {
 		e.eventType = eventType(&r)
 	}
+	var bufs [nFormats]*[]byte // from bufPool
 	if text {
-		e.text = append(h.appendText(e.text, &r, ctxAttrs, mapped), '\n')
-		e.line = e.text
+		bufs[fmtText] = bufPool.Get().(*[]byte)
+		e.line = append(h.appendText((*bufs[fmtText])[:0], &r, ctxAttrs, mapped), '\n')
 	}
 	if json {
-		e.jsonBuf = append(h.appendJSON(e.jsonBuf, &r, ctxAttrs, mapped), '\n')
-		e.json = e.jsonBuf
+		bufs[fmtJSON] = bufPool.Get().(*[]byte)
+		e.json = append(h.appendJSON((*bufs[fmtJSON])[:0], &r, ctxAttrs, mapped), '\n')
 		if !text {
 			e.line = e.json
 		}
 	}
-	err := h.enc.out.put(e)
-	if cap(e.text) <= maxPooledBuf && cap(e.jsonBuf) <= maxPooledBuf {
-		e.line, e.json = nil, nil
-		entryPool.Put(e)
+	err := h.enc.out.put(&e)
+	if text {
+		putBuf(bufs[fmtText], e.line)
+	}
+	if json {
+		putBuf(bufs[fmtJSON], e.json)
 	}
 	return err
 }
 
-// entryPool holds entries with their buffers for reuse.
-var entryPool = sync.Pool{New: func() any { return &entry{text: make([]byte, 0, 1024)} }}
+// putBuf gives b back to bufPool in bp, unless a large record grew it.
+func putBuf(bp *[]byte, b []byte) {
+	if cap(b) <= maxPooledBuf {
+		*bp = b
+		bufPool.Put(bp)
+	}
+}
+
+// bufPool holds encoding buffers for reuse.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // maxPooledBuf is the largest buffer kept for reuse after a large record.
 const maxPooledBuf = 64 << 10

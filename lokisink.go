@@ -83,7 +83,7 @@ var lokiClosed struct {
 
 // put queues the record's JSON line. The stream of each level, logger and
 // event type is prepared once (up to maxLokiStreams of them).
-func (s *lokiSink) put(e *entry) error {
+func (s *lokiSink) put(e entry) error {
 	id := streamID{e.level, e.logger, e.eventType}
 	st, ok := s.streams.Load(id)
 	if !ok {

@@ -45,7 +45,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	if c.console != nil {
 		st := out.state("console", false)
 		out.reporter = p.lockedWriter(c.console)
-		out.add(st, &writerSink{w: out.reporter, report: st.report})
+		out.add(st, &writerSink{w: out.reporter, st: st})
 		out.console = st
 	} else {
 		out.reporter = p.lockedWriter(os.Stderr)
@@ -68,7 +68,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	}
 	for _, s := range c.sinks {
 		st := out.state(s.name, false)
-		out.add(st, &writerSink{w: p.lockedWriter(s.w), report: st.report})
+		out.add(st, &writerSink{w: p.lockedWriter(s.w), st: st})
 	}
 	lokiOn := false
 	st := out.state("loki", false)

@@ -11,12 +11,11 @@ import (
 )
 
 // entry is one record on its way to the sinks, encoded once per format.
-// Sinks copy what they keep: the buffers are reused after put returns.
+// It is passed by value (it stays on the caller's stack); sinks copy what
+// they keep of its buffers, which are reused after put returns.
 type entry struct {
 	line      []byte // in the pipeline's output format (TEXT or JSON), ending in '\n'
 	json      []byte // as JSON, for sinks that always take JSON (Loki); line itself when the output is JSON
-	text      []byte // the buffers line and json are encoded into, kept for reuse
-	jsonBuf   []byte
 	time      time.Time
 	level     slog.Level
 	logger    string
@@ -30,9 +29,9 @@ type entry struct {
 // writes to the report function it was built with (see sinkState.report);
 // put's error is only the caller's return value.
 type sink interface {
-	// put takes one record; it must not keep e or its buffers. A durable
+	// put takes one record; it must not keep e's buffers. A durable
 	// record is written, or its failure reported, when put returns.
-	put(e *entry) error
+	put(e entry) error
 	// flush returns once every record put before it is written or reported failed.
 	flush()
 	// reopen reopens the sink's file, if it has one.
@@ -82,7 +81,7 @@ func (f *fanout) put(e *entry) error {
 		if s.securityOnly && !e.security {
 			continue
 		}
-		if err := s.sink.put(e); err != nil && first == nil {
+		if err := s.sink.put(*e); err != nil && first == nil {
 			first = &SinkError{Sink: s.name, Err: err}
 		}
 	}
@@ -109,8 +108,16 @@ var writeErrors atomic.Uint64
 // recovery is reported with the count. Each failure also goes to the
 // WithErrorHandler function.
 func (s *sinkState) report(err error, records int) {
+	if err == nil && !s.failing.Load() {
+		return // the common case, inlined
+	}
+	s.change(err, records)
+}
+
+// change is report for a failure, or for the first success after one.
+func (s *sinkState) change(err error, records int) {
 	if err == nil {
-		if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
+		if s.failing.CompareAndSwap(true, false) {
 			n := s.run.Swap(0)
 			s.out.say(fmt.Sprintf("logging: %s sink recovered after %d lost records", s.name, n), s)
 		}
@@ -151,13 +158,13 @@ func (f *fanout) say(msg string, from *sinkState) {
 
 // writerSink is the console or a WithSink writer: one serialized Write per record.
 type writerSink struct {
-	w      *lockedWriter
-	report func(err error, records int)
+	w  *lockedWriter
+	st *sinkState
 }
 
-func (s *writerSink) put(e *entry) error {
+func (s *writerSink) put(e entry) error {
 	_, err := s.w.Write(e.line)
-	s.report(err, 1)
+	s.st.report(err, 1)
 	return err
 }
 

@@ -23,7 +23,7 @@ type fakeSink struct {
 	reopenErr                error
 }
 
-func (f *fakeSink) put(e *entry) error {
+func (f *fakeSink) put(e entry) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lines = append(f.lines, string(e.line))
