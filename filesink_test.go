@@ -310,7 +310,7 @@ func TestReopenOnSIGHUP(t *testing.T) {
 	l.Info("one")
 	require.NoError(t, os.Rename(path, path+".1"))
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
-	require.Eventually(t, func() bool { _, err := os.Stat(path); return err == nil }, 2*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { _, err := os.Stat(path); return err == nil }, 10*time.Second, 5*time.Millisecond)
 	l.Info("two")
 	require.NoError(t, Close())
 	cur, err := os.ReadFile(path)

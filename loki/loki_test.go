@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,16 +63,14 @@ func closeAtDeadline(t *testing.T, c *Client, clk *clock) error {
 	return receive(t, closed)
 }
 
-// flood pushes n entries, measuring each Push, and returns the p99 latency.
-func flood(c *Client, n int, prefix string) time.Duration {
-	lat := make([]time.Duration, n)
+// flood pushes n entries. While a fault holds the sender (a hanging
+// server, a backoff on the test's clock that never fires by itself), a
+// Push that waited for the sender would never return: flood returning is
+// the proof that Push does not block.
+func flood(c *Client, n int, prefix string) {
 	for i := range n {
-		start := time.Now()
 		c.Push(Entry{Time: time.Now(), Line: fmt.Sprintf("%s %d", prefix, i), Labels: map[string]string{"level": "INFO"}})
-		lat[i] = time.Since(start)
 	}
-	slices.Sort(lat)
-	return lat[n*99/100]
 }
 
 // checkAccounting asserts sent + dropped + pending == pushed and the queue bound.
@@ -158,8 +155,7 @@ func TestFaults(t *testing.T) {
 			if tc.fault != nil {
 				tc.fault(srv)
 			}
-			p99 := flood(c, 2000, "during")
-			assert.Less(t, p99, time.Millisecond, "p99 Push latency during the fault")
+			flood(c, 2000, "during") // returns although the sender is held by the fault
 			// The fault is seen.
 			if hanging {
 				require.NoError(t, srv.WaitRequests(watched(t), 1), "the first push hangs")
