@@ -26,61 +26,59 @@ func appendJSONString(dst []byte, s string) []byte {
 // and closes (openGroup, closeGroup) and how a leaf value is written
 // (appendJSONValue, appendTextValue). An empty group is undone by cutting
 // the buffer back to where it began. The attrs it is given are already
-// mapped (see attrMapper).
+// mapped (see attrMapper). The buffer is passed in and returned, as append
+// does, so that it stays in registers.
 type attrWriter struct {
-	buf    []byte
 	json   bool
 	comma  bool   // JSON: the next member needs a comma before it
 	prefix string // TEXT: the dotted names of the groups being written
 }
 
-// attrs writes each attr and reports whether any was written.
-func (w *attrWriter) attrs(as []slog.Attr) bool {
+// attrs appends each attr and reports whether any was written.
+func (w *attrWriter) attrs(buf []byte, as []slog.Attr) ([]byte, bool) {
 	wrote := false
 	for _, a := range as {
-		if w.attr(a) {
+		var ok bool
+		if buf, ok = w.attr(buf, a); ok {
 			wrote = true
 		}
 	}
-	return wrote
+	return buf, wrote
 }
 
-// attr writes one attr, leaving out an empty attr and an empty group, and
+// attr appends one attr, leaving out an empty attr and an empty group, and
 // inlining the members of a group without a key. It reports whether
 // anything was written.
-func (w *attrWriter) attr(a slog.Attr) bool {
+func (w *attrWriter) attr(buf []byte, a slog.Attr) ([]byte, bool) {
 	kind := a.Value.Kind()
 	if kind == slog.KindLogValuer {
 		a.Value = a.Value.Resolve()
 		kind = a.Value.Kind()
 	}
 	if isEmptyAttr(a, kind) {
-		return false
+		return buf, false
 	}
 	if kind != slog.KindGroup {
 		if w.json {
-			w.buf = appendJSONValue(w.key(w.buf, a.Key), a.Value, kind)
-		} else {
-			w.buf = appendTextValue(w.key(w.buf, a.Key), a.Value, kind, true)
+			return appendJSONValue(w.key(buf, a.Key), a.Value, kind), true
 		}
-		return true
+		return appendTextValue(w.key(buf, a.Key), a.Value, kind, true), true
 	}
 	g := a.Value.Group()
 	if a.Key == "" {
-		return w.attrs(g)
+		return w.attrs(buf, g)
 	}
-	mark, comma, prefix := len(w.buf), w.comma, w.prefix
-	w.openGroup(a.Key)
-	if !w.attrs(g) {
-		w.buf, w.comma, w.prefix = w.buf[:mark], comma, prefix
-		return false
+	mark, comma, prefix := len(buf), w.comma, w.prefix
+	buf, wrote := w.attrs(w.openGroup(buf, a.Key), g)
+	if !wrote {
+		w.comma, w.prefix = comma, prefix
+		return buf[:mark], false
 	}
-	w.closeGroup(prefix)
-	return true
+	return w.closeGroup(buf, prefix), true
 }
 
-// key appends to buf the separator before a member and its key: ,"key":
-// in JSON, a space and prefix.key= in TEXT.
+// key appends the separator before a member and its key: ,"key": in JSON,
+// a space and prefix.key= in TEXT.
 func (w *attrWriter) key(buf []byte, k string) []byte {
 	if w.json {
 		if w.comma {
@@ -97,24 +95,25 @@ func (w *attrWriter) key(buf []byte, k string) []byte {
 
 // openGroup starts a group: "name":{ in JSON; in TEXT its name joins the
 // prefix of the keys inside it.
-func (w *attrWriter) openGroup(name string) {
+func (w *attrWriter) openGroup(buf []byte, name string) []byte {
 	if w.json {
-		w.buf = append(w.key(w.buf, name), '{')
+		buf = append(w.key(buf, name), '{')
 		w.comma = false
-		return
+		return buf
 	}
 	w.prefix += name + "."
+	return buf
 }
 
 // closeGroup ends the group that openGroup started; prefix is the TEXT
 // prefix from before it.
-func (w *attrWriter) closeGroup(prefix string) {
+func (w *attrWriter) closeGroup(buf []byte, prefix string) []byte {
 	if w.json {
-		w.buf = append(w.buf, '}')
 		w.comma = true
-		return
+		return append(buf, '}')
 	}
 	w.prefix = prefix
+	return buf
 }
 
 // appendJSONValue appends v, whose kind the caller knows (Value.Kind is a
@@ -143,9 +142,9 @@ func appendJSONValue(dst []byte, v slog.Value, kind slog.Kind) []byte {
 		dst = v.Time().AppendFormat(dst, time.RFC3339Nano)
 		return append(dst, '"')
 	case slog.KindGroup: // a group inside a list
-		w := attrWriter{buf: append(dst, '{'), json: true}
-		w.attrs(v.Group())
-		return append(w.buf, '}')
+		w := attrWriter{json: true}
+		dst, _ = w.attrs(append(dst, '{'), v.Group())
+		return append(dst, '}')
 	case slog.KindLogValuer:
 		v = v.Resolve()
 		return appendJSONValue(dst, v, v.Kind())

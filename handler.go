@@ -87,19 +87,20 @@ func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 	h2 := *h
 	text, json := h.formats()
 	if text {
-		w := attrWriter{buf: h.pre[fmtText][:len(h.pre[fmtText]):len(h.pre[fmtText])], prefix: h.prefix}
-		w.attrs(as)
-		h2.pre[fmtText] = w.buf
+		w := attrWriter{prefix: h.prefix}
+		pre := h.pre[fmtText]
+		h2.pre[fmtText], _ = w.attrs(pre[:len(pre):len(pre)], as)
 	}
 	if json {
 		// Open the groups not opened yet; keep them only if an attr was written.
+		w := attrWriter{json: true, comma: true}
 		pre := h.pre[fmtJSON]
-		w := attrWriter{buf: pre[:len(pre):len(pre)], json: true, comma: true}
+		buf := pre[:len(pre):len(pre)]
 		for _, g := range h.groups[h.nOpen:] {
-			w.openGroup(g)
+			buf = w.openGroup(buf, g)
 		}
-		if w.attrs(as) {
-			h2.pre[fmtJSON], h2.nOpen = w.buf, len(h.groups)
+		if buf, wrote := w.attrs(buf, as); wrote {
+			h2.pre[fmtJSON], h2.nOpen = buf, len(h.groups)
 		}
 	}
 	return &h2
@@ -164,21 +165,22 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 // maxPooledBuf is the largest buffer kept for reuse after a large record.
 const maxPooledBuf = 64 << 10
 
-// writeAttrs writes the record's own attrs: mapped already when mapped is
+// writeAttrs appends the record's own attrs: mapped already when mapped is
 // not nil, otherwise mapped one by one as they are written.
-func (h *encHandler) writeAttrs(w *attrWriter, r *slog.Record, mapped []slog.Attr) bool {
+func (h *encHandler) writeAttrs(buf []byte, w *attrWriter, r *slog.Record, mapped []slog.Attr) ([]byte, bool) {
 	if mapped != nil {
-		return w.attrs(mapped)
+		return w.attrs(buf, mapped)
 	}
 	wrote := false
 	r.Attrs(func(a slog.Attr) bool {
 		a, _ = h.m.attr(a)
-		if w.attr(a) {
+		var ok bool
+		if buf, ok = w.attr(buf, a); ok {
 			wrote = true
 		}
 		return true
 	})
-	return wrote
+	return buf, wrote
 }
 
 // eventType returns a security event's security_event_type attr, sanitized.
@@ -255,25 +257,26 @@ func (h *encHandler) appendJSON(buf []byte, r *slog.Record, ctxAttrs, mapped []s
 		buf = append(buf, `,"msg":`...)
 		buf = appendJSONString(buf, r.Message)
 	}
-	w := attrWriter{buf: buf, json: true, comma: true}
-	w.attrs(ctxAttrs)
-	w.buf = append(w.buf, h.pre[fmtJSON]...)
+	w := attrWriter{json: true, comma: true}
+	buf, _ = w.attrs(buf, ctxAttrs)
+	buf = append(buf, h.pre[fmtJSON]...)
 	open := h.nOpen
 	if r.NumAttrs() > 0 {
-		mark := len(w.buf)
+		mark := len(buf)
 		for _, g := range h.groups[h.nOpen:] {
-			w.openGroup(g)
+			buf = w.openGroup(buf, g)
 		}
-		if h.writeAttrs(&w, r, mapped) {
+		var wrote bool
+		if buf, wrote = h.writeAttrs(buf, &w, r, mapped); wrote {
 			open = len(h.groups)
 		} else {
-			w.buf = w.buf[:mark]
+			buf = buf[:mark]
 		}
 	}
 	for range open {
-		w.buf = append(w.buf, '}')
+		buf = append(buf, '}')
 	}
-	return append(w.buf, '}')
+	return append(buf, '}')
 }
 
 var pid = os.Getpid()
@@ -342,12 +345,12 @@ func (h *encHandler) appendText(buf []byte, r *slog.Record, ctxAttrs, mapped []s
 // appendTextAttrs appends the context attrs, the preformatted attrs and the
 // record's attrs as key=value.
 func (h *encHandler) appendTextAttrs(buf []byte, r *slog.Record, ctxAttrs, mapped []slog.Attr) []byte {
-	w := attrWriter{buf: buf}
-	w.attrs(ctxAttrs)
-	w.buf = append(w.buf, h.pre[fmtText]...)
+	var w attrWriter
+	buf, _ = w.attrs(buf, ctxAttrs)
+	buf = append(buf, h.pre[fmtText]...)
 	w.prefix = h.prefix
-	h.writeAttrs(&w, r, mapped)
-	return w.buf
+	buf, _ = h.writeAttrs(buf, &w, r, mapped)
+	return buf
 }
 
 // moduleName is Python's %(module)s: the file name without extension.
