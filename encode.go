@@ -30,7 +30,7 @@ func appendJSONString(dst []byte, s string) []byte {
 // does, so that it stays in registers.
 type attrWriter struct {
 	json   bool
-	comma  bool   // JSON: the next member needs a comma before it
+	first  uint8  // JSON: 1 before the first member of an object (no comma), else 0
 	prefix string // TEXT: the dotted names of the groups being written
 }
 
@@ -60,7 +60,7 @@ func (w *attrWriter) attr(buf []byte, a slog.Attr) ([]byte, bool) {
 	}
 	if kind != slog.KindGroup {
 		if w.json {
-			return appendJSONValue(w.key(buf, a.Key), a.Value, kind), true
+			return appendJSONValue(w.jsonKey(buf, a.Key), a.Value, kind), true
 		}
 		return appendTextValue(w.key(buf, a.Key), a.Value, kind, true), true
 	}
@@ -68,10 +68,10 @@ func (w *attrWriter) attr(buf []byte, a slog.Attr) ([]byte, bool) {
 	if a.Key == "" {
 		return w.attrs(buf, g)
 	}
-	mark, comma, prefix := len(buf), w.comma, w.prefix
+	mark, first, prefix := len(buf), w.first, w.prefix
 	buf, wrote := w.attrs(w.openGroup(buf, a.Key), g)
 	if !wrote {
-		w.comma, w.prefix = comma, prefix
+		w.first, w.prefix = first, prefix
 		return buf[:mark], false
 	}
 	return w.closeGroup(buf, prefix), true
@@ -81,11 +81,7 @@ func (w *attrWriter) attr(buf []byte, a slog.Attr) ([]byte, bool) {
 // a space and prefix.key= in TEXT.
 func (w *attrWriter) key(buf []byte, k string) []byte {
 	if w.json {
-		if w.comma {
-			buf = append(buf, ',')
-		}
-		w.comma = true
-		return append(appendJSONString(buf, k), ':')
+		return w.jsonKey(buf, k)
 	}
 	if w.prefix != "" {
 		k = w.prefix + k
@@ -93,12 +89,26 @@ func (w *attrWriter) key(buf []byte, k string) []byte {
 	return append(appendTextString(append(buf, ' '), k), '=')
 }
 
+// jsonKey is key in JSON.
+func (w *attrWriter) jsonKey(buf []byte, k string) []byte {
+	if w.first == 0 {
+		buf = append(buf, ',')
+	}
+	w.first = 0
+	return appendJSONKey(buf, k)
+}
+
+// appendJSONKey appends "k":.
+func appendJSONKey(buf []byte, k string) []byte {
+	return append(appendEscaped(append(buf, '"'), k, quoteJSON), '"', ':')
+}
+
 // openGroup starts a group: "name":{ in JSON; in TEXT its name joins the
 // prefix of the keys inside it.
 func (w *attrWriter) openGroup(buf []byte, name string) []byte {
 	if w.json {
-		buf = append(w.key(buf, name), '{')
-		w.comma = false
+		buf = append(w.jsonKey(buf, name), '{')
+		w.first = 1
 		return buf
 	}
 	w.prefix += name + "."
@@ -109,7 +119,7 @@ func (w *attrWriter) openGroup(buf []byte, name string) []byte {
 // prefix from before it.
 func (w *attrWriter) closeGroup(buf []byte, prefix string) []byte {
 	if w.json {
-		w.comma = true
+		w.first = 0
 		return append(buf, '}')
 	}
 	w.prefix = prefix
@@ -142,7 +152,7 @@ func appendJSONValue(dst []byte, v slog.Value, kind slog.Kind) []byte {
 		dst = v.Time().AppendFormat(dst, time.RFC3339Nano)
 		return append(dst, '"')
 	case slog.KindGroup: // a group inside a list
-		w := attrWriter{json: true}
+		w := attrWriter{json: true, first: 1}
 		dst, _ = w.attrs(append(dst, '{'), v.Group())
 		return append(dst, '}')
 	case slog.KindLogValuer:

@@ -93,7 +93,7 @@ func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 	}
 	if json {
 		// Open the groups not opened yet; keep them only if an attr was written.
-		w := attrWriter{json: true, comma: true}
+		w := attrWriter{json: true}
 		pre := h.pre[fmtJSON]
 		buf := pre[:len(pre):len(pre)]
 		for _, g := range h.groups[h.nOpen:] {
@@ -257,7 +257,7 @@ func (h *encHandler) appendJSON(buf []byte, r *slog.Record, ctxAttrs, mapped []s
 		buf = append(buf, `,"msg":`...)
 		buf = appendJSONString(buf, r.Message)
 	}
-	w := attrWriter{json: true, comma: true}
+	w := attrWriter{json: true}
 	buf, _ = w.attrs(buf, ctxAttrs)
 	buf = append(buf, h.pre[fmtJSON]...)
 	open := h.nOpen

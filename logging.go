@@ -3,14 +3,16 @@
 //
 // Call [Setup] at the top of main and hold one logger per package:
 //
-//	var log = logging.Logger("billing")
+//	var logger = logging.Logger("billing")
 //
-// Every record then passes a chain of slog.Handler middlewares: the redactor
-// replaces secrets with a marker containing REDACTED, the sanitizer escapes
-// every character that could forge a line or hide text, and the encoder
-// writes one line per record (TEXT in a Python logging format, or JSON) to the
-// console and an optional rotating file opened 0600. Configuration comes from
-// CODOMYRMEX_LOG_* environment variables, overridden by [Option]s in code.
+// Every record then takes one path: the redactor replaces secrets with a
+// marker containing REDACTED, the sanitizer escapes every character that
+// could forge a line or hide text, and the encoder writes one line per
+// record (TEXT in a Python logging format, or JSON) to every sink: the
+// console, an optional rotating file opened 0600, a security file, writers
+// added with [WithSink], and Grafana Loki. Configuration comes from
+// CODOMYRMEX_LOG_* environment variables, overridden by [Option]s in code;
+// a bad setting is an error that names it, never silently ignored.
 //
 // The file sinks write behind the caller, in batches; records at ERROR and
 // above, security events and the standard log package's records are in the
