@@ -189,8 +189,9 @@ func BenchmarkMapperRecordAttrs(b *testing.B) {
 	defer p.close()
 	as := realisticAttrs()
 	for b.Loop() {
+		wk := p.m.walker()
 		for _, a := range as {
-			p.m.attr(a)
+			wk.attr(a, 0)
 		}
 		p.m.str("request served")
 	}

@@ -83,23 +83,24 @@ func (h *encHandler) withGroup(name string) *encHandler {
 }
 
 func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
-	as, _ = h.m.attrs(as)
+	w := h.m.walker()
+	as, _ = w.attrs(as, 0)
 	h2 := *h
 	text, json := h.formats()
 	if text {
-		w := attrWriter{prefix: h.prefix}
+		aw := attrWriter{prefix: h.prefix}
 		pre := h.pre[fmtText]
-		h2.pre[fmtText], _ = w.attrs(pre[:len(pre):len(pre)], as)
+		h2.pre[fmtText], _ = aw.attrs(pre[:len(pre):len(pre)], as)
 	}
 	if json {
 		// Open the groups not opened yet; keep them only if an attr was written.
-		w := attrWriter{json: true}
+		aw := attrWriter{json: true}
 		pre := h.pre[fmtJSON]
 		buf := pre[:len(pre):len(pre)]
 		for _, g := range h.groups[h.nOpen:] {
-			buf = w.openGroup(buf, g)
+			buf = aw.openGroup(buf, g)
 		}
-		if buf, wrote := w.attrs(buf, as); wrote {
+		if buf, wrote := aw.attrs(buf, as); wrote {
 			h2.pre[fmtJSON], h2.nOpen = buf, len(h.groups)
 		}
 	}
@@ -110,8 +111,9 @@ func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 // hands it to the sinks.
 func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	r.Message, _ = h.m.str(r.Message)
+	wk := h.m.walker() // the record's budget
 	if len(ctxAttrs) > 0 {
-		ctxAttrs, _ = h.m.attrs(ctxAttrs)
+		ctxAttrs, _ = wk.attrs(ctxAttrs, 0)
 	}
 	text, json := h.formats()
 	var mapped []slog.Attr // the record's attrs mapped once, when they are written twice
@@ -119,7 +121,7 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 		var buf [16]slog.Attr
 		mapped = buf[:0]
 		r.Attrs(func(a slog.Attr) bool {
-			a, _ = h.m.attr(a)
+			a, _ = wk.attr(a, 0)
 			mapped = append(mapped, a)
 			return true
 		})
@@ -132,11 +134,11 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	var bufs [nFormats]*[]byte // from bufPool
 	if text {
 		bufs[fmtText] = bufPool.Get().(*[]byte)
-		e.line = append(h.appendText((*bufs[fmtText])[:0], &r, ctxAttrs, mapped), '\n')
+		e.line = append(h.appendText((*bufs[fmtText])[:0], &r, &wk, ctxAttrs, mapped), '\n')
 	}
 	if json {
 		bufs[fmtJSON] = bufPool.Get().(*[]byte)
-		e.json = append(h.appendJSON((*bufs[fmtJSON])[:0], &r, ctxAttrs, mapped), '\n')
+		e.json = append(h.appendJSON((*bufs[fmtJSON])[:0], &r, &wk, ctxAttrs, mapped), '\n')
 		if !text {
 			e.line = e.json
 		}
@@ -166,16 +168,16 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 const maxPooledBuf = 64 << 10
 
 // writeAttrs appends the record's own attrs: mapped already when mapped is
-// not nil, otherwise mapped one by one as they are written.
-func (h *encHandler) writeAttrs(buf []byte, w *attrWriter, r *slog.Record, mapped []slog.Attr) ([]byte, bool) {
+// not nil, otherwise mapped by wk one by one as they are written.
+func (h *encHandler) writeAttrs(buf []byte, aw *attrWriter, r *slog.Record, wk *walker, mapped []slog.Attr) ([]byte, bool) {
 	if mapped != nil {
-		return w.attrs(buf, mapped)
+		return aw.attrs(buf, mapped)
 	}
 	wrote := false
 	r.Attrs(func(a slog.Attr) bool {
-		a, _ = h.m.attr(a)
+		a, _ = wk.attr(a, 0)
 		var ok bool
-		if buf, ok = w.attr(buf, a); ok {
+		if buf, ok = aw.attr(buf, a); ok {
 			wrote = true
 		}
 		return true
@@ -207,7 +209,7 @@ func source(r *slog.Record) *slog.Source {
 // appendJSON appends the record as one JSON object: the record's own
 // fields, the context attrs, the preformatted attrs, and the record's attrs
 // inside the handler's groups.
-func (h *encHandler) appendJSON(buf []byte, r *slog.Record, ctxAttrs, mapped []slog.Attr) []byte {
+func (h *encHandler) appendJSON(buf []byte, r *slog.Record, wk *walker, ctxAttrs, mapped []slog.Attr) []byte {
 	codo := h.enc.codo
 	buf = append(buf, '{')
 	if !r.Time.IsZero() {
@@ -257,17 +259,17 @@ func (h *encHandler) appendJSON(buf []byte, r *slog.Record, ctxAttrs, mapped []s
 		buf = append(buf, `,"msg":`...)
 		buf = appendJSONString(buf, r.Message)
 	}
-	w := attrWriter{json: true}
-	buf, _ = w.attrs(buf, ctxAttrs)
+	aw := attrWriter{json: true}
+	buf, _ = aw.attrs(buf, ctxAttrs)
 	buf = append(buf, h.pre[fmtJSON]...)
 	open := h.nOpen
 	if r.NumAttrs() > 0 {
 		mark := len(buf)
 		for _, g := range h.groups[h.nOpen:] {
-			buf = w.openGroup(buf, g)
+			buf = aw.openGroup(buf, g)
 		}
 		var wrote bool
-		if buf, wrote = h.writeAttrs(buf, &w, r, mapped); wrote {
+		if buf, wrote = h.writeAttrs(buf, &aw, r, wk, mapped); wrote {
 			open = len(h.groups)
 		} else {
 			buf = buf[:mark]
@@ -287,7 +289,7 @@ func pythonLevelNo(l slog.Level) int { return 20 + int(l)*5/2 }
 // appendText appends the record in the Python-style format; the attrs
 // follow the message as key=value (or end the line if the format has no
 // %(message)s).
-func (h *encHandler) appendText(buf []byte, r *slog.Record, ctxAttrs, mapped []slog.Attr) []byte {
+func (h *encHandler) appendText(buf []byte, r *slog.Record, wk *walker, ctxAttrs, mapped []slog.Attr) []byte {
 	var src *slog.Source
 	if h.enc.py.needsSource || h.enc.addSource {
 		src = source(r)
@@ -312,7 +314,7 @@ func (h *encHandler) appendText(buf []byte, r *slog.Record, ctxAttrs, mapped []s
 			buf = seg.appendNum(buf, float64(pythonLevelNo(r.Level)), true)
 		case fMessage:
 			buf = seg.appendText(buf, r.Message)
-			buf = h.appendTextAttrs(buf, r, ctxAttrs, mapped)
+			buf = h.appendTextAttrs(buf, r, wk, ctxAttrs, mapped)
 		case fFilename:
 			buf = seg.appendText(buf, filepath.Base(src.File))
 		case fModule:
@@ -333,7 +335,7 @@ func (h *encHandler) appendText(buf []byte, r *slog.Record, ctxAttrs, mapped []s
 		buf = seg.pad(buf, start)
 	}
 	if !h.enc.py.hasMessage { // attrs are never lost, even with a format without %(message)s
-		buf = h.appendTextAttrs(buf, r, ctxAttrs, mapped)
+		buf = h.appendTextAttrs(buf, r, wk, ctxAttrs, mapped)
 	}
 	if h.enc.addSource && !h.enc.py.needsSource && src.File != "" {
 		buf = append(buf, " source="...)
@@ -344,12 +346,12 @@ func (h *encHandler) appendText(buf []byte, r *slog.Record, ctxAttrs, mapped []s
 
 // appendTextAttrs appends the context attrs, the preformatted attrs and the
 // record's attrs as key=value.
-func (h *encHandler) appendTextAttrs(buf []byte, r *slog.Record, ctxAttrs, mapped []slog.Attr) []byte {
-	var w attrWriter
-	buf, _ = w.attrs(buf, ctxAttrs)
+func (h *encHandler) appendTextAttrs(buf []byte, r *slog.Record, wk *walker, ctxAttrs, mapped []slog.Attr) []byte {
+	var aw attrWriter
+	buf, _ = aw.attrs(buf, ctxAttrs)
 	buf = append(buf, h.pre[fmtText]...)
-	w.prefix = h.prefix
-	buf, _ = h.writeAttrs(buf, &w, r, mapped)
+	aw.prefix = h.prefix
+	buf, _ = h.writeAttrs(buf, &aw, r, wk, mapped)
 	return buf
 }
 

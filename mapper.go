@@ -64,13 +64,61 @@ func redacted(key string) slog.Attr {
 	return slog.String(key, redactedMarker)
 }
 
-// attr maps one attribute. Strings and scalars, nearly every attr, are
-// handled here directly; only groups and values to walk go through value.
-func (m *attrMapper) attr(a slog.Attr) (slog.Attr, bool) {
+// Bounds of one record's walk. One depth limit holds across every kind of
+// nesting (groups, LogValuers, structs, slices, maps, pointers, JSON text),
+// and one budget bounds the values of a whole record, so that a value that
+// contains itself, a group nested 200,000 deep or a slice that shares its
+// parts (a DAG) costs a bounded amount. What is cut is marked.
+const (
+	// maxDepth is how deep values nest below an attr; deeper parts become
+	// depthMarker.
+	maxDepth = 16
+	// maxNodes is how many values (attrs, group members, list elements,
+	// fields) one record may have; the rest become nodesMarker.
+	maxNodes = 10000
+	// maxElems bounds how many elements of one map, slice or struct are kept.
+	maxElems = 1000
+)
+
+// Markers of what the walk cut or could not format.
+const (
+	depthMarker = "!DEPTH: value nested too deeply"
+	nodesMarker = "!LIMIT: record has too many values"
+	cycleMarker = "!CYCLE"
+	panicMarker = "!PANIC: value could not be formatted"
+)
+
+// walker is one record's walk through its attrs and values with an
+// attrMapper: it carries the record's budget of values and the pointers on
+// the current path (to stop cycles). Make one per record with
+// attrMapper.walker; it is not safe for concurrent use.
+type walker struct {
+	m     *attrMapper
+	nodes int       // values left in the record's budget
+	seen  []uintptr // pointers on the current path
+}
+
+// walker starts the walk of one record (or of one WithAttrs call).
+func (m *attrMapper) walker() walker { return walker{m: m, nodes: maxNodes} }
+
+// spend takes one value from the record's budget; false when it is spent.
+func (w *walker) spend() bool {
+	w.nodes--
+	return w.nodes >= 0
+}
+
+// attr maps one attribute at the given depth. Strings and scalars, nearly
+// every attr, are handled here directly; only groups and values to walk go
+// through value.
+func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
+	m := w.m
 	kind := a.Value.Kind()
 	key, kc := a.Key, false
 	if m.escape {
 		key, kc = m.key(a.Key)
+	}
+	if !w.spend() {
+		return slog.String(key, nodesMarker), true
 	}
 	if kind != slog.KindGroup && m.secretKey(a.Key) {
 		return redacted(key), true
@@ -82,7 +130,7 @@ func (m *attrMapper) attr(a slog.Attr) (slog.Attr, bool) {
 			v, vc = slog.StringValue(s), true
 		}
 	case slog.KindGroup, slog.KindAny, slog.KindLogValuer:
-		v, vc = m.value(a.Value, 0)
+		v, vc = w.value(a.Value, depth)
 	} // numbers, bools, durations and times need nothing
 	if !kc && !vc {
 		return a, false
@@ -91,10 +139,10 @@ func (m *attrMapper) attr(a slog.Attr) (slog.Attr, bool) {
 }
 
 // attrs maps a slice of attributes, copying it only if something changed.
-func (m *attrMapper) attrs(as []slog.Attr) ([]slog.Attr, bool) {
+func (w *walker) attrs(as []slog.Attr, depth int) ([]slog.Attr, bool) {
 	var out []slog.Attr
 	for i, a := range as {
-		na, c := m.attr(a)
+		na, c := w.attr(a, depth)
 		if c && out == nil {
 			out = make([]slog.Attr, i, len(as))
 			copy(out, as[:i])
@@ -109,49 +157,63 @@ func (m *attrMapper) attrs(as []slog.Attr) ([]slog.Attr, bool) {
 	return out, true
 }
 
-// value maps one value.
-func (m *attrMapper) value(v slog.Value, depth int) (slog.Value, bool) {
-	switch v.Kind() {
-	case slog.KindString:
-		s, c := m.str(v.String())
+// value maps one value found at the given depth: the members of a group
+// and the elements of a list are one level deeper, and so is what a
+// LogValuer resolves to.
+func (w *walker) value(v slog.Value, depth int) (slog.Value, bool) {
+	kind := v.Kind()
+	if kind == slog.KindString {
+		s, c := w.m.str(v.String())
 		if !c {
 			return v, false
 		}
 		return slog.StringValue(s), true
+	}
+	if kind != slog.KindGroup && kind != slog.KindAny && kind != slog.KindLogValuer {
+		return v, false // numbers, bools, durations, times
+	}
+	if depth >= maxDepth {
+		return slog.StringValue(depthMarker), true
+	}
+	switch kind {
 	case slog.KindGroup:
-		as, c := m.attrs(v.Group())
+		as, c := w.attrs(v.Group(), depth+1)
 		if !c {
 			return v, false
 		}
 		return slog.GroupValue(as...), true
 	case slog.KindLogValuer:
-		nv, _ := m.value(v.Resolve(), depth)
-		return nv, true
-	case slog.KindAny:
-		if v.Any() == nil {
-			return v, false
-		}
-		if l, ok := v.Any().(valueList); ok {
-			var out valueList
-			for i, e := range l {
-				ne, c := m.value(e, depth+1)
-				if c && out == nil {
-					out = slices.Clone(l)
-				}
-				if out != nil {
-					out[i] = ne
-				}
-			}
-			if out == nil {
-				return v, false
-			}
-			return slog.AnyValue(out), true
-		}
-		w := walker{m: m}
-		nv, _ := m.value(w.walk(reflect.ValueOf(v.Any()), depth), depth)
+		nv, _ := w.value(v.Resolve(), depth+1)
 		return nv, true
 	}
-	return v, false // numbers, bools, durations, times
+	if v.Any() == nil {
+		return v, false
+	}
+	if l, ok := v.Any().(valueList); ok {
+		var out valueList
+		for i, e := range l {
+			ne, c := w.element(e, depth+1)
+			if c && out == nil {
+				out = slices.Clone(l)
+			}
+			if out != nil {
+				out[i] = ne
+			}
+		}
+		if out == nil {
+			return v, false
+		}
+		return slog.AnyValue(out), true
+	}
+	return w.walk(reflect.ValueOf(v.Any()), depth), true
+}
+
+// element maps one element of a list, from the record's budget.
+func (w *walker) element(v slog.Value, depth int) (slog.Value, bool) {
+	if !w.spend() {
+		return slog.StringValue(nodesMarker), true
+	}
+	return w.value(v, depth)
 }
 
 // valueList is the walked form of a slice or array.

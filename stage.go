@@ -69,15 +69,17 @@ func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
+	wk := h.m.walker() // the record's budget
 	var ctxAttrs []slog.Attr
 	if h.context {
-		ctxAttrs, _ = h.m.attrs(collectContextAttrs(ctx, h.extractors))
+		ctxAttrs, _ = wk.attrs(collectContextAttrs(ctx, h.extractors), 0)
 	}
-	return h.next.Handle(ctx, mapRecord(r, h.m, ctxAttrs))
+	return h.next.Handle(ctx, mapRecord(r, &wk, ctxAttrs))
 }
 
 func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	as, _ := h.m.attrs(attrs)
+	wk := h.m.walker()
+	as, _ := wk.attrs(attrs, 0)
 	h2 := *h
 	h2.next = h.next.WithAttrs(as)
 	return &h2
@@ -96,13 +98,13 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 // mapRecord returns r with its message and attributes mapped, after the
 // (mapped) context attrs ctxAttrs; r itself if nothing changed. The common
 // clean record costs one pass and no copy.
-func mapRecord(r slog.Record, m *attrMapper, ctxAttrs []slog.Attr) slog.Record {
-	msg, mc := m.str(r.Message)
+func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr) slog.Record {
+	msg, mc := wk.m.str(r.Message)
 	first := -1 // index of the first changed attr
 	var firstAttr slog.Attr
 	i := 0
 	r.Attrs(func(a slog.Attr) bool {
-		if na, c := m.attr(a); c {
+		if na, c := wk.attr(a, 0); c {
 			first, firstAttr = i, na
 			return false
 		}
@@ -121,7 +123,7 @@ func mapRecord(r slog.Record, m *attrMapper, ctxAttrs []slog.Attr) slog.Record {
 		case i == first:
 			a = firstAttr
 		default:
-			a, _ = m.attr(a)
+			a, _ = wk.attr(a, 0)
 		}
 		nr.AddAttrs(a)
 		i++

@@ -12,18 +12,12 @@ import (
 	"time"
 )
 
-// maxDepth bounds how deep values are walked; deeper parts become a marker.
-const maxDepth = 16
-
-// maxElems bounds how many elements of one map, slice or struct are kept.
-const maxElems = 1000
-
-// walker turns a Go value into slog values, bounding depth and cycles and
-// surviving panics in user methods.
-type walker struct {
-	m    *attrMapper
-	seen []uintptr // pointers on the current path, to stop cycles
-}
+// This file turns a Go value of kind Any into the data it holds, mapped as
+// the walker maps every value: groups for structs and maps, lists for
+// slices and arrays, text for errors, Stringers, TextMarshalers and []byte,
+// JSON text (json.RawMessage, json.Marshaler) decoded so that the keys
+// inside it count. Depth, the record's budget, cycles and panics in the
+// value's own methods are all bounded or caught.
 
 var (
 	errorType       = reflect.TypeFor[error]()
@@ -40,18 +34,25 @@ var (
 func (w *walker) call(f func() slog.Value) (v slog.Value) {
 	defer func() {
 		if r := recover(); r != nil {
-			v = slog.StringValue("!PANIC: value could not be formatted")
+			v = slog.StringValue(panicMarker)
 		}
 	}()
 	return f()
 }
 
+// text is a string the walk found, mapped.
+func (w *walker) text(s string) slog.Value {
+	s, _ = w.m.str(s)
+	return slog.StringValue(s)
+}
+
+// walk turns rv, found at the given depth, into a mapped slog value.
 func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 	if !rv.IsValid() {
 		return slog.AnyValue(nil)
 	}
-	if depth > maxDepth {
-		return slog.StringValue("!DEPTH: value nested too deeply")
+	if depth >= maxDepth {
+		return slog.StringValue(depthMarker)
 	}
 	t := rv.Type()
 	// Pointers and interfaces: follow, guarding against cycles.
@@ -77,15 +78,16 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 		switch {
 		case t.Implements(logValuerType):
 			return w.call(func() slog.Value {
-				return w.walkValue(slog.AnyValue(rv.Interface()).Resolve(), depth+1)
+				v, _ := w.value(slog.AnyValue(rv.Interface()).Resolve(), depth+1)
+				return v
 			})
 		case t.Implements(errorType):
-			return w.call(func() slog.Value { return slog.StringValue(rv.Interface().(error).Error()) })
+			return w.call(func() slog.Value { return w.text(rv.Interface().(error).Error()) })
 		case t.Implements(jsonMarshalType):
 			return w.call(func() slog.Value {
 				b, err := rv.Interface().(json.Marshaler).MarshalJSON()
 				if err != nil {
-					return slog.StringValue("!ERROR: " + err.Error())
+					return w.text("!ERROR: " + err.Error())
 				}
 				return w.jsonText(b, depth)
 			})
@@ -93,26 +95,26 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 			return w.call(func() slog.Value {
 				b, err := rv.Interface().(encoding.TextMarshaler).MarshalText()
 				if err != nil {
-					return slog.StringValue("!ERROR: " + err.Error())
+					return w.text("!ERROR: " + err.Error())
 				}
-				return slog.StringValue(string(b))
+				return w.text(string(b))
 			})
 		case t.Implements(stringerType):
-			return w.call(func() slog.Value { return slog.StringValue(rv.Interface().(fmt.Stringer).String()) })
+			return w.call(func() slog.Value { return w.text(rv.Interface().(fmt.Stringer).String()) })
 		}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		p := rv.Pointer()
 		if slices.Contains(w.seen, p) {
-			return slog.StringValue("!CYCLE")
+			return slog.StringValue(cycleMarker)
 		}
 		w.seen = append(w.seen, p)
 		v := w.walk(rv.Elem(), depth+1)
 		w.seen = w.seen[:len(w.seen)-1]
 		return v
 	case reflect.String:
-		return slog.StringValue(rv.String())
+		return w.text(rv.String())
 	case reflect.Bool:
 		return slog.BoolValue(rv.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -128,14 +130,14 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 			return slog.AnyValue(nil)
 		}
 		if t.Elem().Kind() == reflect.Uint8 {
-			return slog.StringValue(string(rv.Bytes()))
+			return w.text(string(rv.Bytes()))
 		}
 		return w.list(rv, depth)
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			b := make([]byte, rv.Len())
 			reflect.Copy(reflect.ValueOf(b), rv)
-			return slog.StringValue(string(b))
+			return w.text(string(b))
 		}
 		return w.list(rv, depth)
 	case reflect.Map:
@@ -150,28 +152,24 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 	return slog.StringValue("!" + t.String())
 }
 
-// walkValue walks a value that slog produced (a resolved LogValuer).
-func (w *walker) walkValue(v slog.Value, depth int) slog.Value {
-	if v.Kind() == slog.KindAny {
-		return w.walk(reflect.ValueOf(v.Any()), depth)
-	}
-	return v
-}
-
 // jsonText turns JSON text into values, so that keys inside it count for
 // key-based redaction; text that is not JSON is kept as a string.
 func (w *walker) jsonText(b []byte, depth int) slog.Value {
 	var x any
 	if err := json.Unmarshal(b, &x); err != nil {
-		return slog.StringValue(string(b))
+		return w.text(string(b))
 	}
-	return w.walk(reflect.ValueOf(x), depth+1)
+	return w.walk(reflect.ValueOf(x), depth)
 }
 
 func (w *walker) list(rv reflect.Value, depth int) slog.Value {
 	n := min(rv.Len(), maxElems)
 	l := make(valueList, 0, n)
 	for i := range n {
+		if !w.spend() {
+			l = append(l, slog.StringValue(nodesMarker))
+			break
+		}
 		l = append(l, w.walk(rv.Index(i), depth+1))
 	}
 	if rv.Len() > n {
@@ -203,16 +201,20 @@ func (w *walker) mapValue(rv reflect.Value, depth int) slog.Value {
 
 // keyString turns a map key into text; keys are walked flat.
 func (w *walker) keyString(k reflect.Value) string {
-	return w.walk(k, maxDepth).String()
+	return w.walk(k, maxDepth-1).String()
 }
 
 // field walks one struct field or map entry; alt is a second name (the Go
 // field name beside its json name) that also counts as a key.
 func (w *walker) field(key, alt string, v reflect.Value, depth int) slog.Attr {
-	if w.m.secretKey(key) || alt != "" && w.m.secretKey(alt) {
-		return redacted(key)
+	k, _ := w.m.key(key)
+	if !w.spend() {
+		return slog.String(k, nodesMarker)
 	}
-	return slog.Attr{Key: key, Value: w.walk(v, depth+1)}
+	if w.m.secretKey(key) || alt != "" && w.m.secretKey(alt) {
+		return redacted(k)
+	}
+	return slog.Attr{Key: k, Value: w.walk(v, depth+1)}
 }
 
 func (w *walker) structValue(rv reflect.Value, depth int) slog.Value {
@@ -234,7 +236,8 @@ func (w *walker) structValue(rv reflect.Value, depth int) slog.Value {
 			name = j
 		}
 		if tag == "redact" || tag == "secret" {
-			attrs = append(attrs, redacted(name))
+			k, _ := w.m.key(name)
+			attrs = append(attrs, redacted(k))
 			continue
 		}
 		if sf.Anonymous && sf.Type.Kind() == reflect.Struct && sf.Tag.Get("json") == "" {

@@ -1,0 +1,195 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// childEnv names the case a re-executed test binary runs.
+const childEnv = "LOGGING_TEST_CHILD"
+
+// inChild runs f in a child process (this test binary, running only this
+// test), so that a crash the runtime cannot recover from (a stack
+// overflow) or a hang is a failure of this test, not a dead test binary.
+// The child writes its output to stdout; inChild returns it.
+func inChild(t *testing.T, f func(out io.Writer)) string {
+	t.Helper()
+	if os.Getenv(childEnv) == t.Name() {
+		f(os.Stdout)
+		os.Exit(0)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang, not a slow machine
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+strings.ReplaceAll(t.Name(), "/", "$/^")+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	require.NoError(t, ctx.Err(), "the child hung")
+	require.NoError(t, err, "the child crashed:\n%s", tail(errOut.String(), 3000))
+	return out.String()
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// selfValuer resolves to a group that holds itself.
+type selfValuer struct{ name string }
+
+func (s selfValuer) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", s.name), slog.Any("again", s))
+}
+
+// wrapValuer resolves to a group around what it holds.
+type wrapValuer struct{ in any }
+
+func (w wrapValuer) LogValue() slog.Value { return slog.GroupValue(slog.Any("k", w.in)) }
+
+// directValuer resolves to itself.
+type directValuer struct{}
+
+func (d directValuer) LogValue() slog.Value { return slog.AnyValue(d) }
+
+// hostile are values that would crash, hang or explode a walk without
+// bounds: built at run time.
+func hostile() map[string]func() slog.Attr {
+	return map[string]func() slog.Attr{
+		"self-containing LogValuer": func() slog.Attr { return slog.Any("v", selfValuer{"x"}) },
+		"LogValuer resolving to itself": func() slog.Attr { return slog.Any("v", directValuer{}) },
+		"200000 nested groups": func() slog.Attr {
+			a := slog.String("leaf", "bottom")
+			for i := range 200000 {
+				a = slog.Group(fmt.Sprint("g", i%10), a)
+			}
+			return a
+		},
+		"DAG of shared slices": func() slog.Attr {
+			var v any = []any{"leaf", "leaf"}
+			for range 40 { // 2^40 leaves if expanded
+				v = []any{v, v, v}
+			}
+			return slog.Any("dag", v)
+		},
+		"map holding itself": func() slog.Attr {
+			m := map[string]any{}
+			m["me"] = m
+			return slog.Any("m", m)
+		},
+	}
+}
+
+// Hostile values finish quickly, through Setup (TEXT and JSON) and Wrap,
+// with the cut marked and every line a whole record.
+func TestHostileValuesAreBounded(t *testing.T) {
+	for name, mk := range hostile() {
+		t.Run(name, func(t *testing.T) {
+			out := inChild(t, func(out io.Writer) {
+				a := mk()
+				for _, o := range []OutputType{OutputText, OutputJSON} {
+					if err := Setup(WithConsole(out), WithOutputType(o)); err != nil {
+						panic(err)
+					}
+					Logger("h").LogAttrs(context.Background(), slog.LevelInfo, "hostile", a)
+					_ = Close()
+				}
+				slog.New(Wrap(slog.NewJSONHandler(out, nil))).LogAttrs(context.Background(), slog.LevelInfo, "hostile", a)
+				slog.New(Wrap(slog.NewTextHandler(out, nil))).LogAttrs(context.Background(), slog.LevelInfo, "hostile", a)
+			})
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			require.Len(t, lines, 4, "one line per record")
+			for i, l := range lines {
+				assert.Less(t, len(l), 4<<20, "record %d stays small", i)
+				if i == 1 || i == 2 { // Setup's JSON and Wrap's JSON handler
+					var m map[string]any
+					require.NoError(t, json.Unmarshal([]byte(l), &m), "JSON record %d", i)
+				}
+			}
+		})
+	}
+}
+
+// One depth limit across every kind of nesting: the value at maxDepth is
+// replaced by the marker, the one just above it is kept.
+func TestOneDepthLimitForEveryKind(t *testing.T) {
+	type box struct{ In any }
+	nest := map[string]func(inner any) any{
+		"slice":     func(in any) any { return []any{in} },
+		"map":       func(in any) any { return map[string]any{"k": in} },
+		"struct":    func(in any) any { return box{in} },
+		"pointer":   func(in any) any { return &box{in} },
+		"json":      func(in any) any { b, _ := json.Marshal([]any{in}); return json.RawMessage(b) },
+		"logvaluer": func(in any) any { return wrapValuer{in} },
+	}
+	for name, wrap := range nest {
+		t.Run(name, func(t *testing.T) {
+			build := func(levels int) any {
+				var v any = "bottom"
+				for range levels {
+					v = wrap(v)
+				}
+				return v
+			}
+			buf := setup(t, WithOutputType(OutputJSON))
+			Logger("d").Info("shallow", "v", build(maxDepth/2-1))
+			Logger("d").Info("deep", "v", build(maxDepth+4))
+			lines := jsonLines(t, buf.String())
+			require.Len(t, lines, 2)
+			shallow, _ := json.Marshal(lines[0]["v"])
+			deep, _ := json.Marshal(lines[1]["v"])
+			assert.Contains(t, string(shallow), "bottom")
+			assert.NotContains(t, string(shallow), "DEPTH")
+			assert.NotContains(t, string(deep), "bottom")
+			assert.Contains(t, string(deep), depthMarker)
+		})
+	}
+	t.Run("groups", func(t *testing.T) {
+		buf := setup(t, WithOutputType(OutputJSON))
+		a := slog.String("leaf", "bottom")
+		for range maxDepth + 4 {
+			a = slog.Group("g", a)
+		}
+		Logger("d").LogAttrs(context.Background(), slog.LevelInfo, "groups", a)
+		line := buf.String()
+		assert.Contains(t, line, depthMarker)
+		assert.NotContains(t, line, "bottom")
+		assert.Equal(t, maxDepth, strings.Count(line, `"g":{`), "groups kept down to the limit")
+	})
+}
+
+// One budget of values per record: a record with more values than
+// maxNodes keeps the first ones and marks the rest.
+func TestRecordBudget(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	big := make([]any, 3*maxNodes)
+	for i := range big {
+		big[i] = i
+	}
+	as := make([]any, 0, 2*maxNodes)
+	for i := range maxNodes - 500 {
+		as = append(as, fmt.Sprint("k", i), i)
+	}
+	Logger("b").Info("budget", append(as, "big", big)...)
+	m := lastJSON(t, buf)
+	assert.EqualValues(t, 0, m["k0"], "the first values are kept")
+	list, ok := m["big"].([]any)
+	require.True(t, ok, "%T", m["big"])
+	assert.Less(t, len(list), maxElems+1)
+	assert.Contains(t, list, nodesMarker, "the cut is marked")
+	assert.Less(t, len(list), 503, "the budget is the record's, not the list's")
+}
