@@ -70,7 +70,7 @@ func (d directValuer) LogValue() slog.Value { return slog.AnyValue(d) }
 // bounds: built at run time.
 func hostile() map[string]func() slog.Attr {
 	return map[string]func() slog.Attr{
-		"self-containing LogValuer": func() slog.Attr { return slog.Any("v", selfValuer{"x"}) },
+		"self-containing LogValuer":     func() slog.Attr { return slog.Any("v", selfValuer{"x"}) },
 		"LogValuer resolving to itself": func() slog.Attr { return slog.Any("v", directValuer{}) },
 		"200000 nested groups": func() slog.Attr {
 			a := slog.String("leaf", "bottom")
