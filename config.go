@@ -127,8 +127,11 @@ var envVars = []envVar{
 	{"SECURITY_FILE", false, func(c *config, v string) error { c.securityFile = v; return nil }},
 	{"RATE_LIMIT", false, func(c *config, v string) error {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f < 0 || f > maxRate || f != f {
-			return errors.New("want records per second, 0 (off) or more")
+		if err != nil {
+			return errors.New("want records per second")
+		}
+		if err := checkRate(f); err != nil {
+			return err
 		}
 		c.rate.PerSecond = f
 		return nil

@@ -76,6 +76,7 @@ func (h *encHandler) formats() (text, json bool) {
 }
 
 func (h *encHandler) withGroup(name string) *encHandler {
+	name, _ = h.m.key(name)
 	h2 := *h
 	h2.groups = append(h.groups[:len(h.groups):len(h.groups)], name)
 	h2.prefix = h.prefix + name + "."

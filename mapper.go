@@ -19,7 +19,7 @@ import (
 //  3. every string value is redacted by pattern, then cut to the size
 //     limit, then, where the output is not written by this package's own
 //     encoders (which escape as they write), escaped as Sanitize does;
-//  4. keys and group names are escaped and cut likewise when escape is set.
+//  4. keys and group names are cut likewise, and escaped when escape is set.
 //
 // It reports whether anything changed, so that a record that needs nothing
 // is passed on without a copy.
@@ -44,12 +44,18 @@ func (m *attrMapper) str(s string) (string, bool) {
 	return s, changed
 }
 
-// key maps a key or a group name: escaped and cut when escape is set.
+// key maps a key or a group name: cut to the size limit like a value, and
+// escaped when escape is set (the built-in encoders escape as they write).
 func (m *attrMapper) key(k string) (string, bool) {
-	if !m.escape || (m.limit <= 0 || len(k) <= m.limit) && IsClean(k) {
+	long := m.limit > 0 && len(k) > m.limit
+	if !long && (!m.escape || IsClean(k)) {
 		return k, false
 	}
-	return Sanitize(truncate(k, m.limit)), true
+	k = truncate(k, m.limit)
+	if m.escape {
+		k = Sanitize(k)
+	}
+	return k, true
 }
 
 // secretKey reports whether a key's whole value is to be redacted.
@@ -114,7 +120,7 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 	m := w.m
 	kind := a.Value.Kind()
 	key, kc := a.Key, false
-	if m.escape {
+	if m.escape || m.limit > 0 && len(a.Key) > m.limit {
 		key, kc = m.key(a.Key)
 	}
 	if !w.spend() {

@@ -296,8 +296,8 @@ func WithSecurityLevel(l slog.Level) Option {
 // log. Dropped records are counted ([Stats]) and summarized in a WARNING
 // record every few seconds; security events are never limited.
 type RateLimit struct {
-	// PerSecond is the records per second each key may log; 0 turns
-	// limiting off (CODOMYRMEX_LOG_RATE_LIMIT).
+	// PerSecond is the records per second each key may log, 0.001 to 1e9;
+	// 0 turns limiting off (CODOMYRMEX_LOG_RATE_LIMIT).
 	PerSecond float64
 	// Burst is how many records a key may log at once; 0 means the rate,
 	// at least 1 (CODOMYRMEX_LOG_RATE_BURST).
@@ -310,19 +310,33 @@ type RateLimit struct {
 // WithRateLimit sets the rate limit.
 func WithRateLimit(l RateLimit) Option {
 	return option("WithRateLimit", bySetup, func(c *config) error {
-		if l.PerSecond < 0 || l.PerSecond > maxRate || l.PerSecond != l.PerSecond || l.Burst < 0 || l.Burst > maxBurst {
-			return optErr("WithRateLimit", fmt.Sprintf("%+v", l), fmt.Errorf("want PerSecond from 0 to %g and Burst from 0 to %d", float64(maxRate), maxBurst))
+		err := checkRate(l.PerSecond)
+		if err == nil && (l.Burst < 0 || l.Burst > maxBurst) {
+			err = fmt.Errorf("Burst %d: want 0 (the rate) to %d", l.Burst, maxBurst)
+		}
+		if err != nil {
+			return optErr("WithRateLimit", fmt.Sprintf("%+v", l), err)
 		}
 		c.rate = l
 		return nil
 	})
 }
 
-// Limits of the rate limit settings.
+// Limits of the rate limit settings: below minRate the interval between
+// tokens would overflow (and let every record through).
 const (
+	minRate  = 0.001 // one record per 1000 s
 	maxRate  = 1e9
 	maxBurst = 1 << 20
 )
+
+// checkRate checks a rate in records per second: 0 (off) or minRate to maxRate.
+func checkRate(perSecond float64) error {
+	if perSecond == 0 || perSecond >= minRate && perSecond <= maxRate {
+		return nil
+	}
+	return fmt.Errorf("rate %g: want 0 (off) or %g to %g records per second", perSecond, float64(minRate), float64(maxRate))
+}
 
 // WithContextExtractor adds a function that turns a context into attrs for
 // every record logged with it, such as trace_id and span_id from an

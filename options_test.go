@@ -281,3 +281,44 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 	}
 	assert.Len(t, cases, len(envVars), "no case for a variable that does not exist")
 }
+
+// Configuration that would break every record is refused at Setup: a
+// format with a line break (each record would be two lines), a rate so
+// small that its interval overflows; the error names the variable.
+func TestConfigurationThatBreaksRecordsIsRefused(t *testing.T) {
+	for name, value := range map[string]string{
+		"FORMAT":     "%(message)s\nINFO - forged - %(name)s",
+		"RATE_LIMIT": "1e-12",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(EnvPrefix+name, value)
+			buf := &syncBuffer{}
+			err := Setup(WithConsole(buf))
+			t.Cleanup(func() { _ = Close() })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), EnvPrefix+name)
+			Logger("x").Info("one record")
+			assert.Len(t, buf.Lines(), 1, "one line per record")
+		})
+	}
+	for _, o := range []Option{WithFormat("%(message)s\r\n"), WithFormat("%(message)s\u2028"), WithRateLimit(RateLimit{PerSecond: 1e-12})} {
+		assert.Error(t, Setup(WithConsole(io.Discard), o))
+	}
+	require.NoError(t, Setup(WithConsole(io.Discard), WithRateLimit(RateLimit{PerSecond: minRate})), "the smallest rate")
+	require.NoError(t, Close())
+}
+
+// Keys are cut at the value limit, like values, in Setup's encoder and
+// behind Wrap; group names too.
+func TestKeysAreCut(t *testing.T) {
+	long := strings.Repeat("k", 5000)
+	buf := setup(t, WithOutputType(OutputJSON), WithMaxValueBytes(100))
+	Logger("k").WithGroup(long).Info("m", long, "v", slog.Group(long, "a", 1))
+	line := buf.String()
+	assert.Less(t, len(line), 1000, line)
+	assert.Contains(t, line, "[truncated 4900 bytes]")
+	jsonLines(t, line)
+	var b bytes.Buffer
+	slog.New(Wrap(slog.NewJSONHandler(&b, nil), WithMaxValueBytes(100))).WithGroup(long).Info("m", long, "v")
+	assert.Less(t, b.Len(), 1000, b.String())
+}

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -84,6 +85,11 @@ type pyFormat struct {
 func parsePyFormat(s string) (*pyFormat, error) {
 	if strings.EqualFold(s, "DETAILED") {
 		s = DetailedFormat
+	}
+	if !IsClean(s) {
+		// A newline in the format would make every record two lines: the
+		// very forgery the sanitizer exists to prevent.
+		return nil, errors.New("want no control or invisible characters (a newline would make every record two lines)")
 	}
 	pf := &pyFormat{}
 	var lit strings.Builder
