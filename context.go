@@ -23,7 +23,9 @@ type ctxAttrsKey struct{}
 
 // ContextWith returns a context that carries attrs. Every record logged with
 // that context (InfoContext, LogAttrs, …) gets them, at the top level of the
-// record, after the message. A later attr with the same key replaces an earlier one.
+// record, after its own attrs (whose names they never take: a key already
+// written is written as key#2). A later attr with the same key in ctx
+// replaces an earlier one.
 func ContextWith(ctx context.Context, attrs ...slog.Attr) context.Context {
 	if ctx == nil {
 		ctx = context.Background()

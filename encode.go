@@ -22,16 +22,18 @@ func appendJSONString(dst []byte, s string) []byte {
 
 // attrWriter writes attrs in TEXT or JSON. It is the one walk over attrs
 // and groups that both formats share, after slog's handleState.appendAttr:
-// the formats differ only in how a key is written (key), how a group opens
-// and closes (openGroup, closeGroup) and how a leaf value is written
-// (appendJSONValue, appendTextValue). An empty group is undone by cutting
-// the buffer back to where it began. The attrs it is given are already
-// mapped (see attrMapper). The buffer is passed in and returned, as append
-// does, so that it stays in registers.
+// the formats differ only in how a key is written (jsonKey, textKey), how a
+// group opens and closes (openGroup, closeGroup) and how a leaf value is
+// written (appendJSONValue, appendTextValue). An empty group is undone by
+// cutting the buffer back to where it began. Every key is unique at its
+// level (see keys.go). The attrs it is given are already mapped (see
+// attrMapper). The buffer is passed in and returned, as append does, so
+// that it stays in registers.
 type attrWriter struct {
 	json   bool
 	first  uint8  // JSON: 1 before the first member of an object (no comma), else 0
 	prefix string // TEXT: the dotted names of the groups being written
+	keys   keySet
 }
 
 // attrs appends each attr and reports whether any was written.
@@ -62,40 +64,39 @@ func (w *attrWriter) attr(buf []byte, a slog.Attr) ([]byte, bool) {
 		if w.json {
 			return appendJSONValue(w.jsonKey(buf, a.Key), a.Value, kind), true
 		}
-		return appendTextValue(w.key(buf, a.Key), a.Value, kind, true), true
+		return appendTextValue(w.textKey(buf, a.Key), a.Value, kind, true), true
 	}
 	g := a.Value.Group()
 	if a.Key == "" {
 		return w.attrs(buf, g)
 	}
-	mark, first, prefix := len(buf), w.first, w.prefix
-	buf, wrote := w.attrs(w.openGroup(buf, a.Key), g)
+	mark, first, prefix, keys, n := len(buf), w.first, w.prefix, w.keys.cur, w.keys.n
+	buf, outer := w.openGroup(buf, a.Key)
+	buf, wrote := w.attrs(buf, g)
 	if !wrote {
-		w.first, w.prefix = first, prefix
+		if w.json {
+			w.keys.pop(outer)
+		}
+		w.keys.truncate(n)
+		w.first, w.prefix, w.keys.cur = first, prefix, keys
 		return buf[:mark], false
 	}
-	return w.closeGroup(buf, prefix), true
+	return w.closeGroup(buf, prefix, outer), true
 }
 
-// key appends the separator before a member and its key: ,"key": in JSON,
-// a space and prefix.key= in TEXT.
-func (w *attrWriter) key(buf []byte, k string) []byte {
-	if w.json {
-		return w.jsonKey(buf, k)
-	}
-	if w.prefix != "" {
-		k = w.prefix + k
-	}
-	return append(appendTextString(append(buf, ' '), k), '=')
-}
-
-// jsonKey is key in JSON.
+// jsonKey appends the separator before a member and its key, ,"key":, the
+// key renamed key#2, key#3, … if it is taken at this level.
 func (w *attrWriter) jsonKey(buf []byte, k string) []byte {
 	if w.first == 0 {
 		buf = append(buf, ',')
 	}
 	w.first = 0
-	return appendJSONKey(buf, k)
+	mark := len(buf)
+	buf = appendJSONKey(buf, k)
+	for n := 2; !w.keys.claim(buf, mark+1, len(buf)-2); n++ {
+		buf = appendJSONKey(buf[:mark], k+suffix(n))
+	}
+	return buf
 }
 
 // appendJSONKey appends "k":.
@@ -103,23 +104,39 @@ func appendJSONKey(buf []byte, k string) []byte {
 	return append(appendEscaped(append(buf, '"'), k, quoteJSON), '"', ':')
 }
 
-// openGroup starts a group: "name":{ in JSON; in TEXT its name joins the
-// prefix of the keys inside it.
-func (w *attrWriter) openGroup(buf []byte, name string) []byte {
+// textKey appends a space and prefix.key=, renamed prefix.key#2, … if the
+// name is taken in the line.
+func (w *attrWriter) textKey(buf []byte, k string) []byte {
+	if w.prefix != "" {
+		k = w.prefix + k
+	}
+	mark := len(buf) + 1
+	buf = appendTextString(append(buf, ' '), k)
+	for n := 2; !w.keys.claim(buf, mark, len(buf)); n++ {
+		buf = appendTextString(buf[:mark], k+suffix(n))
+	}
+	return append(buf, '=')
+}
+
+// openGroup starts a group: "name":{ in JSON, whose members are a new level
+// of keys (give the returned level to closeGroup); in TEXT the name joins
+// the prefix of the keys inside it.
+func (w *attrWriter) openGroup(buf []byte, name string) ([]byte, keyLevel) {
 	if w.json {
 		buf = append(w.jsonKey(buf, name), '{')
 		w.first = 1
-		return buf
+		return buf, w.keys.push()
 	}
 	w.prefix += name + "."
-	return buf
+	return buf, keyLevel{}
 }
 
 // closeGroup ends the group that openGroup started; prefix is the TEXT
-// prefix from before it.
-func (w *attrWriter) closeGroup(buf []byte, prefix string) []byte {
+// prefix from before it, outer the level openGroup returned.
+func (w *attrWriter) closeGroup(buf []byte, prefix string, outer keyLevel) []byte {
 	if w.json {
 		w.first = 0
+		w.keys.pop(outer)
 		return append(buf, '}')
 	}
 	w.prefix = prefix

@@ -116,7 +116,7 @@ func TestContextAttrs(t *testing.T) {
 			assert.Equal(t, redactedMarker, m["api_key"])
 			assert.Equal(t, map[string]any{"k": "v"}, m["g"], "context ids stay at the top level")
 		} else {
-			assert.Equal(t, "hello request_id=req-1 correlation_id=cid-abc tenant=acme api_key=[REDACTED] g.k=v\n", line)
+			assert.Equal(t, "hello g.k=v request_id=req-1 correlation_id=cid-abc tenant=acme api_key=[REDACTED]\n", line)
 		}
 	}
 	assert.Regexp(t, `^cid-[0-9a-f]{12}$`, NewCorrelationID())

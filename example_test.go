@@ -164,8 +164,8 @@ func ExampleMiddleware() {
 	fmt.Print(regexp.MustCompile(`duration=\S+`).ReplaceAllString(out.String(), "duration=…"))
 	// Output:
 	// 401 req-demo-1
-	// http.access INFO request request_id=req-demo-1 method=GET path="/orders?api_key=[REDACTED]&page=[REDACTED]" status=401 bytes=13 duration=… client=192.0.2.1 user_agent=example/1.0
-	// security WARNING security event: authn_failure request_id=req-demo-1 security_event_type=authn_failure user_id="" ip_address=192.0.2.1 user_agent=example/1.0 resource="/orders?api_key=[REDACTED]&page=[REDACTED]" action=GET outcome=failure severity=medium threat_level=none reason="HTTP 401"
+	// http.access INFO request method=GET path="/orders?api_key=[REDACTED]&page=[REDACTED]" status=401 bytes=13 duration=… client=192.0.2.1 user_agent=example/1.0 request_id=req-demo-1
+	// security WARNING security event: authn_failure security_event_type=authn_failure user_id="" ip_address=192.0.2.1 user_agent=example/1.0 resource="/orders?api_key=[REDACTED]&page=[REDACTED]" action=GET outcome=failure severity=medium threat_level=none reason="HTTP 401" request_id=req-demo-1
 }
 
 func ExampleContextWith() {
@@ -179,12 +179,12 @@ func ExampleContextWith() {
 	ctx = logging.ContextWithUserID(ctx, "u-42")
 	ctx = logging.ContextWith(ctx, slog.String("region", "eu-west-1"))
 
-	// The context's attrs come first, at the top level, then the record's own.
+	// The record's own attrs come first, then the context's, at the top level.
 	log := logging.Logger("orders")
 	log.InfoContext(ctx, "order placed", "order", 1042)
 	log.Info("no context, no ids")
 	// Output:
-	// orders INFO order placed request_id=req-7 user_id=u-42 region=eu-west-1 order=1042
+	// orders INFO order placed order=1042 request_id=req-7 user_id=u-42 region=eu-west-1
 	// orders INFO no context, no ids
 }
 
@@ -215,6 +215,6 @@ func ExampleWithContextExtractor() {
 	log.InfoContext(ctx, "charge", "amount", 1999)
 	log.InfoContext(context.Background(), "no span, no ids")
 	// Output:
-	// api INFO charge trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7 amount=1999
+	// api INFO charge amount=1999 trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7
 	// api INFO no span, no ids
 }

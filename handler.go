@@ -64,9 +64,22 @@ type encHandler struct {
 	security bool // security events: the security file takes them, and Loki gets their type as a label
 	sync     bool // every record is written before handle returns (the standard log bridge)
 	groups   []string
-	prefix   string           // TEXT: the dotted names of groups
-	pre      [nFormats][]byte // attrs from WithAttrs, preformatted per format
-	nOpen    int              // JSON: how many of groups the preformatted attrs opened
+	prefix   string              // TEXT: the dotted names of groups
+	pre      [nFormats][]byte    // attrs from WithAttrs, preformatted per format
+	preKeys  [nFormats]savedKeys // the keys they wrote, so that a record's keys stay unique
+	nOpen    int                 // JSON: how many of groups the preformatted attrs opened
+}
+
+// startWriter readies w for the format, its keys continuing those of h's
+// preformatted attrs, copied to off in the buffer.
+func (h *encHandler) startWriter(w *attrWriter, json bool, off int) {
+	f := fmtText
+	if json {
+		f = fmtJSON
+	}
+	w.json = json
+	w.keys.init(json && h.enc.codo)
+	w.keys.load(&h.preKeys[f], off)
 }
 
 // formats reports which formats h writes.
@@ -89,20 +102,25 @@ func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 	h2 := *h
 	text, json := h.formats()
 	if text {
-		aw := attrWriter{prefix: h.prefix}
+		var aw attrWriter
+		h.startWriter(&aw, false, 0)
 		pre := h.pre[fmtText]
+		aw.prefix = h.prefix
 		h2.pre[fmtText], _ = aw.attrs(pre[:len(pre):len(pre)], as)
+		h2.preKeys[fmtText] = aw.keys.save()
 	}
 	if json {
 		// Open the groups not opened yet; keep them only if an attr was written.
-		aw := attrWriter{json: true}
+		var aw attrWriter
+		h.startWriter(&aw, true, 0)
 		pre := h.pre[fmtJSON]
 		buf := pre[:len(pre):len(pre)]
 		for _, g := range h.groups[h.nOpen:] {
-			buf = aw.openGroup(buf, g)
+			buf, _ = aw.openGroup(buf, g)
 		}
 		if buf, wrote := aw.attrs(buf, as); wrote {
 			h2.pre[fmtJSON], h2.nOpen = buf, len(h.groups)
+			h2.preKeys[fmtJSON] = aw.keys.save()
 		}
 	}
 	return &h2
@@ -208,8 +226,8 @@ func source(r *slog.Record) *slog.Source {
 }
 
 // appendJSON appends the record as one JSON object: the record's own
-// fields, the context attrs, the preformatted attrs, and the record's attrs
-// inside the handler's groups.
+// fields, the preformatted attrs and the record's attrs inside the
+// handler's groups, then the context attrs.
 func (h *encHandler) appendJSON(buf []byte, r *slog.Record, wk *walker, ctxAttrs, mapped []slog.Attr) []byte {
 	codo := h.enc.codo
 	buf = append(buf, '{')
@@ -260,25 +278,32 @@ func (h *encHandler) appendJSON(buf []byte, r *slog.Record, wk *walker, ctxAttrs
 		buf = append(buf, `,"msg":`...)
 		buf = appendJSONString(buf, r.Message)
 	}
-	aw := attrWriter{json: true}
-	buf, _ = aw.attrs(buf, ctxAttrs)
+	var aw attrWriter
+	h.startWriter(&aw, true, len(buf))
 	buf = append(buf, h.pre[fmtJSON]...)
 	open := h.nOpen
 	if r.NumAttrs() > 0 {
-		mark := len(buf)
+		mark, keys, n := len(buf), aw.keys.cur, aw.keys.n
 		for _, g := range h.groups[h.nOpen:] {
-			buf = aw.openGroup(buf, g)
+			buf, _ = aw.openGroup(buf, g)
 		}
 		var wrote bool
 		if buf, wrote = h.writeAttrs(buf, &aw, r, wk, mapped); wrote {
 			open = len(h.groups)
 		} else {
 			buf = buf[:mark]
+			aw.keys.truncate(n)
+			aw.keys.cur, aw.keys.depth = keys, h.nOpen
 		}
 	}
 	for range open {
 		buf = append(buf, '}')
 	}
+	// The context attrs last, at the top level: a record's own attrs (a
+	// security event's labels) keep their names.
+	aw.keys.toTop()
+	aw.first = 0
+	buf, _ = aw.attrs(buf, ctxAttrs)
 	return append(buf, '}')
 }
 
@@ -345,14 +370,16 @@ func (h *encHandler) appendText(buf []byte, r *slog.Record, wk *walker, ctxAttrs
 	return buf
 }
 
-// appendTextAttrs appends the context attrs, the preformatted attrs and the
-// record's attrs as key=value.
+// appendTextAttrs appends the preformatted attrs, the record's attrs and
+// the context attrs as key=value.
 func (h *encHandler) appendTextAttrs(buf []byte, r *slog.Record, wk *walker, ctxAttrs, mapped []slog.Attr) []byte {
 	var aw attrWriter
-	buf, _ = aw.attrs(buf, ctxAttrs)
+	h.startWriter(&aw, false, len(buf))
 	buf = append(buf, h.pre[fmtText]...)
 	aw.prefix = h.prefix
 	buf, _ = h.writeAttrs(buf, &aw, r, wk, mapped)
+	aw.prefix = ""
+	buf, _ = aw.attrs(buf, ctxAttrs) // last: a record's own attrs keep their names
 	return buf
 }
 

@@ -312,7 +312,7 @@ func WithRateLimit(l RateLimit) Option {
 	return option("WithRateLimit", bySetup, func(c *config) error {
 		err := checkRate(l.PerSecond)
 		if err == nil && (l.Burst < 0 || l.Burst > maxBurst) {
-			err = fmt.Errorf("Burst %d: want 0 (the rate) to %d", l.Burst, maxBurst)
+			err = fmt.Errorf("burst %d: want 0 (the rate) to %d", l.Burst, maxBurst)
 		}
 		if err != nil {
 			return optErr("WithRateLimit", fmt.Sprintf("%+v", l), err)

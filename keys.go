@@ -1,0 +1,202 @@
+package logging
+
+import (
+	"bytes"
+	"strconv"
+)
+
+// Every key a record writes is unique at its level (JSON: within its
+// object; TEXT: in the line, where group keys are flattened), and no attr
+// takes the name of one of the record's own fields: a key already written
+// at its level, or reserved, is written as key#2, key#3, … JSON readers
+// (Go's encoding/json, Python, jq, Loki's `| json`) keep the last of two
+// equal keys, so without this an attr "level":"CRITICAL" or
+// "msg":"forged" would replace the record's own.
+
+// reservedKeys are the record's own fields in each format and schema;
+// attrs never take these names at the top level.
+var reservedKeys = [2][]string{
+	{"time", "level", "logger", "msg", "source"},                            // slog schema and TEXT
+	{"timestamp", "level", "name", "message", "module", "function", "line"}, // Codomyrmex schema
+}
+
+// keySpan is where a written key is in the buffer: the name's bytes as
+// written (JSON: escaped, without the quotes; TEXT: as written).
+type keySpan struct{ start, end int32 }
+
+// keyLevel is one level of nesting: where its keys start among the
+// spans, and a Bloom filter of them (256 bits: a record's dozen keys rarely
+// send a new key to the exact comparison).
+type keyLevel struct {
+	first int
+	bloom [4]uint64
+}
+
+// keySet remembers the keys written in a record, per level. It holds no
+// pointer in its inline part, so it costs no write barrier.
+type keySet struct {
+	spans    [32]keySpan
+	more     []keySpan // beyond the inline spans (records with many keys)
+	n        int
+	cur      keyLevel
+	depth    int      // 0: the top level, where reserved names apply
+	top      keyLevel // the top level, saved when a group was entered from it
+	topEnd   int      // how many keys there were then
+	reserved []string // the record's own fields
+}
+
+// keyBit is the Bloom filter bit of a name: its word and the bit in it.
+func keyBit(b []byte) (int, uint64) {
+	h := uint64(len(b)) << 16
+	if len(b) > 0 {
+		h |= uint64(b[0])<<8 | uint64(b[len(b)-1])
+	}
+	h *= 0x9E3779B97F4A7C15
+	return int(h >> 62), 1 << (h >> 56 & 63)
+}
+
+// reservedBloom is the Bloom filter of each list of reservedKeys.
+var reservedBloom = func() (f [2][4]uint64) {
+	for i, ks := range reservedKeys {
+		for _, k := range ks {
+			w, bit := keyBit([]byte(k))
+			f[i][w] |= bit
+		}
+	}
+	return f
+}()
+
+// init starts a record with the reserved names of its format.
+func (s *keySet) init(codo bool) {
+	i := 0
+	if codo {
+		i = 1
+	}
+	s.reserved, s.cur.bloom = reservedKeys[i], reservedBloom[i]
+}
+
+func (s *keySet) span(i int) keySpan {
+	if i < len(s.spans) {
+		return s.spans[i]
+	}
+	return s.more[i-len(s.spans)]
+}
+
+// claim records the name in buf[start:end] at the current level and
+// reports whether it was free (neither written there before nor reserved).
+func (s *keySet) claim(buf []byte, start, end int) bool {
+	w, bit := keyBit(buf[start:end])
+	if s.cur.bloom[w]&bit != 0 || s.n >= len(s.spans) {
+		return s.claimSlow(buf, start, end, w, bit)
+	}
+	s.cur.bloom[w] |= bit
+	s.spans[s.n] = keySpan{int32(start), int32(end)}
+	s.n++
+	return true
+}
+
+// claimSlow is claim after a Bloom filter hit, or beyond the inline spans.
+func (s *keySet) claimSlow(buf []byte, start, end, w int, bit uint64) bool {
+	if s.cur.bloom[w]&bit != 0 && s.taken(buf, buf[start:end]) {
+		return false
+	}
+	s.cur.bloom[w] |= bit
+	sp := keySpan{int32(start), int32(end)}
+	if s.n < len(s.spans) {
+		s.spans[s.n] = sp
+	} else {
+		s.more = append(s.more, sp)
+	}
+	s.n++
+	return true
+}
+
+// taken is the exact test behind a Bloom filter hit.
+func (s *keySet) taken(buf, name []byte) bool {
+	if s.depth == 0 {
+		for _, k := range s.reserved {
+			if string(name) == k {
+				return true
+			}
+		}
+	}
+	for i := s.cur.first; i < s.n; i++ {
+		sp := s.span(i)
+		if bytes.Equal(buf[sp.start:sp.end], name) {
+			return true
+		}
+	}
+	return false
+}
+
+// push enters a group (JSON): its keys are a new level. It returns the
+// level to give back to pop.
+func (s *keySet) push() keyLevel {
+	outer := s.cur
+	if s.depth == 0 {
+		s.top, s.topEnd = s.cur, s.n
+	}
+	s.cur = keyLevel{first: s.n}
+	s.depth++
+	return outer
+}
+
+// pop leaves the group entered by the push that returned outer.
+func (s *keySet) pop(outer keyLevel) {
+	s.truncate(s.cur.first)
+	s.cur = outer
+	s.depth--
+}
+
+// toTop leaves every group entered from the top level at once.
+func (s *keySet) toTop() {
+	if s.depth > 0 {
+		s.truncate(s.topEnd)
+		s.cur, s.depth = s.top, 0
+	}
+}
+
+// truncate forgets the keys from the n-th on.
+func (s *keySet) truncate(n int) {
+	s.n = n
+	if len(s.more) > 0 {
+		s.more = s.more[:max(0, n-len(s.spans))]
+	}
+}
+
+// saved is the key state after a handler's preformatted attrs, with the
+// spans relative to the start of those attrs; load restores it in a
+// record whose buffer has them at off.
+type savedKeys struct {
+	spans         []keySpan
+	cur, top      keyLevel
+	depth, topEnd int
+}
+
+func (s *keySet) save() savedKeys {
+	sv := savedKeys{spans: make([]keySpan, s.n), cur: s.cur, top: s.top, depth: s.depth, topEnd: s.topEnd}
+	for i := range s.n {
+		sv.spans[i] = s.span(i)
+	}
+	return sv
+}
+
+func (s *keySet) load(sv *savedKeys, off int) {
+	if len(sv.spans) == 0 && sv.depth == 0 {
+		return // nothing preformatted: the record starts afresh
+	}
+	for _, sp := range sv.spans {
+		sp.start += int32(off)
+		sp.end += int32(off)
+		if s.n < len(s.spans) {
+			s.spans[s.n] = sp
+		} else {
+			s.more = append(s.more, sp)
+		}
+		s.n++
+	}
+	s.cur, s.top, s.depth, s.topEnd = sv.cur, sv.top, sv.depth, sv.topEnd
+}
+
+// suffix returns "#n", the suffix of the n-th name of a duplicate key.
+func suffix(n int) string { return "#" + strconv.Itoa(n) }

@@ -1,0 +1,197 @@
+package logging
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// uniqueKeys fails if any object of the JSON text has two equal keys.
+func uniqueKeys(t testing.TB, line string) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	var walk func() error
+	walk = func() error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				if seen[k.(string)] {
+					return fmt.Errorf("duplicate key %q", k)
+				}
+				seen[k.(string)] = true
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := walk(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	require.NoError(t, walk(), line)
+}
+
+// An attr cannot shadow the record's own fields, in either JSON schema or
+// in TEXT: it is written under key#2, and the record's fields stay its own.
+func TestAttrsCannotShadowTheRecord(t *testing.T) {
+	forged := []any{"level", "CRITICAL", "msg", "forged message", "logger", "security", "time", "2020-01-01",
+		"timestamp", "2020-01-01", "name", "security", "message", "forged", "source", "x"}
+	t.Run("slog schema", func(t *testing.T) {
+		buf := setup(t, WithOutputType(OutputJSON))
+		Logger("app").Info("login ok", forged...)
+		line := buf.String()
+		uniqueKeys(t, line)
+		m := lastJSON(t, buf)
+		assert.Equal(t, "INFO", m["level"])
+		assert.Equal(t, "login ok", m["msg"])
+		assert.Equal(t, "app", m["logger"])
+		assert.NotEqual(t, "2020-01-01", m["time"])
+		assert.Equal(t, "CRITICAL", m["level#2"])
+		assert.Equal(t, "forged message", m["msg#2"])
+		assert.Equal(t, "security", m["logger#2"])
+		assert.Equal(t, "security", m["name"], "not a field of this schema")
+	})
+	t.Run("codomyrmex schema", func(t *testing.T) {
+		buf := setup(t, WithOutputType(OutputJSON), WithJSONSchema(SchemaCodomyrmex))
+		Logger("app").Info("login ok", forged...)
+		uniqueKeys(t, buf.String())
+		m := lastJSON(t, buf)
+		assert.Equal(t, "app", m["name"])
+		assert.Equal(t, "login ok", m["message"])
+		assert.Equal(t, "security", m["name#2"])
+		assert.Equal(t, "forged", m["message#2"])
+		assert.NotEqual(t, "2020-01-01", m["timestamp"])
+	})
+	t.Run("text", func(t *testing.T) {
+		buf := setup(t)
+		Logger("app").Info("login ok", "level", "CRITICAL", "msg", "forged")
+		assert.Contains(t, buf.String(), " - app - INFO - login ok level#2=CRITICAL msg#2=forged")
+	})
+}
+
+// Every key is unique at its level: repeated attrs, attrs that repeat a
+// WithAttrs attr, group names, members of a group, context attrs.
+func TestKeysAreUniqueAtEachLevel(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	ctx := ContextWith(context.Background(), slog.String("a", "ctx"), slog.String("request_id", "r-1"))
+	l := Logger("u").With("a", "with", "g", "with-g")
+	l.InfoContext(ctx, "m", "a", 1, "a", 2, slog.Group("g", "x", 1, "x", 2), "a#2", "taken", "request_id", "own")
+	line := buf.String()
+	uniqueKeys(t, line)
+	m := lastJSON(t, buf)
+	assert.Equal(t, "with", m["a"], "the first written keeps the name")
+	assert.EqualValues(t, 1, m["a#2"])
+	assert.EqualValues(t, 2, m["a#3"])
+	assert.Equal(t, "taken", m["a#2#2"])
+	assert.Equal(t, "with-g", m["g"])
+	assert.Equal(t, map[string]any{"x": 1.0, "x#2": 2.0}, m["g#2"])
+	assert.Equal(t, "own", m["request_id"], "the record's own attr before the context's")
+	assert.Equal(t, "r-1", m["request_id#2"])
+	assert.Equal(t, "ctx", m["a#4"])
+
+	t.Run("groups from WithGroup", func(t *testing.T) {
+		buf := setup(t, WithOutputType(OutputJSON))
+		Logger("u").With("k", 1).WithGroup("k").With("k", 2).WithGroup("k").Info("m", "k", 3, "k", 4)
+		uniqueKeys(t, buf.String())
+		assert.JSONEq(t, `{"k":1,"k#2":{"k":2,"k#2":{"k":3,"k#2":4}}}`, trimRecord(t, buf.String()))
+	})
+	t.Run("text", func(t *testing.T) {
+		buf := setup(t, WithFormat("%(message)s"))
+		Logger("u").With("a", 1).WithGroup("g").Info("m", "a", 2, "a", 3)
+		Logger("u").Info("m", "a", 1, "a", 2, slog.Group("g", "a", 3, "a", 4))
+		assert.Equal(t, []string{"m a=1 g.a=2 g.a#2=3", "m a=1 a#2=2 g.a=3 g.a#2=4"}, buf.Lines())
+	})
+}
+
+// trimRecord returns the record's attrs as a JSON object, without time,
+// level, logger and msg.
+func trimRecord(t *testing.T, line string) string {
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(line), &m))
+	for _, k := range []string{"time", "level", "logger", "msg"} {
+		delete(m, k)
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// A security event's labels keep their names; context attrs and extra
+// attrs with a label's name are renamed.
+func TestSecurityLabelsKeepTheirNames(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	ctx := ContextWithUserID(context.Background(), "u-ctx")
+	ctx = ContextWith(ctx, slog.String("severity", "none"))
+	SecurityEvent(ctx, Event{Type: AuthzDenied, UserID: "u-event", Attrs: []slog.Attr{slog.String("outcome", "success")}})
+	uniqueKeys(t, buf.String())
+	m := lastJSON(t, buf)
+	assert.Equal(t, "u-event", m["user_id"])
+	assert.Equal(t, "u-ctx", m["user_id#2"])
+	assert.Equal(t, "medium", m["severity"])
+	assert.Equal(t, "none", m["severity#2"])
+	assert.Equal(t, "unknown", m["outcome"])
+	assert.Equal(t, "success", m["outcome#2"])
+}
+
+// FuzzUniqueKeys: whatever the keys, every JSON record has unique keys at
+// every level.
+func FuzzUniqueKeys(f *testing.F) {
+	f.Add("level", "msg", "a", "a", "g")
+	f.Add("a", "a#2", "a", "a#2", "a")
+	f.Add("", "", "time", "logger", "")
+	c := newConfig()
+	var b syncBuffer
+	c.console, c.output, c.levels.def = &b, OutputJSON, slog.LevelDebug
+	p, _ := newPipeline(c)
+	f.Fuzz(func(t *testing.T, k1, k2, k3, k4, g string) {
+		b.Reset()
+		l := slog.New(encoderHandler{p.handler("f", false)})
+		l.With(k1, 1, k2, 2).WithGroup(g).With(k3, 3).Info("m", k4, 4, k1, 5, slog.Group(k2, k3, 6, k3, 7))
+		l.Info("m", k1, 1, k2, 2, k3, 3, k4, 4, g, 5)
+		for _, line := range b.Lines() {
+			uniqueKeys(t, line)
+		}
+	})
+}
+
+// More keys than the set holds inline, with a group undone among them:
+// still unique.
+func TestManyKeysStayUnique(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	as := []any{}
+	for i := range 100 {
+		as = append(as, fmt.Sprint("k", i%40), i)
+		if i == 50 {
+			as = append(as, slog.Group("empty", slog.Attr{}))
+		}
+	}
+	Logger("many").Info("m", as...)
+	uniqueKeys(t, buf.String())
+	m := lastJSON(t, buf)
+	assert.EqualValues(t, 40, m["k0#2"])
+	assert.EqualValues(t, 99, m["k19#3"])
+	assert.NotContains(t, m, "empty")
+}
