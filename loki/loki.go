@@ -19,11 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -31,6 +31,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/codomyrmex/logging/internal/securefile"
 )
 
 // Config configures a Client. The zero values of the sizes and durations
@@ -40,9 +42,9 @@ type Config struct {
 	Tenant          string            // sent as X-Scope-OrgID
 	Username        string            // basic auth
 	Password        string            // basic auth
-	PasswordFile    string            // a file holding Password (final newline trimmed), read by New
+	PasswordFile    string            // a file holding Password (one final newline trimmed), read by New
 	BearerToken     string            // Authorization: Bearer
-	BearerTokenFile string            // a file holding BearerToken (final newline trimmed), read by New
+	BearerTokenFile string            // a file holding BearerToken (one final newline trimmed), read by New
 	CAFile          string            // PEM file of CAs to trust, in addition to none: replaces the system pool
 	Labels          map[string]string // static labels of every stream
 	BatchSize       int               // bytes of lines per push; default 1 MiB
@@ -62,6 +64,15 @@ type Config struct {
 	// It is time.After unless a test drives time itself.
 	after func(time.Duration) <-chan time.Time
 }
+
+// Limits of the files New reads. A credential is far smaller than
+// MaxSecretFileSize, and a CA bundle of hundreds of certificates fits in
+// MaxCAFileSize: a larger file is a mistake (or an attack), refused rather
+// than read.
+const (
+	MaxSecretFileSize = 64 << 10 // PasswordFile, BearerTokenFile: 64 KiB
+	MaxCAFileSize     = 1 << 20  // CAFile: 1 MiB
+)
 
 // Defaults.
 const (
@@ -185,7 +196,11 @@ type Client struct {
 	failing                        atomic.Bool
 }
 
-// New validates cfg and starts the client's sender goroutine.
+// New reads the files of cfg (PasswordFile, BearerTokenFile: at most
+// MaxSecretFileSize bytes each; CAFile: at most MaxCAFileSize), validates
+// cfg and starts the client's sender goroutine. A file is read without
+// blocking and must be a regular file (symbolic links are followed); a file
+// New cannot use is a *FileError, which never holds the file's content.
 func New(cfg Config) (*Client, error) {
 	for _, f := range []struct {
 		field, path string
@@ -195,11 +210,11 @@ func New(cfg Config) (*Client, error) {
 			continue
 		}
 		if *f.value != "" {
-			return nil, &FileError{Field: f.field, Path: f.path, Err: errors.New("set the value or its file, not both")}
+			return nil, fileError(f.field, f.path, errors.New("set the value or its file, not both"))
 		}
-		v, err := readSecretFile(f.path)
+		v, err := securefile.ReadSecret(f.path, MaxSecretFileSize)
 		if err != nil {
-			return nil, &FileError{Field: f.field, Path: f.path, Err: err}
+			return nil, fileError(f.field, f.path, err)
 		}
 		*f.value = v
 	}
@@ -238,13 +253,13 @@ func New(cfg Config) (*Client, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		if cfg.CAFile != "" {
-			pem, err := readFile(cfg.CAFile)
+			pem, err := securefile.ReadFile(cfg.CAFile, MaxCAFileSize)
 			if err != nil {
-				return nil, &FileError{Field: "CA_FILE", Path: cfg.CAFile, Err: err}
+				return nil, fileError("CA_FILE", cfg.CAFile, err)
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, &FileError{Field: "CA_FILE", Path: cfg.CAFile, Err: errors.New("no PEM certificate found")}
+				return nil, fileError("CA_FILE", cfg.CAFile, errors.New("no PEM certificate found"))
 			}
 			tr.TLSClientConfig.RootCAs = pool
 		}
@@ -624,17 +639,6 @@ func (c *Client) Stats() Stats {
 	}
 }
 
-var readFile = os.ReadFile
-
-// readSecretFile reads a credential file, trimming the final newline.
-func readSecretFile(path string) (string, error) {
-	b, err := readFile(path)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
 // FileError is a file of a Config (PasswordFile, BearerTokenFile, CAFile)
 // that New could not use. It names the field as its variable is named
 // (PASSWORD_FILE, …) and the path, never the file's content.
@@ -649,3 +653,12 @@ func (e *FileError) Error() string { return fmt.Sprintf("%s %q: %v", e.Field, e.
 
 // Unwrap returns the underlying problem.
 func (e *FileError) Unwrap() error { return e.Err }
+
+// fileError is the FileError of field's file at path; a *fs.PathError's
+// operation and path (the path is the FileError's own) are left out.
+func fileError(field, path string, err error) *FileError {
+	if pe, ok := err.(*fs.PathError); ok {
+		err = pe.Err
+	}
+	return &FileError{Field: field, Path: path, Err: err}
+}

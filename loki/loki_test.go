@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -421,6 +423,59 @@ func TestCredentialFiles(t *testing.T) {
 		assert.Contains(t, []string{"PASSWORD_FILE", "BEARER_TOKEN_FILE"}, fe.Field)
 		assert.NotContains(t, err.Error(), pw)
 		assert.NotContains(t, err.Error(), tok)
+	}
+}
+
+// The files of a Config are read without blocking and within their
+// limits: a FIFO, a device, a directory or a file larger than the limit is a
+// *FileError at once, naming the field and the path and never the content.
+func TestFilesReadSafely(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	secret := "tok-" + "9f8e"
+	big := filepath.Join(dir, "big")
+	require.NoError(t, os.WriteFile(big, []byte(strings.Repeat(secret, MaxCAFileSize/len(secret)+1)), 0o600))
+	bigSecret := filepath.Join(dir, "big-secret")
+	require.NoError(t, os.WriteFile(bigSecret, []byte(strings.Repeat(secret, MaxSecretFileSize/len(secret)+1)), 0o600))
+	url := "https://loki.example"
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		field string
+		path  string
+		want  string // in the error
+	}{
+		{"password-fifo", Config{URL: url, Username: "u", PasswordFile: fifo}, "PASSWORD_FILE", fifo, "named pipe"},
+		{"token-fifo", Config{URL: url, BearerTokenFile: fifo}, "BEARER_TOKEN_FILE", fifo, "named pipe"},
+		{"ca-fifo", Config{URL: url, CAFile: fifo}, "CA_FILE", fifo, "named pipe"},
+		{"token-dev-zero", Config{URL: url, BearerTokenFile: "/dev/zero"}, "BEARER_TOKEN_FILE", "/dev/zero", "device"},
+		{"ca-dev-zero", Config{URL: url, CAFile: "/dev/zero"}, "CA_FILE", "/dev/zero", "device"},
+		{"token-directory", Config{URL: url, BearerTokenFile: dir}, "BEARER_TOKEN_FILE", dir, "directory"},
+		{"password-too-large", Config{URL: url, Username: "u", PasswordFile: bigSecret}, "PASSWORD_FILE", bigSecret, strconv.Itoa(MaxSecretFileSize)},
+		{"ca-too-large", Config{URL: url, CAFile: big}, "CA_FILE", big, strconv.Itoa(MaxCAFileSize)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := os.Lstat(tc.path); err != nil {
+				t.Skipf("no %s here", tc.path)
+			}
+			done := make(chan error, 1)
+			go func() {
+				c, err := New(tc.cfg)
+				if err == nil {
+					_ = c.Close(context.Background())
+				}
+				done <- err
+			}()
+			err := receive(t, done) // New returns: a FIFO's open does not wait for a writer
+			var fe *FileError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tc.field, fe.Field)
+			assert.Equal(t, tc.path, fe.Path)
+			assert.ErrorContains(t, err, tc.want)
+			assert.NotContains(t, err.Error(), "9f8e", "never the content")
+			assert.Equal(t, 1, strings.Count(err.Error(), tc.path), "the path once: %v", err)
+		})
 	}
 }
 
