@@ -20,17 +20,21 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/codomyrmex/logging/internal/securefile"
 )
@@ -92,7 +96,8 @@ func ValidLabelName(name string) bool {
 	return labelName.MatchString(name) && !strings.HasPrefix(name, "__")
 }
 
-// ParseLabels parses "service=api,env=prod" and validates the names.
+// ParseLabels parses "service=api,env=prod" and validates the names and
+// values, as Validate does.
 func ParseLabels(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for part := range strings.SplitSeq(s, ",") {
@@ -102,15 +107,46 @@ func ParseLabels(s string) (map[string]string, error) {
 		}
 		k, v, ok := strings.Cut(part, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || v == "" {
+		if !ok {
 			return nil, fmt.Errorf("label %q: want name=value", part)
 		}
-		if !ValidLabelName(k) {
-			return nil, fmt.Errorf("label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", k)
+		if err := checkLabel(k, v); err != nil {
+			return nil, err
 		}
 		out[k] = v
 	}
 	return out, nil
+}
+
+// validLabelValue reports whether v may be a label's value: not empty,
+// valid UTF-8, and without a control character (Loki rejects a batch of
+// streams whose labels do not parse).
+func validLabelValue(v string) bool {
+	return v != "" && utf8.ValidString(v) && !strings.ContainsFunc(v, unicode.IsControl)
+}
+
+// checkLabel checks a static label; the error quotes the name and value.
+func checkLabel(name, value string) error {
+	if !ValidLabelName(name) {
+		return fmt.Errorf("label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", name)
+	}
+	if !validLabelValue(value) {
+		return fmt.Errorf("label %s: value %q: want UTF-8 text, not empty, without control characters", name, value)
+	}
+	return nil
+}
+
+// checkHeaderValue checks that v may be an HTTP header field's value, by
+// the rule of net/http (httpguts.ValidHeaderFieldValue): no control
+// character but horizontal tab, so no CR, LF or NUL that would end the
+// header or smuggle another. The error names the character, never v.
+func checkHeaderValue(v string) error {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
+			return fmt.Errorf("not a valid HTTP header value: it holds the control character %#02x", b)
+		}
+	}
+	return nil
 }
 
 // isLoopback reports whether host names this machine.
@@ -123,13 +159,38 @@ func isLoopback(host string) bool {
 }
 
 // Validate checks c without connecting; errors never contain a secret.
+// Every value that becomes part of a request is checked: the URL must
+// parse, without control characters; Tenant (X-Scope-OrgID), Username,
+// Password and BearerToken (Authorization) must be valid HTTP header values
+// (no CR, LF, NUL or other control character), and Username must not hold
+// the colon that ends it in basic auth; static labels need valid names and
+// non-empty UTF-8 values without control characters. An error names the
+// field; it quotes a tenant, a user name or a label, never Password or
+// BearerToken.
 func (c *Config) Validate() error {
+	if strings.ContainsFunc(c.URL, unicode.IsControl) {
+		return errors.New("URL: holds a control character")
+	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("URL: want http:// or https:// with a host")
 	}
 	if u.User != nil {
 		return errors.New("URL: put credentials in USERNAME/PASSWORD, not in the URL")
+	}
+	for _, h := range []struct {
+		field, value string
+		secret       bool
+	}{{"Tenant", c.Tenant, false}, {"Username", c.Username, false}, {"Password", c.Password, true}, {"BearerToken", c.BearerToken, true}} {
+		if err := checkHeaderValue(h.value); err != nil {
+			if h.secret {
+				return fmt.Errorf("%s: %w", h.field, err)
+			}
+			return fmt.Errorf("%s %q: %w", h.field, h.value, err)
+		}
+	}
+	if strings.Contains(c.Username, ":") {
+		return fmt.Errorf("the colon in Username %q would end it: basic auth splits the user name from the password at the first colon", c.Username)
 	}
 	hasCreds := c.Password != "" || c.BearerToken != ""
 	if u.Scheme == "http" && hasCreds && !c.AllowInsecure && !isLoopback(u.Hostname()) {
@@ -141,9 +202,9 @@ func (c *Config) Validate() error {
 	if c.BearerToken != "" && c.Password != "" {
 		return errors.New("set either basic auth or a bearer token, not both")
 	}
-	for k := range c.Labels {
-		if !ValidLabelName(k) {
-			return fmt.Errorf("label name %q is not valid", k)
+	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
+		if err := checkLabel(k, c.Labels[k]); err != nil {
+			return err
 		}
 	}
 	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 {
@@ -213,6 +274,9 @@ func New(cfg Config) (*Client, error) {
 			return nil, fileError(f.field, f.path, errors.New("set the value or its file, not both"))
 		}
 		v, err := securefile.ReadSecret(f.path, MaxSecretFileSize)
+		if err == nil {
+			err = checkHeaderValue(v) // as Validate would, but naming the file
+		}
 		if err != nil {
 			return nil, fileError(f.field, f.path, err)
 		}
@@ -300,9 +364,10 @@ func streamKey(labels map[string]string) string {
 }
 
 // A LabelSet is a stream's labels prepared once for many entries: the
-// client's static labels merged in, invalid names and empty values left
-// out, and the canonical key rendered. Make one with [Client.LabelSet] and
-// push with [Client.PushLabeled] when many entries share labels.
+// client's static labels merged in, invalid names and values (empty, not
+// UTF-8, or holding a control character) left out, and the canonical key
+// rendered. Make one with [Client.LabelSet] and push with
+// [Client.PushLabeled] when many entries share labels.
 type LabelSet struct {
 	key    string
 	labels map[string]string
@@ -315,7 +380,7 @@ func (c *Client) LabelSet(labels map[string]string) *LabelSet {
 		merged[k] = v
 	}
 	for k, v := range labels {
-		if ValidLabelName(k) && v != "" {
+		if ValidLabelName(k) && validLabelValue(v) {
 			merged[k] = v
 		}
 	}

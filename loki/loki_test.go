@@ -379,9 +379,67 @@ func TestConfigValidation(t *testing.T) {
 	l, err := ParseLabels("service=api, env=prod")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"service": "api", "env": "prod"}, l)
-	for _, s := range []string{"a", "a=", "bad-name=x", "__x=y"} {
+	for _, s := range []string{"a", "a=", "bad-name=x", "__x=y", "a=b\x00", "a=\xff"} {
 		_, err := ParseLabels(s)
 		assert.Error(t, err, s)
+	}
+}
+
+// Validate refuses every value that would become a broken (or smuggled)
+// HTTP header or a label Loki rejects, naming the field and never quoting a
+// password or token.
+func TestValidateHeaderAndLabelValues(t *testing.T) {
+	pw, tok := "pw-"+"4c1b9e", "tok-"+"77e0aa"
+	type testCase struct {
+		name  string
+		set   func(c *Config)
+		field string // named by the error
+	}
+	var bad []testCase
+	for _, ctl := range []struct{ name, s string }{
+		{"cr", "\r"}, {"lf", "\n"}, {"header-injection", "\r\nX-Injected: 1"}, {"nul", "\x00"}, {"esc", "\x1b"}, {"del", "\x7f"},
+	} {
+		bad = append(bad,
+			testCase{"tenant-" + ctl.name, func(c *Config) { c.Tenant = "team" + ctl.s }, "Tenant"},
+			testCase{"username-" + ctl.name, func(c *Config) { c.Username, c.Password = "u"+ctl.s, pw }, "Username"},
+			testCase{"password-" + ctl.name, func(c *Config) { c.Username, c.Password = "u", pw+ctl.s }, "Password"},
+			testCase{"token-" + ctl.name, func(c *Config) { c.BearerToken = ctl.s + tok }, "BearerToken"},
+			testCase{"url-" + ctl.name, func(c *Config) { c.URL += "/" + ctl.s }, "URL"},
+			testCase{"label-value-" + ctl.name, func(c *Config) { c.Labels = map[string]string{"service": "api" + ctl.s} }, "label service"},
+		)
+	}
+	bad = append(bad,
+		testCase{"username-colon", func(c *Config) { c.Username, c.Password = "u:x", pw }, "Username"},
+		testCase{"label-value-empty", func(c *Config) { c.Labels = map[string]string{"service": ""} }, "label service"},
+		testCase{"label-value-not-utf8", func(c *Config) { c.Labels = map[string]string{"service": "api\xff"} }, "label service"},
+		testCase{"label-value-c1-control", func(c *Config) { c.Labels = map[string]string{"service": "api\u0085"} }, "label service"},
+		testCase{"label-value-tab", func(c *Config) { c.Labels = map[string]string{"service": "a\tb"} }, "label service"},
+		testCase{"label-name", func(c *Config) { c.Labels = map[string]string{"bad-name": "x"} }, "label name"},
+		testCase{"url-c1-control", func(c *Config) { c.URL += "/\u0085" }, "URL"},
+	)
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{URL: "https://loki.example"}
+			tc.set(&cfg)
+			err := cfg.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.field)
+			assert.NotContains(t, err.Error(), pw)
+			assert.NotContains(t, err.Error(), tok)
+			_, err = New(cfg)
+			assert.Error(t, err, "New validates")
+		})
+	}
+	for _, tc := range []testCase{
+		{"tenant-utf8", func(c *Config) { c.Tenant = "équipe-1" }, ""},
+		{"password-space-and-tab", func(c *Config) { c.Username, c.Password = "u", pw+" \t"+pw }, ""},
+		{"label-value-utf8", func(c *Config) { c.Labels = map[string]string{"service": "café \ufffd"} }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{URL: "https://loki.example"}
+			tc.set(&cfg)
+			assert.NoError(t, cfg.Validate())
+		})
 	}
 }
 
@@ -427,8 +485,10 @@ func TestCredentialFiles(t *testing.T) {
 }
 
 // The files of a Config are read without blocking and within their
-// limits: a FIFO, a device, a directory or a file larger than the limit is a
-// *FileError at once, naming the field and the path and never the content.
+// limits, and a credential read is checked as Validate checks one: a FIFO,
+// a device, a directory, a file larger than the limit or a credential that
+// is not a valid header value is a *FileError at once, naming the field and
+// the path and never the content.
 func TestFilesReadSafely(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
@@ -438,6 +498,10 @@ func TestFilesReadSafely(t *testing.T) {
 	require.NoError(t, os.WriteFile(big, []byte(strings.Repeat(secret, MaxCAFileSize/len(secret)+1)), 0o600))
 	bigSecret := filepath.Join(dir, "big-secret")
 	require.NoError(t, os.WriteFile(bigSecret, []byte(strings.Repeat(secret, MaxSecretFileSize/len(secret)+1)), 0o600))
+	twoLines := filepath.Join(dir, "two-lines") // read, then refused as a header value
+	require.NoError(t, os.WriteFile(twoLines, []byte(secret+"\n"+secret+"\n"), 0o600))
+	strayCR := filepath.Join(dir, "stray-cr")
+	require.NoError(t, os.WriteFile(strayCR, []byte(secret+"\r\r\n"), 0o600))
 	url := "https://loki.example"
 	for _, tc := range []struct {
 		name  string
@@ -454,6 +518,8 @@ func TestFilesReadSafely(t *testing.T) {
 		{"token-directory", Config{URL: url, BearerTokenFile: dir}, "BEARER_TOKEN_FILE", dir, "directory"},
 		{"password-too-large", Config{URL: url, Username: "u", PasswordFile: bigSecret}, "PASSWORD_FILE", bigSecret, strconv.Itoa(MaxSecretFileSize)},
 		{"ca-too-large", Config{URL: url, CAFile: big}, "CA_FILE", big, strconv.Itoa(MaxCAFileSize)},
+		{"password-two-lines", Config{URL: url, Username: "u", PasswordFile: twoLines}, "PASSWORD_FILE", twoLines, "control character 0x0a"},
+		{"token-stray-cr", Config{URL: url, BearerTokenFile: strayCR}, "BEARER_TOKEN_FILE", strayCR, "control character 0x0d"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := os.Lstat(tc.path); err != nil {
@@ -551,7 +617,8 @@ func TestJSONEncodingOption(t *testing.T) {
 }
 
 // A prepared label set is the same stream as Push's labels: static labels
-// merged in, invalid names and empty values left out.
+// merged in, invalid names and values (empty, not UTF-8, holding a control
+// character) left out.
 func TestLabelSetMatchesPush(t *testing.T) {
 	cfg, _ := testConfig("http://127.0.0.1:1") // the batch wait does not end: the entries stay queued
 	cfg.Labels = map[string]string{"service": "api"}
@@ -562,7 +629,7 @@ func TestLabelSetMatchesPush(t *testing.T) {
 		cancel()
 		_ = c.Close(ctx)
 	}()
-	labels := map[string]string{"level": "INFO", "bad-name": "x", "empty": ""}
+	labels := map[string]string{"level": "INFO", "bad-name": "x", "empty": "", "broken": "a\xff", "newline": "a\nb"}
 	ls := c.LabelSet(labels)
 	assert.Equal(t, map[string]string{"service": "api", "level": "INFO"}, ls.labels)
 	assert.Equal(t, `{level="INFO",service="api"}`, ls.key)
