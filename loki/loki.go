@@ -60,7 +60,7 @@ type Config struct {
 	MaxBackoff      time.Duration     // cap of the retry backoff; default 10s
 	OnError         func(error)       // called with every failed push (never with a secret)
 	HTTPClient      *http.Client      // optional; overrides CAFile (Timeout still bounds each request)
-	MaxLineBytes    int               // lines longer than this are cut; default 256 KiB
+	MaxLineBytes    int               // lines longer than this are cut (see PushLabeled); default 256 KiB
 	JSON            bool              // push gzipped JSON instead of snappy-framed protobuf
 	retryBaseDelay  time.Duration
 	// after is the clock of every wait: the batch wait, a request's
@@ -207,7 +207,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 {
+	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 || c.MaxBackoff < 0 || c.MaxLineBytes < 0 {
 		return errors.New("sizes and durations must not be negative")
 	}
 	return nil
@@ -396,14 +396,21 @@ func (c *Client) Push(e Entry) bool {
 }
 
 // PushLabeled is Push for an entry with prepared labels; it does not
-// allocate beyond the queue's own growth.
+// allocate beyond the queue's own growth for a line of valid UTF-8 within
+// MaxLineBytes. Loki is never sent invalid UTF-8: a line's invalid bytes
+// are replaced by U+FFFD, and a line longer than MaxLineBytes is cut on a
+// character boundary and ends with a marker, "…[truncated N bytes]", within
+// MaxLineBytes.
 func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bool) bool {
 	if c.closed.Load() {
 		c.dropped.Add(1)
 		return false
 	}
+	if !utf8.ValidString(line) {
+		line = strings.ToValidUTF8(line, "\uFFFD")
+	}
 	if len(line) > c.cfg.MaxLineBytes {
-		line = line[:c.cfg.MaxLineBytes]
+		line = truncate(line, c.cfg.MaxLineBytes)
 	}
 	q := queued{stream: st.key, labels: st.labels, ts: t.UnixNano(), line: line}
 	c.mu.Lock()
@@ -438,6 +445,27 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 		}
 	}
 	return true
+}
+
+// truncate cuts line, valid UTF-8 longer than max bytes, to at most max
+// bytes: as much of it as fits, cut on a character boundary, then
+// "…[truncated N bytes]" saying how much was cut. Where max leaves no room
+// for the marker, the line is only cut.
+func truncate(line string, max int) string {
+	const before, after = "…[truncated ", " bytes]"
+	// N is at most len(line): room for its digits is room for N.
+	keep := max - len(before) - len(strconv.Itoa(len(line))) - len(after)
+	marked := keep >= 0
+	if !marked {
+		keep = max
+	}
+	for keep > 0 && !utf8.RuneStart(line[keep]) {
+		keep--
+	}
+	if !marked {
+		return line[:keep]
+	}
+	return line[:keep] + before + strconv.Itoa(len(line)-keep) + after
 }
 
 // take removes up to maxBytes of entries, priority first, in queue order.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -640,4 +642,59 @@ func TestLabelSetMatchesPush(t *testing.T) {
 	require.Len(t, c.normal, 2)
 	assert.Equal(t, c.normal[0].stream, c.normal[1].stream)
 	assert.Equal(t, c.normal[0].labels, c.normal[1].labels)
+}
+
+// A line longer than MaxLineBytes is cut on a character boundary, wherever
+// a multi-byte character falls, and ends with a marker saying how much was
+// cut, the whole within MaxLineBytes.
+func TestTruncateOnRuneBoundary(t *testing.T) {
+	const max = 64
+	marker := regexp.MustCompile(`…\[truncated (\d+) bytes\]$`)
+	for _, r := range []string{"é", "€", "𝄞"} { // 2, 3 and 4 bytes
+		for pad := max - 30; pad <= max+1; pad++ { // the character straddles every cut, and the limit itself
+			line := strings.Repeat("a", pad) + r + strings.Repeat("b", 40)
+			t.Run(fmt.Sprintf("%s-at-%d", r, pad), func(t *testing.T) {
+				got := truncate(line, max)
+				assert.LessOrEqual(t, len(got), max)
+				assert.True(t, utf8.ValidString(got), "%q", got)
+				m := marker.FindStringSubmatch(got)
+				require.NotNil(t, m, "%q ends with the marker", got)
+				kept := strings.TrimSuffix(got, m[0])
+				assert.True(t, strings.HasPrefix(line, kept), "what is kept is the line's start")
+				assert.Equal(t, strconv.Itoa(len(line)-len(kept)), m[1], "N is what was cut")
+				assert.Greater(t, len(kept)+len(m[0])+utf8.UTFMax, max, "as much kept as fits")
+			})
+		}
+	}
+	assert.Equal(t, "éé", truncate("ééé", 5), "no room for the marker: only cut")
+	assert.Equal(t, "", truncate("é", 1))
+}
+
+// Loki is never sent invalid UTF-8: a long line is cut on a character
+// boundary, and a line's invalid bytes are replaced.
+func TestPushedLinesAreValidUTF8(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	cfg, _ := testConfig(srv.URL) // the batch wait does not end: Close sends the batch
+	cfg.MaxLineBytes = 64
+	c, err := New(cfg)
+	require.NoError(t, err)
+	long := strings.Repeat("a", 40) + "é" + strings.Repeat("b", 24) // 66 bytes: the cut, at 41, falls inside é
+	c.Push(Entry{Time: time.Now(), Line: long})
+	c.Push(Entry{Time: time.Now(), Line: "bad \xff\xfe byte"})
+	c.Push(Entry{Time: time.Now(), Line: strings.Repeat("\xffa", 20)}) // 40 bytes, 80 once replaced: cut
+	require.NoError(t, c.Close(context.Background()))
+	lines := srv.Lines()
+	require.Len(t, lines, 3)
+	for _, l := range lines {
+		assert.True(t, utf8.ValidString(l), "%q", l)
+		assert.LessOrEqual(t, len(l), cfg.MaxLineBytes)
+	}
+	assert.Equal(t, strings.Repeat("a", 40)+"…[truncated 26 bytes]", lines[0])
+	assert.Equal(t, "bad \ufffd byte", lines[1], "a run of invalid bytes becomes one U+FFFD")
+	assert.True(t, strings.HasPrefix(lines[2], "\ufffda\ufffda"))
+	assert.Contains(t, lines[2], "…[truncated")
+
+	_, err = New(Config{URL: srv.URL, MaxLineBytes: -1})
+	assert.Error(t, err, "a negative MaxLineBytes")
 }
