@@ -19,18 +19,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/codomyrmex/logging/internal/securefile"
 )
 
 // Config configures a Client. The zero values of the sizes and durations
@@ -40,9 +46,9 @@ type Config struct {
 	Tenant          string            // sent as X-Scope-OrgID
 	Username        string            // basic auth
 	Password        string            // basic auth
-	PasswordFile    string            // a file holding Password (final newline trimmed), read by New
+	PasswordFile    string            // a file holding Password (one final newline trimmed), read by New
 	BearerToken     string            // Authorization: Bearer
-	BearerTokenFile string            // a file holding BearerToken (final newline trimmed), read by New
+	BearerTokenFile string            // a file holding BearerToken (one final newline trimmed), read by New
 	CAFile          string            // PEM file of CAs to trust, in addition to none: replaces the system pool
 	Labels          map[string]string // static labels of every stream
 	BatchSize       int               // bytes of lines per push; default 1 MiB
@@ -54,7 +60,7 @@ type Config struct {
 	MaxBackoff      time.Duration     // cap of the retry backoff; default 10s
 	OnError         func(error)       // called with every failed push (never with a secret)
 	HTTPClient      *http.Client      // optional; overrides CAFile (Timeout still bounds each request)
-	MaxLineBytes    int               // lines longer than this are cut; default 256 KiB
+	MaxLineBytes    int               // lines longer than this are cut (see PushLabeled); default 256 KiB
 	JSON            bool              // push gzipped JSON instead of snappy-framed protobuf
 	retryBaseDelay  time.Duration
 	// after is the clock of every wait: the batch wait, a request's
@@ -62,6 +68,15 @@ type Config struct {
 	// It is time.After unless a test drives time itself.
 	after func(time.Duration) <-chan time.Time
 }
+
+// Limits of the files New reads. A credential is far smaller than
+// MaxSecretFileSize, and a CA bundle of hundreds of certificates fits in
+// MaxCAFileSize: a larger file is a mistake (or an attack), refused rather
+// than read.
+const (
+	MaxSecretFileSize = 64 << 10 // PasswordFile, BearerTokenFile: 64 KiB
+	MaxCAFileSize     = 1 << 20  // CAFile: 1 MiB
+)
 
 // Defaults.
 const (
@@ -81,7 +96,8 @@ func ValidLabelName(name string) bool {
 	return labelName.MatchString(name) && !strings.HasPrefix(name, "__")
 }
 
-// ParseLabels parses "service=api,env=prod" and validates the names.
+// ParseLabels parses "service=api,env=prod" and validates the names and
+// values, as Validate does.
 func ParseLabels(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for part := range strings.SplitSeq(s, ",") {
@@ -91,15 +107,46 @@ func ParseLabels(s string) (map[string]string, error) {
 		}
 		k, v, ok := strings.Cut(part, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || v == "" {
+		if !ok {
 			return nil, fmt.Errorf("label %q: want name=value", part)
 		}
-		if !ValidLabelName(k) {
-			return nil, fmt.Errorf("label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", k)
+		if err := checkLabel(k, v); err != nil {
+			return nil, err
 		}
 		out[k] = v
 	}
 	return out, nil
+}
+
+// validLabelValue reports whether v may be a label's value: not empty,
+// valid UTF-8, and without a control character (Loki rejects a batch of
+// streams whose labels do not parse).
+func validLabelValue(v string) bool {
+	return v != "" && utf8.ValidString(v) && !strings.ContainsFunc(v, unicode.IsControl)
+}
+
+// checkLabel checks a static label; the error quotes the name and value.
+func checkLabel(name, value string) error {
+	if !ValidLabelName(name) {
+		return fmt.Errorf("label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", name)
+	}
+	if !validLabelValue(value) {
+		return fmt.Errorf("label %s: value %q: want UTF-8 text, not empty, without control characters", name, value)
+	}
+	return nil
+}
+
+// checkHeaderValue checks that v may be an HTTP header field's value, by
+// the rule of net/http (httpguts.ValidHeaderFieldValue): no control
+// character but horizontal tab, so no CR, LF or NUL that would end the
+// header or smuggle another. The error names the character, never v.
+func checkHeaderValue(v string) error {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
+			return fmt.Errorf("not a valid HTTP header value: it holds the control character %#02x", b)
+		}
+	}
+	return nil
 }
 
 // isLoopback reports whether host names this machine.
@@ -112,13 +159,38 @@ func isLoopback(host string) bool {
 }
 
 // Validate checks c without connecting; errors never contain a secret.
+// Every value that becomes part of a request is checked: the URL must
+// parse, without control characters; Tenant (X-Scope-OrgID), Username,
+// Password and BearerToken (Authorization) must be valid HTTP header values
+// (no CR, LF, NUL or other control character), and Username must not hold
+// the colon that ends it in basic auth; static labels need valid names and
+// non-empty UTF-8 values without control characters. An error names the
+// field; it quotes a tenant, a user name or a label, never Password or
+// BearerToken.
 func (c *Config) Validate() error {
+	if strings.ContainsFunc(c.URL, unicode.IsControl) {
+		return errors.New("URL: holds a control character")
+	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("URL: want http:// or https:// with a host")
 	}
 	if u.User != nil {
 		return errors.New("URL: put credentials in USERNAME/PASSWORD, not in the URL")
+	}
+	for _, h := range []struct {
+		field, value string
+		secret       bool
+	}{{"Tenant", c.Tenant, false}, {"Username", c.Username, false}, {"Password", c.Password, true}, {"BearerToken", c.BearerToken, true}} {
+		if err := checkHeaderValue(h.value); err != nil {
+			if h.secret {
+				return fmt.Errorf("%s: %w", h.field, err)
+			}
+			return fmt.Errorf("%s %q: %w", h.field, h.value, err)
+		}
+	}
+	if strings.Contains(c.Username, ":") {
+		return fmt.Errorf("the colon in Username %q would end it: basic auth splits the user name from the password at the first colon", c.Username)
 	}
 	hasCreds := c.Password != "" || c.BearerToken != ""
 	if u.Scheme == "http" && hasCreds && !c.AllowInsecure && !isLoopback(u.Hostname()) {
@@ -130,12 +202,12 @@ func (c *Config) Validate() error {
 	if c.BearerToken != "" && c.Password != "" {
 		return errors.New("set either basic auth or a bearer token, not both")
 	}
-	for k := range c.Labels {
-		if !ValidLabelName(k) {
-			return fmt.Errorf("label name %q is not valid", k)
+	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
+		if err := checkLabel(k, c.Labels[k]); err != nil {
+			return err
 		}
 	}
-	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 {
+	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 || c.MaxBackoff < 0 || c.MaxLineBytes < 0 {
 		return errors.New("sizes and durations must not be negative")
 	}
 	return nil
@@ -185,7 +257,11 @@ type Client struct {
 	failing                        atomic.Bool
 }
 
-// New validates cfg and starts the client's sender goroutine.
+// New reads the files of cfg (PasswordFile, BearerTokenFile: at most
+// MaxSecretFileSize bytes each; CAFile: at most MaxCAFileSize), validates
+// cfg and starts the client's sender goroutine. A file is read without
+// blocking and must be a regular file (symbolic links are followed); a file
+// New cannot use is a *FileError, which never holds the file's content.
 func New(cfg Config) (*Client, error) {
 	for _, f := range []struct {
 		field, path string
@@ -195,11 +271,14 @@ func New(cfg Config) (*Client, error) {
 			continue
 		}
 		if *f.value != "" {
-			return nil, &FileError{Field: f.field, Path: f.path, Err: errors.New("set the value or its file, not both")}
+			return nil, fileError(f.field, f.path, errors.New("set the value or its file, not both"))
 		}
-		v, err := readSecretFile(f.path)
+		v, err := securefile.ReadSecret(f.path, MaxSecretFileSize)
+		if err == nil {
+			err = checkHeaderValue(v) // as Validate would, but naming the file
+		}
 		if err != nil {
-			return nil, &FileError{Field: f.field, Path: f.path, Err: err}
+			return nil, fileError(f.field, f.path, err)
 		}
 		*f.value = v
 	}
@@ -238,13 +317,13 @@ func New(cfg Config) (*Client, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		if cfg.CAFile != "" {
-			pem, err := readFile(cfg.CAFile)
+			pem, err := securefile.ReadFile(cfg.CAFile, MaxCAFileSize)
 			if err != nil {
-				return nil, &FileError{Field: "CA_FILE", Path: cfg.CAFile, Err: err}
+				return nil, fileError("CA_FILE", cfg.CAFile, err)
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, &FileError{Field: "CA_FILE", Path: cfg.CAFile, Err: errors.New("no PEM certificate found")}
+				return nil, fileError("CA_FILE", cfg.CAFile, errors.New("no PEM certificate found"))
 			}
 			tr.TLSClientConfig.RootCAs = pool
 		}
@@ -285,9 +364,10 @@ func streamKey(labels map[string]string) string {
 }
 
 // A LabelSet is a stream's labels prepared once for many entries: the
-// client's static labels merged in, invalid names and empty values left
-// out, and the canonical key rendered. Make one with [Client.LabelSet] and
-// push with [Client.PushLabeled] when many entries share labels.
+// client's static labels merged in, invalid names and values (empty, not
+// UTF-8, or holding a control character) left out, and the canonical key
+// rendered. Make one with [Client.LabelSet] and push with
+// [Client.PushLabeled] when many entries share labels.
 type LabelSet struct {
 	key    string
 	labels map[string]string
@@ -300,7 +380,7 @@ func (c *Client) LabelSet(labels map[string]string) *LabelSet {
 		merged[k] = v
 	}
 	for k, v := range labels {
-		if ValidLabelName(k) && v != "" {
+		if ValidLabelName(k) && validLabelValue(v) {
 			merged[k] = v
 		}
 	}
@@ -316,14 +396,21 @@ func (c *Client) Push(e Entry) bool {
 }
 
 // PushLabeled is Push for an entry with prepared labels; it does not
-// allocate beyond the queue's own growth.
+// allocate beyond the queue's own growth for a line of valid UTF-8 within
+// MaxLineBytes. Loki is never sent invalid UTF-8: a line's invalid bytes
+// are replaced by U+FFFD, and a line longer than MaxLineBytes is cut on a
+// character boundary and ends with a marker, "…[truncated N bytes]", within
+// MaxLineBytes.
 func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bool) bool {
 	if c.closed.Load() {
 		c.dropped.Add(1)
 		return false
 	}
+	if !utf8.ValidString(line) {
+		line = strings.ToValidUTF8(line, "\uFFFD")
+	}
 	if len(line) > c.cfg.MaxLineBytes {
-		line = line[:c.cfg.MaxLineBytes]
+		line = truncate(line, c.cfg.MaxLineBytes)
 	}
 	q := queued{stream: st.key, labels: st.labels, ts: t.UnixNano(), line: line}
 	c.mu.Lock()
@@ -358,6 +445,27 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 		}
 	}
 	return true
+}
+
+// truncate cuts line, valid UTF-8 longer than max bytes, to at most max
+// bytes: as much of it as fits, cut on a character boundary, then
+// "…[truncated N bytes]" saying how much was cut. Where max leaves no room
+// for the marker, the line is only cut.
+func truncate(line string, max int) string {
+	const before, after = "…[truncated ", " bytes]"
+	// N is at most len(line): room for its digits is room for N.
+	keep := max - len(before) - len(strconv.Itoa(len(line))) - len(after)
+	marked := keep >= 0
+	if !marked {
+		keep = max
+	}
+	for keep > 0 && !utf8.RuneStart(line[keep]) {
+		keep--
+	}
+	if !marked {
+		return line[:keep]
+	}
+	return line[:keep] + before + strconv.Itoa(len(line)-keep) + after
 }
 
 // take removes up to maxBytes of entries, priority first, in queue order.
@@ -624,17 +732,6 @@ func (c *Client) Stats() Stats {
 	}
 }
 
-var readFile = os.ReadFile
-
-// readSecretFile reads a credential file, trimming the final newline.
-func readSecretFile(path string) (string, error) {
-	b, err := readFile(path)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
 // FileError is a file of a Config (PasswordFile, BearerTokenFile, CAFile)
 // that New could not use. It names the field as its variable is named
 // (PASSWORD_FILE, …) and the path, never the file's content.
@@ -649,3 +746,12 @@ func (e *FileError) Error() string { return fmt.Sprintf("%s %q: %v", e.Field, e.
 
 // Unwrap returns the underlying problem.
 func (e *FileError) Unwrap() error { return e.Err }
+
+// fileError is the FileError of field's file at path; a *fs.PathError's
+// operation and path (the path is the FileError's own) are left out.
+func fileError(field, path string, err error) *FileError {
+	if pe, ok := err.(*fs.PathError); ok {
+		err = pe.Err
+	}
+	return &FileError{Field: field, Path: path, Err: err}
+}

@@ -10,11 +10,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -377,9 +381,67 @@ func TestConfigValidation(t *testing.T) {
 	l, err := ParseLabels("service=api, env=prod")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"service": "api", "env": "prod"}, l)
-	for _, s := range []string{"a", "a=", "bad-name=x", "__x=y"} {
+	for _, s := range []string{"a", "a=", "bad-name=x", "__x=y", "a=b\x00", "a=\xff"} {
 		_, err := ParseLabels(s)
 		assert.Error(t, err, s)
+	}
+}
+
+// Validate refuses every value that would become a broken (or smuggled)
+// HTTP header or a label Loki rejects, naming the field and never quoting a
+// password or token.
+func TestValidateHeaderAndLabelValues(t *testing.T) {
+	pw, tok := "pw-"+"4c1b9e", "tok-"+"77e0aa"
+	type testCase struct {
+		name  string
+		set   func(c *Config)
+		field string // named by the error
+	}
+	var bad []testCase
+	for _, ctl := range []struct{ name, s string }{
+		{"cr", "\r"}, {"lf", "\n"}, {"header-injection", "\r\nX-Injected: 1"}, {"nul", "\x00"}, {"esc", "\x1b"}, {"del", "\x7f"},
+	} {
+		bad = append(bad,
+			testCase{"tenant-" + ctl.name, func(c *Config) { c.Tenant = "team" + ctl.s }, "Tenant"},
+			testCase{"username-" + ctl.name, func(c *Config) { c.Username, c.Password = "u"+ctl.s, pw }, "Username"},
+			testCase{"password-" + ctl.name, func(c *Config) { c.Username, c.Password = "u", pw+ctl.s }, "Password"},
+			testCase{"token-" + ctl.name, func(c *Config) { c.BearerToken = ctl.s + tok }, "BearerToken"},
+			testCase{"url-" + ctl.name, func(c *Config) { c.URL += "/" + ctl.s }, "URL"},
+			testCase{"label-value-" + ctl.name, func(c *Config) { c.Labels = map[string]string{"service": "api" + ctl.s} }, "label service"},
+		)
+	}
+	bad = append(bad,
+		testCase{"username-colon", func(c *Config) { c.Username, c.Password = "u:x", pw }, "Username"},
+		testCase{"label-value-empty", func(c *Config) { c.Labels = map[string]string{"service": ""} }, "label service"},
+		testCase{"label-value-not-utf8", func(c *Config) { c.Labels = map[string]string{"service": "api\xff"} }, "label service"},
+		testCase{"label-value-c1-control", func(c *Config) { c.Labels = map[string]string{"service": "api\u0085"} }, "label service"},
+		testCase{"label-value-tab", func(c *Config) { c.Labels = map[string]string{"service": "a\tb"} }, "label service"},
+		testCase{"label-name", func(c *Config) { c.Labels = map[string]string{"bad-name": "x"} }, "label name"},
+		testCase{"url-c1-control", func(c *Config) { c.URL += "/\u0085" }, "URL"},
+	)
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{URL: "https://loki.example"}
+			tc.set(&cfg)
+			err := cfg.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.field)
+			assert.NotContains(t, err.Error(), pw)
+			assert.NotContains(t, err.Error(), tok)
+			_, err = New(cfg)
+			assert.Error(t, err, "New validates")
+		})
+	}
+	for _, tc := range []testCase{
+		{"tenant-utf8", func(c *Config) { c.Tenant = "équipe-1" }, ""},
+		{"password-space-and-tab", func(c *Config) { c.Username, c.Password = "u", pw+" \t"+pw }, ""},
+		{"label-value-utf8", func(c *Config) { c.Labels = map[string]string{"service": "café \ufffd"} }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{URL: "https://loki.example"}
+			tc.set(&cfg)
+			assert.NoError(t, cfg.Validate())
+		})
 	}
 }
 
@@ -421,6 +483,67 @@ func TestCredentialFiles(t *testing.T) {
 		assert.Contains(t, []string{"PASSWORD_FILE", "BEARER_TOKEN_FILE"}, fe.Field)
 		assert.NotContains(t, err.Error(), pw)
 		assert.NotContains(t, err.Error(), tok)
+	}
+}
+
+// The files of a Config are read without blocking and within their
+// limits, and a credential read is checked as Validate checks one: a FIFO,
+// a device, a directory, a file larger than the limit or a credential that
+// is not a valid header value is a *FileError at once, naming the field and
+// the path and never the content.
+func TestFilesReadSafely(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	secret := "tok-" + "9f8e"
+	big := filepath.Join(dir, "big")
+	require.NoError(t, os.WriteFile(big, []byte(strings.Repeat(secret, MaxCAFileSize/len(secret)+1)), 0o600))
+	bigSecret := filepath.Join(dir, "big-secret")
+	require.NoError(t, os.WriteFile(bigSecret, []byte(strings.Repeat(secret, MaxSecretFileSize/len(secret)+1)), 0o600))
+	twoLines := filepath.Join(dir, "two-lines") // read, then refused as a header value
+	require.NoError(t, os.WriteFile(twoLines, []byte(secret+"\n"+secret+"\n"), 0o600))
+	strayCR := filepath.Join(dir, "stray-cr")
+	require.NoError(t, os.WriteFile(strayCR, []byte(secret+"\r\r\n"), 0o600))
+	url := "https://loki.example"
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		field string
+		path  string
+		want  string // in the error
+	}{
+		{"password-fifo", Config{URL: url, Username: "u", PasswordFile: fifo}, "PASSWORD_FILE", fifo, "named pipe"},
+		{"token-fifo", Config{URL: url, BearerTokenFile: fifo}, "BEARER_TOKEN_FILE", fifo, "named pipe"},
+		{"ca-fifo", Config{URL: url, CAFile: fifo}, "CA_FILE", fifo, "named pipe"},
+		{"token-dev-zero", Config{URL: url, BearerTokenFile: "/dev/zero"}, "BEARER_TOKEN_FILE", "/dev/zero", "device"},
+		{"ca-dev-zero", Config{URL: url, CAFile: "/dev/zero"}, "CA_FILE", "/dev/zero", "device"},
+		{"token-directory", Config{URL: url, BearerTokenFile: dir}, "BEARER_TOKEN_FILE", dir, "directory"},
+		{"password-too-large", Config{URL: url, Username: "u", PasswordFile: bigSecret}, "PASSWORD_FILE", bigSecret, strconv.Itoa(MaxSecretFileSize)},
+		{"ca-too-large", Config{URL: url, CAFile: big}, "CA_FILE", big, strconv.Itoa(MaxCAFileSize)},
+		{"password-two-lines", Config{URL: url, Username: "u", PasswordFile: twoLines}, "PASSWORD_FILE", twoLines, "control character 0x0a"},
+		{"token-stray-cr", Config{URL: url, BearerTokenFile: strayCR}, "BEARER_TOKEN_FILE", strayCR, "control character 0x0d"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := os.Lstat(tc.path); err != nil {
+				t.Skipf("no %s here", tc.path)
+			}
+			done := make(chan error, 1)
+			go func() {
+				c, err := New(tc.cfg)
+				if err == nil {
+					_ = c.Close(context.Background())
+				}
+				done <- err
+			}()
+			err := receive(t, done) // New returns: a FIFO's open does not wait for a writer
+			var fe *FileError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tc.field, fe.Field)
+			assert.Equal(t, tc.path, fe.Path)
+			assert.ErrorContains(t, err, tc.want)
+			assert.NotContains(t, err.Error(), "9f8e", "never the content")
+			assert.Equal(t, 1, strings.Count(err.Error(), tc.path), "the path once: %v", err)
+		})
 	}
 }
 
@@ -496,7 +619,8 @@ func TestJSONEncodingOption(t *testing.T) {
 }
 
 // A prepared label set is the same stream as Push's labels: static labels
-// merged in, invalid names and empty values left out.
+// merged in, invalid names and values (empty, not UTF-8, holding a control
+// character) left out.
 func TestLabelSetMatchesPush(t *testing.T) {
 	cfg, _ := testConfig("http://127.0.0.1:1") // the batch wait does not end: the entries stay queued
 	cfg.Labels = map[string]string{"service": "api"}
@@ -507,7 +631,7 @@ func TestLabelSetMatchesPush(t *testing.T) {
 		cancel()
 		_ = c.Close(ctx)
 	}()
-	labels := map[string]string{"level": "INFO", "bad-name": "x", "empty": ""}
+	labels := map[string]string{"level": "INFO", "bad-name": "x", "empty": "", "broken": "a\xff", "newline": "a\nb"}
 	ls := c.LabelSet(labels)
 	assert.Equal(t, map[string]string{"service": "api", "level": "INFO"}, ls.labels)
 	assert.Equal(t, `{level="INFO",service="api"}`, ls.key)
@@ -518,4 +642,59 @@ func TestLabelSetMatchesPush(t *testing.T) {
 	require.Len(t, c.normal, 2)
 	assert.Equal(t, c.normal[0].stream, c.normal[1].stream)
 	assert.Equal(t, c.normal[0].labels, c.normal[1].labels)
+}
+
+// A line longer than MaxLineBytes is cut on a character boundary, wherever
+// a multi-byte character falls, and ends with a marker saying how much was
+// cut, the whole within MaxLineBytes.
+func TestTruncateOnRuneBoundary(t *testing.T) {
+	const max = 64
+	marker := regexp.MustCompile(`…\[truncated (\d+) bytes\]$`)
+	for _, r := range []string{"é", "€", "𝄞"} { // 2, 3 and 4 bytes
+		for pad := max - 30; pad <= max+1; pad++ { // the character straddles every cut, and the limit itself
+			line := strings.Repeat("a", pad) + r + strings.Repeat("b", 40)
+			t.Run(fmt.Sprintf("%s-at-%d", r, pad), func(t *testing.T) {
+				got := truncate(line, max)
+				assert.LessOrEqual(t, len(got), max)
+				assert.True(t, utf8.ValidString(got), "%q", got)
+				m := marker.FindStringSubmatch(got)
+				require.NotNil(t, m, "%q ends with the marker", got)
+				kept := strings.TrimSuffix(got, m[0])
+				assert.True(t, strings.HasPrefix(line, kept), "what is kept is the line's start")
+				assert.Equal(t, strconv.Itoa(len(line)-len(kept)), m[1], "N is what was cut")
+				assert.Greater(t, len(kept)+len(m[0])+utf8.UTFMax, max, "as much kept as fits")
+			})
+		}
+	}
+	assert.Equal(t, "éé", truncate("ééé", 5), "no room for the marker: only cut")
+	assert.Equal(t, "", truncate("é", 1))
+}
+
+// Loki is never sent invalid UTF-8: a long line is cut on a character
+// boundary, and a line's invalid bytes are replaced.
+func TestPushedLinesAreValidUTF8(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	cfg, _ := testConfig(srv.URL) // the batch wait does not end: Close sends the batch
+	cfg.MaxLineBytes = 64
+	c, err := New(cfg)
+	require.NoError(t, err)
+	long := strings.Repeat("a", 40) + "é" + strings.Repeat("b", 24) // 66 bytes: the cut, at 41, falls inside é
+	c.Push(Entry{Time: time.Now(), Line: long})
+	c.Push(Entry{Time: time.Now(), Line: "bad \xff\xfe byte"})
+	c.Push(Entry{Time: time.Now(), Line: strings.Repeat("\xffa", 20)}) // 40 bytes, 80 once replaced: cut
+	require.NoError(t, c.Close(context.Background()))
+	lines := srv.Lines()
+	require.Len(t, lines, 3)
+	for _, l := range lines {
+		assert.True(t, utf8.ValidString(l), "%q", l)
+		assert.LessOrEqual(t, len(l), cfg.MaxLineBytes)
+	}
+	assert.Equal(t, strings.Repeat("a", 40)+"…[truncated 26 bytes]", lines[0])
+	assert.Equal(t, "bad \ufffd byte", lines[1], "a run of invalid bytes becomes one U+FFFD")
+	assert.True(t, strings.HasPrefix(lines[2], "\ufffda\ufffda"))
+	assert.Contains(t, lines[2], "…[truncated")
+
+	_, err = New(Config{URL: srv.URL, MaxLineBytes: -1})
+	assert.Error(t, err, "a negative MaxLineBytes")
 }
