@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/codomyrmex/logging/internal/securefile"
 )
 
 // File and directory modes of the file sink, whatever the umask.
@@ -20,8 +22,9 @@ const (
 	DirMode  = 0o700
 )
 
-// ErrSymlink is returned when the log path is a symbolic link.
-var ErrSymlink = errors.New("refusing to log to a symlink")
+// ErrSymlink is returned (wrapped, with the path) when the log path is a
+// symbolic link.
+var ErrSymlink = securefile.ErrSymlink
 
 // checkInterval is how often the sink checks that its path still names the
 // file it writes (external rotation, a removed directory).
@@ -93,21 +96,11 @@ func (s *fileSink) prepare() ([]string, error) {
 	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o002 != 0 && st.Mode()&os.ModeSticky == 0 {
 		warns = append(warns, fmt.Sprintf("log directory %s is writable by others without the sticky bit: they can replace the log file", dir))
 	}
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, FileMode)
+	f, st, err := securefile.OpenLog(s.path, FileMode) // no symlink, a regular file of its own
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("%w: %s", ErrSymlink, s.path)
-		}
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", s.path)
-	}
 	if st.Mode().Perm() != FileMode {
 		if err := f.Chmod(FileMode); err != nil {
 			return nil, err

@@ -452,3 +452,49 @@ func TestQuickRotationsKeepEveryBackup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, entries, n+1, "%d backups and the current file", n)
 }
+
+// A log path that another name also reaches (a hard link), or a file that
+// belongs to another user, is refused at Setup, and that file is left
+// exactly as it was: whoever can write to a shared log directory cannot
+// aim the service at its own files.
+func TestLogFileMustBelongToTheService(t *testing.T) {
+	cases := map[string]func(t *testing.T, dir, path string) string{
+		"hard link": func(t *testing.T, dir, path string) string {
+			other := filepath.Join(dir, "config.yaml")
+			require.NoError(t, os.WriteFile(other, []byte("secret: config\n"), 0o644))
+			require.NoError(t, os.Chmod(other, 0o644))
+			require.NoError(t, os.Link(other, path))
+			return other
+		},
+		"another user's file": func(t *testing.T, dir, path string) string {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to give the file to another user")
+			}
+			require.NoError(t, os.WriteFile(path, []byte("theirs\n"), 0o644))
+			require.NoError(t, os.Chmod(path, 0o644))
+			require.NoError(t, os.Chown(path, 65534, 65534))
+			return path
+		},
+	}
+	for name, plant := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.log")
+			victim := plant(t, dir, path)
+			before, err := os.ReadFile(victim)
+			require.NoError(t, err)
+			buf := &syncBuffer{}
+			err = Setup(WithConsole(buf), WithFile(path))
+			t.Cleanup(func() { _ = Close() })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "CODOMYRMEX_LOG_FILE")
+			assert.Contains(t, err.Error(), path)
+			Logger("f").Info("console still works")
+			assert.Contains(t, buf.String(), "console still works")
+			after, err := os.ReadFile(victim)
+			require.NoError(t, err)
+			assert.Equal(t, string(before), string(after), "content unchanged")
+			assert.Equal(t, os.FileMode(0o644), mode(t, victim), "mode unchanged")
+		})
+	}
+}

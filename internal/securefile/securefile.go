@@ -45,18 +45,11 @@ func ReadFile(path string, max int64) ([]byte, error) {
 	if max < 0 {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("negative limit %d", max)}
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	f, fi, err := openRegular(path, os.O_RDONLY, 0, "read")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: it is %s", ErrNotRegular, kind(fi.Mode()))}
-	}
 	tooLarge := &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)}
 	if fi.Size() > max {
 		return nil, tooLarge
@@ -71,6 +64,51 @@ func ReadFile(path string, max int64) ([]byte, error) {
 		return nil, tooLarge
 	}
 	return b, nil
+}
+
+// openRegular opens path with flag and O_NONBLOCK|O_CLOEXEC, so that the
+// open of a named pipe returns at once, and refuses, from fstat of the
+// opened file, anything that is not a regular file.
+func openRegular(path string, flag int, perm fs.FileMode, op string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NONBLOCK|syscall.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &fs.PathError{Op: op, Path: path, Err: fmt.Errorf("%w: it is %s", ErrNotRegular, kind(fi.Mode()))}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// ErrSymlink is returned when a file that must be opened as itself is a
+// symbolic link.
+var ErrSymlink = errors.New("refusing to open a symlink")
+
+// OpenLog opens (creating it with perm if it does not exist) the log file
+// at path for appending, without following a symbolic link at path (a link
+// planted there could aim the writes at any file the process can write),
+// without blocking, and refuses anything but a regular file that belongs to
+// the process: one hard link, owned by the effective user (see
+// [CheckOwned]). A refused file is left as it was. The caller closes the
+// file.
+func OpenLog(path string, perm fs.FileMode) (*os.File, os.FileInfo, error) {
+	f, fi, err := openRegular(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, perm, "open")
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, nil, &fs.PathError{Op: "open", Path: path, Err: ErrSymlink}
+		}
+		return nil, nil, err
+	}
+	if err := CheckOwned(fi); err != nil {
+		f.Close()
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return f, fi, nil
 }
 
 // kind names a file type that is not a regular file.
