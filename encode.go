@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -93,10 +94,30 @@ func (w *attrWriter) jsonKey(buf []byte, k string) []byte {
 	w.first = 0
 	mark := len(buf)
 	buf = appendJSONKey(buf, k)
-	for n := 2; !w.keys.claim(buf, mark+1, len(buf)-2); n++ {
-		buf = appendJSONKey(buf[:mark], k+suffix(n))
+	// keySet.claim's common case, written out: this runs for every key.
+	ks := &w.keys
+	b := keyBit(k)
+	if !b.in(&ks.cur.bloom) && ks.n < len(ks.spans) {
+		b.set(&ks.cur.bloom)
+		ks.spans[ks.n] = keySpan{int32(mark + 1), int32(len(buf) - 2)}
+		ks.n++
+		return buf
+	}
+	if !ks.claimBits(b, buf, mark+1, len(buf)-2) {
+		buf = w.renameJSON(buf[:mark], k)
 	}
 	return buf
+}
+
+// renameJSON appends "k#n": with the first n from 2 whose name is free.
+func (w *attrWriter) renameJSON(buf []byte, k string) []byte {
+	for n := 2; ; n++ {
+		name := k + suffix(n)
+		b := appendJSONKey(buf, name)
+		if w.keys.claim(name, b, len(buf)+1, len(b)-2) {
+			return b
+		}
+	}
 }
 
 // appendJSONKey appends "k":.
@@ -112,8 +133,9 @@ func (w *attrWriter) textKey(buf []byte, k string) []byte {
 	}
 	mark := len(buf) + 1
 	buf = appendTextString(append(buf, ' '), k)
-	for n := 2; !w.keys.claim(buf, mark, len(buf)); n++ {
-		buf = appendTextString(buf[:mark], k+suffix(n))
+	for n, name := 2, k; !w.keys.claim(name, buf, mark, len(buf)); n++ {
+		name = k + suffix(n)
+		buf = appendTextString(buf[:mark], name)
 	}
 	return append(buf, '=')
 }
@@ -297,26 +319,34 @@ const timeMicros = "2006-01-02T15:04:05.000000Z07:00"
 func appendTimeMicros(b []byte, t time.Time) []byte {
 	_, off := t.Zone()
 	sec := t.Unix() + int64(off)
-	days := sec / 86400
-	if sec%86400 < 0 {
-		days--
+	if c := lastSecond.Load(); c != nil && c.sec == sec {
+		b = append(b, c.text[:]...) // records of the same second share their date and time
+	} else {
+		days := sec / 86400
+		if sec%86400 < 0 {
+			days--
+		}
+		y, mo, d := civilDate(days)
+		if y < 0 || y > 9999 {
+			return t.AppendFormat(b, timeMicros)
+		}
+		sod := int(sec - days*86400)
+		start := len(b)
+		b = append4(b, y)
+		b = append(b, '-')
+		b = append2(b, mo)
+		b = append(b, '-')
+		b = append2(b, d)
+		b = append(b, 'T')
+		b = append2(b, sod/3600)
+		b = append(b, ':')
+		b = append2(b, sod/60%60)
+		b = append(b, ':')
+		b = append2(b, sod%60)
+		c := &secondText{sec: sec}
+		copy(c.text[:], b[start:])
+		lastSecond.Store(c)
 	}
-	y, mo, d := civilDate(days)
-	if y < 0 || y > 9999 {
-		return t.AppendFormat(b, timeMicros)
-	}
-	sod := int(sec - days*86400)
-	b = append4(b, y)
-	b = append(b, '-')
-	b = append2(b, mo)
-	b = append(b, '-')
-	b = append2(b, d)
-	b = append(b, 'T')
-	b = append2(b, sod/3600)
-	b = append(b, ':')
-	b = append2(b, sod/60%60)
-	b = append(b, ':')
-	b = append2(b, sod%60)
 	us := t.Nanosecond() / 1000
 	b = append(b, '.')
 	b = append2(b, us/10000)
@@ -336,6 +366,16 @@ func appendTimeMicros(b []byte, t time.Time) []byte {
 	b = append(b, ':')
 	return append2(b, zone%60)
 }
+
+// secondText is the date and time of one second, as appendTimeMicros
+// writes it (local seconds: the zone's offset added).
+type secondText struct {
+	sec  int64
+	text [19]byte
+}
+
+// lastSecond is the second of the last record written.
+var lastSecond atomic.Pointer[secondText]
 
 // civilDate turns days since 1970-01-01 into year, month and day of the
 // proleptic Gregorian calendar (H. Hinnant's days_from_civil, inverted).

@@ -45,22 +45,37 @@ type keySet struct {
 	reserved []string // the record's own fields
 }
 
-// keyBit is the Bloom filter bit of a name: its word and the bit in it.
-func keyBit(b []byte) (int, uint64) {
-	h := uint64(len(b)) << 16
-	if len(b) > 0 {
-		h |= uint64(b[0])<<8 | uint64(b[len(b)-1])
+// keyBits are the two Bloom filter bits of a name (word and bit each).
+// Names are hashed before they are written: escaping is one to one, so two
+// names are written equal exactly when they are equal.
+type keyBits struct {
+	w1, w2 int
+	b1, b2 uint64
+}
+
+func keyBit(k string) keyBits {
+	h := uint64(len(k)) << 16
+	if len(k) > 0 {
+		h |= uint64(k[0])<<8 | uint64(k[len(k)-1])
 	}
 	h *= 0x9E3779B97F4A7C15
-	return int(h >> 62), 1 << (h >> 56 & 63)
+	return keyBits{int(h>>62) & 3, int(h>>46) & 3, 1 << (h >> 56 & 63), 1 << (h >> 40 & 63)}
+}
+
+// in reports whether both bits are set in f.
+func (b keyBits) in(f *[4]uint64) bool { return f[b.w1]&b.b1 != 0 && f[b.w2]&b.b2 != 0 }
+
+// set sets both bits in f.
+func (b keyBits) set(f *[4]uint64) {
+	f[b.w1] |= b.b1
+	f[b.w2] |= b.b2
 }
 
 // reservedBloom is the Bloom filter of each list of reservedKeys.
 var reservedBloom = func() (f [2][4]uint64) {
 	for i, ks := range reservedKeys {
 		for _, k := range ks {
-			w, bit := keyBit([]byte(k))
-			f[i][w] |= bit
+			keyBit(k).set(&f[i])
 		}
 	}
 	return f
@@ -82,25 +97,19 @@ func (s *keySet) span(i int) keySpan {
 	return s.more[i-len(s.spans)]
 }
 
-// claim records the name in buf[start:end] at the current level and
-// reports whether it was free (neither written there before nor reserved).
-func (s *keySet) claim(buf []byte, start, end int) bool {
-	w, bit := keyBit(buf[start:end])
-	if s.cur.bloom[w]&bit != 0 || s.n >= len(s.spans) {
-		return s.claimSlow(buf, start, end, w, bit)
-	}
-	s.cur.bloom[w] |= bit
-	s.spans[s.n] = keySpan{int32(start), int32(end)}
-	s.n++
-	return true
+// claim records the name k, written in buf[start:end], at the current
+// level and reports whether it was free (neither written there before nor
+// reserved).
+func (s *keySet) claim(k string, buf []byte, start, end int) bool {
+	return s.claimBits(keyBit(k), buf, start, end)
 }
 
-// claimSlow is claim after a Bloom filter hit, or beyond the inline spans.
-func (s *keySet) claimSlow(buf []byte, start, end, w int, bit uint64) bool {
-	if s.cur.bloom[w]&bit != 0 && s.taken(buf, buf[start:end]) {
+// claimBits is claim with the name's Bloom filter bits computed.
+func (s *keySet) claimBits(b keyBits, buf []byte, start, end int) bool {
+	if b.in(&s.cur.bloom) && s.taken(buf, buf[start:end]) {
 		return false
 	}
-	s.cur.bloom[w] |= bit
+	b.set(&s.cur.bloom)
 	sp := keySpan{int32(start), int32(end)}
 	if s.n < len(s.spans) {
 		s.spans[s.n] = sp
@@ -115,14 +124,14 @@ func (s *keySet) claimSlow(buf []byte, start, end, w int, bit uint64) bool {
 func (s *keySet) taken(buf, name []byte) bool {
 	if s.depth == 0 {
 		for _, k := range s.reserved {
-			if string(name) == k {
+			if len(k) == len(name) && string(name) == k {
 				return true
 			}
 		}
 	}
 	for i := s.cur.first; i < s.n; i++ {
 		sp := s.span(i)
-		if bytes.Equal(buf[sp.start:sp.end], name) {
+		if int(sp.end-sp.start) == len(name) && bytes.Equal(buf[sp.start:sp.end], name) {
 			return true
 		}
 	}
