@@ -31,6 +31,16 @@ func walkJSON(v any, f func(string)) {
 	}
 }
 
+// tagged returns s written in Unicode tag characters (U+E0000 + each ASCII
+// rune): text that most viewers do not show.
+func tagged(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(0xe0000 + r)
+	}
+	return b.String()
+}
+
 var injectionPayloads = map[string]string{
 	"LF":           "user\nINFO forged record",
 	"CR":           "user\rINFO overwrite",
