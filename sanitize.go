@@ -101,14 +101,14 @@ var printBits = func() (t [0x20000 / 64]uint64) {
 }()
 
 // dangerousRune reports whether r (already decoded, valid) must be escaped:
-// whether unicode.IsPrint reports it not printable.
+// whether unicode.IsPrint reports it not printable. Above plane 1 (rare: CJK
+// extensions, tag characters, private use) it asks strconv.IsPrint, which
+// has the definition of unicode.IsPrint and searches one table, not five.
+// It is small enough to be inlined into the loops that call it.
 func dangerousRune(r rune) bool {
-	if uint32(r) < uint32(len(printBits))*64 {
+	if r < rune(len(printBits)*64) { // r >= 0: a decoded rune
 		return printBits[r>>6]&(1<<(r&63)) == 0
 	}
-	// Planes 2 and above (rare: CJK extensions, tag characters, private
-	// use): strconv.IsPrint has the definition of unicode.IsPrint and
-	// searches one table instead of five.
 	return !strconv.IsPrint(r)
 }
 
