@@ -176,7 +176,7 @@ func TestSanitizeEscapes(t *testing.T) {
 // and of the tag and variation-selector blocks; every 7th rune elsewhere
 // (unicode.IsPrint is slow on unassigned runes, and slower with -race).
 func TestEscapeRuleFollowsIsPrint(t *testing.T) {
-	var buf, want []byte
+	var buf, quoted []byte
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		if r >= 0xd800 && r <= 0xdfff {
 			continue // surrogates: not encodable in UTF-8
@@ -199,8 +199,8 @@ func TestEscapeRuleFollowsIsPrint(t *testing.T) {
 		if r < utf8.RuneSelf {
 			continue // C0 controls and DEL: \xNN, \n, \r, \t (checked in TestSanitizeEscapes)
 		}
-		want = strconv.AppendQuoteRune(want[:0], r)
-		want = want[1 : len(want)-1]
+		quoted = strconv.AppendQuoteRune(quoted[:0], r)
+		want := quoted[1 : len(quoted)-1]
 		buf = appendEscaped(buf[:0], s, quoteNone)
 		if !bytes.Equal(buf, want) {
 			t.Fatalf("%U written %s, strconv.Quote writes %s", r, buf, want)
