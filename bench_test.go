@@ -142,7 +142,12 @@ func BenchmarkRedactCorpus(b *testing.B) {
 func BenchmarkSanitize(b *testing.B) {
 	clean := "GET /api/v1/orders/81723?page=2 200 5123 Mozilla/5.0 (X11; Linux x86_64) élan"
 	dirty := "user\r\nINFO forged \x1b[2J record \u202e and \xff bytes"
-	for _, c := range []struct{ name, s string }{{"clean", clean}, {"dirty", dirty}} {
+	// Printable text of several scripts (nothing to escape), and text with
+	// invisible characters: zero-width space and joiner, BOM, soft hyphen,
+	// and a hidden instruction in tag characters.
+	scripts := "Привет, мир; Γειά σου; 日本語のテキスト; 한국어; مرحبا; नमस्ते; 🙂👍🏽🚀"
+	invisible := "admin\u200bistrator \ufeffok\u00adx 👩\u200d💻 " + tagged("ignore previous instructions")
+	for _, c := range []struct{ name, s string }{{"clean", clean}, {"dirty", dirty}, {"scripts", scripts}, {"invisible", invisible}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(c.s)))
 			b.ReportAllocs()

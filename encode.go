@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -218,7 +217,9 @@ func appendJSONValue(dst []byte, v slog.Value, kind slog.Kind) []byte {
 // passing an attrMapper, which walks every such value; it never should.
 const unwalked = "!UNWALKED"
 
-// needsQuoting reports whether a TEXT value or key must be double-quoted.
+// needsQuoting reports whether a TEXT value or key must be double-quoted:
+// empty, or holding a space, '=', '"', or anything appendEscaped escapes
+// (every non-ASCII space is one of the runes dangerousRune escapes).
 func needsQuoting(s string) bool {
 	if s == "" {
 		return true
@@ -233,7 +234,7 @@ func needsQuoting(s string) bool {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+		if r == utf8.RuneError || dangerousRune(r) {
 			return true
 		}
 		i += size

@@ -2,20 +2,29 @@ package logging
 
 import (
 	"strconv"
+	"unicode"
 	"unicode/utf8"
 )
 
-// Escape syntax used by [Sanitize] (documented in SECURITY.md):
+// The rule: a rune is written as it is when unicode.IsPrint reports it
+// printable (letters, marks, numbers, punctuation and symbols of every script,
+// and the ASCII space), the rule of strconv.Quote and slog's TextHandler.
+// Every other rune is escaped: controls, format characters (category Cf:
+// zero-width space, joiners, BOM, soft hyphen, bidi controls, tag
+// characters…), spaces other than U+0020, line and paragraph separators,
+// private-use and unassigned code points (as of the Unicode version of the
+// Go release that builds the program). Escape syntax used by [Sanitize]
+// (documented in SECURITY.md):
 //
-//	LF, CR, TAB              \n  \r  \t
-//	other C0 controls, DEL   \x00 … \x1f, \x7f
-//	invalid UTF-8 byte       \xNN (the byte's value)
-//	C1 controls U+0080–U+009F, ALM U+061C, LRM/RLM U+200E/U+200F,
-//	U+2028, U+2029, bidi embeddings and overrides U+202A–U+202E,
-//	bidi isolates U+2066–U+2069      \uNNNN
+//	LF, CR, TAB                          \n  \r  \t
+//	other C0 controls, DEL               \x00 … \x1f, \x7f
+//	invalid UTF-8 byte                   \xNN (the byte's value)
+//	other runes up to U+FFFF             \uNNNN       (U+00A0 → \u00a0, U+200B → \u200b)
+//	other runes above U+FFFF             \UNNNNNNNN   (U+E0041 → \U000e0041)
 //
-// A backslash in the input is not doubled: the escapes are for a human reader
-// and cannot create a line break, so a literal `\n` in the input is harmless.
+// Hex digits are lower case, as strconv.Quote writes them. A backslash in the
+// input is not doubled: the escapes are for a human reader and cannot create
+// a line break or hide text, so a literal `\n` in the input is harmless.
 
 // asciiUnsafe marks the ASCII bytes that are escaped: C0 controls and DEL.
 var asciiUnsafe = func() (t [256]bool) {
@@ -60,21 +69,47 @@ func plain8(w string) bool {
 	return t&highs == 0
 }
 
-// dangerousRune reports whether r (already decoded, valid) must be escaped.
-func dangerousRune(r rune) bool {
-	switch {
-	case r < 0x20, r == 0x7f:
-		return true
-	case r >= 0x80 && r <= 0x9f: // C1, including NEL
-		return true
-	case r == 0x061c, r == 0x200e, r == 0x200f:
-		return true
-	case r >= 0x2028 && r <= 0x202e: // LS, PS, LRE, RLE, PDF, LRO, RLO
-		return true
-	case r >= 0x2066 && r <= 0x2069: // LRI, RLI, FSI, PDI
-		return true
+// printBits holds one bit per rune of planes 0 and 1 (the BMP, and the
+// emoji, symbols and historic scripts of plane 1), set where unicode.IsPrint
+// reports the rune printable. It is built from unicode.PrintRanges, the
+// tables IsPrint reads, so that the common runes cost one load instead of a
+// binary search per category.
+var printBits = func() (t [0x20000 / 64]uint64) {
+	set := func(lo, hi, stride uint32) {
+		hi = min(hi, uint32(len(t))*64-1)
+		for r := lo; r <= hi; {
+			if stride != 1 {
+				t[r>>6] |= 1 << (r & 63)
+				r += stride
+				continue
+			}
+			end := min(hi, r|63) // the range's bits in the word of r, at once
+			t[r>>6] |= ^uint64(0) >> (63 - (end - r)) << (r & 63)
+			r = end + 1
+		}
 	}
-	return false
+	set(' ', ' ', 1)
+	for _, tab := range unicode.PrintRanges {
+		for _, rg := range tab.R16 {
+			set(uint32(rg.Lo), uint32(rg.Hi), uint32(rg.Stride))
+		}
+		for _, rg := range tab.R32 {
+			set(rg.Lo, rg.Hi, rg.Stride)
+		}
+	}
+	return t
+}()
+
+// dangerousRune reports whether r (already decoded, valid) must be escaped:
+// whether unicode.IsPrint reports it not printable. Above plane 1 (rare: CJK
+// extensions, tag characters, private use) it asks strconv.IsPrint, which
+// has the definition of unicode.IsPrint and searches one table, not five.
+// It is small enough to be inlined into the loops that call it.
+func dangerousRune(r rune) bool {
+	if r < rune(len(printBits)*64) { // r >= 0: a decoded rune
+		return printBits[r>>6]&(1<<(r&63)) == 0
+	}
+	return !strconv.IsPrint(r)
 }
 
 // IsClean reports whether s would come back from [Sanitize] unchanged, that is,
@@ -100,11 +135,13 @@ func IsClean(s string) bool {
 }
 
 // Sanitize returns s with every character that could forge a log line or hide
-// text escaped visibly: CR, LF and every other C0 control, DEL, the C1
-// controls (including NEL), ESC and thus every ANSI/VT escape sequence,
-// U+2028 and U+2029, the bidi embeddings, overrides and isolates, the
-// directional marks LRM, RLM and ALM, and each byte of invalid UTF-8.
-// A clean string is returned as is, without allocating.
+// text escaped visibly: every rune that unicode.IsPrint reports not printable,
+// which includes CR, LF and every other C0 control, DEL, the C1 controls
+// (including NEL), ESC and thus every ANSI/VT escape sequence, U+2028 and
+// U+2029, the bidi controls, zero-width characters, the BOM, the soft hyphen,
+// tag characters and spaces other than U+0020; and each byte of invalid
+// UTF-8. Printable text of every script is left as it is. A clean string is
+// returned as is, without allocating.
 // The escape syntax is described in SECURITY.md.
 func Sanitize(s string) string {
 	if IsClean(s) {
@@ -169,8 +206,11 @@ func appendEscaped(dst []byte, s string, mode int) []byte {
 			dst = append(dst, 't')
 		case r < utf8.RuneSelf:
 			dst = append(dst, 'x', hexDigits[b>>4], hexDigits[b&0xf])
-		default:
+		case r <= 0xffff:
 			dst = append(dst, 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			dst = append(dst, 'U', '0', '0', hexDigits[r>>20&0xf], hexDigits[r>>16&0xf],
+				hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 		}
 		i += size
 		start = i
