@@ -198,6 +198,6 @@ func BenchmarkMapperRecordAttrs(b *testing.B) {
 		for _, a := range as {
 			wk.attr(a, 0)
 		}
-		p.m.str("request served")
+		wk.str("request served")
 	}
 }

@@ -129,8 +129,8 @@ func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 // handle encodes r, with the context attrs ctxAttrs at its top level, and
 // hands it to the sinks.
 func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
-	r.Message, _ = h.m.str(r.Message)
-	wk := h.m.walker() // the record's budget
+	wk := h.m.walker() // the record's budgets
+	r.Message, _ = wk.str(r.Message)
 	if len(ctxAttrs) > 0 {
 		ctxAttrs, _ = wk.attrs(ctxAttrs, 0)
 	}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/codomyrmex/logging/internal/redact"
 )
@@ -29,11 +30,24 @@ type attrMapper struct {
 	escape bool             // escape strings, keys and group names (handlers outside this package)
 }
 
-// str maps a message or a string value.
-func (m *attrMapper) str(s string) (string, bool) {
+// Redaction's share of a record. A string is redacted over at most the
+// size limit plus redactSlack bytes (what lies beyond is cut anyway, and a
+// secret that crosses the cut is still found whole), and a record over at
+// most redactBudget bytes in all: a string past that is replaced by
+// budgetMarker (counted in Stats as "budget"), never written unredacted.
+// Redaction is linear, so the budget bounds the time too.
+const (
+	redactSlack  = 4 << 10
+	redactBudget = 4 << 20
+	budgetMarker = "[REDACTED:budget]"
+)
+
+// str maps a message or a string value; work is what is left of the
+// record's redaction budget.
+func (m *attrMapper) str(s string, work *int) (string, bool) {
 	changed := false
 	if m.red != nil {
-		s, changed = m.red.Redact(s)
+		s, changed = m.redact(s, work)
 	}
 	if m.limit > 0 && len(s) > m.limit {
 		s, changed = truncate(s, m.limit), true
@@ -42,6 +56,30 @@ func (m *attrMapper) str(s string) (string, bool) {
 		s, changed = Sanitize(s), true
 	}
 	return s, changed
+}
+
+// redact redacts s within the limit and the budget (see redactBudget). A
+// string that does not fit in what is left of the budget is replaced
+// whole: cut, its beginning could show the first part of a secret.
+func (m *attrMapper) redact(s string, work *int) (string, bool) {
+	n := len(s)
+	if m.limit > 0 {
+		n = min(n, m.limit+redactSlack)
+	}
+	if n > *work {
+		*work = 0
+		countRedaction("budget")
+		return budgetMarker, true
+	}
+	*work -= n
+	if n == len(s) {
+		return m.red.Redact(s)
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	head, _ := m.red.Redact(s[:n])
+	return head + s[n:], true // the rest is beyond the limit: str cuts it off
 }
 
 // key maps a key or a group name: cut to the size limit like a value, and
@@ -101,11 +139,15 @@ const (
 type walker struct {
 	m     *attrMapper
 	nodes int       // values left in the record's budget
+	work  int       // bytes left in the record's redaction budget
 	seen  []uintptr // pointers on the current path
 }
 
 // walker starts the walk of one record (or of one WithAttrs call).
-func (m *attrMapper) walker() walker { return walker{m: m, nodes: maxNodes} }
+func (m *attrMapper) walker() walker { return walker{m: m, nodes: maxNodes, work: redactBudget} }
+
+// str maps a message or a string value within the record's budget.
+func (w *walker) str(s string) (string, bool) { return w.m.str(s, &w.work) }
 
 // spend takes one value from the record's budget; false when it is spent.
 func (w *walker) spend() bool {
@@ -132,7 +174,7 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 	v, vc := a.Value, false
 	switch kind {
 	case slog.KindString:
-		if s, c := m.str(a.Value.String()); c {
+		if s, c := m.str(a.Value.String(), &w.work); c {
 			v, vc = slog.StringValue(s), true
 		}
 	case slog.KindGroup, slog.KindAny, slog.KindLogValuer:
@@ -169,7 +211,7 @@ func (w *walker) attrs(as []slog.Attr, depth int) ([]slog.Attr, bool) {
 func (w *walker) value(v slog.Value, depth int) (slog.Value, bool) {
 	kind := v.Kind()
 	if kind == slog.KindString {
-		s, c := w.m.str(v.String())
+		s, c := w.str(v.String())
 		if !c {
 			return v, false
 		}

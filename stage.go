@@ -99,7 +99,7 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 // (mapped) context attrs ctxAttrs; r itself if nothing changed. The common
 // clean record costs one pass and no copy.
 func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr) slog.Record {
-	msg, mc := wk.m.str(r.Message)
+	msg, mc := wk.str(r.Message)
 	first := -1 // index of the first changed attr
 	var firstAttr slog.Attr
 	i := 0

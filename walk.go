@@ -42,7 +42,7 @@ func (w *walker) call(f func() slog.Value) (v slog.Value) {
 
 // text is a string the walk found, mapped.
 func (w *walker) text(s string) slog.Value {
-	s, _ = w.m.str(s)
+	s, _ = w.str(s)
 	return slog.StringValue(s)
 }
 

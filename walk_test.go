@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 )
 
 // childEnv names the case a re-executed test binary runs.
@@ -192,4 +194,32 @@ func TestRecordBudget(t *testing.T) {
 	assert.Less(t, len(list), maxElems+1)
 	assert.Contains(t, list, nodesMarker, "the cut is marked")
 	assert.Less(t, len(list), 503, "the budget is the record's, not the list's")
+}
+
+// Redaction's budget: a string is redacted only as far as it can be
+// written (the limit plus a margin, so a secret crossing the cut is found
+// whole), and a record only up to redactBudget bytes; past that the rest is
+// replaced by a marker and counted, never written as it was.
+func TestRedactionBudget(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	t.Run("a secret across the cut", func(t *testing.T) {
+		buf := setup(t, WithOutputType(OutputJSON), WithMaxValueBytes(100))
+		v := strings.Repeat("x", 90) + " " + tok + " " + strings.Repeat("y", 1<<20)
+		Logger("b").Info("m", "v", v)
+		line := buf.String()
+		assert.NotContains(t, line, tok[:12])
+		assert.Contains(t, line, "…[truncated ")
+		assert.Less(t, len(line), 1000)
+	})
+	t.Run("a record over the budget", func(t *testing.T) {
+		before := Stats().Redactions["budget"]
+		buf := setup(t, WithOutputType(OutputJSON), WithMaxValueBytes(0))
+		filler := strings.Repeat("z", redactBudget/2-10)
+		Logger("b").Info("m", "a", filler, "b", filler, "c", "late "+tok)
+		m := lastJSON(t, buf)
+		assert.NotContains(t, buf.String(), tok[4:], "the secret past the budget is not written")
+		assert.Equal(t, budgetMarker, m["c"], "replaced whole: cut, it would show the token's first part")
+		assert.Equal(t, filler, m["b"])
+		assert.Equal(t, before+1, Stats().Redactions["budget"])
+	})
 }
