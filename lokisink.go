@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/codomyrmex/logging/loki"
 )
@@ -20,6 +21,7 @@ import (
 // in the JSON line.
 type lokiSink struct {
 	client   *loki.Client
+	maxLine  int // the client's MaxLineBytes: longer lines are shortened here, as JSON
 	clock    clock
 	stop     chan struct{}
 	done     chan struct{}
@@ -99,8 +101,40 @@ func (s *lokiSink) put(e entry) error {
 			st, _ = s.streams.LoadOrStore(id, st)
 		}
 	}
-	s.client.PushLabeled(st.(*loki.LabelSet), e.time, string(e.json[:len(e.json)-1]), e.security)
+	line := e.json[:len(e.json)-1]
+	var text string
+	if len(line) > s.maxLine {
+		text = shortJSON(line, s.maxLine)
+	} else {
+		text = string(line)
+	}
+	s.client.PushLabeled(st.(*loki.LabelSet), e.time, text, e.security)
 	return nil
+}
+
+// shortJSON is a record too long for Loki (more than max bytes) as a JSON
+// object that fits in max and says it was cut: the record's first bytes as
+// a string, and its length.
+// {"truncated_from_bytes":N,"line":"{\"time\":…"}
+func shortJSON(line []byte, max int) string {
+	b := make([]byte, 0, max)
+	b = append(b, `{"truncated_from_bytes":`...)
+	b = strconv.AppendInt(b, int64(len(line)), 10)
+	b = append(b, `,"line":"`...)
+	room := max - 2 // for the closing "}
+	for i := 0; i < len(line); {
+		_, size := utf8.DecodeRune(line[i:])
+		esc := line[i] == '"' || line[i] == '\\'
+		if len(b)+size+boolInt(esc) > room {
+			break
+		}
+		if esc {
+			b = append(b, '\\')
+		}
+		b = append(b, line[i:i+size]...)
+		i += size
+	}
+	return string(append(b, '"', '}'))
 }
 
 // streamID identifies the label set of a record.
@@ -187,7 +221,17 @@ func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
 		}
 		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: Redact(cfg.URL), Err: err}
 	}
-	ls := &lokiSink{client: client, clock: c.clock, stop: make(chan struct{}), done: make(chan struct{})}
+	ls := &lokiSink{client: client, maxLine: cfg.MaxLineBytes, clock: c.clock, stop: make(chan struct{}), done: make(chan struct{})}
+	if ls.maxLine == 0 {
+		ls.maxLine = loki.DefaultMaxLineBytes
+	}
 	go every(c.clock.NewTicker(lokiSummaryInterval), ls.stop, ls.done, ls.summarize) // drops summarized in a WARNING record
 	return ls, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

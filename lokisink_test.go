@@ -5,17 +5,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codomyrmex/logging/loki"
 	"github.com/codomyrmex/logging/loki/lokitest"
 )
 
 func TestLokiFromEnvironment(t *testing.T) {
-	srv := lokitest.NewServer() // for configuration checks; the real Loki is in loki_e2e_test.go
+	srv := lokitest.NewServer() // for configuration checks; the real Loki is in internal/e2e
 	defer srv.Close()
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	require.NoError(t, os.WriteFile(pwFile, []byte("file-pw\n"), 0o600))
@@ -127,4 +130,31 @@ func TestLokiDropSummary(t *testing.T) {
 	}, 10*time.Second, time.Millisecond, "a summary record says how many were lost")
 	_ = Close()
 	assert.GreaterOrEqual(t, Stats().Loki.Dropped, uint64(40))
+}
+
+// A record longer than Loki's line limit reaches Loki shortened, as valid
+// JSON and valid UTF-8 that says it was cut, never cut in the middle of a
+// string or a rune.
+func TestLokiLongRecordStaysValidJSON(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	const max = 2000
+	setup(t, WithOutputType(OutputJSON), WithMaxValueBytes(0),
+		WithLoki(loki.Config{URL: srv.URL, MaxLineBytes: max, BatchWait: time.Millisecond}))
+	long := strings.Repeat(`é"\x`, 3000) // multi-byte runes, quotes and backslashes to escape
+	Logger("big").Info("record", "v", long)
+	Logger("big").Info("small")
+	require.NoError(t, Close())
+	lines := srv.Lines()
+	require.Len(t, lines, 2)
+	for _, l := range lines {
+		assert.LessOrEqual(t, len(l), max)
+		assert.True(t, utf8.ValidString(l), l)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+	}
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &m))
+	assert.Greater(t, m["truncated_from_bytes"], float64(max))
+	assert.True(t, strings.HasPrefix(m["line"].(string), `{"time":`), "the record's first bytes, readable")
 }

@@ -85,6 +85,7 @@ const (
 	DefaultQueueSize    = 10000
 	DefaultTimeout      = 10 * time.Second
 	DefaultFlushTimeout = 5 * time.Second
+	DefaultMaxLineBytes = 256 << 10
 )
 
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -304,7 +305,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.MaxBackoff = 10 * time.Second
 	}
 	if cfg.MaxLineBytes == 0 {
-		cfg.MaxLineBytes = 256 << 10
+		cfg.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if cfg.retryBaseDelay == 0 {
 		cfg.retryBaseDelay = 100 * time.Millisecond
