@@ -28,6 +28,8 @@ var (
 	rawMessageType  = reflect.TypeFor[json.RawMessage]()
 	timeType        = reflect.TypeFor[time.Time]()
 	durationType    = reflect.TypeFor[time.Duration]()
+	slogValueType   = reflect.TypeFor[slog.Value]()
+	slogAttrType    = reflect.TypeFor[slog.Attr]()
 )
 
 // call runs f, turning a panic into a marker value.
@@ -73,6 +75,16 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 	}
 	if t == rawMessageType {
 		return w.jsonText(rv.Bytes(), depth)
+	}
+	// A slog.Value or slog.Attr inside a value is walked as one (their
+	// String methods would format it whole, without any bound).
+	if t == slogValueType {
+		v, _ := w.value(rv.Interface().(slog.Value), depth)
+		return v
+	}
+	if t == slogAttrType {
+		v, _ := w.value(slog.GroupValue(rv.Interface().(slog.Attr)), depth)
+		return v
 	}
 	if rv.CanInterface() {
 		switch {

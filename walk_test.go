@@ -223,3 +223,67 @@ func TestRedactionBudget(t *testing.T) {
 		assert.Equal(t, before+1, Stats().Redactions["budget"])
 	})
 }
+
+// buildNested turns fuzz bytes into a nested value: each byte opens a
+// group, a slice, a map, a struct pointer or a LogValuer around what the
+// following bytes build, or sets a leaf string from the text.
+func buildNested(program []byte, text string) slog.Value {
+	type node struct {
+		Name string
+		In   any
+	}
+	var v any = text
+	for i := len(program) - 1; i >= 0; i-- {
+		switch program[i] % 6 {
+		case 0:
+			v = slog.GroupValue(slog.Any(text, v), slog.String("k", text))
+		case 1:
+			v = []any{v, text, v}
+		case 2:
+			v = map[string]any{text: v, "x": v}
+		case 3:
+			v = &node{Name: text, In: v}
+		case 4:
+			v = wrapValuer{v}
+		case 5:
+			v = json.RawMessage(`{"` + strings.Repeat("a", int(program[i])%5) + `":[1,{"password":"p"}]}`)
+		}
+	}
+	return slog.AnyValue(v)
+}
+
+// FuzzNestedValues: whatever the nesting, a record is one line, valid JSON
+// with unique keys, without a dangerous rune, and bounded in size, through
+// Setup's encoder and through Wrap.
+func FuzzNestedValues(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5}, "key")
+	f.Add(bytes.Repeat([]byte{1}, 30), "a\nb")
+	f.Add(bytes.Repeat([]byte{0, 4}, 20), "level")
+	c := newConfig()
+	var b syncBuffer
+	c.console, c.output, c.levels.def, c.maxValueBytes = &b, OutputJSON, slog.LevelDebug, 1000
+	p, _ := newPipeline(c)
+	wm := Wrap(slog.DiscardHandler, WithMaxValueBytes(1000)).(*stageHandler).m
+	f.Fuzz(func(t *testing.T, program []byte, text string) {
+		if len(program) > 200 {
+			program = program[:200]
+		}
+		v := buildNested(program, text)
+		b.Reset()
+		slog.New(encoderHandler{p.handler("f", false)}).LogAttrs(context.Background(), slog.LevelInfo, "m", slog.Any("v", v))
+		var w bytes.Buffer
+		slog.New(&stageHandler{next: slog.NewJSONHandler(&w, nil), m: wm, context: true}).LogAttrs(context.Background(), slog.LevelInfo, "m", slog.Any("v", v))
+		for _, out := range []string{b.String(), w.String()} {
+			require.True(t, strings.HasSuffix(out, "\n"))
+			line := strings.TrimSuffix(out, "\n")
+			require.NotContains(t, line, "\n", "one line")
+			require.Less(t, len(line), 64<<20)
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+			assertNoDangerous(t, line, "record")
+			if out == b.String() {
+				uniqueKeys(t, line)
+			}
+		}
+	})
+}
