@@ -233,7 +233,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"OUTPUT_TYPE":     {"json", WithOutputType(OutputJSON)},
 		"FORMAT":          {"%(message)s", WithFormat("%(message)s")},
 		"JSON_SCHEMA":     {"codomyrmex", WithJSONSchema(SchemaCodomyrmex)},
-		"CONSOLE":         {"stdout", WithConsole(os.Stdout)},
+		"CONSOLE":         {"none", WithConsole(nil)},
 		"FILE":            {filepath.Join(dir, "a.log"), WithFile(filepath.Join(dir, "a.log"))},
 		"ADD_SOURCE":      {"true", WithAddSource(true)},
 		"MAX_VALUE_BYTES": {"100", WithMaxValueBytes(100)},
