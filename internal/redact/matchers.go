@@ -72,17 +72,19 @@ func (c *cursor) next(s string, pos int, work *int) int {
 // kvSecretKeys are the key stems whose value in key=value text is always
 // secret; a key matches when, lowercased and without separators, it ends
 // with one.
-var kvSecretKeys = newKeySet([]string{
+var kvSecretKeys = newKeySet(kvSecretStems)
+
+var kvSecretStems = []string{
 	"password", "passwd", "passphrase", "pwd", "secret", "apikey", "accesskey",
 	"secretkey", "privatekey", "clientsecret", "credential", "credentials", "signature",
-})
+}
 
 // kvTokenKeys are key stems that system logs also use for object handles
 // ("token=Token{a64f992", "sessionid: 0x34ed9ac1c1e00ae"); their value is
 // secret only when it looks like a credential (see findAssignments).
-var kvTokenKeys = newKeySet([]string{
-	"token", "accesskeyid", "sessionid", "sessiontoken", "sessionkey",
-})
+var kvTokenKeys = newKeySet(kvTokenStems)
+
+var kvTokenStems = []string{"token", "accesskeyid", "sessionid", "sessiontoken", "sessionkey"}
 
 func isKeyByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
