@@ -131,14 +131,22 @@ func measure(r *Redactor, s string, runs int, collect bool) cost {
 //     each after a collection, where a run of the small input is four in a
 //     row, as long as one of the large, so that bursts of load cannot favour
 //     one size; interference only slows runs down, so a minimum cannot fake
-//     a ratio. The race detector slows both sizes alike.
+//     a ratio.
+//
+// The race detector slows both sizes alike, so that the ratios hold under
+// it; but it slows the regexps tenfold, so that under it the test measures
+// one trigger in three (which still covers every rule and every kind of
+// trigger): 14 s of CPU instead of 42.
 func TestRedactIsLinear(t *testing.T) {
 	const timingRounds = 8
 	r := New(Config{})
 	r.work = new(atomic.Int64)
 	triggers := linearTriggers(r.rules)
 	assert.Greater(t, len(triggers), 600)
-	for _, tr := range triggers {
+	for i, tr := range triggers {
+		if raceDetector && i%3 != 0 {
+			continue
+		}
 		small, large := repeatTo(tr.unit, smallInput), repeatTo(tr.unit, largeInput)
 		a, b := measure(r, small, 1, false), measure(r, large, 1, false)
 		if float64(b.work) > maxGrowth*float64(a.work) || a.work == 0 && b.work != 0 {
