@@ -339,17 +339,18 @@ func safeValidate(fn func(string) bool, s string) (ok bool) {
 // markerAt reports whether a well-formed marker, [REDACTED] or
 // [REDACTED:kind] with kind of [a-z0-9-], starts at s[i:], and where it ends.
 // Only well-formed markers count, so that text with a stray "[REDACTED"
-// cannot shield a secret that follows it.
+// cannot shield a secret that follows it. When none starts there, end is
+// where it stopped reading.
 func markerAt(s string, i int) (end int, ok bool) {
 	if !strings.HasPrefix(s[i:], MarkerPrefix) {
-		return 0, false
+		return i, false
 	}
 	j := i + len(MarkerPrefix)
 	if j < len(s) && s[j] == ']' {
 		return j + 1, true
 	}
 	if j >= len(s) || s[j] != ':' {
-		return 0, false
+		return j, false
 	}
 	j++
 	k := j
@@ -357,13 +358,14 @@ func markerAt(s string, i int) (end int, ok bool) {
 		k++
 	}
 	if k == j || k >= len(s) || s[k] != ']' {
-		return 0, false
+		return k, false
 	}
 	return k + 1, true
 }
 
-// findMarkers returns the well-formed markers in s, in order. A kind read
-// by markerAt holds no '[', so that no byte is read twice by it.
+// findMarkers returns the well-formed markers in s, in order. After a
+// malformed one the search goes on from its second byte, but what markerAt
+// read of it holds no other '[': no byte is read more than twice.
 func findMarkers(s string, work *int) [][2]int {
 	var marks [][2]int
 	for off := 0; off < len(s); {
@@ -374,7 +376,7 @@ func findMarkers(s string, work *int) [][2]int {
 		}
 		st := off + i
 		end, ok := markerAt(s, st)
-		*work += i + len(MarkerPrefix) + max(end-st, 0)
+		*work += i + end - st + 1
 		if ok {
 			marks = append(marks, [2]int{st, end})
 			off = end
