@@ -275,7 +275,7 @@ func findDSNCredentials(s string, out [][2]int) ([][2]int, int) {
 		for c > 0 && a-c < 4*256 && !dsnPasswordStop[s[c-1]] {
 			c--
 		}
-		work += a - c + 1
+		work += 2*(a-c) + 1 // the scan, and counting its characters
 		if c == a || c == 0 || s[c-1] != ':' || utf8.RuneCountInString(s[c:a]) > 256 {
 			continue
 		}
