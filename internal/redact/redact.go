@@ -7,7 +7,9 @@ package redact
 
 import (
 	"slices"
+	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Marker replaces values redacted because of their key, their struct tag or
@@ -141,6 +143,11 @@ type Redactor struct {
 	ac     *automaton
 	keys   *keySet
 	count  func(kind string) // nil: not counted
+	// work, when a test sets it, adds up the bytes that each Redact
+	// examined outside the regexp engine: the keyword scan, the hand-written
+	// matchers, the validators, the markers and the spans. Tests read it to
+	// prove that redaction is linear in the input (the regexps are timed).
+	work *atomic.Int64
 }
 
 // New compiles the built-in rules followed by c.Rules, and the default keys
@@ -181,84 +188,169 @@ const minDigitRun = 9
 // Redact replaces every secret in s with its marker, and reports whether it
 // replaced any. A string with no keyword, no long digit run and no always-on
 // rule is returned as is, without allocating.
+//
+// Its cost is linear in len(s): one keyword scan, then each rule that may
+// match (a regexp or a hand-written matcher, each linear), then the markers
+// already in s taken out of each rule's spans and the spans merged in order,
+// in time proportional to the spans and markers, not to their product.
 func (r *Redactor) Redact(s string) (string, bool) {
 	cand, digits := r.ac.scan(s)
 	if cand.empty() && !digits && len(r.always) == 0 {
 		return s, false
 	}
-	var spanBuf [4]span
-	spans := spanBuf[:0]
+	var spanBuf, tmpBuf [4]span
+	f := found{spans: spanBuf[:0], tmp: tmpBuf[:0], work: len(s)}
 	for i := range r.rules {
 		if cand.has(i) {
-			spans = r.try(i, s, spans)
+			f = r.try(i, s, f)
 		}
 	}
 	for _, i := range r.always {
-		spans = r.try(i, s, spans)
+		f = r.try(i, s, f)
 	}
 	if digits {
 		for _, i := range r.digits {
-			spans = r.try(i, s, spans)
+			f = r.try(i, s, f)
 		}
 	}
-	spans = subtractMarkers(s, spans)
-	if len(spans) == 0 {
+	if len(f.spans) == 0 {
+		r.addWork(f.work)
 		return s, false
 	}
-	return r.applySpans(s, spans), true
+	out := r.applySpans(s, f.spans, &f.work)
+	r.addWork(f.work)
+	return out, true
 }
 
-// try runs rule i on s and appends the secrets it finds to spans.
-func (r *Redactor) try(i int, s string, spans []span) []span {
+func (r *Redactor) addWork(n int) {
+	if r.work != nil {
+		r.work.Add(int64(n))
+	}
+}
+
+// found is what Redact has found in s so far: spans sorted by spanCmp, from
+// which the markers already in s are taken out. It goes by value (in and
+// out of try and add), and holds no pointer that escapes (not s, which the
+// regexps keep), so that its buffers stay on Redact's stack.
+type found struct {
+	spans  []span
+	tmp    []span   // scratch for a rule's spans
+	marks  [][2]int // the well-formed markers in s, in order
+	marked bool     // marks is known
+	work   int      // bytes examined (Redactor.work)
+}
+
+// try runs rule i on s and adds the secrets it finds to f.
+func (r *Redactor) try(i int, s string, f found) found {
 	ru := &r.rules[i]
+	n := len(f.spans)
 	if ru.find != nil {
-		for _, m := range ru.find(s, nil) { // allocates only when something is found
-			spans = append(spans, span{m[0], m[1], ru.Kind, i})
+		ms, w := ru.find(s, nil) // allocates only when something is found
+		f.work += w
+		for _, m := range ms {
+			f.spans = append(f.spans, span{m[0], m[1], ru.Kind, i})
 		}
-		return spans
-	}
-	g := 0
-	if ru.Pattern.NumSubexp() > 0 {
-		g = 1
-	}
-	for _, m := range ru.Pattern.FindAllStringSubmatchIndex(s, -1) {
-		st, en := m[2*g], m[2*g+1]
-		if st < 0 || st == en {
-			continue
+	} else {
+		g := 0
+		if ru.Pattern.NumSubexp() > 0 {
+			g = 1
 		}
-		sec := s[st:en]
-		if ru.Validate != nil && !safeValidate(ru.Validate, sec) {
-			continue
+		for _, m := range ru.Pattern.FindAllStringSubmatchIndex(s, -1) {
+			st, en := m[2*g], m[2*g+1]
+			if st < 0 || st == en {
+				continue
+			}
+			sec := s[st:en]
+			if ru.Validate != nil {
+				f.work += len(sec)
+				if !safeValidate(ru.Validate, sec) {
+					continue
+				}
+			}
+			f.spans = append(f.spans, span{st, en, ru.Kind, i})
 		}
-		spans = append(spans, span{st, en, ru.Kind, i})
 	}
-	return spans
+	if len(f.spans) > n {
+		f = f.add(s, n)
+	}
+	return f
+}
+
+// spanCmp orders spans by start, the longer first, then by rule: on a tie
+// the earlier, more specific rule names the marker.
+func spanCmp(a, b span) int {
+	if a.start != b.start {
+		return a.start - b.start
+	}
+	if a.end != b.end {
+		return b.end - a.end
+	}
+	return a.rule - b.rule
+}
+
+// add takes the spans of one rule, f.spans[n:], takes the markers already in
+// s out of them, and merges them into f.spans[:n]. A rule's spans come in
+// order and do not overlap (FindAll and the matchers resume after a match),
+// so that each marker meets at most one span of each rule, and the merge is
+// linear: no sort of everything found so far.
+func (f found) add(s string, n int) found {
+	run := f.spans[n:]
+	f.work += len(run)
+	if !slices.IsSortedFunc(run, spanCmp) { // not for the built-in rules: kept for safety
+		slices.SortFunc(run, spanCmp)
+	}
+	if !f.marked {
+		f.marked = true
+		f.marks = findMarkers(s, &f.work)
+	}
+	if len(f.marks) > 0 {
+		f.tmp = subtractMarkers(s, run, f.marks, f.tmp[:0], &f.work)
+	} else if n == 0 || spanCmp(f.spans[n-1], run[0]) <= 0 {
+		return f // already in order
+	} else {
+		f.tmp = append(f.tmp[:0], run...)
+	}
+	// Merge f.tmp into f.spans[:n], from the end.
+	f.spans = slices.Grow(f.spans[:n], len(f.tmp))[:n+len(f.tmp)]
+	i, j := n-1, len(f.tmp)-1
+	for k := len(f.spans) - 1; j >= 0; k-- {
+		if i >= 0 && spanCmp(f.spans[i], f.tmp[j]) > 0 {
+			f.spans[k] = f.spans[i]
+			i--
+		} else {
+			f.spans[k] = f.tmp[j]
+			j--
+		}
+	}
+	f.work += len(f.spans)
+	return f
 }
 
 // safeValidate runs a validator, treating a panic as "not a secret".
-func safeValidate(f func(string) bool, s string) (ok bool) {
+func safeValidate(fn func(string) bool, s string) (ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false
 		}
 	}()
-	return f(s)
+	return fn(s)
 }
 
 // markerAt reports whether a well-formed marker, [REDACTED] or
 // [REDACTED:kind] with kind of [a-z0-9-], starts at s[i:], and where it ends.
 // Only well-formed markers count, so that text with a stray "[REDACTED"
-// cannot shield a secret that follows it.
+// cannot shield a secret that follows it. When none starts there, end is
+// where it stopped reading.
 func markerAt(s string, i int) (end int, ok bool) {
 	if !strings.HasPrefix(s[i:], MarkerPrefix) {
-		return 0, false
+		return i, false
 	}
 	j := i + len(MarkerPrefix)
 	if j < len(s) && s[j] == ']' {
 		return j + 1, true
 	}
 	if j >= len(s) || s[j] != ':' {
-		return 0, false
+		return j, false
 	}
 	j++
 	k := j
@@ -266,51 +358,60 @@ func markerAt(s string, i int) (end int, ok bool) {
 		k++
 	}
 	if k == j || k >= len(s) || s[k] != ']' {
-		return 0, false
+		return k, false
 	}
 	return k + 1, true
 }
 
-// subtractMarkers removes from the spans the markers already in s, so that
-// redacting twice changes nothing, yet a marker inside a secret's span (say
-// "session=abc [REDACTED]") cannot shield the rest of it: what is left of a
-// span outside the markers is still redacted, unless it is only blanks.
-func subtractMarkers(s string, spans []span) []span {
-	if len(spans) == 0 || !strings.Contains(s, MarkerPrefix) {
-		return spans
-	}
+// findMarkers returns the well-formed markers in s, in order. After a
+// malformed one the search goes on from its second byte, but what markerAt
+// read of it holds no other '[': no byte is read more than twice.
+func findMarkers(s string, work *int) [][2]int {
 	var marks [][2]int
 	for off := 0; off < len(s); {
 		i := strings.Index(s[off:], MarkerPrefix)
 		if i < 0 {
+			*work += len(s) - off
 			break
 		}
 		st := off + i
-		if end, ok := markerAt(s, st); ok {
+		end, ok := markerAt(s, st)
+		*work += i + end - st + 1
+		if ok {
 			marks = append(marks, [2]int{st, end})
 			off = end
 		} else {
 			off = st + 1
 		}
 	}
-	if len(marks) == 0 {
-		return spans
-	}
-	var out []span
+	return marks
+}
+
+// subtractMarkers appends to out what is left of the spans of one rule (in
+// order, not overlapping) outside the markers already in s, so that
+// redacting twice changes nothing, yet a marker inside a secret's span (say
+// "session=abc [REDACTED]") cannot shield the rest of it: what is left of a
+// span outside the markers is still redacted, unless it is only blanks. Both
+// lists are in order: one pass over each.
+func subtractMarkers(s string, spans []span, marks [][2]int, out []span, work *int) []span {
+	m := sort.Search(len(marks), func(k int) bool { return marks[k][1] > spans[0].start })
 	for _, sp := range spans {
+		for m < len(marks) && marks[m][1] <= sp.start {
+			m++
+			*work++
+		}
 		start := sp.start
-		for _, m := range marks {
-			if m[1] <= start || m[0] >= sp.end {
-				continue
+		for k := m; k < len(marks) && marks[k][0] < sp.end; k++ {
+			*work++
+			if marks[k][0] > start {
+				out = appendFragment(out, s, sp, start, marks[k][0])
 			}
-			if m[0] > start {
-				out = appendFragment(out, s, sp, start, m[0])
-			}
-			start = max(start, m[1])
+			start = max(start, marks[k][1])
 		}
 		if start < sp.end {
 			out = appendFragment(out, s, sp, start, sp.end)
 		}
+		*work += sp.end - sp.start + 1 // appendFragment reads at most the span
 	}
 	return out
 }
@@ -324,17 +425,10 @@ func appendFragment(out []span, s string, sp span, start, end int) []span {
 	return append(out, sp)
 }
 
-// applySpans merges overlapping spans and replaces each with its marker.
-func (r *Redactor) applySpans(s string, spans []span) string {
-	slices.SortFunc(spans, func(a, b span) int {
-		if a.start != b.start {
-			return a.start - b.start
-		}
-		if a.end != b.end {
-			return b.end - a.end
-		}
-		return a.rule - b.rule
-	})
+// applySpans merges the overlapping spans, which are in order, and replaces
+// each with its marker.
+func (r *Redactor) applySpans(s string, spans []span, work *int) string {
+	*work += len(s) + len(spans)
 	var b strings.Builder
 	b.Grow(len(s))
 	last := 0

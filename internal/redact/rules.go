@@ -22,9 +22,13 @@ type Rule struct {
 	// Validate, if set, must accept the secret for it to be replaced.
 	Validate func(secret string) bool
 
-	digits bool                            // triggered by a long run of digits instead of keywords
-	find   func(string, [][2]int) [][2]int // a hand-written matcher used instead of Pattern
+	digits bool      // triggered by a long run of digits instead of keywords
+	find   matchFunc // a hand-written matcher used instead of Pattern
 }
+
+// A matchFunc appends to out the spans of s that a rule redacts, in order,
+// and returns them with the number of bytes it examined (see matchers.go).
+type matchFunc func(s string, out [][2]int) ([][2]int, int)
 
 func rule(kind, pattern string, keywords ...string) Rule {
 	return Rule{Kind: kind, Keywords: keywords, Pattern: regexp.MustCompile(pattern)}
@@ -32,7 +36,7 @@ func rule(kind, pattern string, keywords ...string) Rule {
 
 func (r Rule) validate(f func(string) bool) Rule { r.Validate = f; return r }
 
-func (r Rule) matcher(f func(string, [][2]int) [][2]int) Rule { r.find = f; return r }
+func (r Rule) matcher(f matchFunc) Rule { r.find = f; return r }
 
 // kvKeys are the key names that make "key=value" text secret.
 const kvKeys = `(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|id[_-]?token|credentials?|session[_-]?(?:id|token|key)|sessionid|signature)`
@@ -145,11 +149,11 @@ var builtinRules = []Rule{
 	rule("jwt", `\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,})`, "eyj").validate(validJWT),
 	// PEM, OpenSSH and PGP private key blocks, whole (multi-line, or with
 	// escaped \n as in JSON), or up to the end of the text if cut short.
-	rule("private-key", `(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*))`, "private key"),
+	rule("private-key", `(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*))`, "private key").matcher(findPrivateKeys),
 	// Credentials in URLs: scheme://user:password@host (database, broker, HTTP).
 	rule("url-credentials", `\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^/\s:@"'<>]{0,128}:([^/\s@"'<>]{1,256})@[^\s/"'<>]+`, "://").matcher(findURLCredentials),
 	// Go database DSNs: user:password@tcp(host) and friends.
-	rule("dsn-credentials", `[A-Za-z0-9_.-]{1,64}:([^\s@/:"']{1,256})@(?:tcp|unix|udp|tcp6)\(`, "@tcp(", "@unix(", "@udp(", "@tcp6("),
+	rule("dsn-credentials", `[A-Za-z0-9_.-]{1,64}:([^\s@/:"']{1,256})@(?:tcp|unix|udp|tcp6)\(`, "@tcp(", "@unix(", "@udp(", "@tcp6(").matcher(findDSNCredentials),
 	// Authorization headers: the credentials after the scheme.
 	rule("authorization-header", `(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Token|Digest|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256|Splunk|SSWS)\s+)?([^\s"',;]{4,}(?:[ \t]*,[ \t]*[A-Za-z]+=[^\s,;]+)*)`, "authorization"),
 	// Bearer tokens anywhere.

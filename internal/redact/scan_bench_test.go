@@ -1,6 +1,9 @@
 package redact
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func BenchmarkScanRecordStrings(b *testing.B) {
 	a := defaultRedactor.ac
@@ -30,5 +33,36 @@ func BenchmarkRedactRecordStrings(b *testing.B) {
 		for _, k := range keys {
 			r.SecretKey(k)
 		}
+	}
+}
+
+// worstCases are the inputs that cost the most per byte before redaction
+// was made linear (see TestLinearWork): one trigger repeated, the shape of
+// a long header that a client controls.
+func worstCases(n int) map[string]string {
+	rep := func(unit string) string { return strings.Repeat(unit, n/len(unit)+1)[:n] }
+	return map[string]string{
+		// Every value runs to the end and is not a credential: each was read to the end.
+		"assignment": rep("token="),
+		// No END line: the regexp looked for one to the end from every BEGIN line.
+		"private-key": rep("-----BEGIN PRIVATE" + " KEY-----."),
+		// Linear, but the regexp followed hundreds of threads per byte.
+		"dsn": rep("app:"+strings.Repeat("x", 250)) + "@" + "tcp(",
+		// A secret beside each marker: every span met every marker.
+		"markers": rep("password=" + "ab [REDACTED:x] "),
+	}
+}
+
+// BenchmarkRedactWorstCase redacts each worst case at 64 KiB.
+func BenchmarkRedactWorstCase(b *testing.B) {
+	cases := worstCases(64 << 10)
+	for _, name := range []string{"assignment", "private-key", "dsn", "markers"} {
+		s := cases[name]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(s)))
+			for b.Loop() {
+				defaultRedactor.Redact(s)
+			}
+		})
 	}
 }

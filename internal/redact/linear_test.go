@@ -1,0 +1,189 @@
+package redact
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
+)
+
+// Redaction must cost O(len(s)) whatever s holds: a client controls the
+// headers and paths that get logged, and Go's HTTP server accepts 1 MiB of
+// headers. The worst inputs are triggers repeated: every rule, every keyword
+// of the automaton, wakes on each copy. TestRedactIsLinear repeats each
+// trigger, generated from the rule list, to 16 KiB and to 64 KiB, and
+// requires the larger to cost at most maxGrowth times the smaller: linear is
+// 4×, quadratic 16×.
+const (
+	smallInput = 16 << 10
+	largeInput = 64 << 10
+	maxGrowth  = 6.0
+)
+
+// trigger is a unit that TestRedactIsLinear repeats.
+type trigger struct{ name, unit string }
+
+// linearTriggers generates the units from the rules themselves, so that a
+// new rule or keyword is covered without editing the test:
+//   - every keyword the automaton is built from (the rules' keywords): as
+//     written, in capitals before = (most patterns are case-sensitive, the
+//     keywords are not; = and : make an assignment of it), and before :;
+//   - each rule's sample: whole (many secrets, so many spans), after a
+//     marker ("[REDACTED:x]" next to each secret), cut in the middle of its
+//     secret (a match begun and never finished), cut there and quoted (as
+//     in JSON: a quote ends what a pattern's classes would run on), and cut
+//     there and followed by the rule's near miss;
+//   - the keys of assignments, and those that almost match (a byte short, a
+//     byte more), as key=, key: and "key": "; the runs of digits that wake
+//     the card and SSN rules; markers alone, well-formed or not.
+func linearTriggers(rules []Rule) []trigger {
+	samples := redacttest.RuleSamples()
+	var out []trigger
+	seen := map[string]bool{}
+	add := func(name, unit string) {
+		if unit != "" && !seen[unit] {
+			seen[unit] = true
+			out = append(out, trigger{name, unit})
+		}
+	}
+	for _, ru := range rules {
+		for _, k := range ru.Keywords {
+			add("keyword of "+ru.Kind, k)
+			add("keyword= of "+ru.Kind, strings.ToUpper(k)+"=")
+			add("keyword: of "+ru.Kind, k+":")
+		}
+		sm := samples[ru.Kind]
+		cut := strings.Index(sm.Text, sm.Secret) + len(sm.Secret)/2
+		add("sample of "+ru.Kind, sm.Text)
+		add("marker beside the sample of "+ru.Kind, "[REDACTED:x]"+sm.Text)
+		add("sample cut of "+ru.Kind, sm.Text[:cut])
+		add("sample cut and quoted of "+ru.Kind, `"`+sm.Text[:cut]+`",`)
+		add("sample cut and near miss of "+ru.Kind, sm.Text[:cut]+sm.NearMiss)
+	}
+	for _, k := range slices.Concat(kvSecretStems, kvTokenStems, DefaultKeys()) {
+		for _, key := range []string{k, k[:len(k)-1], k + "s"} {
+			add("key", key+"=")
+			add("key", key+":")
+			add("key", `"`+key+`": "`)
+		}
+	}
+	run := strings.Repeat("1", minDigitRun)
+	add("digit run", run+" ")
+	add("digit run", "1 ")
+	add("digit run", "1-")
+	add("digit run", run+"-"+run[:2]+"-")
+	add("marker", MarkerPrefix)
+	add("marker", Marker)
+	add("marker", "[REDACTED:x]")
+	add("marker", MarkerPrefix+":x")
+	add("marker beside secret", "password="+"ab [REDACTED:x] ")
+	return out
+}
+
+// repeatTo repeats unit to n bytes or a little more: whole copies, so that
+// the two sizes end alike (a cut copy can hold a match that the other size
+// lacks), and four times as many at 64 KiB as at 16 KiB.
+func repeatTo(unit string, n int) string {
+	return strings.Repeat(unit, (smallInput+len(unit)-1)/len(unit)*(n/smallInput))
+}
+
+// cost is what Redact costs on an input: the bytes examined outside the
+// regexp engine (Redactor.work, deterministic) and the thread's CPU time.
+type cost struct {
+	work int64
+	cpu  time.Duration
+}
+
+// measure redacts s runs times in a row and returns the cost of one. With
+// collect, it starts with a collection, so that none runs during the
+// measure (a collection charges the allocating thread with assists).
+func measure(r *Redactor, s string, runs int, collect bool) cost {
+	if collect {
+		runtime.GC()
+	}
+	r.work.Store(0)
+	cpu := cpuTime(func() {
+		for range runs {
+			r.Redact(s)
+		}
+	})
+	return cost{r.work.Load() / int64(runs), cpu / time.Duration(runs)}
+}
+
+// TestRedactIsLinear checks, for every trigger, two measures of the cost of
+// Redact at 16 KiB and at 64 KiB:
+//
+//   - the bytes examined by the keyword scan, the hand-written matchers, the
+//     validators and the passes over markers and spans (Redactor.work): a
+//     count, so exact on any machine;
+//   - the CPU time of the thread, for the regexps, whose work cannot be
+//     counted. Thread CPU time leaves out the waits for a core of a loaded
+//     machine, but not all interference (a busy sibling hyperthread, the
+//     caches, a collection): a trigger whose first measure exceeds the bound
+//     is measured again, as the minimum of interleaved runs of each size,
+//     each after a collection, where a run of the small input is four in a
+//     row, as long as one of the large, so that bursts of load cannot favour
+//     one size; interference only slows runs down, so a minimum cannot fake
+//     a ratio.
+//
+// The race detector slows both sizes alike, so that the ratios hold under
+// it; but it slows the regexps tenfold, so that under it the test measures
+// one trigger in three (which still covers every rule and every kind of
+// trigger): 14 s of CPU instead of 42.
+func TestRedactIsLinear(t *testing.T) {
+	const timingRounds = 8
+	r := New(Config{})
+	r.work = new(atomic.Int64)
+	triggers := linearTriggers(r.rules)
+	assert.Greater(t, len(triggers), 600)
+	for i, tr := range triggers {
+		if raceDetector && i%3 != 0 {
+			continue
+		}
+		small, large := repeatTo(tr.unit, smallInput), repeatTo(tr.unit, largeInput)
+		a, b := measure(r, small, 1, false), measure(r, large, 1, false)
+		if float64(b.work) > maxGrowth*float64(a.work) || a.work == 0 && b.work != 0 {
+			t.Errorf("%s %q: %d bytes examined at %d KiB, %d at %d KiB", tr.name, tr.unit, a.work, len(small)>>10, b.work, len(large)>>10)
+		}
+		if float64(b.cpu) > maxGrowth*float64(a.cpu) {
+			a.cpu, b.cpu = measure(r, small, 4, true).cpu, measure(r, large, 1, true).cpu
+			for i := 1; i < timingRounds && float64(b.cpu) > maxGrowth*float64(a.cpu); i++ {
+				if i%2 == 0 {
+					a.cpu, b.cpu = min(a.cpu, measure(r, small, 4, true).cpu), min(b.cpu, measure(r, large, 1, true).cpu)
+				} else {
+					b.cpu, a.cpu = min(b.cpu, measure(r, large, 1, true).cpu), min(a.cpu, measure(r, small, 4, true).cpu)
+				}
+			}
+		}
+		if float64(b.cpu) > maxGrowth*float64(a.cpu) {
+			t.Errorf("%s %q: %v at %d KiB, %v at %d KiB (%.1f×); by rule: %s", tr.name, tr.unit,
+				a.cpu, len(small)>>10, b.cpu, len(large)>>10, float64(b.cpu)/float64(a.cpu), ruleGrowth(r, small, large))
+		}
+	}
+}
+
+// ruleGrowth times each rule that the automaton wakes on both inputs, to
+// name the rule that grows too fast.
+func ruleGrowth(r *Redactor, small, large string) string {
+	cand, digits := r.ac.scan(small)
+	var out []string
+	for i, ru := range r.rules {
+		if !cand.has(i) && !(digits && ru.digits) && !(len(ru.Keywords) == 0 && !ru.digits) {
+			continue
+		}
+		a, b := time.Duration(1<<62), time.Duration(1<<62)
+		for range 3 {
+			a = min(a, cpuTime(func() { r.try(i, small, found{}) }))
+			b = min(b, cpuTime(func() { r.try(i, large, found{}) }))
+		}
+		out = append(out, fmt.Sprintf("%s %.1f×", ru.Kind, float64(b)/float64(a)))
+	}
+	return strings.Join(out, ", ")
+}

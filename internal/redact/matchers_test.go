@@ -1,0 +1,106 @@
+package redact
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
+)
+
+// regexpSpans is what try takes from a rule's regexp: the first group of
+// each match (or the match), when not empty.
+func regexpSpans(ru *Rule, s string) [][2]int {
+	g := min(ru.Pattern.NumSubexp(), 1)
+	var out [][2]int
+	for _, m := range ru.Pattern.FindAllStringSubmatchIndex(s, -1) {
+		if st, en := m[2*g], m[2*g+1]; st >= 0 && st < en {
+			out = append(out, [2]int{st, en})
+		}
+	}
+	return out
+}
+
+func builtinRule(t testing.TB, kind string) *Rule {
+	for i := range builtinRules {
+		if builtinRules[i].Kind == kind {
+			return &builtinRules[i]
+		}
+	}
+	t.Fatalf("no rule %s", kind)
+	return nil
+}
+
+// The matchers written out from a regexp (private keys, DSNs) find exactly
+// what the regexp finds, on text assembled at random from the pieces that
+// the regexp cares about: whole lines and credentials, parts of them, and
+// the bytes around them.
+func TestMatchersAgreeWithTheirRegexps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	private := "PRIVATE" + " KEY"
+	pemLine := func(word string) string {
+		return "-----" + word + pick("", " RSA", " OPENSSH", " EC", " ENCRYPTED", "rsa") + pick(" ", "") + private + pick("", "", " BLOCK", "S") + pick("-----", "-----", "----", "------")
+	}
+	pieces := map[string]func() string{
+		"private-key": func() string {
+			switch rng.IntN(3) {
+			case 0:
+				return pemLine(pick("BEGIN", "BEGIN", "END"))
+			case 1:
+				return pemLine(pick("END", "END", "BEGIN"))
+			}
+			return pick("\n", "\\n", " ", ".", "\"", "ab", "Z9+/", "=", ":", ",", "\t", "\f", "\v", "é", "\xff", "-", "-----")
+		},
+		"dsn-credentials": func() string {
+			if rng.IntN(4) == 0 {
+				return pick("@", "tcp(", ":", "(", " ", "/", "\"", "@tcp(", "é", "\xff")
+			}
+			n := func(c string, ns ...int) string { return strings.Repeat(c, ns[rng.IntN(len(ns))]) }
+			return pick("", " ", "(", "/") + pick("app", "a.b-c_d", n("u", 1, 63, 64, 65, 70), "") + pick(":", ":", "", "::") +
+				pick("pw", "p@ss", "é", "\xff\xfe", n("p", 1, 255, 256, 257), n("é", 255, 256, 257), "p p", "p/p", "p\vp", "") +
+				pick("@", "@", "") + pick("tcp(", "unix(", "udp(", "tcp6(", "tcp6", "TCP(", "")
+		},
+	}
+	for kind, piece := range pieces {
+		t.Run(kind, func(t *testing.T) {
+			ru := builtinRule(t, kind)
+			require.NotNil(t, ru.find)
+			sm := redacttest.RuleSamples()[kind]
+			texts := []string{"", sm.Text, sm.NearMiss, sm.Text + sm.Text, sm.NearMiss + sm.Text}
+			for range 3000 {
+				var b strings.Builder
+				for range rng.IntN(8) {
+					b.WriteString(piece())
+				}
+				texts = append(texts, b.String())
+			}
+			matched := 0
+			for _, s := range texts {
+				got, _ := ru.find(s, nil)
+				if want := regexpSpans(ru, s); !equalSpans(got, want) {
+					require.Equal(t, want, got, "%q", s)
+				}
+				if len(got) > 0 {
+					matched++
+				}
+			}
+			t.Logf("%d of %d texts hold a match", matched, len(texts))
+			require.Greater(t, matched, len(texts)/10, "the pieces make matches")
+		})
+	}
+}
+
+func equalSpans(a, b [][2]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
