@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 )
 
 // uniqueKeys fails if any object of the JSON text has two equal keys.
@@ -194,4 +196,43 @@ func TestManyKeysStayUnique(t *testing.T) {
 	assert.EqualValues(t, 40, m["k0#2"])
 	assert.EqualValues(t, 99, m["k19#3"])
 	assert.NotContains(t, m, "empty")
+}
+
+// Behind Wrap too: slog's own handlers write what they are given, so the
+// stage renames a record's attrs that would take slog's keys or a key
+// already written at their level.
+func TestWrapKeepsKeysUnique(t *testing.T) {
+	var b strings.Builder
+	l := slog.New(Wrap(slog.NewJSONHandler(&b, nil)))
+	ctx := ContextWith(context.Background(), slog.String("a", "ctx"))
+	l.With("a", "with").InfoContext(ctx, "m", "level", "CRITICAL", "msg", "forged", "time", "2020", "a", 2, slog.Group("g", "x", 1, "x", 2))
+	l.WithGroup("level").With("k", 1).Info("m", "k", 2)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	require.Len(t, lines, 2)
+	for _, line := range lines {
+		uniqueKeys(t, line)
+	}
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &m))
+	assert.Equal(t, "INFO", m["level"])
+	assert.Equal(t, "m", m["msg"])
+	assert.Equal(t, "CRITICAL", m["level#2"])
+	assert.Equal(t, "forged", m["msg#2"])
+	assert.Equal(t, "2020", m["time#2"])
+	assert.Equal(t, "with", m["a"])
+	assert.EqualValues(t, 2, m["a#2"])
+	assert.Equal(t, "ctx", m["a#3"])
+	assert.Equal(t, map[string]any{"x": 1.0, "x#2": 2.0}, m["g"])
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &m))
+	assert.Equal(t, map[string]any{"k": 1.0, "k#2": 2.0}, m["level#2"], "a group cannot take slog's key either")
+}
+
+// Each attr is mapped once behind Wrap, even when a record is rebuilt: a
+// secret is counted once.
+func TestWrapCountsEachRedactionOnce(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	l := slog.New(Wrap(slog.DiscardHandler))
+	before := Stats().Redactions["github-token"]
+	l.Info("m", "a", 1, "b", "with "+tok, "a", 2)
+	assert.Equal(t, before+1, Stats().Redactions["github-token"])
 }

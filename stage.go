@@ -3,6 +3,7 @@ package logging
 import (
 	"context"
 	"log/slog"
+	"slices"
 )
 
 // Wrap returns next behind the secure stages: every string is redacted,
@@ -22,7 +23,8 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 	if c.redact {
 		m.red = newRedactor(c)
 	}
-	return &stageHandler{next: next, m: m, context: true, extractors: c.extractors}
+	return &stageHandler{next: next, m: m, context: true, extractors: c.extractors,
+		taken: []string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey}}
 }
 
 // NewRedactingHandler returns a handler that replaces secrets before passing
@@ -60,8 +62,11 @@ func NewSanitizingHandler(next slog.Handler, opts ...Option) slog.Handler {
 type stageHandler struct {
 	next       slog.Handler
 	m          *attrMapper
-	context    bool // add the context attrs to each record, first (Wrap)
+	context    bool // Wrap: add the context attrs to each record, and keep keys unique
 	extractors []func(context.Context) []slog.Attr
+	// taken are the names a record's attrs cannot take at the level they go
+	// to (Wrap): slog's own keys at the top level, and those of WithAttrs.
+	taken []string
 }
 
 func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -70,17 +75,22 @@ func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
 	wk := h.m.walker() // the record's budget
-	var ctxAttrs []slog.Attr
-	if h.context {
-		ctxAttrs, _ = wk.attrs(collectContextAttrs(ctx, h.extractors), 0)
+	if !h.context {
+		return h.next.Handle(ctx, mapRecord(r, &wk, nil, nil))
 	}
-	return h.next.Handle(ctx, mapRecord(r, &wk, ctxAttrs))
+	ctxAttrs, _ := wk.attrs(collectContextAttrs(ctx, h.extractors), 0)
+	return h.next.Handle(ctx, mapRecord(r, &wk, ctxAttrs, h.taken))
 }
 
 func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	wk := h.m.walker()
 	as, _ := wk.attrs(attrs, 0)
 	h2 := *h
+	if h.context {
+		names := slices.Clone(h.taken)
+		as, _ = uniqueAttrs(as, &names)
+		h2.taken = names
+	}
 	h2.next = h.next.WithAttrs(as)
 	return &h2
 }
@@ -91,15 +101,41 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 	}
 	n, _ := h.m.key(name)
 	h2 := *h
+	if h.context {
+		n = uniqueName(n, h.taken)
+		h2.taken = nil // the group's members are a level of their own
+	}
 	h2.next = h.next.WithGroup(n)
 	return &h2
 }
 
-// mapRecord returns r with its message and attributes mapped, after the
-// (mapped) context attrs ctxAttrs; r itself if nothing changed. The common
-// clean record costs one pass and no copy.
-func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr) slog.Record {
+// mapRecord returns r with its message and attributes mapped, followed by
+// the (mapped) context attrs ctxAttrs; r itself if nothing changed. The
+// common clean record costs one pass and no copy. With taken (Wrap), every
+// key is unique at its level: a name in taken or written before is written
+// as name#2, name#3, … (see keys.go for Setup's encoder).
+func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) slog.Record {
 	msg, mc := wk.str(r.Message)
+	if taken != nil {
+		f, tail := firstChange(r, wk, taken, mc || len(ctxAttrs) > 0)
+		if f < 0 {
+			return r // the common record: nothing changed, no name taken
+		}
+		as := make([]slog.Attr, 0, r.NumAttrs()+len(ctxAttrs))
+		i := 0
+		r.Attrs(func(a slog.Attr) bool { // the attrs before f, unchanged
+			if i < f {
+				as = append(as, a)
+			}
+			i++
+			return i < f
+		})
+		names := slices.Clone(taken)
+		as, _ = uniqueAttrs(append(append(as, tail...), ctxAttrs...), &names)
+		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+		nr.AddAttrs(as...)
+		return nr
+	}
 	first := -1 // index of the first changed attr
 	var firstAttr slog.Attr
 	i := 0
@@ -111,11 +147,10 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr) slog.Record {
 		i++
 		return true
 	})
-	if !mc && first < 0 && len(ctxAttrs) == 0 {
+	if !mc && first < 0 {
 		return r
 	}
 	nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
-	nr.AddAttrs(ctxAttrs...)
 	i = 0
 	r.Attrs(func(a slog.Attr) bool {
 		switch {
@@ -130,4 +165,90 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr) slog.Record {
 		return true
 	})
 	return nr
+}
+
+// firstChange maps r's attrs once and returns the index of the first that
+// mapping changed, that may take a name in taken or one written before, or
+// that is a group (its members are checked later), and the mapped attrs
+// from there on; -1 when there is none. With changed, every attr is
+// returned.
+func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (int, []slog.Attr) {
+	var nb [32]string
+	names := append(nb[:0], taken...)
+	f := -1
+	if changed {
+		f = 0
+	}
+	var tail []slog.Attr
+	i := 0
+	r.Attrs(func(a slog.Attr) bool {
+		na, c := wk.attr(a, 0)
+		if f < 0 && (c || na.Key == "" || na.Value.Kind() == slog.KindGroup || slices.Contains(names, na.Key)) {
+			f = i
+		}
+		if f >= 0 {
+			if tail == nil {
+				tail = make([]slog.Attr, 0, r.NumAttrs()-i)
+			}
+			tail = append(tail, na)
+		} else {
+			names = append(names, na.Key)
+		}
+		i++
+		return true
+	})
+	return f, tail
+}
+
+// uniqueAttrs renames each attr of as whose key is in *names, or taken by
+// an attr before it, as key#2, key#3, …, adding the names it writes to
+// *names; the members of a group are unique among themselves, those of a
+// group without a key (inlined) among the attrs around it. It copies as
+// only if it renames something.
+func uniqueAttrs(as []slog.Attr, names *[]string) ([]slog.Attr, bool) {
+	var out []slog.Attr
+	for i, a := range as {
+		na, c := a, false
+		if isEmptyAttr(a, a.Value.Kind()) {
+			// left out by handlers: takes no name
+		} else if a.Value.Kind() == slog.KindGroup {
+			g := a.Value.Group()
+			var ng []slog.Attr
+			if a.Key == "" {
+				ng, c = uniqueAttrs(g, names)
+			} else {
+				var inner []string
+				ng, c = uniqueAttrs(g, &inner)
+			}
+			if c {
+				na.Value = slog.GroupValue(ng...)
+			}
+		}
+		if !isEmptyAttr(a, a.Value.Kind()) && (a.Key != "" || a.Value.Kind() != slog.KindGroup) {
+			if k := uniqueName(a.Key, *names); k != a.Key {
+				na.Key, c = k, true
+			}
+			*names = append(*names, na.Key)
+		}
+		if c && out == nil {
+			out = make([]slog.Attr, i, len(as))
+			copy(out, as[:i])
+		}
+		if out != nil {
+			out = append(out, na)
+		}
+	}
+	if out == nil {
+		return as, false
+	}
+	return out, true
+}
+
+// uniqueName is k, or k#2, k#3, … the first that is not in names.
+func uniqueName(k string, names []string) string {
+	name := k
+	for n := 2; slices.Contains(names, name); n++ {
+		name = k + suffix(n)
+	}
+	return name
 }
