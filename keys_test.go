@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -231,7 +232,7 @@ func TestWrapKeepsKeysUnique(t *testing.T) {
 // secret is counted once.
 func TestWrapCountsEachRedactionOnce(t *testing.T) {
 	tok := redacttest.GHToken("gh" + "p")
-	l := slog.New(Wrap(slog.DiscardHandler))
+	l := slog.New(Wrap(slog.NewJSONHandler(io.Discard, nil))) // DiscardHandler is never enabled
 	before := Stats().Redactions["github-token"]
 	l.Info("m", "a", 1, "b", "with "+tok, "a", 2)
 	assert.Equal(t, before+1, Stats().Redactions["github-token"])
