@@ -188,9 +188,15 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 
 // attrs maps a slice of attributes, copying it only if something changed.
 func (w *walker) attrs(as []slog.Attr, depth int) ([]slog.Attr, bool) {
+	return mapAttrs(as, func(a slog.Attr) (slog.Attr, bool) { return w.attr(a, depth) })
+}
+
+// mapAttrs applies f to each attr of as in order and returns the results,
+// copying as only from the first attr that f changes.
+func mapAttrs(as []slog.Attr, f func(slog.Attr) (slog.Attr, bool)) ([]slog.Attr, bool) {
 	var out []slog.Attr
 	for i, a := range as {
-		na, c := w.attr(a, depth)
+		na, c := f(a)
 		if c && out == nil {
 			out = make([]slog.Attr, i, len(as))
 			copy(out, as[:i])

@@ -206,42 +206,37 @@ func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (int, 
 // group without a key (inlined) among the attrs around it. It copies as
 // only if it renames something.
 func uniqueAttrs(as []slog.Attr, names *[]string) ([]slog.Attr, bool) {
-	var out []slog.Attr
-	for i, a := range as {
+	return mapAttrs(as, func(a slog.Attr) (slog.Attr, bool) {
+		kind := a.Value.Kind()
+		if isEmptyAttr(a, kind) {
+			return a, false // left out by handlers: takes no name
+		}
 		na, c := a, false
-		if isEmptyAttr(a, a.Value.Kind()) {
-			// left out by handlers: takes no name
-		} else if a.Value.Kind() == slog.KindGroup {
-			g := a.Value.Group()
+		if kind == slog.KindGroup {
 			var ng []slog.Attr
 			if a.Key == "" {
-				ng, c = uniqueAttrs(g, names)
-			} else {
-				var inner []string
-				ng, c = uniqueAttrs(g, &inner)
+				return uniqueGroup(a, names) // inlined: its members are at this level
 			}
-			if c {
+			var inner []string
+			if ng, c = uniqueAttrs(a.Value.Group(), &inner); c {
 				na.Value = slog.GroupValue(ng...)
 			}
 		}
-		if !isEmptyAttr(a, a.Value.Kind()) && (a.Key != "" || a.Value.Kind() != slog.KindGroup) {
-			if k := uniqueName(a.Key, *names); k != a.Key {
-				na.Key, c = k, true
-			}
-			*names = append(*names, na.Key)
+		if k := uniqueName(a.Key, *names); k != a.Key {
+			na.Key, c = k, true
 		}
-		if c && out == nil {
-			out = make([]slog.Attr, i, len(as))
-			copy(out, as[:i])
-		}
-		if out != nil {
-			out = append(out, na)
-		}
+		*names = append(*names, na.Key)
+		return na, c
+	})
+}
+
+// uniqueGroup is uniqueAttrs for the members of a group without a key.
+func uniqueGroup(a slog.Attr, names *[]string) (slog.Attr, bool) {
+	ng, c := uniqueAttrs(a.Value.Group(), names)
+	if c {
+		a.Value = slog.GroupValue(ng...)
 	}
-	if out == nil {
-		return as, false
-	}
-	return out, true
+	return a, c
 }
 
 // uniqueName is k, or k#2, k#3, … the first that is not in names.
