@@ -45,12 +45,12 @@ const (
 // str maps a message or a string value; work is what is left of the
 // record's redaction budget.
 func (m *attrMapper) str(s string, work *int) (string, bool) {
-	changed := false
+	changed, more := false, 0
 	if m.red != nil {
-		s, changed = m.redact(s, work)
+		s, more, changed = m.redact(s, work)
 	}
-	if m.limit > 0 && len(s) > m.limit {
-		s, changed = truncate(s, m.limit), true
+	if m.limit > 0 && (len(s) > m.limit || more > 0) {
+		s, changed = truncateMore(s, m.limit, more), true
 	}
 	if m.escape && !IsClean(s) {
 		s, changed = Sanitize(s), true
@@ -61,7 +61,10 @@ func (m *attrMapper) str(s string, work *int) (string, bool) {
 // redact redacts s within the limit and the budget (see redactBudget). A
 // string that does not fit in what is left of the budget is replaced
 // whole: cut, its beginning could show the first part of a secret.
-func (m *attrMapper) redact(s string, work *int) (string, bool) {
+// It returns the redacted part and how many bytes after it were never
+// looked at: those are cut, never written (redaction may have made the
+// part shorter than the limit, so they must not be kept for the cut).
+func (m *attrMapper) redact(s string, work *int) (string, int, bool) {
 	n := len(s)
 	if m.limit > 0 {
 		n = min(n, m.limit+redactSlack)
@@ -69,17 +72,18 @@ func (m *attrMapper) redact(s string, work *int) (string, bool) {
 	if n > *work {
 		*work = 0
 		countRedaction("budget")
-		return budgetMarker, true
+		return budgetMarker, 0, true
 	}
 	*work -= n
 	if n == len(s) {
-		return m.red.Redact(s)
+		r, c := m.red.Redact(s)
+		return r, 0, c
 	}
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	head, _ := m.red.Redact(s[:n])
-	return head + s[n:], true // the rest is beyond the limit: str cuts it off
+	return head, len(s) - n, true
 }
 
 // key maps a key or a group name: cut to the size limit like a value, and

@@ -220,13 +220,17 @@ func appendEscaped(dst []byte, s string, mode int) []byte {
 
 // truncate cuts s to at most max bytes (on a rune boundary) and marks how
 // many bytes were cut. max <= 0 means no limit.
-func truncate(s string, max int) string {
-	if max <= 0 || len(s) <= max {
+func truncate(s string, max int) string { return truncateMore(s, max, 0) }
+
+// truncateMore is truncate for a string that had more bytes after s, which
+// were never looked at: they are counted as cut, and always marked.
+func truncateMore(s string, max, more int) string {
+	if max <= 0 || len(s) <= max && more == 0 {
 		return s
 	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
+	cut := min(max, len(s))
+	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut) + " bytes]"
+	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut+more) + " bytes]"
 }

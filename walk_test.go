@@ -287,3 +287,24 @@ func FuzzNestedValues(f *testing.F) {
 		}
 	})
 }
+
+// A long string whose first part holds many secrets: redaction makes that
+// part shorter than the limit, and what followed it, never redacted, must
+// not slide into the output (a secret near the end of a long header).
+func TestSecretAfterShrinkingRedactions(t *testing.T) {
+	secret := redacttest.GHToken("gh" + "p")
+	var b strings.Builder
+	for b.Len() < 64<<10+4<<10-50 {
+		b.WriteString(redacttest.GHToken("gh"+"p") + " ")
+	}
+	s := b.String() + strings.Repeat("x", 100) + " " + secret
+	for _, o := range []OutputType{OutputText, OutputJSON} {
+		buf := setup(t, WithOutputType(o))
+		Logger("s").Info(s, "v", s, "m", map[string]string{s: "k"})
+		assert.NotContains(t, buf.String(), secret[4:], "the secret after the redacted part")
+		assert.Contains(t, buf.String(), "[truncated ")
+	}
+	var w bytes.Buffer
+	slog.New(Wrap(slog.NewJSONHandler(&w, nil))).Info("m", "v", s)
+	assert.NotContains(t, w.String(), secret[4:])
+}
