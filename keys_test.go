@@ -237,3 +237,35 @@ func TestWrapCountsEachRedactionOnce(t *testing.T) {
 	l.Info("m", "a", 1, "b", "with "+tok, "a", 2)
 	assert.Equal(t, before+1, Stats().Redactions["github-token"])
 }
+
+// After WithGroup, Wrap still adds the context attrs (inside the group,
+// where slog puts a record's attrs) and keeps keys unique.
+func TestWrapWithGroupKeepsContextAndUniqueKeys(t *testing.T) {
+	var b strings.Builder
+	l := slog.New(Wrap(slog.NewJSONHandler(&b, nil)))
+	ctx := ContextWithRequestID(context.Background(), "req-1")
+	l.WithGroup("g").InfoContext(ctx, "grouped", "a", 1, "a", 2)
+	uniqueKeys(t, b.String())
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(b.String()), &m))
+	assert.Equal(t, map[string]any{"a": 1.0, "a#2": 2.0, "request_id": "req-1"}, m["g"])
+}
+
+// A client's JSON that decodes to an empty attr inside a group must not
+// make slog's handlers write invalid JSON or a stray prefix behind Wrap and
+// the stages.
+func TestStagesLeaveOutEmptyGroups(t *testing.T) {
+	body := json.RawMessage(`{"":null}`)
+	for name, wrap := range map[string]func(slog.Handler) slog.Handler{
+		"Wrap":      func(h slog.Handler) slog.Handler { return Wrap(h) },
+		"Redacting": func(h slog.Handler) slog.Handler { return NewRedactingHandler(h) },
+	} {
+		var j, txt strings.Builder
+		slog.New(wrap(slog.NewJSONHandler(&j, nil))).Info("login failed", "body", body, "user", "mallory", slog.Group("g", slog.Attr{}))
+		slog.New(wrap(slog.NewTextHandler(&txt, nil))).Info("login failed", "body", body, "user", "mallory")
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(j.String()), &m), "%s: %s", name, j.String())
+		assert.Equal(t, "mallory", m["user"], name)
+		assert.Contains(t, txt.String(), " user=mallory", name)
+	}
+}

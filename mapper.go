@@ -198,14 +198,22 @@ func (w *walker) attrs(as []slog.Attr, depth int) ([]slog.Attr, bool) {
 // mapAttrs applies f to each attr of as in order and returns the results,
 // copying as only from the first attr that f changes.
 func mapAttrs(as []slog.Attr, f func(slog.Attr) (slog.Attr, bool)) ([]slog.Attr, bool) {
+	return mapAttrsKeep(as, func(a slog.Attr) (slog.Attr, bool, bool) {
+		na, c := f(a)
+		return na, c, true
+	})
+}
+
+// mapAttrsKeep is mapAttrs with f also saying whether to keep the attr.
+func mapAttrsKeep(as []slog.Attr, f func(slog.Attr) (na slog.Attr, changed, keep bool)) ([]slog.Attr, bool) {
 	var out []slog.Attr
 	for i, a := range as {
-		na, c := f(a)
-		if c && out == nil {
+		na, c, keep := f(a)
+		if (c || !keep) && out == nil {
 			out = make([]slog.Attr, i, len(as))
 			copy(out, as[:i])
 		}
-		if out != nil {
+		if out != nil && keep {
 			out = append(out, na)
 		}
 	}
@@ -272,6 +280,41 @@ func (w *walker) element(v slog.Value, depth int) (slog.Value, bool) {
 		return slog.StringValue(nodesMarker), true
 	}
 	return w.value(v, depth)
+}
+
+// dropEmpty returns as without the groups that hold nothing but empty
+// attrs and such groups, at any depth, and whether it left any out; as
+// itself when there is none. slog's own handlers write such a group wrongly
+// (JSON without the comma after it, TEXT with its prefix on the next key),
+// so the stages leave them out for the handlers behind them.
+func dropEmpty(as []slog.Attr) ([]slog.Attr, bool) {
+	return mapAttrsKeep(as, func(a slog.Attr) (slog.Attr, bool, bool) {
+		if a.Value.Kind() != slog.KindGroup {
+			return a, false, true
+		}
+		g, c := dropEmpty(a.Value.Group())
+		if len(g) == 0 || !hasContent(g) {
+			return a, true, false
+		}
+		if c {
+			a.Value = slog.GroupValue(g...)
+		}
+		return a, c, true
+	})
+}
+
+// hasContent reports whether as holds an attr that is not empty.
+func hasContent(as []slog.Attr) bool {
+	for _, a := range as {
+		if a.Value.Kind() == slog.KindGroup {
+			if hasContent(a.Value.Group()) {
+				return true
+			}
+		} else if !isEmptyAttr(a, a.Value.Kind()) {
+			return true
+		}
+	}
+	return false
 }
 
 // valueList is the walked form of a slice or array.

@@ -79,12 +79,17 @@ func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
 		return h.next.Handle(ctx, mapRecord(r, &wk, nil, nil))
 	}
 	ctxAttrs, _ := wk.attrs(collectContextAttrs(ctx, h.extractors), 0)
-	return h.next.Handle(ctx, mapRecord(r, &wk, ctxAttrs, h.taken))
+	taken := h.taken
+	if taken == nil {
+		taken = []string{} // inside a group: no name taken yet, and keys still unique
+	}
+	return h.next.Handle(ctx, mapRecord(r, &wk, ctxAttrs, taken))
 }
 
 func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	wk := h.m.walker()
 	as, _ := wk.attrs(attrs, 0)
+	as, _ = dropEmpty(as)
 	h2 := *h
 	if h.context {
 		names := slices.Clone(h.taken)
@@ -131,7 +136,8 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 			return i < f
 		})
 		names := slices.Clone(taken)
-		as, _ = uniqueAttrs(append(append(as, tail...), ctxAttrs...), &names)
+		as, _ = dropEmpty(append(append(as, tail...), ctxAttrs...))
+		as, _ = uniqueAttrs(as, &names)
 		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 		nr.AddAttrs(as...)
 		return nr
@@ -140,7 +146,7 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 	var firstAttr slog.Attr
 	i := 0
 	r.Attrs(func(a slog.Attr) bool {
-		if na, c := wk.attr(a, 0); c {
+		if na, c := wk.attr(a, 0); c || na.Value.Kind() == slog.KindGroup {
 			first, firstAttr = i, na
 			return false
 		}
@@ -159,6 +165,15 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 			a = firstAttr
 		default:
 			a, _ = wk.attr(a, 0)
+		}
+		if a.Value.Kind() == slog.KindGroup {
+			if g, c := dropEmpty([]slog.Attr{a}); c {
+				if len(g) == 0 {
+					i++
+					return true
+				}
+				a = g[0]
+			}
 		}
 		nr.AddAttrs(a)
 		i++
@@ -183,7 +198,7 @@ func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (int, 
 	i := 0
 	r.Attrs(func(a slog.Attr) bool {
 		na, c := wk.attr(a, 0)
-		if f < 0 && (c || na.Key == "" || na.Value.Kind() == slog.KindGroup || slices.Contains(names, na.Key)) {
+		if f < 0 && (c || na.Key == "" || na.Value.Kind() == slog.KindGroup || slices.Contains(names, na.Key)) { // "" also: an empty attr, left out
 			f = i
 		}
 		if f >= 0 {
