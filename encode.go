@@ -95,8 +95,8 @@ func (w *attrWriter) jsonKey(buf []byte, k string) []byte {
 	buf = appendJSONKey(buf, k)
 	// keySet.claim's common case, written out: this runs for every key.
 	ks := &w.keys
-	b := keyBit(k)
-	if !b.in(&ks.cur.bloom) && ks.n < len(ks.spans) {
+	b := keyBit(buf[mark+1 : len(buf)-2])
+	if !b.in(&ks.cur.bloom) && ks.n < len(ks.spans) && ks.cur.names == nil {
 		b.set(&ks.cur.bloom)
 		ks.spans[ks.n] = keySpan{int32(mark + 1), int32(len(buf) - 2)}
 		ks.n++
@@ -110,10 +110,9 @@ func (w *attrWriter) jsonKey(buf []byte, k string) []byte {
 
 // renameJSON appends "k#n": with the first n from 2 whose name is free.
 func (w *attrWriter) renameJSON(buf []byte, k string) []byte {
-	for n := 2; ; n++ {
-		name := k + suffix(n)
-		b := appendJSONKey(buf, name)
-		if w.keys.claim(name, b, len(buf)+1, len(b)-2) {
+	for {
+		b := appendJSONKey(buf, k+suffix(w.keys.nextSuffix(k)))
+		if w.keys.claim(b, len(buf)+1, len(b)-2) {
 			return b
 		}
 	}
@@ -132,9 +131,8 @@ func (w *attrWriter) textKey(buf []byte, k string) []byte {
 	}
 	mark := len(buf) + 1
 	buf = appendTextString(append(buf, ' '), k)
-	for n, name := 2, k; !w.keys.claim(name, buf, mark, len(buf)); n++ {
-		name = k + suffix(n)
-		buf = appendTextString(buf[:mark], name)
+	for !w.keys.claim(buf, mark, len(buf)) {
+		buf = appendTextString(buf[:mark], k+suffix(w.keys.nextSuffix(k)))
 	}
 	return append(buf, '=')
 }

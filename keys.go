@@ -30,7 +30,15 @@ type keySpan struct{ start, end int32 }
 type keyLevel struct {
 	first int
 	bloom [4]uint64
+	// names holds every name of a level past manyKeys names, for exact
+	// tests that do not scan the level; next the next suffix to try for a
+	// name already renamed. Both are made only when needed.
+	names map[string]struct{}
+	next  map[string]int
 }
+
+// manyKeys is how many names a level holds before it keeps them in a map.
+const manyKeys = 32
 
 // keySet remembers the keys written in a record, per level. It holds no
 // pointer in its inline part, so it costs no write barrier.
@@ -45,18 +53,19 @@ type keySet struct {
 	reserved []string // the record's own fields
 }
 
-// keyBits are the two Bloom filter bits of a name (word and bit each).
-// Names are hashed before they are written: escaping is one to one, so two
-// names are written equal exactly when they are equal.
+// keyBits are the two Bloom filter bits of a name (word and bit each),
+// hashed from the name as written: escaping is not one to one (the byte
+// 0xff and the text \xff are both written \\xff), and what must be unique
+// is what a reader sees.
 type keyBits struct {
 	w1, w2 int
 	b1, b2 uint64
 }
 
-func keyBit(k string) keyBits {
-	h := uint64(len(k)) << 16
-	if len(k) > 0 {
-		h |= uint64(k[0])<<8 | uint64(k[len(k)-1])
+func keyBit(k []byte) keyBits {
+	h := uint64(len(k))
+	for _, c := range k {
+		h = (h ^ uint64(c)) * 0x100000001B3 // FNV-1a over the whole name
 	}
 	h *= 0x9E3779B97F4A7C15
 	return keyBits{int(h>>62) & 3, int(h>>46) & 3, 1 << (h >> 56 & 63), 1 << (h >> 40 & 63)}
@@ -75,7 +84,7 @@ func (b keyBits) set(f *[4]uint64) {
 var reservedBloom = func() (f [2][4]uint64) {
 	for i, ks := range reservedKeys {
 		for _, k := range ks {
-			keyBit(k).set(&f[i])
+			keyBit([]byte(k)).set(&f[i])
 		}
 	}
 	return f
@@ -97,19 +106,25 @@ func (s *keySet) span(i int) keySpan {
 	return s.more[i-len(s.spans)]
 }
 
-// claim records the name k, written in buf[start:end], at the current
-// level and reports whether it was free (neither written there before nor
+// claim records the name written in buf[start:end] at the current level
+// and reports whether it was free (neither written there before nor
 // reserved).
-func (s *keySet) claim(k string, buf []byte, start, end int) bool {
-	return s.claimBits(keyBit(k), buf, start, end)
+func (s *keySet) claim(buf []byte, start, end int) bool {
+	return s.claimBits(keyBit(buf[start:end]), buf, start, end)
 }
 
 // claimBits is claim with the name's Bloom filter bits computed.
 func (s *keySet) claimBits(b keyBits, buf []byte, start, end int) bool {
-	if b.in(&s.cur.bloom) && s.taken(buf, buf[start:end]) {
+	name := buf[start:end]
+	if b.in(&s.cur.bloom) && s.taken(buf, name) {
 		return false
 	}
 	b.set(&s.cur.bloom)
+	if s.cur.names != nil {
+		s.cur.names[string(name)] = struct{}{}
+	} else if s.n-s.cur.first >= manyKeys {
+		s.index(buf, name)
+	}
 	sp := keySpan{int32(start), int32(end)}
 	if s.n < len(s.spans) {
 		s.spans[s.n] = sp
@@ -129,6 +144,10 @@ func (s *keySet) taken(buf, name []byte) bool {
 			}
 		}
 	}
+	if s.cur.names != nil {
+		_, ok := s.cur.names[string(name)]
+		return ok
+	}
 	for i := s.cur.first; i < s.n; i++ {
 		sp := s.span(i)
 		if int(sp.end-sp.start) == len(name) && bytes.Equal(buf[sp.start:sp.end], name) {
@@ -136,6 +155,29 @@ func (s *keySet) taken(buf, name []byte) bool {
 		}
 	}
 	return false
+}
+
+// index puts the level's names, and name, in a map: past manyKeys names,
+// exact tests look them up instead of scanning the level.
+func (s *keySet) index(buf, name []byte) {
+	s.cur.names = make(map[string]struct{}, 2*manyKeys)
+	for i := s.cur.first; i < s.n; i++ {
+		sp := s.span(i)
+		s.cur.names[string(buf[sp.start:sp.end])] = struct{}{}
+	}
+	s.cur.names[string(name)] = struct{}{}
+}
+
+// nextSuffix returns the first suffix number to try for a taken name k at
+// this level, and remembers the one after it: renaming the n-th copy of a
+// name does not try the n-1 before it again.
+func (s *keySet) nextSuffix(k string) int {
+	if s.cur.next == nil {
+		s.cur.next = map[string]int{}
+	}
+	n := max(2, s.cur.next[k])
+	s.cur.next[k] = n + 1
+	return n
 }
 
 // push enters a group (JSON): its keys are a new level. It returns the
@@ -183,7 +225,11 @@ type savedKeys struct {
 }
 
 func (s *keySet) save() savedKeys {
-	sv := savedKeys{spans: make([]keySpan, s.n), cur: s.cur, top: s.top, depth: s.depth, topEnd: s.topEnd}
+	// The maps stay behind: every record that loads the state gets its own
+	// (claimBits makes them again for a level with many keys).
+	cur, top := s.cur, s.top
+	cur.names, cur.next, top.names, top.next = nil, nil, nil, nil
+	sv := savedKeys{spans: make([]keySpan, s.n), cur: cur, top: top, depth: s.depth, topEnd: s.topEnd}
 	for i := range s.n {
 		sv.spans[i] = s.span(i)
 	}

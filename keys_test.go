@@ -269,3 +269,39 @@ func TestStagesLeaveOutEmptyGroups(t *testing.T) {
 		assert.Contains(t, txt.String(), " user=mallory", name)
 	}
 }
+
+// Two keys written alike are renamed, whatever they were before escaping
+// (the byte 0xff and the text \xff are both written \\xff); and a thousand
+// copies of one key cost a linear number of steps, not a cubic one.
+func TestKeysUniqueAsWritten(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	Logger("k").Info("m", "\xff", 1, `\xff`, 2, slog.Group("g", "\n", 1, `\n`, 2))
+	uniqueKeys(t, buf.String())
+	m := lastJSON(t, buf)
+	assert.EqualValues(t, 2, m[`\xff#2`])
+
+	as := make([]any, 0, 4000)
+	for i := range 2000 {
+		as = append(as, "same", i)
+	}
+	buf = setup(t, WithOutputType(OutputJSON))
+	Logger("k").Info("m", as...)
+	uniqueKeys(t, buf.String())
+	m = lastJSON(t, buf)
+	assert.EqualValues(t, 1999, m["same#2000"])
+	txt := setup(t, WithFormat("%(message)s"))
+	Logger("k").Info("m", as...)
+	assert.Contains(t, txt.String(), " same#2000=1999")
+}
+
+// Behind Wrap too, many copies of one key are renamed in turn.
+func TestWrapManyCopiesOfAKey(t *testing.T) {
+	as := make([]any, 0, 4000)
+	for i := range 2000 {
+		as = append(as, "same", i)
+	}
+	var b strings.Builder
+	slog.New(Wrap(slog.NewJSONHandler(&b, nil))).Info("m", as...)
+	uniqueKeys(t, b.String())
+	assert.Contains(t, b.String(), `"same#2000":1999`)
+}

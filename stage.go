@@ -92,9 +92,9 @@ func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	as, _ = dropEmpty(as)
 	h2 := *h
 	if h.context {
-		names := slices.Clone(h.taken)
-		as, _ = uniqueAttrs(as, &names)
-		h2.taken = names
+		names := newNameSet(h.taken)
+		as, _ = uniqueAttrs(as, names)
+		h2.taken = names.list
 	}
 	h2.next = h.next.WithAttrs(as)
 	return &h2
@@ -107,7 +107,7 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 	n, _ := h.m.key(name)
 	h2 := *h
 	if h.context {
-		n = uniqueName(n, h.taken)
+		n = newNameSet(h.taken).unique(n)
 		h2.taken = nil // the group's members are a level of their own
 	}
 	h2.next = h.next.WithGroup(n)
@@ -135,9 +135,8 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 			i++
 			return i < f
 		})
-		names := slices.Clone(taken)
 		as, _ = dropEmpty(append(append(as, tail...), ctxAttrs...))
-		as, _ = uniqueAttrs(as, &names)
+		as, _ = uniqueAttrs(as, newNameSet(taken))
 		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 		nr.AddAttrs(as...)
 		return nr
@@ -191,8 +190,8 @@ func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (int, 
 	var nb [32]string
 	names := append(nb[:0], taken...)
 	f := -1
-	if changed {
-		f = 0
+	if changed || r.NumAttrs()+len(taken) > len(nb) {
+		f = 0 // many attrs: let uniqueAttrs check them, with a map
 	}
 	var tail []slog.Attr
 	i := 0
@@ -215,12 +214,12 @@ func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (int, 
 	return f, tail
 }
 
-// uniqueAttrs renames each attr of as whose key is in *names, or taken by
+// uniqueAttrs renames each attr of as whose key is in names, or taken by
 // an attr before it, as key#2, key#3, …, adding the names it writes to
-// *names; the members of a group are unique among themselves, those of a
+// names; the members of a group are unique among themselves, those of a
 // group without a key (inlined) among the attrs around it. It copies as
 // only if it renames something.
-func uniqueAttrs(as []slog.Attr, names *[]string) ([]slog.Attr, bool) {
+func uniqueAttrs(as []slog.Attr, names *nameSet) ([]slog.Attr, bool) {
 	return mapAttrs(as, func(a slog.Attr) (slog.Attr, bool) {
 		kind := a.Value.Kind()
 		if isEmptyAttr(a, kind) {
@@ -232,21 +231,19 @@ func uniqueAttrs(as []slog.Attr, names *[]string) ([]slog.Attr, bool) {
 			if a.Key == "" {
 				return uniqueGroup(a, names) // inlined: its members are at this level
 			}
-			var inner []string
-			if ng, c = uniqueAttrs(a.Value.Group(), &inner); c {
+			if ng, c = uniqueAttrs(a.Value.Group(), newNameSet(nil)); c {
 				na.Value = slog.GroupValue(ng...)
 			}
 		}
-		if k := uniqueName(a.Key, *names); k != a.Key {
+		if k := names.unique(a.Key); k != a.Key {
 			na.Key, c = k, true
 		}
-		*names = append(*names, na.Key)
 		return na, c
 	})
 }
 
 // uniqueGroup is uniqueAttrs for the members of a group without a key.
-func uniqueGroup(a slog.Attr, names *[]string) (slog.Attr, bool) {
+func uniqueGroup(a slog.Attr, names *nameSet) (slog.Attr, bool) {
 	ng, c := uniqueAttrs(a.Value.Group(), names)
 	if c {
 		a.Value = slog.GroupValue(ng...)
@@ -254,11 +251,52 @@ func uniqueGroup(a slog.Attr, names *[]string) (slog.Attr, bool) {
 	return a, c
 }
 
-// uniqueName is k, or k#2, k#3, … the first that is not in names.
-func uniqueName(k string, names []string) string {
-	name := k
-	for n := 2; slices.Contains(names, name); n++ {
-		name = k + suffix(n)
+// nameSet is the names taken at one level, for Wrap's renaming: a list,
+// and a map once it is long, so that many attrs cost a linear number of
+// steps; next remembers the next suffix to try for a name renamed before.
+type nameSet struct {
+	list []string
+	set  map[string]struct{}
+	next map[string]int
+}
+
+func newNameSet(taken []string) *nameSet {
+	return &nameSet{list: slices.Clone(taken)}
+}
+
+func (s *nameSet) has(k string) bool {
+	if s.set != nil {
+		_, ok := s.set[k]
+		return ok
 	}
+	return slices.Contains(s.list, k)
+}
+
+func (s *nameSet) add(k string) {
+	s.list = append(s.list, k)
+	if s.set == nil && len(s.list) > manyKeys {
+		s.set = make(map[string]struct{}, 2*len(s.list))
+		for _, n := range s.list {
+			s.set[n] = struct{}{}
+		}
+	} else if s.set != nil {
+		s.set[k] = struct{}{}
+	}
+}
+
+// unique returns k, or k#2, k#3, … the first name not taken, and takes it.
+func (s *nameSet) unique(k string) string {
+	name := k
+	if s.has(name) {
+		if s.next == nil {
+			s.next = map[string]int{}
+		}
+		n := max(2, s.next[k])
+		for name = k + suffix(n); s.has(name); name = k + suffix(n) {
+			n++
+		}
+		s.next[k] = n + 1
+	}
+	s.add(name)
 	return name
 }
