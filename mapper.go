@@ -46,7 +46,10 @@ const (
 // record's redaction budget.
 func (m *attrMapper) str(s string, work *int) (string, bool) {
 	changed, more := false, 0
-	if m.red != nil {
+	if n := len(s); m.red != nil && n <= *work && (m.limit <= 0 || n <= m.limit+redactSlack) {
+		*work -= n // the common case, within the limit and the budget
+		s, changed = m.red.Redact(s)
+	} else if m.red != nil {
 		s, more, changed = m.redact(s, work)
 	}
 	if m.limit > 0 && (len(s) > m.limit || more > 0) {
