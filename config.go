@@ -218,6 +218,20 @@ func (c *config) fromEnv(environ []string) []error {
 	return errs
 }
 
+// check reports settings that contradict each other, so that none is
+// silently without effect.
+func (c *config) check() []error {
+	var errs []error
+	if !c.redact && (len(c.redactKeys) > 0 || len(c.redactPatterns) > 0 || len(c.rules) > 0) {
+		errs = append(errs, errors.New("redaction is off (CODOMYRMEX_LOG_REDACT or WithRedaction(false)), so the redaction keys, patterns and rules given have no effect"))
+	}
+	if c.file != "" && c.file == c.securityFile {
+		errs = append(errs, &ConfigError{Name: EnvPrefix + "SECURITY_FILE", Value: c.securityFile,
+			Err: errors.New("the same file as CODOMYRMEX_LOG_FILE: security events would be written twice")})
+	}
+	return errs
+}
+
 func (c *config) setFormat(v string) error {
 	py, err := parsePyFormat(v)
 	if err != nil {

@@ -204,16 +204,27 @@ func (h *encHandler) writeAttrs(buf []byte, aw *attrWriter, r *slog.Record, wk *
 	return buf, wrote
 }
 
-// eventType returns a security event's security_event_type attr, sanitized.
+// eventType returns a security event's security_event_type attr for the
+// Loki label: a built-in event type, or a name of up to 64 letters, digits
+// and underscores; anything else (a secret, a line break, a value per
+// request that would make a stream each) is labelled "custom".
 func eventType(r *slog.Record) string {
 	t := ""
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "security_event_type" {
-			t = Sanitize(a.Value.String())
+			t = a.Value.String()
 			return false
 		}
 		return true
 	})
+	if t == "" {
+		return ""
+	}
+	if len(t) > 64 || strings.IndexFunc(t, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_')
+	}) >= 0 {
+		return "custom"
+	}
 	return t
 }
 

@@ -68,6 +68,7 @@ func Setup(opts ...Option) error {
 	errs := c.fromEnv(os.Environ())
 	c.apply(opts, bySetup, "Setup")
 	errs = append(errs, c.errs...)
+	errs = append(errs, c.check()...)
 	p, perrs := newPipeline(c)
 	errs = append(errs, perrs...)
 	old := current.Swap(p)

@@ -3,6 +3,7 @@ package logging
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -143,6 +144,10 @@ type streamID struct {
 	logger, eventType string
 }
 
+// minLokiLine is the shortest line limit a Loki sink takes: a record
+// longer than the limit is shortened as JSON, which needs room.
+const minLokiLine = 256
+
 // maxLokiStreams bounds the prepared streams a sink keeps; a program with
 // more logger names prepares the rest per record.
 const maxLokiStreams = 4096
@@ -212,7 +217,15 @@ func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
 	if cfg.URL == "" {
 		return nil, nil
 	}
-	cfg.OnError = report
+	if cfg.MaxLineBytes > 0 && cfg.MaxLineBytes < minLokiLine {
+		return nil, &ConfigError{Name: "WithLoki", Value: strconv.Itoa(cfg.MaxLineBytes),
+			Err: fmt.Errorf("MaxLineBytes: want 0 (the default) or at least %d, room for a record shortened as JSON", minLokiLine)}
+	}
+	if user := cfg.OnError; user != nil {
+		cfg.OnError = func(err error) { report(err); user(err) } // the config's own callback too
+	} else {
+		cfg.OnError = report
+	}
 	client, err := loki.New(cfg)
 	if err != nil {
 		var fe *loki.FileError

@@ -1,11 +1,13 @@
 package logging
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"github.com/codomyrmex/logging/loki"
 	"github.com/codomyrmex/logging/loki/lokitest"
 )
@@ -157,4 +160,36 @@ func TestLokiLongRecordStaysValidJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &m))
 	assert.Greater(t, m["truncated_from_bytes"], float64(max))
 	assert.True(t, strings.HasPrefix(m["line"].(string), `{"time":`), "the record's first bytes, readable")
+}
+
+// The security_event_type label takes only an event type's shape: a value
+// with a secret or a space becomes "custom" (the line keeps it, redacted).
+// And the loki.Config's own OnError is called as well as WithErrorHandler.
+func TestLokiEventTypeLabelAndOnError(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	var own atomic.Int64
+	setup(t, WithOutputType(OutputJSON), WithLoki(loki.Config{URL: srv.URL, BatchWait: time.Millisecond,
+		OnError: func(error) { own.Add(1) }}))
+	tok := redacttest.GHToken("gh" + "p")
+	SecurityLogger().Warn("login", "security_event_type", "authn_failure "+tok)
+	SecurityEvent(context.Background(), Event{Type: AuthnFailure})
+	require.NoError(t, Close())
+	var types []string
+	for _, st := range srv.Streams() {
+		m, err := st.LabelMap()
+		require.NoError(t, err)
+		types = append(types, m["security_event_type"])
+		for _, e := range st.Entries {
+			assert.NotContains(t, e.Line, tok[4:])
+		}
+	}
+	assert.ElementsMatch(t, []string{"custom", "authn_failure"}, types)
+
+	srv.SetStatus(400)
+	setup(t, WithOutputType(OutputJSON), WithLoki(loki.Config{URL: srv.URL, BatchWait: time.Millisecond,
+		OnError: func(error) { own.Add(1) }}))
+	Logger("x").Info("rejected")
+	require.NoError(t, Close())
+	assert.Positive(t, own.Load(), "the config's OnError was called")
 }

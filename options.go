@@ -70,6 +70,7 @@ func (c *config) apply(opts []Option, by takers, who string) {
 func mustConfig(opts []Option, by takers, who string) *config {
 	c := newConfig()
 	c.apply(opts, by, who)
+	c.errs = append(c.errs, c.check()...)
 	if len(c.errs) > 0 {
 		panic(who + ": " + errors.Join(c.errs...).Error())
 	}

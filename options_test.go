@@ -322,3 +322,21 @@ func TestKeysAreCut(t *testing.T) {
 	slog.New(Wrap(slog.NewJSONHandler(&b, nil), WithMaxValueBytes(100))).WithGroup(long).Info("m", long, "v")
 	assert.Less(t, b.Len(), 1000, b.String())
 }
+
+// Settings that contradict each other are errors, not silently without
+// effect: redaction keys or patterns with redaction off, one file for both
+// the log and the security events, a Loki line limit too short for a record.
+func TestContradictorySettingsAreErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "app.log")
+	for name, opts := range map[string][]Option{
+		"keys with redaction off":     {WithRedaction(false), WithRedactKeys("pin2")},
+		"patterns with redaction off": {WithRedaction(false), WithRedactPatterns(`acct-\d+`)},
+		"one file for both":           {WithFile(file), WithSecurityFile(file)},
+		"a Loki line limit of 30":     {WithLoki(loki.Config{URL: "http://127.0.0.1:1", MaxLineBytes: 30, FlushTimeout: 1})},
+	} {
+		err := Setup(append([]Option{WithConsole(io.Discard)}, opts...)...)
+		assert.Error(t, err, name)
+		require.NoError(t, Close())
+	}
+	assert.Panics(t, func() { Wrap(slog.DiscardHandler, WithRedaction(false), WithRedactKeys("pin2")) })
+}

@@ -164,12 +164,16 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 	return slog.StringValue("!" + t.String())
 }
 
+// maxJSONText is the largest JSON text decoded into values: decoding
+// allocates many times its size before any bound of the walk applies.
+const maxJSONText = 256 << 10
+
 // jsonText turns JSON text into values, so that keys inside it count for
 // key-based redaction; text that is not JSON is kept as a string.
 func (w *walker) jsonText(b []byte, depth int) slog.Value {
 	var x any
-	if err := json.Unmarshal(b, &x); err != nil {
-		return w.text(string(b))
+	if len(b) > maxJSONText || json.Unmarshal(b, &x) != nil {
+		return w.text(string(b)) // too large to decode within bounds, or not JSON
 	}
 	return w.walk(reflect.ValueOf(x), depth)
 }
@@ -195,18 +199,31 @@ func (w *walker) mapValue(rv reflect.Value, depth int) slog.Value {
 		k string
 		v reflect.Value
 	}
+	// Entries sort by their raw keys (mapped only once kept: a map of a
+	// million entries costs a sort, not a million redactions).
 	kvs := make([]kv, 0, rv.Len())
 	it := rv.MapRange()
 	for it.Next() {
-		kvs = append(kvs, kv{w.keyString(it.Key()), it.Value()})
+		k := it.Key()
+		var ks string
+		if k.Kind() == reflect.String {
+			ks = k.String()
+		} else {
+			ks = w.keyString(k)
+		}
+		kvs = append(kvs, kv{ks, it.Value()})
 	}
 	slices.SortFunc(kvs, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-	if len(kvs) > maxElems {
+	more := len(kvs) - maxElems
+	if more > 0 {
 		kvs = kvs[:maxElems]
 	}
-	attrs := make([]slog.Attr, 0, len(kvs))
+	attrs := make([]slog.Attr, 0, len(kvs)+1)
 	for _, e := range kvs {
-		attrs = append(attrs, w.field(e.k, "", e.v, depth))
+		attrs = append(attrs, w.field(w.text(e.k).String(), "", e.v, depth))
+	}
+	if more > 0 {
+		attrs = append(attrs, slog.String("…", "["+strconv.Itoa(more)+" more]"))
 	}
 	return slog.GroupValue(attrs...)
 }

@@ -308,3 +308,32 @@ func TestSecretAfterShrinkingRedactions(t *testing.T) {
 	slog.New(Wrap(slog.NewJSONHandler(&w, nil))).Info("m", "v", s)
 	assert.NotContains(t, w.String(), secret[4:])
 }
+
+// A map keeps its first 1,000 entries in key order and says how many more
+// there were; its keys are redacted like any text.
+func TestLargeMapIsCutAndMarked(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	big := map[string]int{"0 " + tok: 1}
+	for i := range 1500 {
+		big[fmt.Sprintf("k%05d", i)] = i
+	}
+	buf := setup(t, WithOutputType(OutputJSON))
+	Logger("m").Info("m", "big", big)
+	line := buf.String()
+	assert.NotContains(t, line, tok[4:])
+	m := lastJSON(t, buf)["big"].(map[string]any)
+	assert.Len(t, m, maxElems+1)
+	assert.Equal(t, "[501 more]", m["…"])
+}
+
+// JSON text larger than maxJSONText is kept as text (cut at the limit), not
+// decoded: decoding allocates many times its size before any bound applies.
+func TestLargeJSONTextIsNotDecoded(t *testing.T) {
+	body := json.RawMessage("[" + strings.Repeat("1,", maxJSONText) + "1]")
+	buf := setup(t, WithOutputType(OutputJSON))
+	Logger("j").Info("m", "body", body)
+	m := lastJSON(t, buf)
+	s, ok := m["body"].(string)
+	require.True(t, ok, "kept as text: %T", m["body"])
+	assert.Contains(t, s, "…[truncated ")
+}
