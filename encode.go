@@ -70,18 +70,35 @@ func (w *attrWriter) attr(buf []byte, a slog.Attr) ([]byte, bool) {
 	if a.Key == "" {
 		return w.attrs(buf, g)
 	}
-	mark, first, prefix, keys, n := len(buf), w.first, w.prefix, w.keys.cur, w.keys.n
+	m := w.mark(buf)
 	buf, outer := w.openGroup(buf, a.Key)
 	buf, wrote := w.attrs(buf, g)
 	if !wrote {
-		if w.json {
-			w.keys.pop(outer)
-		}
-		w.keys.truncate(n)
-		w.first, w.prefix, w.keys.cur = first, prefix, keys
-		return buf[:mark], false
+		return w.undo(buf, m), false
 	}
-	return w.closeGroup(buf, prefix, outer), true
+	return w.closeGroup(buf, m.prefix, outer), true
+}
+
+// writerMark is where an attrWriter stood before it opened groups: undo
+// goes back to it, buffer and keys, when nothing was written inside them.
+type writerMark struct {
+	len, n, depth int
+	first         uint8
+	prefix        string
+	cur           keyLevel
+}
+
+// mark returns where w stands, buf being the buffer so far.
+func (w *attrWriter) mark(buf []byte) writerMark {
+	return writerMark{len(buf), w.keys.n, w.keys.depth, w.first, w.prefix, w.keys.cur}
+}
+
+// undo returns w to m and buf to its length at m.
+func (w *attrWriter) undo(buf []byte, m writerMark) []byte {
+	w.keys.truncate(m.n)
+	w.keys.cur, w.keys.depth = m.cur, m.depth
+	w.first, w.prefix = m.first, m.prefix
+	return buf[:m.len]
 }
 
 // jsonKey appends the separator before a member and its key, ,"key":, the

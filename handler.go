@@ -294,7 +294,7 @@ func (h *encHandler) appendJSON(buf []byte, r *slog.Record, wk *walker, ctxAttrs
 	buf = append(buf, h.pre[fmtJSON]...)
 	open := h.nOpen
 	if r.NumAttrs() > 0 {
-		mark, keys, n := len(buf), aw.keys.cur, aw.keys.n
+		m := aw.mark(buf)
 		for _, g := range h.groups[h.nOpen:] {
 			buf, _ = aw.openGroup(buf, g)
 		}
@@ -302,9 +302,7 @@ func (h *encHandler) appendJSON(buf []byte, r *slog.Record, wk *walker, ctxAttrs
 		if buf, wrote = h.writeAttrs(buf, &aw, r, wk, mapped); wrote {
 			open = len(h.groups)
 		} else {
-			buf = buf[:mark]
-			aw.keys.truncate(n)
-			aw.keys.cur, aw.keys.depth = keys, h.nOpen
+			buf = aw.undo(buf, m)
 		}
 	}
 	for range open {

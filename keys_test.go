@@ -270,6 +270,21 @@ func TestStagesLeaveOutEmptyGroups(t *testing.T) {
 	}
 }
 
+// A group that writes nothing leaves no trace: its name stays free, and the
+// attrs after it are back at the top level, where the record's own fields
+// are reserved.
+func TestEmptyGroupLeavesKeysAsTheyWere(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	Logger("k").Info("m", slog.Group("g", slog.Attr{}), "msg", "forged", "g", 1)
+	uniqueKeys(t, buf.String())
+	assert.JSONEq(t, `{"msg#2":"forged","g":1}`, trimRecord(t, buf.String()))
+
+	txt := setup(t, WithFormat("%(message)s"))
+	Logger("k").WithGroup("w").Info("m", slog.Attr{})
+	Logger("k").Info("m", slog.Group("g", slog.Attr{}), "msg", "forged")
+	assert.Equal(t, []string{"m", "m msg#2=forged"}, txt.Lines())
+}
+
 // Two keys written alike are renamed, whatever they were before escaping
 // (the byte 0xff and the text \xff are both written \\xff); and a thousand
 // copies of one key cost a linear number of steps, not a cubic one.
