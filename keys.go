@@ -125,14 +125,18 @@ func (s *keySet) claimBits(b keyBits, buf []byte, start, end int) bool {
 	} else if s.n-s.cur.first >= manyKeys {
 		s.index(buf, name)
 	}
-	sp := keySpan{int32(start), int32(end)}
+	s.add(keySpan{int32(start), int32(end)})
+	return true
+}
+
+// add appends a span at the current level.
+func (s *keySet) add(sp keySpan) {
 	if s.n < len(s.spans) {
 		s.spans[s.n] = sp
 	} else {
 		s.more = append(s.more, sp)
 	}
 	s.n++
-	return true
 }
 
 // taken is the exact test behind a Bloom filter hit.
@@ -215,7 +219,7 @@ func (s *keySet) truncate(n int) {
 	}
 }
 
-// saved is the key state after a handler's preformatted attrs, with the
+// savedKeys is the key state after a handler's preformatted attrs, with the
 // spans relative to the start of those attrs; load restores it in a
 // record whose buffer has them at off.
 type savedKeys struct {
@@ -241,14 +245,7 @@ func (s *keySet) load(sv *savedKeys, off int) {
 		return // nothing preformatted: the record starts afresh
 	}
 	for _, sp := range sv.spans {
-		sp.start += int32(off)
-		sp.end += int32(off)
-		if s.n < len(s.spans) {
-			s.spans[s.n] = sp
-		} else {
-			s.more = append(s.more, sp)
-		}
-		s.n++
+		s.add(keySpan{sp.start + int32(off), sp.end + int32(off)})
 	}
 	s.cur, s.top, s.depth, s.topEnd = sv.cur, sv.top, sv.depth, sv.topEnd
 }
