@@ -39,7 +39,14 @@ const checkInterval = time.Second
 type fileSink struct {
 	q      *writeQueue
 	report func(err error, records int) // the outcome of each batch
+	warn   func(err error)              // a failure outside any batch (compressing a backup)
 	clock  clock
+	local  bool // backups named in local time, not UTC
+
+	// millCh wakes the goroutine that compresses backups (nil when
+	// Rotation.Compress is off); millDone closes when it has stopped.
+	millCh   chan struct{}
+	millDone chan struct{}
 
 	mu         sync.Mutex
 	path       string
@@ -49,31 +56,33 @@ type fileSink struct {
 	info       os.FileInfo // the file the path named when it was last checked
 	checked    time.Time
 	broken     error // set while the path cannot be used; retried every checkInterval
-	closed     bool
-	rotations  int
-	lastRotate time.Time
+	closed    bool
+	rotations int
 }
 
 // openFileSink prepares the log file and starts the sink's writer: parent
 // directories are created 0700, the file is created 0600 or tightened to
-// 0600 (with a warning), and a symlink at the path is refused. report gets
-// the outcome of every write.
-func openFileSink(path string, rot Rotation, clk clock, report func(err error, records int)) (*fileSink, []string, error) {
+// 0600 (with a warning), and a symlink at the path is refused, as are
+// backups that are not the service's own files. report gets the outcome
+// of every write, warn the failures of compression.
+func openFileSink(path string, rot Rotation, clk clock, report func(err error, records int), warn func(error)) (*fileSink, []string, error) {
 	path = filepath.Clean(path)
 	s := &fileSink{
 		q:        newWriteQueue(clk),
 		report:   report,
+		warn:     warn,
 		clock:    clk,
+		local:    rot.LocalTime,
 		path:     path,
 		maxBytes: int64(rot.MaxSizeMB) << 20,
 		lj: &lumberjack.Logger{
 			Filename: path,
-			// lumberjack never rotates by itself: its limit is beyond ours.
-			// writeLocked calls Rotate after checking the path.
+			// lumberjack never rotates by itself: its limit is beyond ours,
+			// and rotate renames the file itself. lumberjack keeps the
+			// retention (it removes backups by name); the sink compresses.
 			MaxSize:    rot.MaxSizeMB * 2,
 			MaxBackups: rot.MaxBackups,
 			MaxAge:     rot.MaxAgeDays,
-			Compress:   rot.Compress,
 			LocalTime:  rot.LocalTime,
 		},
 	}
@@ -81,8 +90,33 @@ func openFileSink(path string, rot Rotation, clk clock, report func(err error, r
 	if err != nil {
 		return nil, nil, err
 	}
+	if rot.Compress {
+		s.millCh, s.millDone = make(chan struct{}, 1), make(chan struct{})
+		go s.millRun()
+		s.mill() // backups left uncompressed by an earlier run
+	}
 	go s.q.run(s.writeBatch)
 	return s, warns, nil
+}
+
+// mill asks the compressing goroutine for a pass, without waiting.
+func (s *fileSink) mill() {
+	if s.millCh != nil {
+		select {
+		case s.millCh <- struct{}{}:
+		default: // a pass is already due: it will see the new backup
+		}
+	}
+}
+
+// millRun compresses backups, one pass per wake-up, until millCh closes.
+func (s *fileSink) millRun() {
+	defer close(s.millDone)
+	for range s.millCh {
+		if err := compressBackups(s.path); err != nil {
+			s.warn(err)
+		}
+	}
 }
 
 // prepare creates or checks the path and records which file it names.
@@ -95,6 +129,9 @@ func (s *fileSink) prepare() ([]string, error) {
 	}
 	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o002 != 0 && st.Mode()&os.ModeSticky == 0 {
 		warns = append(warns, fmt.Sprintf("log directory %s is writable by others without the sticky bit: they can replace the log file", dir))
+	}
+	if err := checkBackups(s.path); err != nil {
+		return nil, err
 	}
 	f, st, err := securefile.OpenLog(s.path, FileMode) // no symlink, a regular file of its own
 	if err != nil {
@@ -223,39 +260,26 @@ func (s *fileSink) writeLocked(p []byte) error {
 	return err
 }
 
-// beforeRotate, when set (by tests), runs just before lumberjack rotates,
-// as if the goroutine were descheduled there.
-var beforeRotate func()
-
-// rotate checks the path, then lets lumberjack rename the file and open a
-// new one (0600, as the old one), then records the new file. Called with s.mu held.
+// rotate checks the path, renames the file to a backup of its own name,
+// and prepares a new file at the path (0600, O_NOFOLLOW, as at Setup);
+// then it wakes the compressor. Called with s.mu held.
 func (s *fileSink) rotate() error {
 	st, err := os.Lstat(s.path)
 	if err == nil && st.Mode()&os.ModeSymlink != 0 {
 		s.broken = fmt.Errorf("%w: %s", ErrSymlink, s.path)
 		return s.broken
 	}
-	// lumberjack names backups by the millisecond, and a second backup of
-	// the same name would replace the first: keep 2 ms between the end of
-	// one rotation (after lumberjack took the time for the name) and the
-	// start of the next, however long this goroutine was descheduled.
-	if d := time.Since(s.lastRotate); d < 2*time.Millisecond {
-		time.Sleep(2*time.Millisecond - d)
-	}
-	if beforeRotate != nil {
-		beforeRotate()
-	}
-	err = s.lj.Rotate()
-	s.lastRotate = time.Now()
-	if err != nil {
+	_ = s.lj.Close()
+	if _, err := renameToBackup(s.path, s.clock.Now(), s.local); err != nil {
+		s.broken = err // prepared again by the next check of the path
 		return err
 	}
 	s.rotations++
-	_ = s.lj.Close() // reopened through prepare, with O_NOFOLLOW and the mode check
 	if _, err := s.prepare(); err != nil {
 		s.broken = err
 		return err
 	}
+	s.mill()
 	return nil
 }
 
@@ -276,19 +300,26 @@ func (s *fileSink) flush() { s.q.flush() }
 
 func (s *fileSink) stats(*Statistics) {} // its failures are counted by report
 
-// close writes what is queued, stops the writer and closes the file.
-// lumberjack's compression goroutine, started at the first rotation, stays
-// parked on its channel afterwards (lumberjack v2.2.1 has no way to stop
-// it); it holds no file.
+// close writes what is queued, stops the writer, closes the file and
+// waits for the compression of backups in progress. lumberjack's own
+// goroutine (its retention, started at the first open) stays parked on its
+// channel afterwards (lumberjack v2.2.1 has no way to stop it); it holds
+// no file.
 func (s *fileSink) close() error {
 	s.q.close()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	return s.lj.Close()
+	err := s.lj.Close()
+	s.mu.Unlock()
+	if s.millCh != nil {
+		close(s.millCh)
+		<-s.millDone
+	}
+	return err
 }
 
 // Reopen makes the sinks of the chain in force write what they have queued

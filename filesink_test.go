@@ -49,21 +49,18 @@ func TestFileModesUnderUmask(t *testing.T) {
 			for range 40 { // 40 × 60 KB: several rotations, backups compressed
 				Logger("m").Info(strings.Repeat("x", 60000))
 			}
-			require.NoError(t, Close())
-			require.Eventually(t, func() bool {
-				entries, _ := os.ReadDir(dir)
-				gz := 0
-				for _, e := range entries {
-					if strings.HasSuffix(e.Name(), ".gz") {
-						gz++
-					} else if e.Name() != "app.log" {
-						return false // a backup not compressed yet
-					}
-				}
-				return gz >= 2
-			}, 30*time.Second, 20*time.Millisecond)
+			require.NoError(t, Close()) // waits for the compression
 			entries, err := os.ReadDir(dir)
 			require.NoError(t, err)
+			gz := 0
+			for _, e := range entries {
+				if strings.HasSuffix(e.Name(), ".gz") {
+					gz++
+				} else {
+					assert.Equal(t, "app.log", e.Name(), "every backup compressed when Close returns")
+				}
+			}
+			assert.GreaterOrEqual(t, gz, 2)
 			for _, e := range entries {
 				assert.Equal(t, os.FileMode(0o600), mode(t, filepath.Join(dir, e.Name())), e.Name())
 			}
@@ -269,7 +266,7 @@ func TestDirectoryRemovedWhileRunning(t *testing.T) {
 	}
 	Flush()
 	assert.Equal(t, failed+3, Stats().WriteErrors, "each lost record counted once")
-	assert.Equal(t, 1, strings.Count(console.String(), "file sink:"), "the first failure reported, the others counted")
+	assert.Equal(t, 1, strings.Count(console.String(), "file sink:"), "the first failure reported, the others counted: %s", console.String())
 	require.NoError(t, os.Remove(dir))
 	clk.Advance(checkInterval)
 	l.Info("after")
@@ -395,16 +392,13 @@ func rotationUnderLoad(t *testing.T) {
 	fs.mu.Lock()
 	rotations := fs.rotations
 	fs.mu.Unlock()
-	// Compression runs in lumberjack's goroutine: wait until every backup is compressed.
-	require.Eventually(t, func() bool {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if e.Name() != "app.log" && !strings.HasSuffix(e.Name(), ".gz") {
-				return false
-			}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries { // Close waited for the compression
+		if e.Name() != "app.log" {
+			assert.True(t, strings.HasSuffix(e.Name(), ".gz"), e.Name())
 		}
-		return true
-	}, 60*time.Second, 50*time.Millisecond)
+	}
 	lines, files := readAllRecords(t, dir)
 	assert.Greater(t, len(files), 5, "rotated several times")
 	assert.Len(t, files, rotations+1, "one backup per rotation: no backup replaced another")
@@ -426,21 +420,14 @@ func rotationUnderLoad(t *testing.T) {
 	}
 }
 
-// Backups are named by the millisecond; rotations in quick succession, each
-// delayed just before lumberjack takes the time for the name (as when the
-// writer is descheduled), still give every backup its own name.
+// Backups are named by the millisecond; rotations within one millisecond
+// (the clock stands still here) still give every backup its own name,
+// because a name already taken moves the next one a millisecond on.
 func TestQuickRotationsKeepEveryBackup(t *testing.T) {
 	dir := t.TempDir()
-	fs, _, err := openFileSink(filepath.Join(dir, "app.log"), Rotation{MaxSizeMB: 1}, systemClock{}, func(error, int) {})
+	fs, _, err := openFileSink(filepath.Join(dir, "app.log"), Rotation{MaxSizeMB: 1}, newFakeClock(), func(error, int) {}, func(error) {})
 	require.NoError(t, err)
 	defer fs.close()
-	calls := 0
-	beforeRotate = func() { // every other rotation is delayed
-		if calls++; calls%2 == 1 {
-			time.Sleep(3 * time.Millisecond)
-		}
-	}
-	defer func() { beforeRotate = nil }()
 	const n = 20
 	for i := range n {
 		fs.mu.Lock()
@@ -451,6 +438,11 @@ func TestQuickRotationsKeepEveryBackup(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Len(t, entries, n+1, "%d backups and the current file", n)
+	for i, e := range entries[:n] {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("record %d\n", i), string(b), "backups in order, none replaced: %s", e.Name())
+	}
 }
 
 // A log path that another name also reaches (a hard link), or a file that
@@ -458,43 +450,148 @@ func TestQuickRotationsKeepEveryBackup(t *testing.T) {
 // exactly as it was: whoever can write to a shared log directory cannot
 // aim the service at its own files.
 func TestLogFileMustBelongToTheService(t *testing.T) {
-	cases := map[string]func(t *testing.T, dir, path string) string{
-		"hard link": func(t *testing.T, dir, path string) string {
+	const backup = "app-2026-01-02T03-04-05.000.log"
+	hardLink := func(name string) func(t *testing.T, dir string) string {
+		return func(t *testing.T, dir string) string {
 			other := filepath.Join(dir, "config.yaml")
 			require.NoError(t, os.WriteFile(other, []byte("secret: config\n"), 0o644))
 			require.NoError(t, os.Chmod(other, 0o644))
-			require.NoError(t, os.Link(other, path))
+			require.NoError(t, os.Link(other, filepath.Join(dir, name)))
 			return other
-		},
-		"another user's file": func(t *testing.T, dir, path string) string {
+		}
+	}
+	othersFile := func(name string) func(t *testing.T, dir string) string {
+		return func(t *testing.T, dir string) string {
 			if os.Geteuid() != 0 {
 				t.Skip("needs root to give the file to another user")
 			}
-			require.NoError(t, os.WriteFile(path, []byte("theirs\n"), 0o644))
-			require.NoError(t, os.Chmod(path, 0o644))
-			require.NoError(t, os.Chown(path, 65534, 65534))
-			return path
-		},
+			p := filepath.Join(dir, name)
+			require.NoError(t, os.WriteFile(p, []byte("theirs\n"), 0o644))
+			require.NoError(t, os.Chmod(p, 0o644))
+			require.NoError(t, os.Chown(p, 65534, 65534))
+			return p
+		}
 	}
-	for name, plant := range cases {
+	cases := map[string]struct {
+		named string // the file the error names
+		plant func(t *testing.T, dir string) string
+	}{
+		"hard link":              {"app.log", hardLink("app.log")},
+		"another user's file":    {"app.log", othersFile("app.log")},
+		"backup hard link":       {backup, hardLink(backup)},
+		"compressed backup link": {backup + ".gz", hardLink(backup + ".gz")},
+		"another user's backup":  {backup, othersFile(backup)},
+		"backup that is a symlink": {backup, func(t *testing.T, dir string) string {
+			other := filepath.Join(dir, "config.yaml")
+			require.NoError(t, os.WriteFile(other, []byte("secret: config\n"), 0o644))
+			require.NoError(t, os.Chmod(other, 0o644))
+			require.NoError(t, os.Symlink(other, filepath.Join(dir, backup)))
+			return other
+		}},
+	}
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
-			victim := plant(t, dir, path)
+			victim := c.plant(t, dir)
 			before, err := os.ReadFile(victim)
 			require.NoError(t, err)
 			buf := &syncBuffer{}
-			err = Setup(WithConsole(buf), WithFile(path))
+			err = Setup(WithConsole(buf), WithFile(path), WithRotation(Rotation{MaxSizeMB: 1, MaxBackups: 1, Compress: true}))
 			t.Cleanup(func() { _ = Close() })
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "CODOMYRMEX_LOG_FILE")
-			assert.Contains(t, err.Error(), path)
+			assert.Contains(t, err.Error(), filepath.Join(dir, c.named))
 			Logger("f").Info("console still works")
 			assert.Contains(t, buf.String(), "console still works")
+			require.NoError(t, Close())
 			after, err := os.ReadFile(victim)
 			require.NoError(t, err)
 			assert.Equal(t, string(before), string(after), "content unchanged")
 			assert.Equal(t, os.FileMode(0o644), mode(t, victim), "mode unchanged")
 		})
+	}
+}
+
+// A link planted under the name of a backup's compressed copy, between the
+// rotation and the compression, is never followed: the file it points to
+// keeps its content, the backup stays uncompressed, and the failure is
+// reported.
+func TestCompressionRefusesPlantedLink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	victim := filepath.Join(dir, "authorized_keys")
+	require.NoError(t, os.WriteFile(victim, []byte("ssh-ed25519 AAAA keep-me\n"), 0o600))
+	clk := newFakeClock()
+	var warned []error
+	var mu sync.Mutex
+	fs, _, err := openFileSink(path, Rotation{MaxSizeMB: 1}, clk, func(error, int) {}, func(err error) {
+		mu.Lock()
+		warned = append(warned, err)
+		mu.Unlock()
+	})
+	require.NoError(t, err)
+	fs.mu.Lock()
+	require.NoError(t, fs.writeLocked([]byte("record 1\n")))
+	require.NoError(t, fs.rotate()) // no compression: Compress is off for this sink
+	fs.mu.Unlock()
+	require.NoError(t, fs.close())
+	names, err := backups(path)
+	require.NoError(t, err)
+	require.Len(t, names, 1)
+	src := filepath.Join(dir, names[0])
+	require.NoError(t, os.Symlink(victim, src+".gz"))
+
+	err = compressBackups(path)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, os.ErrExist)
+	b, err := os.ReadFile(victim)
+	require.NoError(t, err)
+	assert.Equal(t, "ssh-ed25519 AAAA keep-me\n", string(b), "the link's target is untouched")
+	b, err = os.ReadFile(src)
+	require.NoError(t, err)
+	assert.Equal(t, "record 1\n", string(b), "the backup is kept")
+
+	// And a backup that is itself a link is not read through.
+	require.NoError(t, os.Remove(src+".gz"))
+	require.NoError(t, os.Remove(src))
+	require.NoError(t, os.Symlink(victim, src))
+	err = compressBackups(path)
+	require.Error(t, err)
+	_, err = os.Lstat(src + ".gz")
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing written from the link's target")
+}
+
+// Rotation compresses through the sink's own goroutine, which Close waits
+// for: every backup is compressed when Close returns, 0600, and holds what
+// was written before its rotation.
+func TestRotationCompressesBackups(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	fs, _, err := openFileSink(path, Rotation{MaxSizeMB: 1, Compress: true}, newFakeClock(), func(error, int) {}, func(err error) { t.Error(err) })
+	require.NoError(t, err)
+	const n = 5
+	for i := range n {
+		fs.mu.Lock()
+		require.NoError(t, fs.writeLocked(fmt.Appendf(nil, "record %d\n", i)))
+		require.NoError(t, fs.rotate())
+		fs.mu.Unlock()
+	}
+	require.NoError(t, fs.close())
+	names, err := backups(path)
+	require.NoError(t, err)
+	require.Len(t, names, n)
+	for i, name := range names {
+		require.True(t, strings.HasSuffix(name, ".gz"), name)
+		p := filepath.Join(dir, name)
+		assert.Equal(t, os.FileMode(0o600), mode(t, p))
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		zr, err := gzip.NewReader(f)
+		require.NoError(t, err)
+		b, err := io.ReadAll(zr)
+		f.Close()
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("record %d\n", i), string(b))
 	}
 }

@@ -58,7 +58,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 			continue
 		}
 		st := out.state(f.name, f.securityOnly)
-		fs, warns, err := openFileSink(f.path, c.rotation, c.clock, st.report)
+		fs, warns, err := openFileSink(f.path, c.rotation, c.clock, st.report, st.reportEach)
 		if err != nil {
 			errs = append(errs, &ConfigError{Name: EnvPrefix + f.env, Value: f.path, Err: err})
 			continue
