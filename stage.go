@@ -122,8 +122,8 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) slog.Record {
 	msg, mc := wk.str(r.Message)
 	if taken != nil {
-		f, tail := firstChange(r, wk, taken, mc || len(ctxAttrs) > 0)
-		if f < 0 {
+		f, tail, check := firstChange(r, wk, taken, mc || len(ctxAttrs) > 0)
+		if f < 0 && !mc {
 			return r // the common record: nothing changed, no name taken
 		}
 		as := make([]slog.Attr, 0, r.NumAttrs()+len(ctxAttrs))
@@ -135,8 +135,11 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 			i++
 			return i < f
 		})
-		as, _ = dropEmpty(append(append(as, tail...), ctxAttrs...))
-		as, _ = uniqueAttrs(as, newNameSet(taken))
+		as = append(append(as, tail...), ctxAttrs...)
+		if check {
+			as, _ = dropEmpty(as)
+			as, _ = uniqueAttrs(as, newNameSet(taken))
+		}
 		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 		nr.AddAttrs(as...)
 		return nr
@@ -182,22 +185,26 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 }
 
 // firstChange maps r's attrs once and returns the index of the first that
-// mapping changed, that may take a name in taken or one written before, or
-// that is a group (its members are checked later), and the mapped attrs
+// mapping changed, or that needs a check (see below), and the mapped attrs
 // from there on; -1 when there is none. With changed, every attr is
-// returned.
-func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (int, []slog.Attr) {
+// returned. check reports whether an attr may take a name in taken or one
+// written before, is empty (left out) or is a group (its members are
+// checked later): only then must the caller run uniqueAttrs.
+func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (f int, tail []slog.Attr, check bool) {
 	var nb [32]string
 	names := append(nb[:0], taken...)
-	f := -1
+	f = -1
 	if changed || r.NumAttrs()+len(taken) > len(nb) {
-		f = 0 // many attrs: let uniqueAttrs check them, with a map
+		f, check = 0, true // many attrs, or context attrs: let uniqueAttrs check them
 	}
-	var tail []slog.Attr
 	i := 0
 	r.Attrs(func(a slog.Attr) bool {
 		na, c := wk.attr(a, 0)
-		if f < 0 && (c || na.Key == "" || na.Value.Kind() == slog.KindGroup || slices.Contains(names, na.Key)) { // "" also: an empty attr, left out
+		if !check && (na.Key == "" || na.Value.Kind() == slog.KindGroup || slices.Contains(names, na.Key)) { // "" also: an empty attr, left out
+			check = true
+			c = true
+		}
+		if f < 0 && c {
 			f = i
 		}
 		if f >= 0 {
@@ -205,13 +212,14 @@ func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (int, 
 				tail = make([]slog.Attr, 0, r.NumAttrs()-i)
 			}
 			tail = append(tail, na)
-		} else {
+		}
+		if !check {
 			names = append(names, na.Key)
 		}
 		i++
 		return true
 	})
-	return f, tail
+	return f, tail, check
 }
 
 // uniqueAttrs renames each attr of as whose key is in names, or taken by
