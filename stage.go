@@ -122,25 +122,29 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) slog.Record {
 	msg, mc := wk.str(r.Message)
 	if taken != nil {
-		f, tail, check := firstChange(r, wk, taken, mc || len(ctxAttrs) > 0)
+		var buf [16]slog.Attr
+		f, tail, check := firstChange(r, wk, taken, mc || len(ctxAttrs) > 0, buf[:0])
 		if f < 0 && !mc {
 			return r // the common record: nothing changed, no name taken
 		}
-		as := make([]slog.Attr, 0, r.NumAttrs()+len(ctxAttrs))
+		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 		i := 0
 		r.Attrs(func(a slog.Attr) bool { // the attrs before f, unchanged
 			if i < f {
-				as = append(as, a)
+				nr.AddAttrs(a)
 			}
 			i++
 			return i < f
 		})
-		as = append(append(as, tail...), ctxAttrs...)
-		if check {
-			as, _ = dropEmpty(as)
-			as, _ = uniqueAttrs(as, newNameSet(taken))
+		if !check {
+			nr.AddAttrs(tail...) // no context attrs (they set check)
+			return nr
 		}
-		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+		as := make([]slog.Attr, 0, nr.NumAttrs()+len(tail)+len(ctxAttrs))
+		nr.Attrs(func(a slog.Attr) bool { as = append(as, a); return true })
+		as, _ = dropEmpty(append(append(as, tail...), ctxAttrs...))
+		as, _ = uniqueAttrs(as, newNameSet(taken))
+		nr = slog.NewRecord(r.Time, r.Level, msg, r.PC)
 		nr.AddAttrs(as...)
 		return nr
 	}
@@ -190,7 +194,7 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 // returned. check reports whether an attr may take a name in taken or one
 // written before, is empty (left out) or is a group (its members are
 // checked later): only then must the caller run uniqueAttrs.
-func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (f int, tail []slog.Attr, check bool) {
+func firstChange(r slog.Record, wk *walker, taken []string, changed bool, tail []slog.Attr) (f int, _ []slog.Attr, check bool) {
 	var nb [32]string
 	names := append(nb[:0], taken...)
 	f = -1
@@ -208,9 +212,6 @@ func firstChange(r slog.Record, wk *walker, taken []string, changed bool) (f int
 			f = i
 		}
 		if f >= 0 {
-			if tail == nil {
-				tail = make([]slog.Attr, 0, r.NumAttrs()-i)
-			}
 			tail = append(tail, na)
 		}
 		if !check {
