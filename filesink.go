@@ -48,14 +48,14 @@ type fileSink struct {
 	millCh   chan struct{}
 	millDone chan struct{}
 
-	mu         sync.Mutex
-	path       string
-	lj         *lumberjack.Logger
-	maxBytes   int64
-	size       int64
-	info       os.FileInfo // the file the path named when it was last checked
-	checked    time.Time
-	broken     error // set while the path cannot be used; retried every checkInterval
+	mu        sync.Mutex
+	path      string
+	lj        *lumberjack.Logger
+	maxBytes  int64
+	size      int64
+	info      os.FileInfo // the file the path named when it was last checked
+	checked   time.Time
+	broken    error // set while the path cannot be used; retried every checkInterval
 	closed    bool
 	rotations int
 }
