@@ -194,7 +194,7 @@ func BenchmarkMapperRecordAttrs(b *testing.B) {
 	defer p.close()
 	as := realisticAttrs()
 	for b.Loop() {
-		wk := p.m.walker()
+		wk := p.m.walker(false)
 		for _, a := range as {
 			wk.attr(a, 0)
 		}

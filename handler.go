@@ -63,6 +63,7 @@ type encHandler struct {
 	logger   string
 	security bool // security events: the security file takes them, and Loki gets their type as a label
 	sync     bool // every record is written before handle returns (the standard log bridge)
+	hidden   bool // a group of groups has a secret name: every attr value is redacted
 	groups   []string
 	prefix   string              // TEXT: the dotted names of groups
 	pre      [nFormats][]byte    // attrs from WithAttrs, preformatted per format
@@ -89,15 +90,17 @@ func (h *encHandler) formats() (text, json bool) {
 }
 
 func (h *encHandler) withGroup(name string) *encHandler {
-	name, _ = h.m.key(name)
 	h2 := *h
+	h2.hidden = h.m.secretGroup(h.hidden, name)
+	work := redactBudget
+	name, _ = h.m.key(name, &work)
 	h2.groups = append(h.groups[:len(h.groups):len(h.groups)], name)
 	h2.prefix = h.prefix + name + "."
 	return &h2
 }
 
 func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
-	w := h.m.walker()
+	w := h.m.walker(h.hidden)
 	as, _ = w.attrs(as, 0)
 	h2 := *h
 	text, json := h.formats()
@@ -129,11 +132,12 @@ func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 // handle encodes r, with the context attrs ctxAttrs at its top level, and
 // hands it to the sinks.
 func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
-	wk := h.m.walker() // the record's budgets
+	wk := h.m.walker(false) // the record's budgets
 	r.Message, _ = wk.str(r.Message)
 	if len(ctxAttrs) > 0 {
-		ctxAttrs, _ = wk.attrs(ctxAttrs, 0)
+		ctxAttrs, _ = wk.attrs(ctxAttrs, 0) // at the top level, outside h's groups
 	}
+	wk.hidden = h.hidden
 	text, json := h.formats()
 	var mapped []slog.Attr // the record's attrs mapped once, when they are written twice
 	if text && json {

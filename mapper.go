@@ -28,6 +28,7 @@ type attrMapper struct {
 	red    *redact.Redactor // nil: no redaction
 	limit  int              // bytes per string value; 0: no limit
 	escape bool             // escape strings, keys and group names (handlers outside this package)
+	clean  keyCache         // keys that key left as they were
 }
 
 // Redaction's share of a record. A string is redacted over at most the
@@ -89,23 +90,39 @@ func (m *attrMapper) redact(s string, work *int) (string, int, bool) {
 	return head, len(s) - n, true
 }
 
-// key maps a key or a group name: cut to the size limit like a value, and
-// escaped when escape is set (the built-in encoders escape as they write).
-func (m *attrMapper) key(k string) (string, bool) {
-	long := m.limit > 0 && len(k) > m.limit
-	if !long && (!m.escape || IsClean(k)) {
+// key maps a key or a group name as str maps a value: redacted by pattern
+// (a key can be a credential: a map of user input turned into attrs), cut
+// to the size limit, and escaped when escape is set (the built-in encoders
+// escape as they write). A key seen clean before costs a lookup in
+// m.clean, so that the keys a program writes again and again are not
+// scanned again; work is the record's redaction budget.
+func (m *attrMapper) key(k string, work *int) (string, bool) {
+	if m.clean.has(k) {
 		return k, false
 	}
-	k = truncate(k, m.limit)
-	if m.escape {
-		k = Sanitize(k)
+	if m.red == nil {
+		long := m.limit > 0 && len(k) > m.limit
+		if !long && (!m.escape || IsClean(k)) {
+			return k, false
+		}
 	}
-	return k, true
+	nk, c := m.str(k, work)
+	if !c {
+		m.clean.add(k)
+	}
+	return nk, c
 }
 
 // secretKey reports whether a key's whole value is to be redacted.
 func (m *attrMapper) secretKey(k string) bool {
 	return m.red != nil && m.red.SecretKey(k)
+}
+
+// secretGroup reports whether the attrs of a handler's group are all
+// secret: the group, or one it is in (hidden), has a secret name, as
+// logger.WithGroup("api_key") has.
+func (m *attrMapper) secretGroup(hidden bool, name string) bool {
+	return hidden || m.secretKey(name)
 }
 
 // redacted is the attr that replaces the value of a secret key, a field
@@ -144,14 +161,19 @@ const (
 // the current path (to stop cycles). Make one per record with
 // attrMapper.walker; it is not safe for concurrent use.
 type walker struct {
-	m     *attrMapper
-	nodes int       // values left in the record's budget
-	work  int       // bytes left in the record's redaction budget
-	seen  []uintptr // pointers on the current path
+	m      *attrMapper
+	nodes  int       // values left in the record's budget
+	work   int       // bytes left in the record's redaction budget
+	seen   []uintptr // pointers on the current path
+	hidden bool      // a group on the current path has a secret name: every value below it is redacted
 }
 
-// walker starts the walk of one record (or of one WithAttrs call).
-func (m *attrMapper) walker() walker { return walker{m: m, nodes: maxNodes, work: redactBudget} }
+// walker starts the walk of one record (or of one WithAttrs call); hidden
+// says that the attrs go into a group with a secret name (see
+// attrMapper.secretGroup).
+func (m *attrMapper) walker(hidden bool) walker {
+	return walker{m: m, nodes: maxNodes, work: redactBudget, hidden: hidden}
+}
 
 // str maps a message or a string value within the record's budget.
 func (w *walker) str(s string) (string, bool) { return w.m.str(s, &w.work) }
@@ -168,14 +190,11 @@ func (w *walker) spend() bool {
 func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 	m := w.m
 	kind := a.Value.Kind()
-	key, kc := a.Key, false
-	if m.escape || m.limit > 0 && len(a.Key) > m.limit {
-		key, kc = m.key(a.Key)
-	}
+	key, kc := m.key(a.Key, &w.work)
 	if !w.spend() {
 		return slog.String(key, nodesMarker), true
 	}
-	if kind != slog.KindGroup && m.secretKey(a.Key) {
+	if kind != slog.KindGroup && (w.hidden || m.secretKey(a.Key)) {
 		return redacted(key), true
 	}
 	v, vc := a.Value, false
@@ -184,7 +203,15 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 		if s, c := m.str(a.Value.String(), &w.work); c {
 			v, vc = slog.StringValue(s), true
 		}
-	case slog.KindGroup, slog.KindAny, slog.KindLogValuer:
+	case slog.KindGroup:
+		if !w.hidden && m.secretKey(a.Key) {
+			w.hidden = true // a key's path: password.current is as secret as password
+			v, vc = w.value(a.Value, depth)
+			w.hidden = false
+		} else {
+			v, vc = w.value(a.Value, depth)
+		}
+	case slog.KindAny, slog.KindLogValuer:
 		v, vc = w.value(a.Value, depth)
 	} // numbers, bools, durations and times need nothing
 	if !kc && !vc {

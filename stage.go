@@ -67,6 +67,9 @@ type stageHandler struct {
 	// taken are the names a record's attrs cannot take at the level they go
 	// to (Wrap): slog's own keys at the top level, and those of WithAttrs.
 	taken []string
+	// hidden: a group of WithGroup has a secret name, and every attr value
+	// below it (the context attrs too, which go into the group) is redacted.
+	hidden bool
 }
 
 func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -74,7 +77,7 @@ func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
-	wk := h.m.walker() // the record's budget
+	wk := h.m.walker(h.hidden) // the record's budget
 	if !h.context {
 		return h.next.Handle(ctx, mapRecord(r, &wk, nil, nil))
 	}
@@ -87,7 +90,7 @@ func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	wk := h.m.walker()
+	wk := h.m.walker(h.hidden)
 	as, _ := wk.attrs(attrs, 0)
 	as, _ = dropEmpty(as)
 	h2 := *h
@@ -104,8 +107,10 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
-	n, _ := h.m.key(name)
+	work := redactBudget
+	n, _ := h.m.key(name, &work)
 	h2 := *h
+	h2.hidden = h.m.secretGroup(h.hidden, name)
 	if h.context {
 		n = newNameSet(h.taken).unique(n)
 		h2.taken = nil // the group's members are a level of their own

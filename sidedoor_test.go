@@ -1,0 +1,125 @@
+package logging
+
+import (
+	"bytes"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
+)
+
+// everyPath runs log with a logger of each path a record can take (Setup's
+// encoder in TEXT and JSON, Wrap in front of slog's TEXT and JSON
+// handlers) and gives check what each wrote.
+func everyPath(t *testing.T, log func(l *slog.Logger), check func(t *testing.T, out string)) {
+	t.Helper()
+	for _, out := range []OutputType{OutputText, OutputJSON} {
+		t.Run("setup-"+out.String(), func(t *testing.T) {
+			buf := setup(t, WithOutputType(out))
+			log(Logger("side"))
+			check(t, buf.String())
+		})
+		t.Run("wrap-"+out.String(), func(t *testing.T) {
+			var b bytes.Buffer
+			var h slog.Handler = slog.NewJSONHandler(&b, nil)
+			if out == OutputText {
+				h = slog.NewTextHandler(&b, nil)
+			}
+			log(slog.New(Wrap(h)))
+			check(t, b.String())
+		})
+	}
+}
+
+// A group's name is part of its members' keys: the members of a group
+// named like a secret are redacted, whether the group is an attr or the
+// logger's (WithGroup), and whatever the members' own names; groups with
+// ordinary names leave their members alone.
+func TestSecretGroupNames(t *testing.T) {
+	pw := redacttest.Gen(redacttest.AlnumChars, 14)
+	cases := map[string]func(l *slog.Logger){
+		"group attr":         func(l *slog.Logger) { l.Info("changed", slog.Group("password", slog.String("current", pw))) },
+		"nested group attr":  func(l *slog.Logger) { l.Info("changed", slog.Group("password", slog.Group("old", slog.String("v", pw)))) },
+		"inside other group": func(l *slog.Logger) { l.Info("changed", slog.Group("db", slog.Group("credentials", "primary", pw))) },
+		"WithGroup":          func(l *slog.Logger) { l.WithGroup("api_key").Info("rotated", "primary", pw) },
+		"WithGroup then With": func(l *slog.Logger) {
+			l.WithGroup("api_key").With("primary", pw).Info("rotated")
+		},
+		"WithGroup then group": func(l *slog.Logger) {
+			l.WithGroup("client_secret").Info("rotated", slog.Group("new", "v", pw))
+		},
+		"struct under group": func(l *slog.Logger) {
+			l.Info("rotated", slog.Group("token", slog.Any("v", struct{ Value string }{pw})))
+		},
+	}
+	for name, log := range cases {
+		t.Run(name, func(t *testing.T) {
+			everyPath(t, log, func(t *testing.T, out string) {
+				assert.NotContains(t, out, pw, out)
+				assert.Contains(t, out, "[REDACTED]", out)
+			})
+		})
+	}
+	t.Run("ordinary names kept", func(t *testing.T) {
+		everyPath(t, func(l *slog.Logger) {
+			l.WithGroup("request").Info("done", slog.Group("user", slog.String("name", pw)), "pinned", pw)
+		}, func(t *testing.T, out string) {
+			assert.Equal(t, 2, bytes.Count([]byte(out), []byte(pw)), out)
+			assert.NotContains(t, out, "REDACTED", out)
+		})
+	})
+	t.Run("context attrs of Setup stay outside the group", func(t *testing.T) {
+		buf := setup(t, WithOutputType(OutputJSON))
+		ctx := ContextWithRequestID(t.Context(), "req-1")
+		Logger("side").WithGroup("token").InfoContext(ctx, "rotated", "v", pw)
+		assert.NotContains(t, buf.String(), pw)
+		assert.Contains(t, buf.String(), `"request_id":"req-1"`)
+	})
+}
+
+// A key can itself be a credential (a map of user input turned into attrs,
+// a token used as a map key): keys go through the pattern redactor like
+// values, as attr keys, group names and map keys. Ordinary keys are left
+// as they are.
+func TestKeysArePatternRedacted(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	cases := map[string]func(l *slog.Logger){
+		"attr key":   func(l *slog.Logger) { l.Info("m", tok, 1) },
+		"group name": func(l *slog.Logger) { l.Info("m", slog.Group(tok, "a", 1)) },
+		"WithGroup":  func(l *slog.Logger) { l.WithGroup(tok).Info("m", "a", 1) },
+		"With":       func(l *slog.Logger) { l.With(tok, 1).Info("m") },
+		"map key":    func(l *slog.Logger) { l.Info("m", "seen", map[string]int{tok: 1}) },
+		"key=value":  func(l *slog.Logger) { l.Info("m", "password="+tok[4:], 1) },
+	}
+	for name, log := range cases {
+		t.Run(name, func(t *testing.T) {
+			everyPath(t, log, func(t *testing.T, out string) {
+				assert.NotContains(t, out, tok[4:], out)
+				assert.Contains(t, out, "[REDACTED", out)
+			})
+		})
+	}
+	t.Run("ordinary keys", func(t *testing.T) {
+		everyPath(t, func(l *slog.Logger) {
+			l.Info("m", "user_id", 7, "request.path", "/a", "durationMs", 3)
+		}, func(t *testing.T, out string) {
+			assert.NotContains(t, out, "REDACTED", out)
+			assert.Contains(t, out, "user_id")
+			assert.Contains(t, out, "request.path")
+			assert.Contains(t, out, "durationMs")
+		})
+	})
+	t.Run("a remembered key is still redacted with another value", func(t *testing.T) {
+		// The cache remembers clean keys; a clean key at a new address,
+		// then a secret one, each get their own treatment.
+		buf := setup(t, WithOutputType(OutputJSON))
+		for range 3 {
+			k := string([]byte("plain_key"))
+			Logger("side").Info("m", k, 1, string([]byte(tok)), 2)
+		}
+		assert.NotContains(t, buf.String(), tok[4:])
+		assert.Equal(t, 3, bytes.Count([]byte(buf.String()), []byte("plain_key")))
+	})
+}
