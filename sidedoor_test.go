@@ -40,8 +40,10 @@ func everyPath(t *testing.T, log func(l *slog.Logger), check func(t *testing.T, 
 func TestSecretGroupNames(t *testing.T) {
 	pw := redacttest.Gen(redacttest.AlnumChars, 14)
 	cases := map[string]func(l *slog.Logger){
-		"group attr":         func(l *slog.Logger) { l.Info("changed", slog.Group("password", slog.String("current", pw))) },
-		"nested group attr":  func(l *slog.Logger) { l.Info("changed", slog.Group("password", slog.Group("old", slog.String("v", pw)))) },
+		"group attr": func(l *slog.Logger) { l.Info("changed", slog.Group("password", slog.String("current", pw))) },
+		"nested group attr": func(l *slog.Logger) {
+			l.Info("changed", slog.Group("password", slog.Group("old", slog.String("v", pw))))
+		},
 		"inside other group": func(l *slog.Logger) { l.Info("changed", slog.Group("db", slog.Group("credentials", "primary", pw))) },
 		"WithGroup":          func(l *slog.Logger) { l.WithGroup("api_key").Info("rotated", "primary", pw) },
 		"WithGroup then With": func(l *slog.Logger) {
