@@ -213,7 +213,9 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 		}
 	case slog.KindAny, slog.KindLogValuer:
 		v, vc = w.value(a.Value, depth)
-	} // numbers, bools, durations and times need nothing
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64:
+		v, vc = w.number(a.Value)
+	} // bools, durations and times need nothing
 	if !kc && !vc {
 		return a, false
 	}
@@ -266,7 +268,7 @@ func (w *walker) value(v slog.Value, depth int) (slog.Value, bool) {
 		return slog.StringValue(s), true
 	}
 	if kind != slog.KindGroup && kind != slog.KindAny && kind != slog.KindLogValuer {
-		return v, false // numbers, bools, durations, times
+		return w.number(v) // numbers; bools, durations and times need nothing
 	}
 	if depth >= maxDepth {
 		return slog.StringValue(depthMarker), true

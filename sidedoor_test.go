@@ -2,10 +2,16 @@ package logging
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/codomyrmex/logging/internal/redact/redacttest"
 )
@@ -124,4 +130,87 @@ func TestKeysArePatternRedacted(t *testing.T) {
 		assert.NotContains(t, buf.String(), tok[4:])
 		assert.Equal(t, 3, bytes.Count([]byte(buf.String()), []byte("plain_key")))
 	})
+}
+
+// A card number is as secret as a number as it is as a string: integers,
+// unsigned integers, floats without a fraction and json.Number values are
+// checked by the card rule, as attrs and inside values. Other numbers,
+// timestamps in milliseconds included, are left as they are.
+func TestCardNumbersAsNumbers(t *testing.T) {
+	card := redacttest.LuhnComplete("411111" + redacttest.Gen(redacttest.DigitChars, 9))
+	n, err := strconv.ParseInt(card, 10, 64)
+	require.NoError(t, err)
+	cases := map[string]func(l *slog.Logger){
+		"Int64":       func(l *slog.Logger) { l.Info("paid", slog.Int64("n", n)) },
+		"Int":         func(l *slog.Logger) { l.Info("paid", "n", int(n)) },
+		"Uint64":      func(l *slog.Logger) { l.Info("paid", slog.Uint64("n", uint64(n))) },
+		"Float64":     func(l *slog.Logger) { l.Info("paid", slog.Float64("n", float64(n))) },
+		"json.Number": func(l *slog.Logger) { l.Info("paid", "n", json.Number(card)) },
+		"in a struct": func(l *slog.Logger) { l.Info("paid", "order", struct{ Ref int64 }{n}) },
+		"in a slice":  func(l *slog.Logger) { l.Info("paid", "refs", []uint64{1, uint64(n)}) },
+		"in a group":  func(l *slog.Logger) { l.Info("paid", slog.Group("g", slog.Int64("n", n))) },
+	}
+	for name, log := range cases {
+		t.Run(name, func(t *testing.T) {
+			everyPath(t, log, func(t *testing.T, out string) {
+				assert.NotContains(t, out, card, out)
+				assert.Contains(t, out, "[REDACTED:card-number]", out)
+			})
+		})
+	}
+	t.Run("other numbers", func(t *testing.T) {
+		ms := int64(1764612345678) // a time in milliseconds: 13 digits, no card prefix
+		everyPath(t, func(l *slog.Logger) {
+			l.Info("m", "ms", ms, "f", 1.5e13+0.5, "neg", -n+1, "small", 4111)
+		}, func(t *testing.T, out string) {
+			assert.NotContains(t, out, "REDACTED", out)
+			assert.Contains(t, out, "1764612345678")
+		})
+	})
+}
+
+// Values of the types that carry credentials are written in a redacted
+// form wherever they appear: a URL (as a value or a pointer, inside a
+// struct too) without its password, a Userinfo as its user name, a
+// cookie without its value, a request's headers by their names.
+func TestKnownTypesRedacted(t *testing.T) {
+	pw := redacttest.Gen(redacttest.AlnumChars, 14)
+	sess := redacttest.Gen(redacttest.AlnumChars, 24)
+	u, err := url.Parse("https://ann:" + pw + "@api.example.com/v1?x=1")
+	require.NoError(t, err)
+	req := httptest.NewRequest("GET", "https://api.example.com/v1", nil)
+	req.Header.Set("Authorization", "Token "+pw)
+	req.Header.Set("Proxy-Authorization", "Basic "+pw)
+	req.Header.Set("Cookie", "sid="+sess)
+	req.Header.Set("Accept", "text/plain")
+	cookie := &http.Cookie{Name: "sid", Value: sess, Path: "/", HttpOnly: true}
+	type withURL struct {
+		Endpoint url.URL
+		Link     *url.URL
+	}
+	cases := map[string]struct {
+		log  func(l *slog.Logger)
+		keep []string
+	}{
+		"*url.URL":          {func(l *slog.Logger) { l.Info("m", "u", u) }, []string{"ann", "api.example.com"}},
+		"url.URL in struct": {func(l *slog.Logger) { l.Info("m", "cfg", withURL{Endpoint: *u, Link: u}) }, []string{"ann", "api.example.com"}},
+		"url.Userinfo":      {func(l *slog.Logger) { l.Info("m", "user", u.User) }, []string{"ann"}},
+		"url.Userinfo value": {func(l *slog.Logger) { l.Info("m", "user", []url.Userinfo{*u.User}) },
+			[]string{"ann"}},
+		"*http.Cookie":   {func(l *slog.Logger) { l.Info("m", "c", cookie) }, []string{"sid=", "HttpOnly"}},
+		"[]*http.Cookie": {func(l *slog.Logger) { l.Info("m", "c", []*http.Cookie{cookie}) }, []string{"sid="}},
+		"*http.Request":  {func(l *slog.Logger) { l.Info("m", "req", req) }, []string{"GET", "api.example.com", "text/plain"}},
+		"http.Header":    {func(l *slog.Logger) { l.Info("m", "h", req.Header) }, []string{"text/plain"}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			everyPath(t, c.log, func(t *testing.T, out string) {
+				assert.NotContains(t, out, pw, out)
+				assert.NotContains(t, out, sess, out)
+				for _, k := range c.keep {
+					assert.Contains(t, out, k, out)
+				}
+			})
+		})
+	}
 }

@@ -86,6 +86,9 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 		v, _ := w.value(slog.GroupValue(rv.Interface().(slog.Attr)), depth)
 		return v
 	}
+	if v, ok := w.known(rv, depth); ok {
+		return v
+	}
 	if rv.CanInterface() {
 		switch {
 		case t.Implements(logValuerType):
@@ -130,11 +133,14 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 	case reflect.Bool:
 		return slog.BoolValue(rv.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return slog.Int64Value(rv.Int())
+		v, _ := w.number(slog.Int64Value(rv.Int()))
+		return v
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return slog.Uint64Value(rv.Uint())
+		v, _ := w.number(slog.Uint64Value(rv.Uint()))
+		return v
 	case reflect.Float32, reflect.Float64:
-		return slog.Float64Value(rv.Float())
+		v, _ := w.number(slog.Float64Value(rv.Float()))
+		return v
 	case reflect.Complex64, reflect.Complex128:
 		return slog.StringValue(strconv.FormatComplex(rv.Complex(), 'g', -1, 128))
 	case reflect.Slice:
