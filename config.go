@@ -77,9 +77,59 @@ type ConfigError struct {
 	Err   error  // what is wrong with it
 }
 
-// Error returns VARIABLE="value": problem.
+// Error returns VARIABLE="value": problem. The value and the problem are
+// written as a record's strings are: redacted by pattern, with the user
+// information of anything URL-like replaced (user:password@host, with or
+// without a scheme), so that a configuration error never repeats a
+// credential.
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("%s=%q: %v", e.Name, e.Value, e.Err)
+	return fmt.Sprintf("%s=%q: %s", e.Name, scrub(e.Value), scrub(fmt.Sprint(e.Err)))
+}
+
+// notShown stands for the value of a variable that holds a credential, or
+// of one the package does not know (a misspelled LOKI_PASSWORD is as
+// secret as the real one).
+const notShown = "(not shown)"
+
+// scrub is s redacted by the default rules, with the user information of
+// every URL-like word replaced by [REDACTED]: "user:pass@host" has no
+// scheme, which the patterns need.
+func scrub(s string) string {
+	s = Redact(s)
+	at := strings.IndexByte(s, '@')
+	if at < 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0 // s[:last] is written
+	for ; at >= 0; at = nextAt(s, at) {
+		start := at
+		for start > last && !userinfoStop(s[start-1]) {
+			start--
+		}
+		if strings.IndexByte(s[start:at], ':') > 0 {
+			b.WriteString(s[last:start])
+			b.WriteString(redactedMarker)
+			last = at
+		}
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// nextAt returns the index of the next '@' after i, or -1.
+func nextAt(s string, i int) int {
+	if j := strings.IndexByte(s[i+1:], '@'); j >= 0 {
+		return i + 1 + j
+	}
+	return -1
+}
+
+// userinfoStop reports whether c ends the word before an '@' that could be
+// user:password: a space, a quote, a slash (the end of a scheme's //) or
+// a separator.
+func userinfoStop(c byte) bool {
+	return c <= ' ' || strings.IndexByte("\"'`/=,;()[]{}<>", c) >= 0
 }
 
 // Unwrap returns the underlying problem.
@@ -204,13 +254,13 @@ func (c *config) fromEnv(environ []string) []error {
 		}
 		i := slices.IndexFunc(envVars, func(e envVar) bool { return e.name == name })
 		if i < 0 {
-			errs = append(errs, &ConfigError{Name: k, Value: v, Err: errors.New("unknown variable (a typo?)")})
+			errs = append(errs, &ConfigError{Name: k, Value: notShown, Err: errors.New("unknown variable (a typo?)")})
 			continue
 		}
 		if err := envVars[i].set(c, v); err != nil {
 			shown := v
 			if envVars[i].secret {
-				shown = "(not shown)"
+				shown = notShown
 			}
 			errs = append(errs, &ConfigError{Name: k, Value: shown, Err: err})
 		}

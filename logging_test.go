@@ -268,7 +268,6 @@ func TestEnvBadValues(t *testing.T) {
 		"MAX_AGE_DAYS":    "-3",
 		"COMPRESS":        "2",
 		"LOCAL_TIME":      "",
-		"LEVELL":          "DEBUG",
 	}
 	for name, value := range bad {
 		t.Run(name, func(t *testing.T) {

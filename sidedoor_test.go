@@ -214,3 +214,44 @@ func TestKnownTypesRedacted(t *testing.T) {
 		})
 	}
 }
+
+// Configuration errors never repeat a credential: not the value of a
+// variable the package does not know (a misspelled LOKI_PASSWORD is as
+// secret as the real one), not the user information of a URL with or
+// without a scheme, not a secret the patterns know, in the value or in
+// the text of the problem.
+func TestConfigErrorsRepeatNoSecret(t *testing.T) {
+	pw := redacttest.Gen(redacttest.AlnumChars, 14)
+	tok := redacttest.GHToken("gh" + "p")
+	cases := map[string]struct{ name, value string }{
+		"misspelled password":  {"LOKI_PASWORD", pw},
+		"misspelled level":     {"LEVELL", pw},
+		"URL without a scheme": {"LOKI_URL", "app:" + pw + "@loki.internal:3100"},
+		"URL with a scheme":    {"LOKI_URL", "ftp://app:" + pw + "@loki.internal:3100"},
+		"token in a value":     {"FILE", "/dev/null/" + tok},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(EnvPrefix+c.name, c.value)
+			buf := &syncBuffer{}
+			err := Setup(WithConsole(buf))
+			t.Cleanup(func() { _ = Close() })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), EnvPrefix+c.name)
+			assert.NotContains(t, err.Error(), pw)
+			assert.NotContains(t, err.Error(), tok[4:])
+			assert.NotContains(t, buf.String(), pw)
+		})
+	}
+	t.Run("scrub", func(t *testing.T) {
+		for in, want := range map[string]string{
+			"app:" + pw + "@host:1":                "[REDACTED]@host:1",
+			`parse "u:` + pw + `@h": bad`:          `parse "[REDACTED]@h": bad`,
+			"mail me at ann@example.com":           "mail me at ann@example.com",
+			"/var/log/a@b.log and x:y/z@w":         "/var/log/a@b.log and x:y/z@w",
+			"two a:" + pw + "@h and b:" + pw + "@": "two [REDACTED]@h and [REDACTED]@",
+		} {
+			assert.Equal(t, want, scrub(in), in)
+		}
+	})
+}
