@@ -40,17 +40,34 @@ var (
 	defaultOnce sync.Once
 )
 
-// load returns the pipeline in force, building the default one (console,
-// TEXT, INFO, redaction on) on first use.
+// load returns the pipeline in force, building the default one on first
+// use (see defaultConfig).
 func load() *pipeline {
 	if p := current.Load(); p != nil {
 		return p
 	}
 	defaultOnce.Do(func() {
-		p, _ := newPipeline(newConfig())
+		p, _ := newPipeline(defaultConfig(os.Environ()))
 		current.CompareAndSwap(nil, p)
 	})
 	return current.Load()
+}
+
+// defaultConfig is the chain in force before Setup: the console (stderr,
+// TEXT, INFO), with redaction on and at least the redaction the
+// environment asks for (CODOMYRMEX_LOG_REDACT_KEYS and REDACT_PATTERNS; a
+// bad pattern is left out here and reported by Setup). Nothing else of
+// the environment applies before Setup: no file is opened, and
+// CODOMYRMEX_LOG_REDACT=false does not turn redaction off.
+func defaultConfig(environ []string) *config {
+	c := newConfig()
+	for _, kv := range environ {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case EnvPrefix + "REDACT_KEYS", EnvPrefix + "REDACT_PATTERNS":
+			c.fromEnv([]string{kv})
+		}
+	}
+	return c
 }
 
 // Setup reads the CODOMYRMEX_LOG_* environment, applies opts (which win over
@@ -91,11 +108,16 @@ func Setup(opts ...Option) error {
 var redactionOffWarned atomic.Bool
 
 // Close flushes and closes the sinks of the chain in force and puts the
-// console default (stderr, TEXT, INFO, redaction on) in its place, so that
-// logging after Close still works. It may be called more than once.
+// console default (stderr, TEXT, INFO) in its place, so that logging after
+// Close still works (shutdown paths). The redaction Setup installed (its
+// keys, patterns and rules, or redaction off) and its size limit stay in
+// force: one redaction configuration holds from the first record to the
+// last. It may be called more than once.
 func Close() error {
-	p, _ := newPipeline(newConfig())
-	old := current.Swap(p)
+	old := load()
+	p, _ := newPipeline(defaultConfig(nil))
+	p.m = &attrMapper{red: old.m.red, limit: old.m.limit}
+	old = current.Swap(p)
 	return old.close()
 }
 

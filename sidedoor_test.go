@@ -3,10 +3,12 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"testing"
 
@@ -254,4 +256,48 @@ func TestConfigErrorsRepeatNoSecret(t *testing.T) {
 			assert.Equal(t, want, scrub(in), in)
 		}
 	})
+}
+
+// One redaction configuration holds from the first record to the last:
+// after Close, records of loggers still in use (shutdown paths) get the
+// keys and patterns Setup installed, not just the defaults.
+func TestRedactionAfterClose(t *testing.T) {
+	ref := redacttest.Gen(redacttest.AlnumChars, 12)
+	code := "INT-" + redacttest.Gen(redacttest.DigitChars, 8)
+	stderr := os.Stderr
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	require.NoError(t, err)
+	os.Stderr = f
+	t.Cleanup(func() { os.Stderr = stderr; _ = Close() })
+
+	setup(t, WithRedactKeys("customer_ref"), WithRedactPatterns(`INT-\d{8}`))
+	l := Logger("shutdown")
+	require.NoError(t, Close())
+	l.Info("draining "+code, "customer_ref", ref)
+	slog.Info("via slog "+code, "customer_ref", ref)
+
+	b, err := os.ReadFile(f.Name())
+	require.NoError(t, err)
+	out := string(b)
+	assert.Contains(t, out, "draining")
+	assert.Contains(t, out, "via slog")
+	assert.NotContains(t, out, ref, out)
+	assert.NotContains(t, out, code, out)
+}
+
+// Before Setup, records get at least the redaction the environment asks
+// for. This runs in a child process, whose chain is the one built before
+// any Setup.
+func TestRedactionBeforeSetup(t *testing.T) {
+	ref := "r" + redacttest.Gen(redacttest.AlnumChars, 12)
+	out := inChild(t, func(w io.Writer) {
+		os.Setenv(EnvPrefix+"REDACT_KEYS", "customer_ref")
+		os.Setenv(EnvPrefix+"REDACT_PATTERNS", `INT-\d{8}`)
+		os.Setenv(EnvPrefix+"REDACT", "false") // before Setup, redaction is never off
+		os.Stderr = os.Stdout
+		Logger("early").Info("starting INT-"+"12345678", "customer_ref", os.Getenv("REF"), "password", os.Getenv("REF"))
+	}, "REF="+ref)
+	assert.Contains(t, out, "starting")
+	assert.NotContains(t, out, ref, out)
+	assert.NotContains(t, out, "12345678", out)
 }

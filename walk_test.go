@@ -26,7 +26,7 @@ const childEnv = "LOGGING_TEST_CHILD"
 // test), so that a crash the runtime cannot recover from (a stack
 // overflow) or a hang is a failure of this test, not a dead test binary.
 // The child writes its output to stdout; inChild returns it.
-func inChild(t *testing.T, f func(out io.Writer)) string {
+func inChild(t *testing.T, f func(out io.Writer), env ...string) string {
 	t.Helper()
 	if os.Getenv(childEnv) == t.Name() {
 		f(os.Stdout)
@@ -35,7 +35,7 @@ func inChild(t *testing.T, f func(out io.Writer)) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang, not a slow machine
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+strings.ReplaceAll(t.Name(), "/", "$/^")+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	cmd.Env = append(append(os.Environ(), env...), childEnv+"="+t.Name())
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
