@@ -9,8 +9,9 @@ package redact
 //
 //   - 8 to MaxKnownLen bytes long;
 //   - made of at least 5 distinct bytes ("aaaaaaaa", "abababab" are out);
-//   - no sequence: fewer than half of its neighbouring bytes equal or one
-//     apart ("abcdefgh", "12345678", "aaaabbbb" are out);
+//   - no sequence: no run of bytes that each repeat the one before, or each
+//     follow or precede it by one ("aaaa", "abcd", "4321"), as long as half
+//     of it ("abcdefgh", "0123456789", "xyz0000000ab" are out);
 //   - when shorter than 12 bytes, not word-like: not letters alone, all of
 //     one case after an optional capital ("postgres", "changeme",
 //     "Password"), nor digits alone ("20240101"), nor such a word followed
@@ -27,19 +28,27 @@ func Maskable(v string) bool {
 		return false
 	}
 	var seen [256]bool
-	distinct, near := 0, 0
+	distinct := 0
+	run, longest, step := 1, 1, 2 // the longest run of bytes with one step of -1, 0 or +1
 	for i := 0; i < len(v); i++ {
 		if !seen[v[i]] {
 			seen[v[i]] = true
 			distinct++
 		}
-		if i > 0 {
-			if d := int(v[i]) - int(v[i-1]); d >= -1 && d <= 1 {
-				near++
-			}
+		if i == 0 {
+			continue
 		}
+		switch d := int(v[i]) - int(v[i-1]); {
+		case d < -1 || d > 1:
+			run, step = 1, 2
+		case d == step:
+			run++
+		default:
+			run, step = 2, d
+		}
+		longest = max(longest, run)
 	}
-	if distinct < 5 || 2*near >= len(v)-1 {
+	if distinct < 5 || 2*longest >= len(v) {
 		return false
 	}
 	return len(v) >= 12 || !wordLike(v)
