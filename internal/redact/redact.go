@@ -196,8 +196,9 @@ type span struct {
 // allowed) wake the digit rules: an SSN has 9.
 const minDigitRun = 9
 
-// Redact replaces every secret in s with its marker, and reports whether it
-// replaced any. A string with no keyword, no long digit run and no always-on
+// Redact replaces every secret in s with its marker, and every value
+// registered with [Redactor.Mask] (raw or encoded) with [KnownMarker], and
+// reports whether it replaced any. A string with no keyword, no long digit run and no always-on
 // rule is returned as is, without allocating.
 //
 // Its cost is linear in len(s): one keyword scan, then each rule that may
