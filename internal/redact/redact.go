@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -132,6 +133,9 @@ type Config struct {
 	Keys []string
 	// Count, if set, is called once for every span redacted, with its kind.
 	Count func(kind string)
+	// OnKnown, if set, is called once by each call of Redact that found a
+	// value registered with [Redactor.Mask] in its string (and redacted it).
+	OnKnown func()
 }
 
 // Redactor is the compiled redacting stage: rules, their keyword automaton,
@@ -143,6 +147,12 @@ type Redactor struct {
 	ac     *automaton
 	keys   *keySet
 	count  func(kind string) // nil: not counted
+	kws    [][]string        // the rules' keywords, that ac is built from
+	// known is the registered values (nil: none); Mask replaces it under
+	// maskMu, Redact loads it once per call.
+	known   atomic.Pointer[knownSet]
+	maskMu  sync.Mutex
+	onKnown func() // nil: not reported
 	// work, when a test sets it, adds up the bytes that each Redact
 	// examined outside the regexp engine: the keyword scan, the hand-written
 	// matchers, the validators, the markers and the spans. Tests read it to
@@ -153,7 +163,7 @@ type Redactor struct {
 // New compiles the built-in rules followed by c.Rules, and the default keys
 // with c.Keys.
 func New(c Config) *Redactor {
-	r := &Redactor{count: c.Count}
+	r := &Redactor{count: c.Count, onKnown: c.OnKnown}
 	r.rules = append(r.rules, builtinRules...)
 	r.rules = append(r.rules, c.Rules...)
 	var kws [][]string
@@ -167,6 +177,7 @@ func New(c Config) *Redactor {
 		kws = append(kws, ru.Keywords)
 	}
 	r.ac = newAutomaton(kws)
+	r.kws = kws
 	r.keys = newKeySet(append(DefaultKeys(), c.Keys...))
 	return r
 }
@@ -185,8 +196,9 @@ type span struct {
 // allowed) wake the digit rules: an SSN has 9.
 const minDigitRun = 9
 
-// Redact replaces every secret in s with its marker, and reports whether it
-// replaced any. A string with no keyword, no long digit run and no always-on
+// Redact replaces every secret in s with its marker, and every value
+// registered with [Redactor.Mask] (raw or encoded) with [KnownMarker], and
+// reports whether it replaced any. A string with no keyword, no long digit run and no always-on
 // rule is returned as is, without allocating.
 //
 // Its cost is linear in len(s): one keyword scan, then each rule that may
@@ -194,8 +206,13 @@ const minDigitRun = 9
 // already in s taken out of each rule's spans and the spans merged in order,
 // in time proportional to the spans and markers, not to their product.
 func (r *Redactor) Redact(s string) (string, bool) {
-	cand, digits := r.ac.scan(s)
-	if cand.empty() && !digits && len(r.always) == 0 {
+	ac, k := r.ac, r.known.Load()
+	if k != nil {
+		ac = k.ac
+	}
+	cand, digits := ac.scan(s)
+	known := k != nil && (k.bit < 0 || cand.has(k.bit))
+	if cand.empty() && !digits && len(r.always) == 0 && !known {
 		return s, false
 	}
 	var spanBuf, tmpBuf [4]span
@@ -213,12 +230,19 @@ func (r *Redactor) Redact(s string) (string, bool) {
 			f = r.try(i, s, f)
 		}
 	}
+	hit := false
+	if known {
+		f, hit = r.tryKnown(k, s, f)
+	}
 	if len(f.spans) == 0 {
 		r.addWork(f.work)
 		return s, false
 	}
 	out := r.applySpans(s, f.spans, &f.work)
 	r.addWork(f.work)
+	if hit && r.onKnown != nil {
+		r.onKnown()
+	}
 	return out, true
 }
 
