@@ -2,6 +2,7 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -199,5 +200,28 @@ func BenchmarkMapperRecordAttrs(b *testing.B) {
 			wk.attr(a, 0)
 		}
 		wk.str("request served")
+	}
+}
+
+// BenchmarkKnownSecrets is the clean 10-attr record through Setup's JSON
+// chain with no value registered with Mask and with 100 (run each in a
+// process of its own: Mask is for the life of the process), for
+// scripts/bench-pair.sh.
+func BenchmarkKnownSecrets(b *testing.B) {
+	for _, n := range []int{0, 100} {
+		b.Run(fmt.Sprintf("clean-%d", n), func(b *testing.B) {
+			values := make([]string, n)
+			for i := range values {
+				values[i] = fmt.Sprintf("kv%02d-%s", i, redacttest.Gen(redacttest.AlnumChars, 20))
+			}
+			if err := Mask(values...); err != nil {
+				b.Fatal(err)
+			}
+			if err := Setup(WithConsole(io.Discard), WithOutputType(OutputJSON)); err != nil {
+				b.Fatal(err)
+			}
+			defer Close()
+			benchLogger(b, Logger("bench"), realisticAttrs())
+		})
 	}
 }

@@ -30,6 +30,8 @@ type config struct {
 	maxValueBytes int
 
 	redact         bool
+	maskEnv        bool     // register the environment's secrets (Setup only)
+	environ        []string // the environment Setup read
 	redactKeys     []string
 	redactPatterns []*regexp.Regexp
 	rules          []Rule
@@ -59,6 +61,7 @@ func newConfig() *config {
 		console:       os.Stderr,
 		maxValueBytes: 64 << 10,
 		redact:        true,
+		maskEnv:       true,
 		rotation:      DefaultRotation(),
 		clock:         systemClock{},
 	}
@@ -160,6 +163,7 @@ var envVars = []envVar{
 	{"ADD_SOURCE", false, boolVar(func(c *config) *bool { return &c.addSource })},
 	{"MAX_VALUE_BYTES", false, intVar(func(c *config) *int { return &c.maxValueBytes }, 0, 1<<30)},
 	{"REDACT", false, boolVar(func(c *config) *bool { return &c.redact })},
+	{"MASK_ENV", false, boolVar(func(c *config) *bool { return &c.maskEnv })},
 	{"REDACT_KEYS", false, func(c *config, v string) error {
 		for k := range strings.SplitSeq(v, ",") {
 			if k = strings.TrimSpace(k); k != "" {

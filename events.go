@@ -31,6 +31,10 @@ const (
 	SecretAccess           EventType = "secret_access"
 	DataExport             EventType = "data_export"
 	TamperingDetected      EventType = "tampering_detected"
+	// SecretExposure is raised by the package itself, the first time a
+	// value registered with Mask (or taken from the environment) is masked
+	// in a record: the program logs its own credential.
+	SecretExposure EventType = "secret_exposure"
 )
 
 // EventTypes returns every built-in event type, in a new slice.
@@ -39,6 +43,7 @@ func EventTypes() []EventType {
 		AuthnSuccess, AuthnFailure, Logout, MFAChallenge, MFASuccess, MFAFailure, AuthzDenied,
 		RoleGranted, RoleRevoked, PermissionGranted, PermissionRevoked, PolicyViolation,
 		InputValidationFailure, RateLimitExceeded, ConfigChange, SecretAccess, DataExport, TamperingDetected,
+		SecretExposure,
 	}
 }
 
@@ -100,7 +105,7 @@ func defaultSeverity(t EventType) Severity {
 		return SeverityLow
 	case TamperingDetected:
 		return SeverityCritical
-	case PolicyViolation:
+	case PolicyViolation, SecretExposure:
 		return SeverityHigh
 	}
 	return SeverityMedium
@@ -116,6 +121,35 @@ func (s Severity) level() slog.Level {
 		return LevelCritical
 	}
 	return slog.LevelWarn
+}
+
+// eventRecord is the record of the event e, of severity sev, logged at pc:
+// the fixed labels, each always present, then the reason and e.Attrs.
+func eventRecord(e Event, sev Severity, pc uintptr) slog.Record {
+	outcome, threat := e.Outcome, e.ThreatLevel
+	if outcome == "" {
+		outcome = OutcomeUnknown
+	}
+	if threat == "" {
+		threat = ThreatNone
+	}
+	r := slog.NewRecord(time.Now(), sev.level(), "security event: "+string(e.Type), pc)
+	r.AddAttrs(
+		slog.String("security_event_type", string(e.Type)),
+		slog.String("user_id", e.UserID),
+		slog.String("ip_address", e.IP),
+		slog.String("user_agent", e.UserAgent),
+		slog.String("resource", e.Resource),
+		slog.String("action", e.Action),
+		slog.String("outcome", string(outcome)),
+		slog.String("severity", string(sev)),
+		slog.String("threat_level", string(threat)),
+	)
+	if e.Reason != "" {
+		r.AddAttrs(slog.String("reason", e.Reason))
+	}
+	r.AddAttrs(e.Attrs...)
+	return r
 }
 
 // securityLogger is the logger of security events: it is never rate limited
@@ -148,30 +182,8 @@ func SecurityEvent(ctx context.Context, e Event) {
 	if e.UserID == "" {
 		e.UserID = ContextValue(ctx, KeyUserID)
 	}
-	outcome, threat := e.Outcome, e.ThreatLevel
-	if outcome == "" {
-		outcome = OutcomeUnknown
-	}
-	if threat == "" {
-		threat = ThreatNone
-	}
 	var pcs [1]uintptr
 	runtime.Callers(2, pcs[:])
-	r := slog.NewRecord(time.Now(), level, "security event: "+string(e.Type), pcs[0])
-	r.AddAttrs(
-		slog.String("security_event_type", string(e.Type)),
-		slog.String("user_id", e.UserID),
-		slog.String("ip_address", e.IP),
-		slog.String("user_agent", e.UserAgent),
-		slog.String("resource", e.Resource),
-		slog.String("action", e.Action),
-		slog.String("outcome", string(outcome)),
-		slog.String("severity", string(sev)),
-		slog.String("threat_level", string(threat)),
-	)
-	if e.Reason != "" {
-		r.AddAttrs(slog.String("reason", e.Reason))
-	}
-	r.AddAttrs(e.Attrs...)
+	r := eventRecord(e, sev, pcs[0])
 	_ = h.Handle(ctx, r)
 }

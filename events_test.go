@@ -51,7 +51,11 @@ func TestSecurityEventEveryType(t *testing.T) {
 		assert.Equal(t, "because", m["reason"])
 		assert.Equal(t, "cid-0123456789ab", m["correlation_id"])
 	}
-	assert.Equal(t, "CRITICAL", lines[len(lines)-1]["level"], "tampering is critical")
+	for _, m := range lines {
+		if m["security_event_type"] == string(TamperingDetected) {
+			assert.Equal(t, "CRITICAL", m["level"], "tampering is critical")
+		}
+	}
 }
 
 func TestSecurityEventRedactedAndSanitized(t *testing.T) {

@@ -92,8 +92,8 @@ func (h *encHandler) formats() (text, json bool) {
 func (h *encHandler) withGroup(name string) *encHandler {
 	h2 := *h
 	h2.hidden = h.m.secretGroup(h.hidden, name)
-	work := redactBudget
-	name, _ = h.m.key(name, &work)
+	b := newBudget()
+	name, _ = h.m.key(name, &b)
 	h2.groups = append(h.groups[:len(h.groups):len(h.groups)], name)
 	h2.prefix = h.prefix + name + "."
 	return &h2
@@ -172,6 +172,9 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	}
 	if json {
 		putBuf(bufs[fmtJSON], e.json)
+	}
+	if wk.b.known {
+		reportExposure(h.logger, r.PC)
 	}
 	return err
 }

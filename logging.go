@@ -82,13 +82,16 @@ func defaultConfig(environ []string) *config {
 // defaults, so that the program can log that error.
 func Setup(opts ...Option) error {
 	c := newConfig()
-	errs := c.fromEnv(os.Environ())
+	c.environ = environ()
+	errs := c.fromEnv(c.environ)
 	c.apply(opts, bySetup, "Setup")
 	errs = append(errs, c.errs...)
 	errs = append(errs, c.check()...)
+	knownValues.mu.Lock() // no Mask between building the chain and swapping it in
 	p, perrs := newPipeline(c)
 	errs = append(errs, perrs...)
 	old := current.Swap(p)
+	knownValues.mu.Unlock()
 	slog.SetDefault(slog.New(rootHandler))
 	log.SetOutput(stdLogWriter{}) // after SetDefault, which installs slog's own bridge
 	if old != nil {

@@ -43,15 +43,27 @@ const (
 	budgetMarker = "[REDACTED:budget]"
 )
 
-// str maps a message or a string value; work is what is left of the
-// record's redaction budget.
-func (m *attrMapper) str(s string, work *int) (string, bool) {
+// budget is what a record may still spend on redaction, and what its
+// redaction found that the record's handler must act on.
+type budget struct {
+	work  int  // bytes left in the record's redaction budget
+	known bool // a value registered with Mask was masked (see exposed)
+}
+
+// newBudget is a whole record's budget.
+func newBudget() budget { return budget{work: redactBudget} }
+
+// str maps a message or a string value within the record's budget b.
+func (m *attrMapper) str(s string, b *budget) (string, bool) {
 	changed, more := false, 0
-	if n := len(s); m.red != nil && n <= *work && (m.limit <= 0 || n <= m.limit+redactSlack) {
-		*work -= n // the common case, within the limit and the budget
-		s, changed = m.red.Redact(s)
+	if n := len(s); m.red != nil && n <= b.work && (m.limit <= 0 || n <= m.limit+redactSlack) {
+		b.work -= n // the common case, within the limit and the budget
+		var known bool
+		if s, changed, known = m.red.RedactKnown(s); known {
+			b.known = true
+		}
 	} else if m.red != nil {
-		s, more, changed = m.redact(s, work)
+		s, more, changed = m.redact(s, b)
 	}
 	if m.limit > 0 && (len(s) > m.limit || more > 0) {
 		s, changed = truncateMore(s, m.limit, more), true
@@ -68,25 +80,27 @@ func (m *attrMapper) str(s string, work *int) (string, bool) {
 // It returns the redacted part and how many bytes after it were never
 // looked at: those are cut, never written (redaction may have made the
 // part shorter than the limit, so they must not be kept for the cut).
-func (m *attrMapper) redact(s string, work *int) (string, int, bool) {
+func (m *attrMapper) redact(s string, b *budget) (string, int, bool) {
 	n := len(s)
 	if m.limit > 0 {
 		n = min(n, m.limit+redactSlack)
 	}
-	if n > *work {
-		*work = 0
+	if n > b.work {
+		b.work = 0
 		countRedaction("budget")
 		return budgetMarker, 0, true
 	}
-	*work -= n
+	b.work -= n
 	if n == len(s) {
-		r, c := m.red.Redact(s)
+		r, c, known := m.red.RedactKnown(s)
+		b.known = b.known || known
 		return r, 0, c
 	}
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	head, _ := m.red.Redact(s[:n])
+	head, _, known := m.red.RedactKnown(s[:n])
+	b.known = b.known || known
 	return head, len(s) - n, true
 }
 
@@ -95,8 +109,8 @@ func (m *attrMapper) redact(s string, work *int) (string, int, bool) {
 // to the size limit, and escaped when escape is set (the built-in encoders
 // escape as they write). A key seen clean before costs a lookup in
 // m.clean, so that the keys a program writes again and again are not
-// scanned again; work is the record's redaction budget.
-func (m *attrMapper) key(k string, work *int) (string, bool) {
+// scanned again; b is the record's redaction budget.
+func (m *attrMapper) key(k string, b *budget) (string, bool) {
 	if m.clean.has(k) {
 		return k, false
 	}
@@ -106,7 +120,7 @@ func (m *attrMapper) key(k string, work *int) (string, bool) {
 			return k, false
 		}
 	}
-	nk, c := m.str(k, work)
+	nk, c := m.str(k, b)
 	if !c {
 		m.clean.add(k)
 	}
@@ -163,7 +177,7 @@ const (
 type walker struct {
 	m      *attrMapper
 	nodes  int       // values left in the record's budget
-	work   int       // bytes left in the record's redaction budget
+	b      budget    // the record's redaction budget
 	seen   []uintptr // pointers on the current path
 	hidden bool      // a group on the current path has a secret name: every value below it is redacted
 }
@@ -172,11 +186,11 @@ type walker struct {
 // says that the attrs go into a group with a secret name (see
 // attrMapper.secretGroup).
 func (m *attrMapper) walker(hidden bool) walker {
-	return walker{m: m, nodes: maxNodes, work: redactBudget, hidden: hidden}
+	return walker{m: m, nodes: maxNodes, b: newBudget(), hidden: hidden}
 }
 
 // str maps a message or a string value within the record's budget.
-func (w *walker) str(s string) (string, bool) { return w.m.str(s, &w.work) }
+func (w *walker) str(s string) (string, bool) { return w.m.str(s, &w.b) }
 
 // spend takes one value from the record's budget; false when it is spent.
 func (w *walker) spend() bool {
@@ -190,7 +204,7 @@ func (w *walker) spend() bool {
 func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 	m := w.m
 	kind := a.Value.Kind()
-	key, kc := m.key(a.Key, &w.work)
+	key, kc := m.key(a.Key, &w.b)
 	if !w.spend() {
 		return slog.String(key, nodesMarker), true
 	}
@@ -200,7 +214,7 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 	v, vc := a.Value, false
 	switch kind {
 	case slog.KindString:
-		if s, c := m.str(a.Value.String(), &w.work); c {
+		if s, c := m.str(a.Value.String(), &w.b); c {
 			v, vc = slog.StringValue(s), true
 		}
 	case slog.KindGroup:

@@ -168,6 +168,18 @@ func WithRedaction(on bool) Option {
 	return option("WithRedaction", byWrap, func(c *config) error { c.redact = on; return nil })
 }
 
+// WithMaskEnv turns off (or on) the masking of the environment's secrets
+// at Setup (CODOMYRMEX_LOG_MASK_ENV, on by default): the values of
+// variables named like secrets (PASSWORD, TOKEN, SECRET, API_KEY,
+// CREDENTIAL, PRIVATE_KEY, …), the passwords in *_URL and *_DSN values,
+// and the contents of the files *_FILE variables of such names point at,
+// are masked like values given to [Mask]. Values shorter than 8 bytes, or
+// too plain to mask without blanking ordinary words (postgres, changeme,
+// admin123), are skipped and counted in Stats().KnownSkipped.
+func WithMaskEnv(on bool) Option {
+	return option("WithMaskEnv", bySetup, func(c *config) error { c.maskEnv = on; return nil })
+}
+
 // WithRedactKeys adds attribute keys whose values are always redacted
 // (CODOMYRMEX_LOG_REDACT_KEYS). Keys match in any case and with any
 // separator ("apiKey" matches "API-KEY"). Wrap and NewRedactingHandler take

@@ -133,7 +133,8 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 		"WithErrorHandler": WithErrorHandler(func(error) {}), "WithReopenOnSIGHUP": WithReopenOnSIGHUP(),
 		"WithSink": WithSink("x", io.Discard), "WithSecurityFile": WithSecurityFile("s.log"),
 		"WithSecurityLevel": WithSecurityLevel(slog.LevelInfo), "WithRateLimit": WithRateLimit(RateLimit{PerSecond: 1}),
-		"WithLoki": WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
+		"WithMaskEnv": WithMaskEnv(false),
+		"WithLoki":    WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
 	} {
 		add(name, o, nil)
 	}
@@ -238,6 +239,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"ADD_SOURCE":      {"true", WithAddSource(true)},
 		"MAX_VALUE_BYTES": {"100", WithMaxValueBytes(100)},
 		"REDACT":          {"false", WithRedaction(false)},
+		"MASK_ENV":        {"false", WithMaskEnv(false)},
 		"REDACT_KEYS":     {"pin_code,tenant_key", WithRedactKeys("pin_code", "tenant_key")},
 		"REDACT_PATTERNS": {`acct-\d+;;ref-[a-z]+`, WithRedactPatterns(`acct-\d+`, `ref-[a-z]+`)},
 		"MAX_SIZE_MB":     {"7", with(func(r *Rotation) { r.MaxSizeMB = 7 })},

@@ -39,6 +39,11 @@ func newPipeline(c *config) (*pipeline, []error) {
 		m: &attrMapper{limit: c.maxValueBytes}}
 	if c.redact {
 		p.m.red = newRedactor(c)
+		if c.maskEnv && c.environ != nil {
+			if err := maskEnv(p.m.red, c.environ); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	out := &fanout{onError: c.onError}
 	p.out = out

@@ -47,7 +47,9 @@ func newRedactor(c *config) *redact.Redactor {
 	for _, r := range c.rules {
 		rules = append(rules, redact.Rule{Kind: r.Kind, Keywords: r.Keywords, Pattern: r.Pattern, Validate: r.Validate})
 	}
-	return redact.New(redact.Config{Rules: rules, Keys: c.redactKeys, Count: countRedaction})
+	r := redact.New(redact.Config{Rules: rules, Keys: c.redactKeys, Count: countRedaction})
+	r.Mask(knownValues.values...) // the caller holds knownValues.mu, or the values are not yet shared
+	return r
 }
 
 var (
@@ -59,16 +61,21 @@ var (
 // a marker that names its kind, such as [REDACTED:github-token]. A string
 // without a secret is returned as is, without allocating.
 func Redact(s string) string {
-	defaultRedactorOnce.Do(func() { defaultRedactor = newRedactor(newConfig()) })
-	out, _ := defaultRedactor.Redact(s)
+	out, _ := defaultRedact().Redact(s)
 	return out
+}
+
+// defaultRedact is the redactor of Redact and IsSecretKey: the default
+// rules and keys, and the values registered with Mask.
+func defaultRedact() *redact.Redactor {
+	defaultRedactorOnce.Do(func() { defaultRedactor = newRedactor(newConfig()) })
+	return defaultRedactor
 }
 
 // IsSecretKey reports whether an attribute with this key has its whole value
 // redacted by default ("password", "db_password", "X-Api-Key", "apiKey", …).
 func IsSecretKey(key string) bool {
-	defaultRedactorOnce.Do(func() { defaultRedactor = newRedactor(newConfig()) })
-	return defaultRedactor.SecretKey(key)
+	return defaultRedact().SecretKey(key)
 }
 
 // Secret is a string the program knows is secret. However it is logged or

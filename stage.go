@@ -78,15 +78,23 @@ func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
 	wk := h.m.walker(h.hidden) // the record's budget
+	var err error
 	if !h.context {
-		return h.next.Handle(ctx, mapRecord(r, &wk, nil, nil))
+		err = h.next.Handle(ctx, mapRecord(r, &wk, nil, nil))
+	} else {
+		ctxAttrs, _ := wk.attrs(collectContextAttrs(ctx, h.extractors), 0)
+		taken := h.taken
+		if taken == nil {
+			taken = []string{} // inside a group: no name taken yet, and keys still unique
+		}
+		err = h.next.Handle(ctx, mapRecord(r, &wk, ctxAttrs, taken))
 	}
-	ctxAttrs, _ := wk.attrs(collectContextAttrs(ctx, h.extractors), 0)
-	taken := h.taken
-	if taken == nil {
-		taken = []string{} // inside a group: no name taken yet, and keys still unique
+	if wk.b.known {
+		if ev, ok := exposure("", r.PC); ok {
+			_ = h.next.Handle(ctx, ev)
+		}
 	}
-	return h.next.Handle(ctx, mapRecord(r, &wk, ctxAttrs, taken))
+	return err
 }
 
 func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
@@ -107,8 +115,8 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
-	work := redactBudget
-	n, _ := h.m.key(name, &work)
+	b := newBudget()
+	n, _ := h.m.key(name, &b)
 	h2 := *h
 	h2.hidden = h.m.secretGroup(h.hidden, name)
 	if h.context {

@@ -17,6 +17,12 @@ type Statistics struct {
 	WriteErrors uint64
 	// RateLimited counts records dropped by the rate limiter.
 	RateLimited uint64
+	// KnownSecrets is how many values the chain in force masks by value:
+	// those given to Mask and those of the environment (never the values).
+	KnownSecrets int
+	// KnownSkipped is how many values of the environment were not
+	// registered, being too short or too plain (see WithMaskEnv).
+	KnownSkipped int
 	// Loki counts what the Loki sinks sent, dropped (queue full, rejected,
 	// unsent at Close) and retried, and what the one in force holds now.
 	Loki loki.Stats
@@ -28,6 +34,10 @@ func Stats() Statistics {
 	lokiClosed.mu.Lock()
 	addLokiStats(&s.Loki, lokiClosed.st, false)
 	lokiClosed.mu.Unlock()
+	s.KnownSkipped = int(envSkipped.Load())
+	if p := current.Load(); p != nil && p.m.red != nil {
+		s.KnownSecrets = p.m.red.KnownCount()
+	}
 	if p := current.Load(); p != nil && !p.closing.Load() {
 		for _, st := range p.out.sinks {
 			st.sink.stats(&s)

@@ -206,14 +206,21 @@ const minDigitRun = 9
 // already in s taken out of each rule's spans and the spans merged in order,
 // in time proportional to the spans and markers, not to their product.
 func (r *Redactor) Redact(s string) (string, bool) {
+	out, changed, _ := r.RedactKnown(s)
+	return out, changed
+}
+
+// RedactKnown is Redact, also reporting whether a value registered with
+// [Redactor.Mask] was among what it replaced.
+func (r *Redactor) RedactKnown(s string) (out string, changed, known bool) {
 	ac, k := r.ac, r.known.Load()
 	if k != nil {
 		ac = k.ac
 	}
 	cand, digits := ac.scan(s)
-	known := k != nil && (k.bit < 0 || cand.has(k.bit))
-	if cand.empty() && !digits && len(r.always) == 0 && !known {
-		return s, false
+	maybe := k != nil && (k.bit < 0 || cand.has(k.bit))
+	if cand.empty() && !digits && len(r.always) == 0 && !maybe {
+		return s, false, false
 	}
 	var spanBuf, tmpBuf [4]span
 	f := found{spans: spanBuf[:0], tmp: tmpBuf[:0], work: len(s)}
@@ -231,19 +238,19 @@ func (r *Redactor) Redact(s string) (string, bool) {
 		}
 	}
 	hit := false
-	if known {
+	if maybe {
 		f, hit = r.tryKnown(k, s, f)
 	}
 	if len(f.spans) == 0 {
 		r.addWork(f.work)
-		return s, false
+		return s, false, false
 	}
-	out := r.applySpans(s, f.spans, &f.work)
+	out = r.applySpans(s, f.spans, &f.work)
 	r.addWork(f.work)
 	if hit && r.onKnown != nil {
 		r.onKnown()
 	}
-	return out, true
+	return out, true, hit
 }
 
 func (r *Redactor) addWork(n int) {
