@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/codomyrmex/logging/internal/redact"
 	"github.com/codomyrmex/logging/loki"
 )
 
@@ -94,11 +95,20 @@ func (e *ConfigError) Error() string {
 // secret as the real one).
 const notShown = "(not shown)"
 
-// scrub is s redacted by the default rules, with the user information of
-// every URL-like word replaced by [REDACTED]: "user:pass@host" has no
-// scheme, which the patterns need.
-func scrub(s string) string {
-	s = Redact(s)
+// scrub is s redacted by the default rules and the values registered with
+// Mask, with the user information of every URL-like word replaced by
+// [REDACTED] (see scrubWith).
+func scrub(s string) string { return scrubWith(defaultRedact(), s) }
+
+// scrubWith is what the package does to a string it writes on its own
+// behalf (a configuration error, a sink's failure, a summary): s redacted
+// by red (nil: not redacted), with the user information of every URL-like
+// word replaced by [REDACTED]: "user:pass@host" has no scheme, which the
+// patterns need.
+func scrubWith(red *redact.Redactor, s string) string {
+	if red != nil {
+		s, _ = red.Redact(s)
+	}
 	at := strings.IndexByte(s, '@')
 	if at < 0 {
 		return s

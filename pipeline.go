@@ -45,7 +45,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 			}
 		}
 	}
-	out := &fanout{onError: c.onError}
+	out := &fanout{onError: c.onError, red: p.m.red}
 	p.out = out
 	if c.console != nil {
 		st := out.state("console", false)

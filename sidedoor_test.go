@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -300,4 +302,47 @@ func TestRedactionBeforeSetup(t *testing.T) {
 	assert.Contains(t, out, "starting")
 	assert.NotContains(t, out, ref, out)
 	assert.NotContains(t, out, "12345678", out)
+}
+
+// Every string the package writes on its own behalf goes through the same
+// redactor as records: the rate-limit summary, which names dropped
+// messages as keys; a sink's failure, reported on the console and to the
+// error handler, whose text may quote a URL with its password or a token.
+func TestOwnReportsRedacted(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	pw := redacttest.Gen(redacttest.AlnumChars, 14)
+	t.Run("rate-limit summary by message", func(t *testing.T) {
+		buf := setup(t, WithOutputType(OutputJSON), WithRateLimit(RateLimit{PerSecond: 1, Burst: 1, ByMessage: true}))
+		for range 5 {
+			Logger("a").Info("login with " + tok)
+		}
+		require.NoError(t, Close()) // the last summary
+		out := buf.String()
+		assert.Contains(t, out, "rate limit dropped 4 records")
+		assert.NotContains(t, out, tok[4:], out)
+	})
+	t.Run("sink failure", func(t *testing.T) {
+		console := &syncBuffer{}
+		var handled []string
+		var mu sync.Mutex
+		fail := &failingWriter{err: fmt.Errorf("post https://app:%s@logs.example/in: token %s refused", pw, tok)}
+		fail.fail.Store(true)
+		require.NoError(t, Setup(WithConsole(console), WithSink("remote", fail), WithErrorHandler(func(err error) {
+			mu.Lock()
+			handled = append(handled, err.Error())
+			mu.Unlock()
+		})))
+		t.Cleanup(func() { _ = Close() })
+		Logger("a").Info("one")
+		require.NoError(t, Close())
+		out := console.String()
+		assert.Contains(t, out, "remote sink")
+		mu.Lock()
+		defer mu.Unlock()
+		require.NotEmpty(t, handled)
+		for _, s := range append(handled, out) {
+			assert.NotContains(t, s, pw, s)
+			assert.NotContains(t, s, tok[4:], s)
+		}
+	})
 }

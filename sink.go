@@ -1,6 +1,8 @@
 package logging
 
 import (
+	"github.com/codomyrmex/logging/internal/redact"
+
 	"fmt"
 	"io"
 	"log/slog"
@@ -57,9 +59,10 @@ type sinkState struct {
 type fanout struct {
 	sinks    []*sinkState
 	onError  func(error)
-	reporter *lockedWriter // the library's own reports: the console's serialized writer, else stderr's
-	console  *sinkState    // the console sink, if any: not reported to while it fails
-	warnings []string      // said once, as records, after Setup
+	reporter *lockedWriter    // the library's own reports: the console's serialized writer, else stderr's
+	console  *sinkState       // the console sink, if any: not reported to while it fails
+	warnings []string         // said once, as records, after Setup
+	red      *redact.Redactor // the pipeline's: its reports are redacted as records are (nil: redaction off)
 }
 
 // state returns a new sink state; the sink is built with its report
@@ -94,8 +97,9 @@ type SinkError struct {
 	Err  error
 }
 
-// Error names the sink and the failure.
-func (e *SinkError) Error() string { return "logging: " + e.Sink + " sink: " + e.Err.Error() }
+// Error names the sink and the failure, redacted as the package's own
+// reports are (a failure's text may quote a URL with its password).
+func (e *SinkError) Error() string { return "logging: " + e.Sink + " sink: " + scrub(e.Err.Error()) }
 
 // Unwrap returns the sink's error.
 func (e *SinkError) Unwrap() error { return e.Err }
@@ -153,7 +157,7 @@ func (f *fanout) say(msg string, from *sinkState) {
 	if from != nil && from == f.console {
 		return
 	}
-	_, _ = f.reporter.Write([]byte(Sanitize(msg) + "\n"))
+	_, _ = f.reporter.Write([]byte(Sanitize(scrubWith(f.red, msg)) + "\n"))
 }
 
 // writerSink is the console or a WithSink writer: one serialized Write per record.
