@@ -31,6 +31,15 @@ const (
 	SecretAccess           EventType = "secret_access"
 	DataExport             EventType = "data_export"
 	TamperingDetected      EventType = "tampering_detected"
+	// The event types the security audit of the Python module asks for.
+	SessionCreated         EventType = "session_created"
+	SessionExpired         EventType = "session_expired"
+	TokenValidationFailure EventType = "token_validation_failure"
+	AuthzGranted           EventType = "authz_granted"
+	PrivilegeEscalation    EventType = "privilege_escalation"
+	DataAccessViolation    EventType = "data_access_violation"
+	SecurityControlBypass  EventType = "security_control_bypass"
+	SuspiciousActivity     EventType = "suspicious_activity"
 	// SecretExposure is raised by the package itself, the first time a
 	// value registered with Mask (or taken from the environment) is masked
 	// in a record: the program logs its own credential.
@@ -43,7 +52,8 @@ func EventTypes() []EventType {
 		AuthnSuccess, AuthnFailure, Logout, MFAChallenge, MFASuccess, MFAFailure, AuthzDenied,
 		RoleGranted, RoleRevoked, PermissionGranted, PermissionRevoked, PolicyViolation,
 		InputValidationFailure, RateLimitExceeded, ConfigChange, SecretAccess, DataExport, TamperingDetected,
-		SecretExposure,
+		SessionCreated, SessionExpired, TokenValidationFailure, AuthzGranted, PrivilegeEscalation,
+		DataAccessViolation, SecurityControlBypass, SuspiciousActivity, SecretExposure,
 	}
 }
 
@@ -101,11 +111,12 @@ type Event struct {
 // defaultSeverity is the severity of an event type when Event.Severity is empty.
 func defaultSeverity(t EventType) Severity {
 	switch t {
-	case AuthnSuccess, Logout, MFAChallenge, MFASuccess, ConfigChange, SecretAccess, DataExport:
+	case AuthnSuccess, Logout, MFAChallenge, MFASuccess, ConfigChange, SecretAccess, DataExport,
+		SessionCreated, SessionExpired, AuthzGranted:
 		return SeverityLow
-	case TamperingDetected:
+	case TamperingDetected, PrivilegeEscalation, SecurityControlBypass:
 		return SeverityCritical
-	case PolicyViolation, SecretExposure:
+	case PolicyViolation, SecretExposure, DataAccessViolation, SuspiciousActivity:
 		return SeverityHigh
 	}
 	return SeverityMedium
