@@ -37,16 +37,6 @@ func (r Rule) validate(f func(string) bool) Rule { r.Validate = f; return r }
 
 func (r Rule) matcher(f matchFunc) Rule { r.find = f; return r }
 
-// named returns the rule for a format recognizable only by a name nearby:
-// the name (a regexp, matched case-insensitively, possibly inside a longer
-// key such as MY_ROLLBAR_TOKEN), up to 20 more key bytes, an optional
-// quote, = : := or =>, an optional quote, and the value (a case-sensitive
-// regexp), which must end the word. The keywords are the names as they are
-// written in text.
-func named(kind, name, value string, keywords ...string) Rule {
-	return rule(kind, `(?i:`+name+`)[\w.-]{0,20}["']?\s*(?::=|=>|[:=])\s*["']?(`+value+`)(?:$|[^A-Za-z0-9_+/=-])`, keywords...)
-}
-
 // kvKeys are the key names that make "key=value" text secret.
 const kvKeys = `(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|id[_-]?token|credentials?|session[_-]?(?:id|token|key)|sessionid|signature)`
 
@@ -241,16 +231,49 @@ func airtableShape(tok string) bool {
 }
 
 // validJWTBase64 accepts base64 (standard alphabet, possibly cut short)
-// whose text is a JWT: a header that validJWT accepts, then a dot.
+// whose text is a JWT: a header that validJWT accepts, then a dot. Only the
+// first 1 KiB is decoded: enough for any header, and a bound on the work
+// for each token.
 func validJWTBase64(tok string) bool {
 	tok = strings.TrimRight(tok, "=")
-	tok = tok[:len(tok)/4*4] // whole groups only: the token may be cut short
-	b, err := base64.StdEncoding.DecodeString(tok)
+	n := min(len(tok), 1024) / 4 * 4 // whole groups only: the token may be cut short
+	b, err := base64.StdEncoding.DecodeString(tok[:n])
 	if err != nil {
 		return false
 	}
-	dec := string(b)
-	return strings.Contains(dec, ".") && validJWT(dec)
+	header, _, ok := strings.Cut(string(b), ".")
+	return ok && validJWT(header)
+}
+
+// honeycombShape accepts the two shapes of the older Honeycomb keys: 22
+// letters and digits, or 32 hex.
+func honeycombShape(s string) bool { return len(s) == 22 || len(s) == 32 && isHex(s) }
+
+// codecovShape accepts a Codecov token: a UUID, or 32 hex.
+func codecovShape(s string) bool { return isUUID(s) || len(s) == 32 && isHex(s) }
+
+// asanaShape accepts an Asana personal access token: a version digit, /,
+// one or two ids of 16 or more digits separated by /, :, 32 letters or digits.
+func asanaShape(s string) bool {
+	id, secret, ok := strings.Cut(s, ":")
+	if !ok || len(secret) != 32 || strings.ContainsAny(secret, "/:") || len(id) < 2 || id[1] != '/' {
+		return false
+	}
+	for _, part := range strings.Split(id[2:], "/") {
+		if len(part) < 16 || strings.Trim(part, "0123456789") != "" {
+			return false
+		}
+	}
+	return id[0] >= '0' && id[0] <= '9'
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func hasDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }

@@ -1,9 +1,6 @@
 package redact
 
-import (
-	"regexp"
-	"strings"
-)
+import "regexp"
 
 // cloudRules are the formats of cloud platforms, hosting, infrastructure
 // and CI/CD services. Each comment says where the format comes from; the
@@ -22,7 +19,7 @@ var cloudRules = []Rule{
 	// Tencent Cloud SecretId: AKID + 32 (trufflehog tencent), and the
 	// SecretKey, 32 characters named as such.
 	prefixed("tencent-secret-id", `[A-Za-z0-9]`, 28, "AKID"),
-	named("tencent-secret-key", `tencent|tencentcloud|qcloud`, `[A-Za-z0-9]{32}`, "tencent", "qcloud"),
+	named("tencent-secret-key", "tencent|qcloud", "", `[A-Za-z0-9]`, 32, 32),
 	// Google OAuth refresh tokens: 1//0 and base64url (Google OAuth docs).
 	prefixed("gcp-oauth-refresh-token", `[A-Za-z0-9_-]`, 40, "1//0"),
 	// Firebase Cloud Messaging legacy server keys: AAAA + 7, :APA91b, 134
@@ -30,32 +27,32 @@ var cloudRules = []Rule{
 	rule("firebase-fcm-server-key", `\b(AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{50,})`, "apa91b"),
 	// Cloudflare API tokens (40) and global API keys (37 hex), named as
 	// such (gitleaks cloudflare-api-key, cloudflare-global-api-key).
-	named("cloudflare-api-token", `cloudflare|cf_api`, `[A-Za-z0-9_-]{37,40}`, "cloudflare", "cf_api"),
+	named("cloudflare-api-token", "cloudflare|cf_api", "", `[A-Za-z0-9_-]`, 37, 40),
 	// Cloudflare Origin CA keys: v1.0-, 24 hex, -, 146 hex (gitleaks cloudflare-origin-ca-key).
 	prefixed("cloudflare-origin-ca-key", `[a-f0-9-]`, 120, "v1.0-"),
 	// Heroku API keys: HRKU-AA + 58 (gitleaks heroku-api-key-v2), and the
 	// older UUID keys named as such (gitleaks heroku-api-key).
 	prefixed("heroku-api-key", `[A-Za-z0-9_-]`, 50, "HRKU-AA"),
-	named("heroku-api-key", `heroku`, uuidPattern, "heroku"),
+	namedCheck("heroku-api-key", "heroku", "", uuidClass, 36, 36, isUUID),
 	// Netlify personal access tokens: nfp_ + 36 (trufflehog netlify v2),
 	// and the older ones named as such (gitleaks netlify-access-token).
 	prefixed("netlify-token", `[A-Za-z0-9_]`, 32, "nfp_"),
-	named("netlify-token", `netlify`, `[A-Za-z0-9_=-]{40,46}`, "netlify"),
+	named("netlify-token", "netlify", "", `[A-Za-z0-9_=-]`, 40, 46),
 	// Vercel access tokens: 24 characters named as such (trufflehog vercel).
-	named("vercel-token", `vercel`, `[A-Za-z0-9]{24,}`, "vercel"),
+	named("vercel-token", "vercel", "", `[A-Za-z0-9]`, 24, 64),
 	// Supabase management tokens: sbp_ + 40 hex (trufflehog supabasetoken),
 	// and secret API keys: sb_secret_ (Supabase API keys docs).
 	prefixed("supabase-token", `[a-f0-9]`, 36, "sbp_"),
 	prefixed("supabase-token", `[A-Za-z0-9_-]`, 24, "sb_secret_"),
 	// Fastly API tokens: 32 characters named as such (gitleaks fastly-api-token).
-	named("fastly-api-token", `fastly`, `[A-Za-z0-9_=-]{32}`, "fastly"),
+	named("fastly-api-token", "fastly", "", `[A-Za-z0-9_=-]`, 32, 32),
 	// IBM Cloud API keys: 44 characters named as such (trufflehog ibmclouduserkey).
-	named("ibm-cloud-api-key", `ibm|bluemix`, `[A-Za-z0-9_-]{44}`, "ibm", "bluemix"),
+	named("ibm-cloud-api-key", "ibm|bluemix", "", `[A-Za-z0-9_-]`, 44, 44),
 	// Oracle Cloud (OCI) auth tokens and customer secret keys, named as such:
-	// oci_ or oracle_ … key/token/secret/password (OCI IAM docs).
-	rule("oracle-cloud-key", `(?i:(?:oci|oracle)[_.-](?:[\w.-]{0,20}[_.-])?(?:auth[_.-]?token|api[_.-]?key|secret[_.-]?key|key|token|secret|pass(?:word|phrase)?))["']?\s*(?::=|=>|[:=])\s*["']?([A-Za-z0-9+/=_.:;#()<>{}\[\]-]{20,64})(?:$|[\s"',;&])`,
-		"oci_", "oci-", "oci.", "oracle").validate(hasDigit),
-	// IBM, Oracle: above. Dynatrace API and platform tokens: dt0c01. + 24 +
+	// oci_ or oracle_, a key that holds token, key, secret or pass, and a
+	// value of 20 to 64 with a digit (OCI IAM docs).
+	namedRule("oracle-cloud-key", "oci_|oci-|oci.|oracle", []string{"token", "key", "secret", "pass"}, "", `[A-Za-z0-9+/=_.:;#()<>{}\[\]-]`, 20, 64, hasDigit),
+	// Dynatrace API and platform tokens: dt0c01. + 24 +
 	// . + 64 (gitleaks dynatrace-api-token; Dynatrace token docs).
 	prefixed("dynatrace-token", `[A-Za-z0-9.]`, 80, "dt0c01.", "dt0s01.", "dt0s16."),
 	// CircleCI personal and project API tokens: CCIPAT_/CCIPRJ_ + 22 + _ + 40 hex.
@@ -63,7 +60,7 @@ var cloudRules = []Rule{
 	// Buildkite API access tokens: bkua_ + 40 hex (trufflehog buildkite v2).
 	prefixed("buildkite-token", `[a-f0-9]`, 36, "bkua_"),
 	// Travis CI access tokens: 22 characters named as such (gitleaks travisci-access-token).
-	named("travis-ci-token", `travis`, `[A-Za-z0-9_-]{22}`, "travis"),
+	named("travis-ci-token", "travis", "", `[A-Za-z0-9_-]`, 22, 22),
 	// JFrog Artifactory API keys (AKCp + 69, gitleaks jfrog-api-key) and
 	// reference tokens (the base64 of "reftkn", trufflehog artifactory).
 	prefixed("jfrog-token", `[A-Za-z0-9]`, 60, "AKCp"),
@@ -93,8 +90,12 @@ var cloudRules = []Rule{
 	prefixed("infracost-api-key", `[A-Za-z0-9]`, 28, "ico-"),
 }
 
-// uuidPattern is a UUID, the shape of many tokens that are named only.
-const uuidPattern = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
+// uuidPattern is a UUID, the shape of many tokens; uuidClass is its
+// alphabet, for the named rules, whose check is isUUID.
+const (
+	uuidPattern = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
+	uuidClass   = `[0-9a-fA-F-]`
+)
 
 // awsKeyIDKeywords wake the AWS key id rule and the pair rule.
 var awsKeyIDKeywords = []string{"akia", "asia", "abia", "acca", "a3t"}
@@ -133,20 +134,16 @@ func findAWSSecretBesideKeyID(s string, out [][2]int) ([][2]int, int) {
 	return out, work
 }
 
-// mixedCaseKey accepts random base64: upper and lower case letters, and a
-// digit or + or / (a hex digest, a word or a path of words is not).
+// mixedCaseKey accepts random base64: upper and lower case letters and a
+// digit (a hex digest, a word or a path of words is not; a random 40-byte
+// key lacks a digit once in a thousand).
 func mixedCaseKey(s string) bool {
-	var up, low, other bool
+	var up, low, digit bool
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			up = true
-		case c >= 'a' && c <= 'z':
-			low = true
-		default:
-			other = true
-		}
+		up = up || c >= 'A' && c <= 'Z'
+		low = low || c >= 'a' && c <= 'z'
+		digit = digit || c >= '0' && c <= '9'
 	}
-	return up && low && other && !strings.Contains(s, "//")
+	return up && low && digit
 }

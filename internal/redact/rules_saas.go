@@ -17,8 +17,8 @@ var saasRules = []Rule{
 	prefixed("facebook-access-token", `[A-Za-z0-9]`, 100, "EAA"),
 	// Sumo Logic access ids (su + 12) and access keys (64), named as such
 	// (gitleaks sumologic-access-id, sumologic-access-token).
-	named("sumologic-access-id", `sumo`, `su[A-Za-z0-9]{12}`, "sumo"),
-	named("sumologic-access-key", `sumo`, `[A-Za-z0-9]{64}`, "sumo"),
+	named("sumologic-access-id", "sumo", "su", `[A-Za-z0-9]`, 14, 14),
+	named("sumologic-access-key", "sumo", "", `[A-Za-z0-9]`, 64, 64),
 	// Sourcegraph access tokens: sgp_, an optional instance id or "local"
 	// and _, 40 hex (gitleaks sourcegraph-access-token).
 	prefixed("sourcegraph-token", `[A-Za-z0-9_]`, 36, "sgp_"),
@@ -35,44 +35,44 @@ var saasRules = []Rule{
 	// (trufflehog braintree and paypaloauth detectors).
 	prefixed("braintree-access-token", `[A-Za-z0-9$]`, 40, "access_token$production$", "access_token$sandbox$"),
 	// Adyen API keys: AQE…, named as such (Adyen API credentials docs).
-	named("adyen-api-key", `adyen`, `AQE[A-Za-z0-9+/=._-]{40,}`, "adyen"),
+	named("adyen-api-key", "adyen", "AQE", `[A-Za-z0-9+/=._-]`, 43, 1000),
 	// Razorpay key ids: rzp_live_/rzp_test_ + 14 (trufflehog razorpay).
-	prefixed("razorpay-key-id", `[A-Za-z0-9]`, 12, "rzp_live_", "rzp_test_"),
+	prefixed("razorpay-key-id", `[A-Za-z0-9]`, 10, "rzp_live_", "rzp_test_"),
 	// Plaid access tokens: access-<env>-<uuid> (gitleaks plaid-api-token),
 	// and secrets, 30 characters named as such (gitleaks plaid-secret-key).
 	prefixed("plaid-access-token", `[a-f0-9-]`, 30, "access-sandbox-", "access-development-", "access-production-"),
-	named("plaid-secret", `plaid`, `[a-z0-9]{30}`, "plaid"),
+	named("plaid-secret", "plaid", "", `[a-z0-9]`, 30, 30),
 	// Coinbase access tokens: 64 characters named as such (gitleaks coinbase-access-token).
-	named("coinbase-access-token", `coinbase`, `[A-Za-z0-9_-]{64}`, "coinbase"),
+	named("coinbase-access-token", "coinbase", "", `[A-Za-z0-9_-]`, 64, 64),
 	// Intercom access tokens: 60 characters named as such (gitleaks intercom-api-key).
-	named("intercom-token", `intercom`, `[A-Za-z0-9=_-]{60}`, "intercom"),
+	named("intercom-token", "intercom", "", `[A-Za-z0-9=_-]`, 60, 60),
 	// Zendesk API tokens: 40 characters named as such (gitleaks zendesk-secret-key).
-	named("zendesk-token", `zendesk`, `[A-Za-z0-9]{40}`, "zendesk"),
+	named("zendesk-token", "zendesk", "", `[A-Za-z0-9]`, 40, 40),
 	// Mattermost access tokens: 26 characters named as such (gitleaks mattermost-access-token).
-	named("mattermost-token", `mattermost`, `[a-z0-9]{26}`, "mattermost"),
+	named("mattermost-token", "mattermost", "", `[a-z0-9]`, 26, 26),
 	// Microsoft Teams incoming webhooks (gitleaks microsoft-teams-webhook).
 	rule("microsoft-teams-webhook", `(https://[A-Za-z0-9-]+\.webhook\.office\.com/webhookb2/[A-Za-z0-9@/_-]{40,})`, "webhook.office.com"),
 	// Honeycomb ingest and management keys (hcaik_, hcxik_, hcamk_, hcxmk_;
 	// Honeycomb API keys docs), and the older keys named as such: 32 hex or
 	// 22 characters (gitleaks honeycomb family).
 	prefixed("honeycomb-api-key", `[A-Za-z0-9]`, 40, "hcaik_", "hcxik_", "hcamk_", "hcxmk_"),
-	named("honeycomb-api-key", `honeycomb`, `[a-f0-9]{32}|[A-Za-z0-9]{22}`, "honeycomb"),
+	namedCheck("honeycomb-api-key", "honeycomb", "", `[A-Za-z0-9]`, 22, 32, honeycombShape),
 	// Splunk HTTP Event Collector tokens: a UUID after "Splunk " (the HEC
 	// Authorization scheme) or named as such (Splunk HEC docs).
 	rule("splunk-hec-token", `\bSplunk\s+(`+uuidPattern+`)`, "splunk"),
-	named("splunk-hec-token", `splunk|hec`, uuidPattern, "splunk", "hec_", "hec-", "hectoken"),
+	namedCheck("splunk-hec-token", "splunk|hec_|hec-|hectoken", "", uuidClass, 36, 36, isUUID),
 	// Rollbar and Bugsnag access tokens: 32 hex named as such (gitleaks
 	// rollbar-access-token; trufflehog bugsnag).
-	named("rollbar-token", `rollbar`, `[a-f0-9]{32}`, "rollbar"),
-	named("bugsnag-api-key", `bugsnag`, `[a-f0-9]{32}`, "bugsnag"),
+	named("rollbar-token", "rollbar", "", `[a-f0-9]`, 32, 32),
+	named("bugsnag-api-key", "bugsnag", "", `[a-f0-9]`, 32, 32),
 	// Lightstep access tokens, named as such (gitleaks lightstep family; trufflehog lightstep).
-	named("lightstep-token", `lightstep`, `[A-Za-z0-9+/=_-]{32,512}`, "lightstep"),
+	named("lightstep-token", "lightstep", "", `[A-Za-z0-9+/=_-]`, 32, 512),
 	// PagerDuty API keys: 20 characters named as such (trufflehog pagerdutyapikey).
-	named("pagerduty-token", `pagerduty`, `[A-Za-z0-9_+-]{20}`, "pagerduty"),
+	named("pagerduty-token", "pagerduty", "", `[A-Za-z0-9_+-]`, 20, 20),
 	// AI providers. Cohere and Mistral keys: 40 and 32 characters named as
 	// such (trufflehog cohere, mistral).
-	named("cohere-api-key", `cohere|co_api`, `[A-Za-z0-9]{40}`, "cohere", "co_api"),
-	named("mistral-api-key", `mistral`, `[A-Za-z0-9]{32}`, "mistral"),
+	named("cohere-api-key", "cohere|co_api", "", `[A-Za-z0-9]`, 40, 40),
+	named("mistral-api-key", "mistral", "", `[A-Za-z0-9]`, 32, 32),
 	// Groq: gsk_ + 52 (trufflehog groq). Replicate: r8_ + 37 (trufflehog
 	// replicate). Perplexity: pplx- + 48. xAI: xai- + 80 (trufflehog xai).
 	prefixed("groq-api-key", `[A-Za-z0-9]`, 40, "gsk_"),
@@ -92,27 +92,27 @@ var saasRules = []Rule{
 	prefixed("bitbucket-token", `[A-Za-z0-9_=-]`, 100, "ATCTT3"),
 	prefixed("bitbucket-token", `[A-Za-z0-9]`, 28, "ATBB"),
 	// Snyk and Codecov tokens: UUIDs named as such (gitleaks snyk-api-token; trufflehog codecov).
-	named("snyk-token", `snyk`, uuidPattern, "snyk"),
-	named("codecov-token", `codecov`, uuidPattern+`|[a-f0-9]{32}`, "codecov"),
+	namedCheck("snyk-token", "snyk", "", uuidClass, 36, 36, isUUID),
+	namedCheck("codecov-token", "codecov", "", uuidClass, 32, 36, codecovShape),
 	// Contentful personal access tokens: CFPAT- + 43 (gitleaks
 	// contentful-delivery-api-token family), and delivery tokens named as such.
 	prefixed("contentful-token", `[A-Za-z0-9_-]`, 40, "CFPAT-"),
-	named("contentful-token", `contentful`, `[A-Za-z0-9_=-]{43}`, "contentful"),
+	named("contentful-token", "contentful", "", `[A-Za-z0-9_=-]`, 43, 43),
 	// Algolia admin API keys: 32 hex named as such (gitleaks algolia-api-key).
-	named("algolia-api-key", `algolia`, `[a-f0-9]{32}`, "algolia"),
+	named("algolia-api-key", "algolia", "", `[a-f0-9]`, 32, 32),
 	// Mapbox secret tokens: sk. and a JWT-like body (gitleaks mapbox-api-token).
 	prefixed("mapbox-secret-token", `[A-Za-z0-9._-]`, 60, "sk.eyJ"),
 	// Okta API tokens (SSWS): 00 + 40, named as such (gitleaks okta-access-token).
-	named("okta-api-token", `okta`, `00[A-Za-z0-9_-]{40}`, "okta"),
+	named("okta-api-token", "okta", "00", `[A-Za-z0-9_-]`, 42, 42),
 	// Auth0 client secrets: 64 characters named as such (trufflehog auth0oauth).
-	named("auth0-client-secret", `auth0`, `[A-Za-z0-9_-]{64}`, "auth0"),
+	named("auth0-client-secret", "auth0", "", `[A-Za-z0-9_-]`, 64, 64),
 	// Twitch API tokens: 30 characters named as such (gitleaks twitch-api-token).
-	named("twitch-token", `twitch`, `[a-z0-9]{30}`, "twitch"),
+	named("twitch-token", "twitch", "", `[a-z0-9]`, 30, 30),
 	// Dropbox short-lived access tokens: sl. + 135 or more (gitleaks dropbox-short-lived-api-token).
 	prefixed("dropbox-token", `[A-Za-z0-9._=-]`, 120, "sl."),
 	// Asana personal access tokens: 0/ or 1/ or 2/, ids, :, 32 (gitleaks
 	// asana-client-secret family; Asana docs), named as such.
-	named("asana-token", `asana`, `[0-9]/[0-9/]{16,40}:[A-Za-z0-9]{32}`, "asana"),
+	namedCheck("asana-token", "asana", "", `[A-Za-z0-9/:]`, 51, 75, asanaShape),
 	// Notion integration tokens: ntn_ + 46, and the older secret_ + 43 (Notion docs).
 	prefixed("notion-token", `[A-Za-z0-9]`, 40, "ntn_", "secret_"),
 	// Airtable personal access tokens: pat + 14, ., 64 hex (gitleaks
