@@ -34,8 +34,8 @@ type namedSpec struct {
 	lit     string         // the value's literal start, case-sensitive
 	class   *byteSet       // the value's alphabet after lit
 	notCls  *byteSet
-	min     int               // value length, lit included
-	max     int               //
+	min     int               // fewest value bytes, lit included
+	max     int               // most value bytes, lit included
 	keyHas  []string          // if set, the key (lowercased) must hold one of them
 	check   func(string) bool // if set, must accept the value
 }
@@ -43,11 +43,12 @@ type namedSpec struct {
 // namedSpecs records the named rules, for the tests.
 var namedSpecs []*namedSpec
 
+// regexpBlank is Go's \s, [\t\n\f\r ]: notBlank is its complement.
+const regexpBlank = `\s`
+
 var (
-	keyByteSet  = setOf(letters + digits + "_.-")
-	notKeyByte  = keyByteSet.not()
-	notBlank    = setOf("\t\n\f\r ").not()
-	regexpBlank = `\s` // Go's \s: [\t\n\f\r ]
+	notKeyByte = setOf(letters + digits + "_.-").not() // [\w.-] ends a key
+	notBlank   = setOf("\t\n\f\r ").not()
 )
 
 // named returns the rule for a format recognizable only by a name nearby:

@@ -31,7 +31,7 @@ const maxPrefixes = 12
 type prefixSpec struct {
 	kind     string
 	pattern  *regexp.Regexp // documents find
-	prefixes []string       // case-sensitive; each starts with a letter or digit
+	prefixes []string       // case-sensitive; each starts with a word byte [A-Za-z0-9_]
 	body     *byteSet       // the body's alphabet
 	notBody  *byteSet
 	min      int               // fewest body bytes

@@ -281,3 +281,34 @@ func TestNamedAgreesWithRegexp(t *testing.T) {
 	t.Logf("%d values found in random strings", found)
 	assert.Greater(t, found, 5*len(namedSpecs), "the random strings hold values")
 }
+
+// The kinds that more than one rule recognizes: the second shape of each
+// (the sample tests the first) is redacted as the same kind, and its near
+// miss is not that kind (a generic rule may still take a token= value).
+func TestSecondShapes(t *testing.T) {
+	g, j := redacttest.Gen, redacttest.Join
+	uuid := func() string {
+		h := redacttest.HexChars
+		return j(g(h, 8), "-", g(h, 4), "-", g(h, 4), "-", g(h, 4), "-", g(h, 12))
+	}
+	for _, c := range []struct{ kind, text, secret, nearMiss string }{
+		{"heroku-api-key", "HEROKU_API_KEY=", uuid(), "heroku dyno restarted"},
+		{"netlify-token", "NETLIFY_AUTH_TOKEN: ", g(redacttest.URLChars, 43), "netlify build 12 ready"},
+		{"supabase-token", "using ", j("sb_", "secret_", g(redacttest.URLChars, 32)), "sb_secret_x"},
+		{"honeycomb-api-key", "HONEYCOMB_API_KEY=", g(redacttest.AlnumChars, 22), "honeycomb dataset created"},
+		{"honeycomb-api-key", `"honeycomb_key": "`, g(redacttest.HexChars, 32), `"honeycomb_key": "` + g(redacttest.AlnumChars, 32) + `"`},
+		{"splunk-hec-token", "SPLUNK_HEC_TOKEN=", uuid(), "splunk_hec_token=" + g(redacttest.HexChars, 36)},
+		{"contentful-token", "CONTENTFUL_DELIVERY_TOKEN=", g(redacttest.URLChars, 43), "contentful space loaded"},
+		{"facebook-access-token", "page token ", j("EA", "AG", g(redacttest.AlnumChars, 160)), "EAAG" + g(redacttest.AlnumChars, 60)},
+		{"jfrog-token", "X-JFrog-Art-Api ", j("cmVm", "dGtu", g(redacttest.AlnumChars, 56)), "cmVmdGtu"},
+		{"bitbucket-token", "app password ", j("AT", "BB", g(redacttest.AlnumChars, 32)), "ATBB" + g(redacttest.AlnumChars, 10)},
+		{"grafana-token", "key ", j("gl", "c_", g(redacttest.B64Chars, 80), "=="), "glc_x"},
+		{"grafana-token", "key ", j("eyJr", "Ijoi", g(redacttest.B64Chars, 70)), "eyJrIjoi"},
+		{"codecov-token", "CODECOV_TOKEN=", g(redacttest.HexChars, 32), "codecov_token=" + g(redacttest.AlnumChars, 32)},
+	} {
+		out := redactString(c.text + c.secret + " end")
+		assert.NotContains(t, out, c.secret, c.kind)
+		assert.Contains(t, out, "[REDACTED:"+c.kind+"]", "%s: %q", c.kind, out)
+		assert.NotContains(t, redactString(c.nearMiss), "[REDACTED:"+c.kind+"]", c.nearMiss)
+	}
+}

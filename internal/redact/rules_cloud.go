@@ -23,7 +23,7 @@ var cloudRules = []Rule{
 	// Google OAuth refresh tokens: 1//0 and base64url (Google OAuth docs).
 	prefixed("gcp-oauth-refresh-token", `[A-Za-z0-9_-]`, 40, "1//0"),
 	// Firebase Cloud Messaging legacy server keys: AAAA + 7, :APA91b, 134
-	// (gitleaks gcp-api-key family; Firebase docs).
+	// (Firebase Cloud Messaging docs).
 	rule("firebase-fcm-server-key", `\b(AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{50,})`, "apa91b"),
 	// Cloudflare API tokens (40) and global API keys (37 hex), named as
 	// such (gitleaks cloudflare-api-key, cloudflare-global-api-key).
@@ -84,7 +84,7 @@ var cloudRules = []Rule{
 	prefixed("yandex-api-key", `[A-Za-z0-9_-]`, 32, "AQVN"),
 	// Clojars deploy tokens: CLOJARS_ + 60 (gitleaks clojars-api-token).
 	prefixed("clojars-api-token", `[a-z0-9]`, 50, "CLOJARS_"),
-	// NuGet API keys: oy2 + 43 (gitleaks nuget; NuGet docs).
+	// NuGet.org API keys: oy2 + 43 (NuGet docs).
 	prefixed("nuget-api-key", `[a-z0-9]`, 40, "oy2"),
 	// Infracost API keys: ico- + 32 (gitleaks infracost-api-token).
 	prefixed("infracost-api-key", `[A-Za-z0-9]`, 28, "ico-"),

@@ -32,7 +32,7 @@ var saasRules = []Rule{
 	// must be a JWT header.
 	prefixedCheck("jwt-base64", `[A-Za-z0-9+/=]`, 40, validJWTBase64, "ZXlK"),
 	// PayPal/Braintree access tokens: access_token$production$ + 16 $ 32
-	// (trufflehog braintree and paypaloauth detectors).
+	// (Braintree docs; the classic secrets-patterns-db pattern).
 	prefixed("braintree-access-token", `[A-Za-z0-9$]`, 40, "access_token$production$", "access_token$sandbox$"),
 	// Adyen API keys: AQE…, named as such (Adyen API credentials docs).
 	named("adyen-api-key", "adyen", "AQE", `[A-Za-z0-9+/=._-]`, 43, 1000),
@@ -54,7 +54,7 @@ var saasRules = []Rule{
 	rule("microsoft-teams-webhook", `(https://[A-Za-z0-9-]+\.webhook\.office\.com/webhookb2/[A-Za-z0-9@/_-]{40,})`, "webhook.office.com"),
 	// Honeycomb ingest and management keys (hcaik_, hcxik_, hcamk_, hcxmk_;
 	// Honeycomb API keys docs), and the older keys named as such: 32 hex or
-	// 22 characters (gitleaks honeycomb family).
+	// 22 characters (trufflehog honeycomb).
 	prefixed("honeycomb-api-key", `[A-Za-z0-9]`, 40, "hcaik_", "hcxik_", "hcamk_", "hcxmk_"),
 	namedCheck("honeycomb-api-key", "honeycomb", "", `[A-Za-z0-9]`, 22, 32, honeycombShape),
 	// Splunk HTTP Event Collector tokens: a UUID after "Splunk " (the HEC
@@ -65,7 +65,7 @@ var saasRules = []Rule{
 	// rollbar-access-token; trufflehog bugsnag).
 	named("rollbar-token", "rollbar", "", `[a-f0-9]`, 32, 32),
 	named("bugsnag-api-key", "bugsnag", "", `[a-f0-9]`, 32, 32),
-	// Lightstep access tokens, named as such (gitleaks lightstep family; trufflehog lightstep).
+	// Lightstep access tokens, named as such (trufflehog lightstep).
 	named("lightstep-token", "lightstep", "", `[A-Za-z0-9+/=_-]`, 32, 512),
 	// PagerDuty API keys: 20 characters named as such (trufflehog pagerdutyapikey).
 	named("pagerduty-token", "pagerduty", "", `[A-Za-z0-9_+-]`, 20, 20),
@@ -100,7 +100,8 @@ var saasRules = []Rule{
 	named("contentful-token", "contentful", "", `[A-Za-z0-9_=-]`, 43, 43),
 	// Algolia admin API keys: 32 hex named as such (gitleaks algolia-api-key).
 	named("algolia-api-key", "algolia", "", `[a-f0-9]`, 32, 32),
-	// Mapbox secret tokens: sk. and a JWT-like body (gitleaks mapbox-api-token).
+	// Mapbox secret tokens: sk. and a JWT-like body (Mapbox access token docs;
+	// gitleaks mapbox-api-token has the public pk. form).
 	prefixed("mapbox-secret-token", `[A-Za-z0-9._-]`, 60, "sk.eyJ"),
 	// Okta API tokens (SSWS): 00 + 40, named as such (gitleaks okta-access-token).
 	named("okta-api-token", "okta", "00", `[A-Za-z0-9_-]`, 42, 42),
@@ -110,8 +111,8 @@ var saasRules = []Rule{
 	named("twitch-token", "twitch", "", `[a-z0-9]`, 30, 30),
 	// Dropbox short-lived access tokens: sl. + 135 or more (gitleaks dropbox-short-lived-api-token).
 	prefixed("dropbox-token", `[A-Za-z0-9._=-]`, 120, "sl."),
-	// Asana personal access tokens: 0/ or 1/ or 2/, ids, :, 32 (gitleaks
-	// asana-client-secret family; Asana docs), named as such.
+	// Asana personal access tokens: a version digit, /, one or two ids, :,
+	// 32 (Asana developer docs), named as such.
 	namedCheck("asana-token", "asana", "", `[A-Za-z0-9/:]`, 51, 75, asanaShape),
 	// Notion integration tokens: ntn_ + 46, and the older secret_ + 43 (Notion docs).
 	prefixed("notion-token", `[A-Za-z0-9]`, 40, "ntn_", "secret_"),
@@ -123,7 +124,7 @@ var saasRules = []Rule{
 	prefixed("figma-token", `[A-Za-z0-9_-]`, 36, "figd_"),
 	// HubSpot private app tokens: pat-na1-/pat-eu1- + UUID (trufflehog hubspot).
 	prefixed("hubspot-token", `[a-f0-9-]`, 30, "pat-na1-", "pat-eu1-"),
-	// PostHog personal API keys: phx_ (gitleaks posthog family).
+	// PostHog personal API keys: phx_ (PostHog API docs).
 	prefixed("posthog-personal-key", `[A-Za-z0-9_]`, 36, "phx_"),
 	// EasyPost production and test keys: EZAK/EZTK + 54 (gitleaks easypost-api-token).
 	prefixed("easypost-api-key", `[A-Za-z0-9]`, 50, "EZAK", "EZTK"),
