@@ -79,6 +79,29 @@ func TestPrefixedNearMissesRedacted(t *testing.T) {
 	}
 }
 
+// A prefix followed by a body one byte shorter than its rule's minimum is
+// not that kind, at the end of the string or before a space.
+func TestPrefixedShortBodyUntouched(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, p := range prefixSpecs {
+		var alphabet []byte
+		for c := 0; c < 128; c++ {
+			if p.body[c] && c != '=' && c != '-' && c != '.' {
+				alphabet = append(alphabet, byte(c))
+			}
+		}
+		for _, pre := range p.prefixes {
+			b := []byte(pre)
+			for range p.min - 1 {
+				b = append(b, alphabet[rng.IntN(len(alphabet))])
+			}
+			for _, text := range []string{"id " + string(b), "id " + string(b) + " next"} {
+				assert.NotContains(t, redactString(text), "[REDACTED:"+p.kind+"]", text)
+			}
+		}
+	}
+}
+
 // Each prefixed rule's matcher finds exactly what its documenting regexp
 // (and its check, as the redactor applies a Validate) finds, on the samples
 // and on random strings made of its prefixes, its alphabet and separators.
