@@ -29,7 +29,9 @@ func TestEveryRuleHasSamples(t *testing.T) {
 	for _, r := range builtinRules {
 		kinds[r.Kind] = true
 	}
-	assert.GreaterOrEqual(t, len(kinds), 50, "at least 50 credential formats")
+	assert.GreaterOrEqual(t, len(kinds), 120, "at least 120 credential formats")
+	t.Logf("%d rules, %d kinds", len(builtinRules), len(kinds))
+	assert.Less(t, len(builtinRules), 200, "room for custom rules in the prefilter's %d", maxRules)
 	for k := range kinds {
 		assert.Contains(t, samples, k, "rule %s has no test sample", k)
 	}
@@ -88,11 +90,14 @@ func TestCardValidation(t *testing.T) {
 	}
 }
 
-func TestGitHubChecksum(t *testing.T) {
+// A GitHub token whose checksum is broken (one character off) is redacted
+// all the same: the prefix is enough.
+func TestGitHubChecksumNotRequired(t *testing.T) {
 	tok := redacttest.GHToken("gh" + "p")
-	assert.True(t, githubChecksum(tok))
 	flipped := tok[:10] + string(rune(tok[10]^1)) + tok[11:]
-	assert.False(t, githubChecksum(flipped))
+	for _, s := range []string{tok, flipped} {
+		assert.Equal(t, "token [REDACTED:github-token] used", redactString("token "+s+" used"), s)
+	}
 }
 
 func TestRedactCleanStringAllocatesNothing(t *testing.T) {

@@ -3,7 +3,6 @@ package redact
 import (
 	"encoding/base64"
 	"encoding/json"
-	"hash/crc32"
 	"regexp"
 	"slices"
 	"strings"
@@ -41,110 +40,131 @@ func (r Rule) matcher(f matchFunc) Rule { r.find = f; return r }
 // kvKeys are the key names that make "key=value" text secret.
 const kvKeys = `(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|id[_-]?token|credentials?|session[_-]?(?:id|token|key)|sessionid|signature)`
 
-// builtinRules is every built-in format, with where it comes from. The
-// formats follow the vendors' documentation and the public gitleaks and
-// trufflehog rule sets; the patterns are our own.
-var builtinRules = []Rule{
-	// AWS access key ids: AKIA (user), ASIA (STS), ABIA, ACCA; base32 body (AWS IAM docs).
-	rule("aws-access-key-id", `\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b`, "akia", "asia", "abia", "acca", "a3t"),
+// builtinRules is every built-in format, in the order the rules run: the
+// specific formats first (on a tie the earlier rule names the marker), then
+// the generic ones (JWTs, PEM blocks, URLs, headers, assignments, cards).
+// The formats follow the vendors' documentation and the public gitleaks
+// and trufflehog rule sets; the patterns are our own.
+var builtinRules = slices.Concat(specificRules, cloudRules, saasRules, genericRules)
+
+// specificRules are the formats of the major clouds, code hosts and chat
+// services. A format with a distinctive prefix is matched by its shape
+// alone (see prefixed.go): a token one character off or cut short is still
+// redacted. Validators remain only where the shape alone is ambiguous.
+var specificRules = []Rule{
+	// AWS access key ids: AKIA (user), ASIA (STS), ABIA, ACCA; base32 body
+	// (AWS IAM docs). Exactly 20 characters, or cut short to 18.
+	rule("aws-access-key-id", `\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{14,16})\b`, awsKeyIDKeywords...),
 	// AWS secret access keys: 40 base64 chars, recognizable only next to their name.
 	rule("aws-secret-access-key", `(?i)aws[_.-]?secret[_.-]?(?:access[_.-]?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})\b`, "aws"),
 	// Google API keys: AIza + 35 (Google Cloud docs).
-	rule("gcp-api-key", `\b(AIza[0-9A-Za-z_-]{35})`, "aiza"),
+	prefixed("gcp-api-key", `[0-9A-Za-z_-]`, 30, "AIza"),
 	// GCP service-account JSON: the private key id (the key itself is a PEM block below).
 	rule("gcp-service-account-key-id", `"private_key_id"\s*:\s*"([a-f0-9]{40})"`, "private_key_id"),
-	// Google OAuth client secrets (GOCSPX-) and access tokens (ya29.).
-	rule("gcp-oauth-client-secret", `\b(GOCSPX-[A-Za-z0-9_-]{28})`, "gocspx-"),
-	rule("gcp-oauth-access-token", `\b(ya29\.[A-Za-z0-9_-]{20,})`, "ya29."),
+	// Google OAuth client secrets (GOCSPX- + 28) and access tokens (ya29.).
+	prefixed("gcp-oauth-client-secret", `[A-Za-z0-9_-]`, 24, "GOCSPX-"),
+	prefixed("gcp-oauth-access-token", `[A-Za-z0-9_-]`, 20, "ya29."),
 	// Azure storage account keys and Service Bus/Event Hub keys in connection strings.
 	rule("azure-storage-key", `(?i)AccountKey=([A-Za-z0-9+/]{20,}={0,2})`, "accountkey="),
 	rule("azure-shared-access-key", `(?i)SharedAccessKey=([A-Za-z0-9+/]{20,}={0,2})`, "sharedaccesskey="),
 	// Azure SAS tokens: the sig= parameter.
 	rule("azure-sas-signature", `(?i)[?&;]sig=([A-Za-z0-9%+/]{20,}(?:%3D|=){0,2})`, "sig="),
 	// Azure AD (Entra) client secrets: 3 chars, a digit, Q~, 31–34 chars.
-	rule("azure-ad-client-secret", `(?:^|[^A-Za-z0-9_~.])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:$|[^A-Za-z0-9_~.-])`, "q~"),
-	// GitHub tokens (github.blog, 2021 token formats): prefix, 30 random, 6 base62 CRC32.
-	rule("github-token", `\b(ghp_[A-Za-z0-9]{36})\b`, "ghp_").validate(githubChecksum),
-	rule("github-oauth-token", `\b(gho_[A-Za-z0-9]{36})\b`, "gho_").validate(githubChecksum),
-	rule("github-app-token", `\b((?:ghu|ghs)_[A-Za-z0-9]{36})\b`, "ghu_", "ghs_").validate(githubChecksum),
-	rule("github-refresh-token", `\b(ghr_[A-Za-z0-9]{36})\b`, "ghr_").validate(githubChecksum),
-	// GitHub fine-grained personal access tokens.
-	rule("github-fine-grained-token", `\b(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b`, "github_pat_"),
-	// GitLab personal, deploy, runner and pipeline trigger tokens (GitLab token docs).
-	rule("gitlab-token", `\b((?:glpat|gldt|glrt|glptt|glft|glsoat|glcbt)-[A-Za-z0-9_-]{20,})`, "glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "glcbt-"),
-	rule("gitlab-runner-registration-token", `\b(GR1348941[A-Za-z0-9_-]{20,})`, "gr1348941"),
+	rule("azure-ad-client-secret", `(?:^|[^A-Za-z0-9_~.])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{28,34})(?:$|[^A-Za-z0-9_~.-])`, "q~"),
+	// GitHub tokens (github.blog, 2021 token formats): prefix, 30 random, 6
+	// base62 CRC32. The checksum is not required: a token one character off
+	// or cut short (30 characters at least) is still redacted.
+	prefixed("github-token", `[A-Za-z0-9]`, 30, "ghp_"),
+	prefixed("github-oauth-token", `[A-Za-z0-9]`, 30, "gho_"),
+	prefixed("github-app-token", `[A-Za-z0-9]`, 30, "ghu_", "ghs_"),
+	prefixed("github-refresh-token", `[A-Za-z0-9]`, 30, "ghr_"),
+	// GitHub fine-grained personal access tokens: github_pat_, 22, _, 59.
+	prefixed("github-fine-grained-token", `[A-Za-z0-9_]`, 70, "github_pat_"),
+	// GitLab personal, deploy, runner, pipeline trigger, feed, OAuth,
+	// incoming mail, agent and feature flag tokens (GitLab token docs).
+	prefixed("gitlab-token", `[A-Za-z0-9_-]`, 16, "glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "glcbt-", "glimt-", "glagent-", "gloas-", "glffct-"),
+	prefixed("gitlab-runner-registration-token", `[A-Za-z0-9_-]`, 16, "GR1348941"),
 	// Slack bot, user, app-level and configuration tokens (Slack API docs).
-	rule("slack-token", `\b(xox[abeoprs]-[A-Za-z0-9-]{10,})`, "xoxa-", "xoxb-", "xoxe-", "xoxo-", "xoxp-", "xoxr-", "xoxs-"),
-	rule("slack-app-token", `\b(xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+)`, "xapp-"),
+	prefixed("slack-token", `[A-Za-z0-9-]`, 10, "xoxa-", "xoxb-", "xoxe-", "xoxo-", "xoxp-", "xoxr-", "xoxs-"),
+	prefixed("slack-app-token", `[A-Za-z0-9-]`, 30, "xapp-"),
 	// Slack incoming webhooks.
 	rule("slack-webhook", `(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,})`, "hooks.slack.com"),
 	// Stripe secret and restricted keys, webhook signing secrets (Stripe docs).
-	rule("stripe-key", `\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,})`, "sk_live_", "sk_test_", "rk_live_", "rk_test_"),
-	rule("stripe-webhook-secret", `\b(whsec_[A-Za-z0-9+/]{24,})`, "whsec_"),
-	// Twilio API key secrets: SK + 32 hex.
+	prefixed("stripe-key", `[A-Za-z0-9]`, 16, "sk_live_", "sk_test_", "rk_live_", "rk_test_"),
+	prefixed("stripe-webhook-secret", `[A-Za-z0-9+/]`, 24, "whsec_"),
+	// Twilio API key secrets: SK + 32 hex. "SK" alone is no prefix: exact shape.
 	rule("twilio-api-key", `\b(SK[0-9a-fA-F]{32})\b`, "sk"),
-	// SendGrid: SG.<22>.<43>.
-	rule("sendgrid-api-key", `\b(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})`, "sg."),
-	// Mailgun private API keys.
+	// SendGrid: SG.<22>.<43>; "SG." is short, so the dot after 22 is checked.
+	prefixedCheck("sendgrid-api-key", `[A-Za-z0-9_.-]`, 55, sendgridShape, "SG."),
+	// Mailgun private API keys: "key-" is a common word, so the exact shape.
 	rule("mailgun-api-key", `\b(key-[0-9a-f]{32})\b`, "key-"),
-	// Mailchimp API keys: 32 hex and the data center.
+	// Mailchimp API keys: 32 hex and the data center; no prefix, exact shape.
 	rule("mailchimp-api-key", `\b([0-9a-f]{32}-us\d{1,2})\b`, "-us"),
-	// npm access tokens (npm blog, 2021): npm_ + 30 random + 6 CRC32.
-	rule("npm-token", `\b(npm_[A-Za-z0-9]{36})\b`, "npm_").validate(githubChecksum),
+	// npm access tokens (npm blog, 2021): npm_ + 30 random + 6 CRC32; as for
+	// GitHub, the checksum is not required.
+	prefixed("npm-token", `[A-Za-z0-9]`, 30, "npm_"),
 	// PyPI upload tokens: macaroons that start with the base64 of "pypi.org".
-	rule("pypi-token", `\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})`, "pypi-ageichlwas5vcmc"),
-	// RubyGems API keys.
-	rule("rubygems-api-key", `\b(rubygems_[a-f0-9]{48})\b`, "rubygems_"),
+	prefixed("pypi-token", `[A-Za-z0-9_-]`, 50, "pypi-AgEIcHlwaS5vcmc"),
+	// RubyGems API keys: rubygems_ + 48 hex.
+	prefixed("rubygems-api-key", `[a-f0-9]`, 40, "rubygems_"),
 	// Docker Hub personal access tokens.
-	rule("dockerhub-token", `\b(dckr_pat_[A-Za-z0-9_-]{27,})`, "dckr_pat_"),
+	prefixed("dockerhub-token", `[A-Za-z0-9_-]`, 24, "dckr_pat_"),
 	// OpenAI keys: legacy (T3BlbkFJ marker) and project/service-account/admin keys.
-	rule("openai-api-key", `\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})`, "t3blbkfj"),
-	rule("openai-project-key", `\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,})`, "sk-proj-", "sk-svcacct-", "sk-admin-"),
-	// Anthropic API and admin keys.
-	rule("anthropic-api-key", `\b(sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,})`, "sk-ant-"),
-	// Hugging Face user access tokens.
-	rule("huggingface-token", `\b(hf_[A-Za-z]{34})\b`, "hf_"),
+	rule("openai-api-key", `\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{10,})`, "t3blbkfj"),
+	prefixed("openai-project-key", `[A-Za-z0-9_-]`, 40, "sk-proj-", "sk-svcacct-", "sk-admin-"),
+	// Anthropic API and admin keys: sk-ant-api03-, sk-ant-admin01- and 90 or more.
+	prefixed("anthropic-api-key", `[A-Za-z0-9_-]`, 60, "sk-ant-api", "sk-ant-admin"),
+	// Hugging Face user access tokens: hf_ + 34 letters.
+	prefixed("huggingface-token", `[A-Za-z]`, 30, "hf_"),
 	// Shopify access tokens, custom app, private app and shared secrets.
-	rule("shopify-token", `\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b`, "shpat_", "shpca_", "shppa_", "shpss_"),
+	prefixed("shopify-token", `[a-fA-F0-9]`, 28, "shpat_", "shpca_", "shppa_", "shpss_"),
 	// Square access tokens and OAuth secrets.
-	rule("square-token", `\b((?:EAAA|sq0atp-)[A-Za-z0-9_-]{22,60})`, "eaaa", "sq0atp-"),
-	rule("square-oauth-secret", `\b(sq0csp-[A-Za-z0-9_-]{43})`, "sq0csp-"),
+	prefixed("square-token", `[A-Za-z0-9_-]`, 22, "EAAA", "sq0atp-"),
+	prefixed("square-oauth-secret", `[A-Za-z0-9_-]`, 40, "sq0csp-"),
 	// Discord webhooks and bot tokens named as such.
 	rule("discord-webhook", `(https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{60,})`, "discord.com/api/webhooks", "discordapp.com/api/webhooks"),
 	rule("discord-bot-token", `(?i)discord[\w.-]{0,20}["']?\s*[:=]\s*["']?(?:Bot\s+)?([A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40})`, "discord"),
-	// Telegram bot tokens: bot id, colon, AA + 33.
-	rule("telegram-bot-token", `\b(\d{8,10}:AA[A-Za-z0-9_-]{33})`, ":aa"),
-	// DigitalOcean personal, OAuth and refresh tokens.
-	rule("digitalocean-token", `\b(do[opr]_v1_[a-f0-9]{64})\b`, "dop_v1_", "doo_v1_", "dor_v1_"),
+	// Telegram bot tokens: bot id, colon, AA + 33 (or cut short to 30).
+	rule("telegram-bot-token", `\b(\d{8,10}:AA[A-Za-z0-9_-]{30,})`, ":aa"),
+	// DigitalOcean personal, OAuth and refresh tokens: do?_v1_ + 64 hex.
+	prefixed("digitalocean-token", `[a-f0-9]`, 56, "dop_v1_", "doo_v1_", "dor_v1_"),
 	// Datadog API (32 hex) and application (40 hex) keys, named as such.
 	rule("datadog-key", `(?i)(?:datadog|dd)[_-]?(?:api|app|application)[_-]?key["']?\s*[:=]\s*["']?([a-f0-9]{32,40})\b`, "datadog", "dd_api", "dd-api", "dd_app", "dd-app", "ddapi", "ddapp"),
 	// New Relic user API keys (NRAK-) and insert keys (NRII-).
-	rule("newrelic-key", `\b(NR(?:AK|II)-[A-Za-z0-9_-]{27,32})`, "nrak-", "nrii-"),
-	// Postman API keys.
-	rule("postman-api-key", `\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b`, "pmak-"),
-	// HashiCorp Vault service and batch tokens.
-	rule("vault-token", `\b(hv[sb]\.[A-Za-z0-9_-]{24,})`, "hvs.", "hvb."),
+	prefixed("newrelic-key", `[A-Za-z0-9_-]`, 24, "NRAK-", "NRII-"),
+	// Postman API keys: PMAK-, 24 hex, -, 34 hex.
+	prefixed("postman-api-key", `[a-f0-9-]`, 50, "PMAK-"),
+	// HashiCorp Vault service, batch and recovery tokens.
+	prefixed("vault-token", `[A-Za-z0-9_-]`, 24, "hvs.", "hvb.", "hvr."),
 	// HashiCorp Terraform Cloud / Enterprise API tokens.
-	rule("terraform-cloud-token", `\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70})`, ".atlasv1."),
+	rule("terraform-cloud-token", `\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{50,70})`, ".atlasv1."),
 	// Doppler service, personal, CLI, SCIM and audit tokens.
-	rule("doppler-token", `\b(dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9._-]{40,})`, "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."),
+	prefixed("doppler-token", `[A-Za-z0-9._-]`, 40, "dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."),
 	// Grafana Cloud tokens, service-account tokens and legacy API keys.
-	rule("grafana-token", `\b(glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9+/]{50,400}={0,2})`, "glc_", "glsa_", "eyjrijoi"),
-	// Linear API keys.
-	rule("linear-api-key", `\b(lin_api_[A-Za-z0-9]{40})\b`, "lin_api_"),
+	prefixed("grafana-token", `[A-Za-z0-9+/=]`, 32, "glc_"),
+	prefixed("grafana-token", `[A-Za-z0-9_]`, 36, "glsa_"),
+	prefixed("grafana-token", `[A-Za-z0-9+/=]`, 50, "eyJrIjoi"),
+	// Linear API keys: lin_api_ + 40.
+	prefixed("linear-api-key", `[A-Za-z0-9]`, 36, "lin_api_"),
 	// Atlassian API tokens.
-	rule("atlassian-api-token", `\b(ATATT3[A-Za-z0-9_=-]{100,})`, "atatt3"),
+	prefixed("atlassian-api-token", `[A-Za-z0-9_=-]`, 100, "ATATT3"),
 	// Sentry DSNs (the public key in the URL) and auth tokens.
 	rule("sentry-dsn", `https?://([a-f0-9]{32})(?::[a-f0-9]{32})?@[A-Za-z0-9.-]*sentry[A-Za-z0-9.-]*(?::\d+)?/\d+`, "sentry"),
-	rule("sentry-token", `\b(sntry[su]_[A-Za-z0-9+/=_-]{40,})`, "sntrys_", "sntryu_"),
+	prefixed("sentry-token", `[A-Za-z0-9+/=_-]`, 40, "sntrys_", "sntryu_"),
 	// Databricks, Pulumi, Fly.io, PlanetScale, Alibaba Cloud tokens.
-	rule("databricks-token", `\b(dapi[a-f0-9]{32}(?:-\d)?)\b`, "dapi"),
-	rule("pulumi-token", `\b(pul-[a-f0-9]{40})\b`, "pul-"),
-	rule("flyio-token", `\b(fo1_[A-Za-z0-9_-]{39,43})`, "fo1_"),
-	rule("planetscale-token", `\b(pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32,64})`, "pscale_"),
-	rule("alibaba-access-key-id", `\b(LTAI[A-Za-z0-9]{20})\b`, "ltai"),
+	prefixed("databricks-token", `[a-f0-9-]`, 28, "dapi"),
+	prefixed("pulumi-token", `[a-f0-9]`, 36, "pul-"),
+	prefixed("flyio-token", `[A-Za-z0-9_-]`, 36, "fo1_"),
+	prefixed("planetscale-token", `[A-Za-z0-9_.-]`, 32, "pscale_tkn_", "pscale_pw_", "pscale_oauth_"),
+	prefixed("alibaba-access-key-id", `[A-Za-z0-9]`, 17, "LTAI"),
 	// age encryption secret keys (bech32).
-	rule("age-secret-key", `(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})`, "age-secret-key-1"),
+	prefixed("age-secret-key", `[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]`, 50, "AGE-SECRET-KEY-1"),
+}
+
+// genericRules recognize credentials by their context: JWT structure, PEM
+// armour, URLs, headers, assignments, and the checked digits of cards and
+// SSNs. They run after every specific format.
+var genericRules = []Rule{
 	// JSON Web Tokens: header.payload.signature, header must decode to JSON with "alg".
 	rule("jwt", `\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,})`, "eyj").validate(validJWT),
 	// PEM, OpenSSH and PGP private key blocks, whole (multi-line, or with
@@ -175,25 +195,6 @@ var builtinRules = []Rule{
 // Builtin returns a copy of the built-in rules, in the order they run.
 func Builtin() []Rule { return slices.Clone(builtinRules) }
 
-// githubChecksum checks the CRC32 suffix of GitHub and npm tokens: the last
-// six characters are the base62 CRC32 of the 30 random characters after the
-// 4-character prefix.
-func githubChecksum(tok string) bool {
-	if len(tok) != 40 {
-		return false
-	}
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	var sum uint64
-	for i := 34; i < 40; i++ {
-		d := strings.IndexByte(alphabet, tok[i])
-		if d < 0 {
-			return false
-		}
-		sum = sum*62 + uint64(d)
-	}
-	return sum == uint64(crc32.ChecksumIEEE([]byte(tok[4:34])))
-}
-
 // validJWT accepts a token whose header is base64url JSON with an "alg".
 func validJWT(tok string) bool {
 	h, _, _ := strings.Cut(tok, ".")
@@ -207,6 +208,72 @@ func validJWT(tok string) bool {
 	}
 	_, ok := hdr["alg"]
 	return ok
+}
+
+// sendgridShape accepts SG., 22 characters, and a dot: the shape of a
+// SendGrid key, which "SG." alone does not announce.
+func sendgridShape(tok string) bool {
+	return len(tok) > 26 && tok[25] == '.' && strings.IndexByte(tok[3:25], '.') < 0
+}
+
+// airtableShape accepts pat, 14 letters or digits, a dot and hex: the shape
+// of an Airtable token, which "pat" alone does not announce.
+func airtableShape(tok string) bool {
+	if len(tok) < 18+32 || tok[17] != '.' || strings.IndexByte(tok[3:17], '.') >= 0 {
+		return false
+	}
+	for i := 18; i < len(tok); i++ {
+		if c := tok[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// validJWTBase64 accepts base64 (standard alphabet, possibly cut short)
+// whose text is a JWT: a header that validJWT accepts, then a dot. Only the
+// first 1 KiB is decoded: enough for any header, and a bound on the work
+// for each token.
+func validJWTBase64(tok string) bool {
+	tok = strings.TrimRight(tok, "=")
+	n := min(len(tok), 1024) / 4 * 4 // whole groups only: the token may be cut short
+	b, err := base64.StdEncoding.DecodeString(tok[:n])
+	if err != nil {
+		return false
+	}
+	header, _, ok := strings.Cut(string(b), ".")
+	return ok && validJWT(header)
+}
+
+// honeycombShape accepts the two shapes of the older Honeycomb keys: 22
+// letters and digits, or 32 hex.
+func honeycombShape(s string) bool { return len(s) == 22 || len(s) == 32 && isHex(s) }
+
+// codecovShape accepts a Codecov token: a UUID, or 32 hex.
+func codecovShape(s string) bool { return isUUID(s) || len(s) == 32 && isHex(s) }
+
+// asanaShape accepts an Asana personal access token: a version digit, /,
+// one or two ids of 16 or more digits separated by /, :, 32 letters or digits.
+func asanaShape(s string) bool {
+	id, secret, ok := strings.Cut(s, ":")
+	if !ok || len(secret) != 32 || strings.ContainsAny(secret, "/:") || len(id) < 2 || id[1] != '/' {
+		return false
+	}
+	for _, part := range strings.Split(id[2:], "/") {
+		if len(part) < 16 || strings.Trim(part, "0123456789") != "" {
+			return false
+		}
+	}
+	return id[0] >= '0' && id[0] <= '9'
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func hasDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }
