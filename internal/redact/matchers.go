@@ -307,7 +307,20 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		work += 2 * len(key) // the key sets read at most the key
 		strong := kvSecretKeys.match(key)
 		if !strong && !kvTokenKeys.match(key) {
-			continue
+			// Two words: "api key: …", "Client Secret = …".
+			if k < 2 || s[k-1] != ' ' || !isKeyByte(s[k-2]) || c == '>' {
+				continue
+			}
+			k2 := k - 1
+			for k2 > 0 && isKeyByte(s[k2-1]) {
+				k2--
+			}
+			work += 3 * (k - k2)
+			key = s[k2:end]
+			strong = kvSecretKeys.match(key)
+			if !strong && !kvTokenKeys.match(key) {
+				continue
+			}
 		}
 		if c == ':' && key == "PASS" { // go test's and automake's "--- PASS: TestName"
 			continue

@@ -69,7 +69,8 @@ const (
 	shortStem = 4
 )
 
-// keySuffixes may follow a stem in a key that is still secret. A password
+// keySuffixes may follow a stem in a key that is still secret (in this
+// order: cutKeySuffix picks them by their last byte). A password
 // hint is secret: people write the password, or most of it, in the hint
 // (the 2013 Adobe breach exposed millions of such hints). A hash or digest
 // of a password or token can be cracked or replayed offline.
@@ -131,65 +132,32 @@ func normalizeKey(k string) string {
 }
 
 // match reports whether key ends with one of the stems, as keySet describes.
-// It does not allocate.
+// It does not allocate. It runs on every attribute key: the common case,
+// a key that no stem ends and that ends with no suffix, costs one walk of
+// a byte or two and a table lookup.
 func (ks *keySet) match(key string) bool {
-	if notSecretKey(key) {
+	if len(key) == 0 || notSecretKey(key) {
 		return false
 	}
-	if ks.matchEnd(key, len(key)) {
+	if ks.matchEnd(key, key) {
 		return true
 	}
-	if e := cutKeySuffix(key); e < len(key) {
-		return ks.matchEnd(key, e)
+	if !mayHaveSuffix[key[len(key)-1]] {
+		return false
+	}
+	if end := cutKeySuffix(key); end < len(key) {
+		return ks.matchEnd(key[:end], key)
 	}
 	return false
 }
 
-// notSecretKey: keys that end with a stem yet never hold a secret. "PWD",
-// spelled so, is the shell's working directory.
-func notSecretKey(key string) bool { return key == "PWD" }
-
-// cutKeySuffix returns where key ends without its trailing digits and then
-// one of keySuffixes (and the separators before each), or len(key).
-func cutKeySuffix(key string) int {
-	e := len(key)
-	d := e
-	for d > 0 && isDigit(key[d-1]) {
-		d--
-	}
-	if d < e && d > 0 && isLetterByte(key[d-1]) || d < e && d > 0 && isKeySep(key[d-1]) {
-		e = d
-	}
-	for e > 0 && isKeySep(key[e-1]) {
-		e--
-	}
-	if e == 0 {
-		return len(key)
-	}
-	switch lower(key[e-1]) { // the last bytes of keySuffixes: most keys stop here
-	case 'n', 'm', 't', 'h':
-	default:
-		return e
-	}
-	for _, suf := range keySuffixes {
-		if len(suf) < e && strings.EqualFold(key[e-len(suf):e], suf) {
-			e -= len(suf)
-			for e > 0 && isKeySep(key[e-1]) {
-				e--
-			}
-			return e
-		}
-	}
-	return e
-}
-
-// matchEnd reports whether key[:end] ends with a stem that may start where
-// it does. A stem that ends here but may not start there does not stop the
-// walk: a longer one may.
-func (ks *keySet) matchEnd(key string, end int) bool {
+// matchEnd reports whether k, a prefix of key, ends with a stem that may
+// start where it does in key. A stem that ends here but may not start
+// there does not stop the walk: a longer one may.
+func (ks *keySet) matchEnd(k, key string) bool {
 	node := int32(0)
-	for i := end - 1; i >= 0; i-- {
-		c := key[i]
+	for i := len(k) - 1; i >= 0; i-- {
+		c := k[i]
 		if isKeySep(c) {
 			continue
 		}
@@ -201,16 +169,87 @@ func (ks *keySet) matchEnd(key string, end int) bool {
 		if node == 0 {
 			return false
 		}
-		switch ks.end[node] {
-		case endAnywhere:
+		if e := ks.end[node]; e != 0 && (e == endAnywhere || segmentStart(key, i)) {
 			return true
-		case endSegment:
-			if segmentStart(key, i) {
-				return true
-			}
 		}
 	}
 	return false
+}
+
+// mayHaveSuffix: the last bytes of the keys that cutKeySuffix may cut: a
+// digit, a separator, the last letter of one of keySuffixes.
+var mayHaveSuffix = func() (t [256]bool) {
+	for _, c := range []byte("0123456789_-. nmthNMTH") {
+		t[c] = true
+	}
+	return t
+}()
+
+// notSecretKey: keys that end with a stem yet never hold a secret. "PWD",
+// spelled so, is the shell's working directory.
+func notSecretKey(key string) bool { return key == "PWD" }
+
+// cutKeySuffix returns where key ends without its trailing digits and then
+// one of keySuffixes (and the separators before each), or len(key). It runs
+// on every key that no stem ends, so that it looks at the last byte first.
+func cutKeySuffix(key string) int {
+	e := len(key)
+	if e == 0 {
+		return 0
+	}
+	if isDigit(key[e-1]) {
+		d := e - 1
+		for d > 0 && isDigit(key[d-1]) {
+			d--
+		}
+		if d == 0 {
+			return len(key)
+		}
+		e = d
+	}
+	for e > 0 && isKeySep(key[e-1]) {
+		e--
+	}
+	if e == 0 {
+		return len(key)
+	}
+	var sufs []string
+	switch lower(key[e-1]) { // the last bytes of keySuffixes: most keys stop here
+	case 'n':
+		sufs = keySuffixes[0:1]
+	case 'm':
+		sufs = keySuffixes[1:2]
+	case 't':
+		sufs = keySuffixes[2:3] // hint, or digest
+		if hasSuffixFold(key[:e], keySuffixes[4]) {
+			sufs = keySuffixes[4:5]
+		}
+	case 'h':
+		sufs = keySuffixes[3:4]
+	default:
+		return e
+	}
+	if suf := sufs[0]; hasSuffixFold(key[:e], suf) && len(suf) < e {
+		e -= len(suf)
+		for e > 0 && isKeySep(key[e-1]) {
+			e--
+		}
+	}
+	return e
+}
+
+// hasSuffixFold reports whether s ends with suf (lowercase ASCII) in any case.
+func hasSuffixFold(s, suf string) bool {
+	if len(s) < len(suf) {
+		return false
+	}
+	s = s[len(s)-len(suf):]
+	for i := 0; i < len(suf); i++ {
+		if lower(s[i]) != suf[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // segmentStart reports whether a segment of key starts at key[i]: at its
