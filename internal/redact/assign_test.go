@@ -332,10 +332,20 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 			a, b := measure(r, small, 1, false), measure(r, large, 1, false)
 			assert.False(t, float64(b.work) > maxGrowth*float64(a.work) || a.work == 0 && b.work != 0,
 				"%q: %d bytes examined at %d KiB, %d at %d KiB", unit, a.work, len(small)>>10, b.work, len(large)>>10)
-			for i := 0; i < 4 && float64(b.cpu) > maxGrowth*float64(a.cpu); i++ {
-				a.cpu, b.cpu = min(a.cpu, measure(r, small, 4, true).cpu), min(b.cpu, measure(r, large, 1, true).cpu)
+			// Timing as TestRedactIsLinear does: on a first measure over the
+			// bound, the minimum of interleaved runs, each after a collection.
+			for i := 0; i < 8 && float64(b.cpu) > 12*float64(a.cpu); i++ {
+				if i%2 == 0 {
+					a.cpu, b.cpu = min(a.cpu, measure(r, small, 4, true).cpu), min(b.cpu, measure(r, large, 1, true).cpu)
+				} else {
+					b.cpu, a.cpu = min(b.cpu, measure(r, large, 1, true).cpu), min(a.cpu, measure(r, small, 4, true).cpu)
+				}
 			}
-			assert.LessOrEqual(t, float64(b.cpu), maxGrowth*float64(a.cpu), "%q: %v at 16 KiB, %v at 64 KiB", unit, a.cpu, b.cpu)
+			// The bytes examined above are the exact measure; the time only
+			// backs it for what they cannot count, and its units make
+			// thousands of spans, whose allocations a loaded machine slows
+			// unevenly: its bound sits between linear (4×) and quadratic (16×).
+			assert.LessOrEqual(t, float64(b.cpu), 12*float64(a.cpu), "%q: %v at 16 KiB, %v at 64 KiB", unit, a.cpu, b.cpu)
 		}
 	}
 }
