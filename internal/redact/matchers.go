@@ -34,15 +34,6 @@ func setOf(chars string) *byteSet {
 	return &b
 }
 
-// not returns the complement of b.
-func (b *byteSet) not() *byteSet {
-	var c byteSet
-	for i := range c {
-		c[i] = !b[i]
-	}
-	return &c
-}
-
 // cursor answers "where is the first byte of set at or after pos" (len(s)
 // if none) for positions asked in increasing order: a scan resumes where
 // the last one stopped, so that over one string each byte is examined at
