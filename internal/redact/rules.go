@@ -169,13 +169,14 @@ var builtinRules = []Rule{
 	rule("bearer-token", `(?i)\bbearer\s+([A-Za-z0-9._~+/-]{12,}=*)`, "bearer").validate(hasDigit),
 	// Basic credentials anywhere: base64 of user:password.
 	rule("basic-auth", `(?i)\bbasic\s+([A-Za-z0-9+/]{6,}={0,2})`, "basic").validate(validBasic),
-	// Cookie and Set-Cookie header values (session cookies).
+	// Cookie and Set-Cookie header values (session cookies), whole, with
+	// the same quote and bracket rules as Authorization (findHeaderValues).
 	rule("cookie", `(?i)\bcookie["']?[ \t]*[:=][ \t]*["'\[]?([^"'\]\r\n]+)`, "cookie").matcher(findHeaderValues("cookie", true)),
 	// key=value, key: value, "key": "value", query parameters, := ?= .= =>,
 	// typed declarations, setter calls, XML elements and JSON objects under
 	// a secret-sounding key (findAssignments; the regexp documents the
 	// common forms: keys as keySet matches them, values to a delimiter).
-	rule("secret-assignment", `(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_. -])*`+kvKeys+`(?:[_.-]?(?i:confirmation|confirm|hint|hash|digest))?\d*["']?[ \t]*(?:=|:|=>|:=|\?=|\.=)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<>]+)`,
+	rule("secret-assignment", `(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_. -])*`+kvKeys+`(?:[_.-]?(?i:confirmation|confirm|hint|hash|digest))?\d*["']?[ \t]*(?:=>|::=|:=|\?=|\.=|\+=|=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<>]+)`,
 		"pass", "pwd", "secret", "token", "api_key", "api-key", "api.key", "api key", "apikey", "access_key", "access-key", "access.key", "access key", "accesskey",
 		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "signature").matcher(findAssignments),
 	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
