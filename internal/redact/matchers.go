@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -33,15 +34,6 @@ func setOf(chars string) *byteSet {
 	return &b
 }
 
-// not returns the complement of b.
-func (b *byteSet) not() *byteSet {
-	var c byteSet
-	for i := range c {
-		c[i] = !b[i]
-	}
-	return &c
-}
-
 // cursor answers "where is the first byte of set at or after pos" (len(s)
 // if none) for positions asked in increasing order: a scan resumes where
 // the last one stopped, so that over one string each byte is examined at
@@ -70,130 +62,496 @@ func (c *cursor) next(s string, pos int, work *int) int {
 }
 
 // kvSecretKeys are the key stems whose value in key=value text is always
-// secret; a key matches when, lowercased and without separators, it ends
-// with one.
+// secret, whatever it holds: passwords, secrets and keys. A key matches as
+// keySet describes (any case, any separator, whole segments for the short
+// stems, suffixes such as "_confirmation").
 var kvSecretKeys = newKeySet(kvSecretStems)
 
 var kvSecretStems = []string{
-	"password", "passwd", "passphrase", "pwd", "secret", "apikey", "accesskey",
+	"password", "passwd", "passphrase", "pass", "pwd", "secret", "apikey", "accesskey",
 	"secretkey", "privatekey", "clientsecret", "credential", "credentials", "signature",
 }
 
-// kvTokenKeys are key stems that system logs also use for object handles
-// ("token=Token{a64f992", "sessionid: 0x34ed9ac1c1e00ae"); their value is
-// secret only when it looks like a credential (see findAssignments).
+// kvTokenKeys are the key stems of tokens and sessions. Their value is
+// secret whatever its characters and length ("token=abc123", a
+// percent-encoded access_token), except for the object handles that system
+// logs print under the same names (see isHandle): Android's
+// "token=Token{a64f992 ActivityRecord{…}}", macOS's "token:
+// com.apple.xpc.activity/4505", ZooKeeper's "sessionid: 0x34ed9ac1c1e00ae".
+// The keys that hold passwords and keys (kvSecretKeys) have no such guard:
+// no log prints a handle under them.
 var kvTokenKeys = newKeySet(kvTokenStems)
 
-var kvTokenStems = []string{"token", "accesskeyid", "sessionid", "sessiontoken", "sessionkey"}
+var kvTokenStems = []string{"token", "accesskeyid", "sessionid", "sessid", "sessiontoken", "sessionkey"}
 
 func isKeyByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 }
 
-// tokenAlphabet is what a credential-looking value is made of (see
-// findAssignments): letters, digits and ._-~+/=.
-var tokenAlphabet = setOf(letters + digits + "._-~+/=")
-
 var (
-	notToken   = tokenAlphabet.not()
-	digitBytes = setOf(digits)
-	letterByte = setOf(letters)
-	valueStop  = setOf(" \t\r\n,;&\"'}<>") // ends a value without quotes
+	valueStop  = setOf(" \t\r\n,;&\"'<>") // ends a value without quotes (see valueEnds)
 	newlines   = setOf("\r\n")
 	dquote     = setOf(`"`)
 	squote     = setOf("'")
+	lessThan   = setOf("<")
+	assignTrig = setOf("=:,>") // the bytes findAssignments looks at
+	// afterCloser: a closing bracket followed by one of these (or the end)
+	// ends a value without quotes.
+	afterCloser = setOf(" \t\r\n,;.:&\"'<>)]}")
 )
 
-// findAssignments finds the values of key=value, key: value, "key": "value",
-// key => value and query parameters whose key is secret. The value of a key
-// in kvTokenKeys is secret only when it looks like a credential: at least 8
-// bytes of tokenAlphabet, with letters and digits, and not a 0x hex number.
+// valueEnds reports whether an unquoted value ends at s[i]: at a byte of
+// valueStop; at a closing bracket that ends a word ("(token=abc)",
+// "[api_key: abc]", "S(aws_secret_access_key=…)": the bracket is the
+// text's, not the secret's, and must stay); or at an escaped newline, tab
+// or quote (a .env file inside a JSON string: "API_TOKEN=abc\nDEBUG=1").
+func valueEnds(s string, i int) bool {
+	switch c := s[i]; {
+	case valueStop[c]:
+		return true
+	case c == ')' || c == ']' || c == '}':
+		return i+1 == len(s) || afterCloser[s[i+1]]
+	case c == '\\':
+		return i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r' || s[i+1] == 't' || s[i+1] == '"' || s[i+1] == '\'')
+	}
+	return false
+}
+
+// endCursor is a cursor over the positions where valueEnds holds.
+type endCursor struct{ from, at int }
+
+func (c *endCursor) next(s string, pos int, work *int) int {
+	if pos >= c.from && pos <= c.at {
+		return c.at
+	}
+	i := pos
+	for i < len(s) && !valueEnds(s, i) {
+		i++
+	}
+	*work += i - pos + 2
+	c.from, c.at = pos, i
+	return i
+}
+
+// typeWords are the types of a typed declaration between a key and its
+// value: Go's "var apiToken string = …", Kotlin's and TypeScript's
+// "val apiToken: String = …", Rust's "let api_token: &str = …".
+var typeWords = []string{"string", "String", "str", "&str", "[]byte", "byte", "*string"}
+
+func isTypeWord(w string) bool { return slices.Contains(typeWords, w) }
+
+// typeEnd: a type word is made of key bytes and these.
+func typeByte(c byte) bool { return isKeyByte(c) || c == '[' || c == ']' || c == '&' || c == '*' }
+
+// isHandle reports whether the value of a token or session key is an
+// object handle that system logs print (see kvTokenKeys), not a
+// credential: a 0x hex number (ZooKeeper session ids), a name followed by
+// '{' or '@' (Java's and Android's toString: "Token{a64f992",
+// "android.os.BinderProxy@2bd79ce"), or a reverse-DNS name
+// ("com.apple.xpc.activity/4505"). It reads at most the value's first word.
+func isHandle(v string) (bool, int) {
+	if len(v) > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X') {
+		i := 2
+		for i < len(v) && (isDigit(v[i]) || v[i] >= 'a' && v[i] <= 'f' || v[i] >= 'A' && v[i] <= 'F') {
+			i++
+		}
+		return i == len(v), i
+	}
+	i := 0
+	dots, lowerOnly := 0, true
+	for i < len(v) && (isKeyByte(v[i]) || v[i] == '$') {
+		c := v[i]
+		if c == '.' {
+			dots++
+		} else if !(c >= 'a' && c <= 'z') {
+			lowerOnly = false
+		}
+		i++
+	}
+	if i == 0 || !isLetterByte(v[0]) {
+		return false, i
+	}
+	if i < len(v) && (v[i] == '{' || v[i] == '@') {
+		return true, i + 1
+	}
+	return lowerOnly && dots >= 2 && v[i-1] != '.', i
+}
+
+// findAssignments finds the values of secret keys in text: key=value,
+// key: value, "key": "value", key => value, query parameters; the
+// assignment operators := ::= ?= .= += (Go, Make, PHP); typed declarations
+// ("var apiToken string = …", "val apiToken: String = …"); setter calls
+// with a key string and a value string (System.setProperty("API_TOKEN",
+// "…"), os.Setenv("DB_PASSWORD", "…")); XML elements (<password>…</password>;
+// attributes are key="value"); and, under a quoted key, a JSON object or
+// array, whose strings and scalars are redacted one by one (see walkJSON).
+// Which keys and which values: kvSecretKeys and kvTokenKeys.
 //
-// Every forward scan (a value's end, its closing quote, whether it looks
-// like a credential) goes through a cursor, and the positions asked only
-// grow, so that text made of one trigger repeated ("token=token=…", whose
-// values all run to the end) costs one pass, not one pass per trigger. A key
-// is read backwards no further than the previous = or :.
+// Near misses it leaves: the shell's PWD (see keySet) and "pwd" followed by
+// a path (a directory), go test's and automake's "--- PASS: TestName" (the
+// key PASS in capitals before ':'), comparisons (==), URLs (scheme://).
+//
+// Every forward scan (a value's end, its closing quote) goes through a
+// cursor, and the positions asked only grow, so that text made of one
+// trigger repeated ("token=token=…", whose values all run to the end) costs
+// one pass, not one pass per trigger. A key is read backwards no further
+// than the previous trigger byte (= : , >), which no key, type or blank holds.
 func findAssignments(s string, out [][2]int) ([][2]int, int) {
 	work := len(s)
-	stop, nl := newCursor(valueStop), newCursor(newlines)
+	var stop endCursor
+	stop.from = 1
+	nl, lt := newCursor(newlines), newCursor(lessThan)
 	dq, sq := newCursor(dquote), newCursor(squote)
-	bad, digit, letter := newCursor(notToken), newCursor(digitBytes), newCursor(letterByte)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c != '=' && c != ':' {
+		if !assignTrig[c] {
 			continue
 		}
-		// The key: skip a closing quote and spaces, then key bytes.
-		k := i
-		for k > 0 && s[k-1] == ' ' {
-			k--
+		var k, end, v int // the key is s[k:end]; the value starts at v
+		quotedKey := byte(0)
+		switch c {
+		case '=':
+			if i+1 < len(s) && s[i+1] == '=' || i > 0 && s[i-1] == '=' { // a comparison
+				continue
+			}
+			k = i
+			if k > 0 && (s[k-1] == ':' || s[k-1] == '?' || s[k-1] == '.' || s[k-1] == '+') {
+				k--
+				if s[k] == ':' && k > 0 && s[k-1] == ':' {
+					k--
+				}
+			}
+			k, end, quotedKey = readKey(s, k, &work)
+			if k < end && isTypeWord(s[k:end]) { // var apiToken string = …
+				t := k
+				if t >= 2 && s[t-2:t] == "[]" {
+					t -= 2
+				} else if t > 0 && (s[t-1] == '&' || s[t-1] == '*') {
+					t--
+				}
+				for t > 0 && (s[t-1] == ' ' || s[t-1] == '\t') {
+					t--
+				}
+				work += k - t
+				if t < k {
+					if k2, end2, _ := readKey(s, t, &work); k2 < end2 {
+						k, end = k2, end2
+					}
+				}
+			}
+			v = i + 1
+			if v < len(s) && s[v] == '>' {
+				v++
+			}
+		case ':':
+			if i+1 < len(s) && (s[i+1] == '=' || s[i+1] == ':' || s[i+1] == '/') { // := ::= scheme://
+				continue
+			}
+			k, end, quotedKey = readKey(s, i, &work)
+			v = i + 1
+		case ',': // a setter call: f("KEY", "value")
+			j := i
+			for j > 0 && s[j-1] == ' ' {
+				j--
+			}
+			work += i - j
+			if j == 0 || s[j-1] != '"' && s[j-1] != '\'' {
+				continue
+			}
+			q := s[j-1]
+			k, end, _ = readKey(s, j, &work)
+			if k == end || k == 0 || s[k-1] != q {
+				continue
+			}
+			p := k - 1
+			for p > 0 && s[p-1] == ' ' {
+				p--
+			}
+			work += k - p
+			if p == 0 || s[p-1] != '(' {
+				continue
+			}
+			v = i + 1
+			for v < len(s) && s[v] == ' ' {
+				v++
+			}
+			work += v - i
+			if v >= len(s) || s[v] != '"' && s[v] != '\'' {
+				continue
+			}
+		case '>': // <key>value</key>
+			k = i
+			for k > 0 && isKeyByte(s[k-1]) {
+				k--
+			}
+			work += i - k
+			if k == i || k == 0 || s[k-1] != '<' {
+				continue
+			}
+			end = i
+			v = i + 1
 		}
-		if k > 0 && (s[k-1] == '"' || s[k-1] == '\'') {
-			k--
-		}
-		end := k
-		for k > 0 && isKeyByte(s[k-1]) {
-			k--
-		}
-		work += i - k
-		if k == end {
+		if k >= end {
 			continue
 		}
-		work += end - k // a key set reads at most the key
-		strong := kvSecretKeys.match(s[k:end])
-		if !strong {
-			work += end - k
-			if !kvTokenKeys.match(s[k:end]) {
+		key := s[k:end]
+		work += 2 * len(key) // the key sets read at most the key
+		strong := kvSecretKeys.match(key)
+		if !strong && !kvTokenKeys.match(key) {
+			// Two words: "api key: …", "Client Secret = …".
+			if k < 2 || s[k-1] != ' ' || !isKeyByte(s[k-2]) || c == '>' {
+				continue
+			}
+			k2 := k - 1
+			for k2 > 0 && isKeyByte(s[k2-1]) {
+				k2--
+			}
+			work += 3 * (k - k2)
+			key = s[k2:end]
+			strong = kvSecretKeys.match(key)
+			if !strong && !kvTokenKeys.match(key) {
 				continue
 			}
 		}
-		if k > 0 && isKeyByte(s[k-1]) {
+		if c == ':' && key == "PASS" { // go test's and automake's "--- PASS: TestName"
+			continue
+		}
+		if c == '>' { // the element's text, up to its end tag
+			e := lt.next(s, v, &work)
+			tag := len(key) + 3
+			work += tag
+			if e+tag > len(s) || s[e+1] != '/' || s[e+2+len(key)] != '>' || s[e+2:e+2+len(key)] != key || strings.TrimSpace(s[v:e]) == "" {
+				continue
+			}
+			work += e - v
+			if strong || !handleAt(s, v, e, &work) {
+				out = append(out, [2]int{v, e})
+				i = e - 1
+			}
 			continue
 		}
 		// The value.
-		v := i + 1
-		if c == '=' && v < len(s) && s[v] == '>' {
-			v++
-		}
-		if c == ':' && v < len(s) && s[v] == '/' { // scheme://, not an assignment
-			continue
-		}
+		b := v
 		for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 			v++
 		}
-		work += v - i
+		work += v - b
 		if v >= len(s) {
 			continue
 		}
+		if c == ':' { // val apiToken: String = …
+			t := v
+			for t < len(s) && typeByte(s[t]) {
+				t++
+			}
+			work += t - v
+			if t > v && isTypeWord(s[v:t]) {
+				for t < len(s) && (s[t] == ' ' || s[t] == '\t') {
+					t++
+				}
+				if t+1 < len(s) && s[t] == '=' && s[t+1] != '=' {
+					v = t + 1
+					for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
+						v++
+					}
+				}
+				work += v - t
+				if v >= len(s) {
+					continue
+				}
+			}
+		}
+		if (s[v] == '{' || s[v] == '[') && quotedKey != 0 && c != ',' {
+			var e int
+			out, e = walkJSON(s, v, quotedKey == '\\', out, &work)
+			i = e - 1
+			continue
+		}
 		var vs, ve int
-		if q := s[v]; q == '"' || q == '\'' {
+		switch q := s[v]; {
+		case q == '"' || q == '\'':
 			closing := &dq
 			if q == '\'' {
 				closing = &sq
 			}
 			vs = v + 1
 			ve = min(closing.next(s, vs, &work), nl.next(s, vs, &work))
-		} else {
+		case q == '\\' && v+1 < len(s) && s[v+1] == '"': // \"value\" in JSON inside JSON
+			vs = v + 2
+			ve = min(dq.next(s, vs, &work), nl.next(s, vs, &work))
+			if ve < len(s) && s[ve] == '"' && s[ve-1] == '\\' && ve > vs {
+				ve--
+			}
+		case c == ',':
+			continue
+		default:
 			vs, ve = v, stop.next(s, v, &work)
 		}
-		if !strong && (ve-vs < 8 || s[vs] == '0' && (s[vs+1] == 'x' || s[vs+1] == 'X') ||
-			bad.next(s, vs, &work) < ve || digit.next(s, vs, &work) >= ve || letter.next(s, vs, &work) >= ve) {
+		if ve <= vs {
 			continue
 		}
-		if ve > vs { // markers already in the value are taken out by subtractMarkers
-			out = append(out, [2]int{vs, ve})
-			i = ve - 1
+		if strings.EqualFold(key, "pwd") && (s[vs] == '/' || s[vs] == '~') { // a working directory
+			continue
 		}
+		if !strong && handleAt(s, vs, ve, &work) {
+			continue
+		}
+		// Markers already in the value are taken out by subtractMarkers.
+		out = append(out, [2]int{vs, ve})
+		i = ve - 1
 	}
 	return out, work
 }
 
-// urlAuthorityEnd ends the authority of a URL.
-var urlAuthorityEnd = setOf("/?# \t\r\n\"'<>")
+// handleAt is isHandle on s[vs:ve], counting what it reads; a value that
+// is a name alone followed by blanks and '{' is a handle too (Hadoop's
+// "Token: Token { kind: ContainerToken, … }").
+func handleAt(s string, vs, ve int, work *int) bool {
+	ok, n := isHandle(s[vs:ve])
+	*work += n + 1
+	if ok || vs+n != ve {
+		return ok
+	}
+	j := ve
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	*work += j - ve
+	return j > ve && j < len(s) && s[j] == '{'
+}
 
-// findURLCredentials finds the password in scheme://user:password@host. An
-// authority ends at a '/', so no byte is read by two of them.
+// readKey reads the key that ends before s[i] (a separator), backwards:
+// blanks, a closing quote (also an escaped one, \"), then key bytes. It
+// returns the key, s[k:end], and the quote that closed it (0 if none). A
+// key that follows an escaped newline or tab ("\nAPI_TOKEN=…" inside a
+// JSON string) starts after it.
+func readKey(s string, i int, work *int) (k, end int, quote byte) {
+	k = i
+	for k > 0 && (s[k-1] == ' ' || s[k-1] == '\t') {
+		k--
+	}
+	if k > 0 && (s[k-1] == '"' || s[k-1] == '\'') {
+		quote = s[k-1]
+		k--
+		if k > 0 && s[k-1] == '\\' {
+			k--
+			quote = '\\'
+		}
+	}
+	end = k
+	for k > 0 && isKeyByte(s[k-1]) {
+		k--
+	}
+	*work += i - k
+	if end-k > 1 && k > 0 && s[k-1] == '\\' && (s[k] == 'n' || s[k] == 'r' || s[k] == 't') {
+		k++
+	}
+	return k, end, quote
+}
+
+// walkJSON redacts a JSON (or JSON-like: single quotes, =>) object or array
+// that starts at s[v], the value of a secret key: every string and scalar
+// in it that is not a key, one by one, so that the brackets, the keys and
+// the quotes stay and the JSON stays valid when the secrets are strings:
+// {"password":{"value":"x"}} becomes {"password":{"value":"[REDACTED:…]"}}.
+// A scalar (a number, true) is replaced by the bare marker. With esc, the
+// JSON is itself inside a JSON string, its quotes escaped (\"). It stops
+// after the bracket that closes the value, or at the end of s when none
+// does (every string and scalar up to there is redacted), and returns where
+// it stopped. One pass: the blanks after a string or scalar are looked past
+// once more for a ':' that makes it a key. Brackets are counted, not
+// matched by kind, so that no stack (and no depth cap) is needed.
+func walkJSON(s string, v int, esc bool, out [][2]int, work *int) ([][2]int, int) {
+	depth := 0
+	i := v
+	defer func() { *work += 2*(i-v) + 1 }()
+	for i < len(s) {
+		c := s[i]
+		if esc && c == '\\' && i+1 < len(s) && s[i+1] == '"' { // \"string\"
+			j := i + 2
+			for j < len(s) && !(s[j] == '"' && s[j-1] == '\\') {
+				j++
+			}
+			vs, ve := i+2, min(j-1, len(s))
+			i = min(j+1, len(s))
+			if ve > vs && !keyFollows(s, i) {
+				out = append(out, [2]int{vs, ve})
+			}
+			continue
+		}
+		switch c {
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			depth--
+			i++
+			if depth == 0 {
+				return out, i
+			}
+		case ' ', '\t', '\r', '\n', ',', ':', '=', '>':
+			i++
+		case '"', '\'':
+			j := i + 1
+			for j < len(s) && s[j] != c {
+				if s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			vs, ve := i+1, min(j, len(s))
+			i = min(j+1, len(s))
+			if ve > vs && !keyFollows(s, i) {
+				out = append(out, [2]int{vs, ve})
+			}
+		default:
+			j := i
+			for j < len(s) && !jsonDelim[s[j]] && !(esc && s[j] == '\\') {
+				j++
+			}
+			if j == i { // a lone backslash
+				j++
+			} else if !keyFollows(s, j) {
+				out = append(out, [2]int{i, j})
+			}
+			i = j
+		}
+	}
+	return out, i
+}
+
+// jsonDelim ends a scalar in walkJSON.
+var jsonDelim = setOf("{}[],:=\"' \t\r\n")
+
+// keyFollows reports whether blanks and then ':' or "=>" follow s[i]: what
+// came before is a key.
+func keyFollows(s string, i int) bool {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i < len(s) && (s[i] == ':' || s[i] == '=' && i+1 < len(s) && s[i+1] == '>')
+}
+
+// urlUserinfoEnd ends the part of a URL after scheme:// that can hold
+// credentials: a password may hold ? # @ that should have been
+// percent-encoded, not a / or a blank.
+var urlUserinfoEnd = setOf("/ \t\r\n\"'<>")
+
+// hostByte is what a host and port are made of ([::1]:6379, db.internal:5432).
+var hostByte = setOf(letters + digits + ".-_~%:[]")
+
+// findURLCredentials finds the password in scheme://user:password@host.
+// People paste passwords that should have been percent-encoded
+// (redis://app:abc#12@host:6379/0, postgres://u:p@ss@host/db): after
+// scheme://, up to the first / or blank, the host is after the last '@'
+// that a host and port follow (up to a ? or # or the end), and the password
+// runs from the first ':' to that '@'. Not credentials: a ':' after a ? or #
+// (a query or fragment, https://host?next=a:b@c), nor a password that holds
+// ?…= (a query: http://host:8080?user=bob@example.com).
+//
+// Linear: the part after scheme:// ends at a '/', which every "://" holds,
+// so that no byte is in two of them; in it, the candidate '@'s are tried
+// from the last, and each host check reads up to the next '@' at most.
 func findURLCredentials(s string, out [][2]int) ([][2]int, int) {
 	work := 0
 	for off := 0; ; {
@@ -213,31 +571,61 @@ func findURLCredentials(s string, out [][2]int) ([][2]int, int) {
 		if k == p || !(s[k] >= 'a' && s[k] <= 'z' || s[k] >= 'A' && s[k] <= 'Z') {
 			continue
 		}
-		// The authority ends at / ? # whitespace or a quote.
 		a := off
 		e := a
-		for e < len(s) && !urlAuthorityEnd[s[e]] {
+		for e < len(s) && !urlUserinfoEnd[s[e]] {
 			e++
 		}
-		work += 2 * (e - a) // the scan, then at most once more for '@' and ':'
-		at := strings.LastIndexByte(s[a:e], '@')
+		work += 3 * (e - a) // the scan, the host checks, the password checks
+		off = e
+		at := -1 // the '@' before the host
+		for h := e; ; {
+			x := strings.LastIndexByte(s[a:h], '@')
+			if x < 0 {
+				break
+			}
+			x += a
+			if validHost(s[x+1 : h]) {
+				at = x
+				break
+			}
+			h = x
+		}
 		if at < 0 {
 			continue
 		}
-		colon := strings.IndexByte(s[a:a+at], ':')
+		colon := strings.IndexByte(s[a:at], ':')
 		if colon < 0 {
 			continue
 		}
-		vs, ve := a+colon+1, a+at
-		if ve > vs {
-			out = append(out, [2]int{vs, ve})
+		colon += a
+		pw := s[colon+1 : at]
+		if strings.ContainsAny(s[a:colon], "?#") {
+			continue
 		}
-		off = e
+		if q := strings.IndexByte(pw, '?'); q >= 0 && strings.IndexByte(pw[q:], '=') >= 0 {
+			continue
+		}
+		if at > colon+1 {
+			out = append(out, [2]int{colon + 1, at})
+		}
 	}
 }
 
-// dsnPasswordStop ends the password of a Go DSN: \s @ / : " '.
-var dsnPasswordStop = setOf("\t\n\f\r @/:\"'")
+// validHost reports whether h (what follows an '@' up to the next '@', '/'
+// or blank) starts with a host and port, alone or followed by ? or #.
+func validHost(h string) bool {
+	n := 0
+	for n < len(h) && hostByte[h[n]] {
+		n++
+	}
+	return n > 0 && (n == len(h) || h[n] == '?' || h[n] == '#')
+}
+
+// dsnPasswordStop ends the password of a Go DSN: \s / : " ' (. An '@' does
+// not: the MySQL driver splits a DSN at its last '@', and people write
+// passwords with '@' unencoded (app:p@ss@tcp(db:3306)/main).
+var dsnPasswordStop = setOf("\t\n\f\r /:\"'(")
 
 // dsnUser is what the user of a Go DSN is made of.
 var dsnUser = setOf(letters + digits + "_.-")
@@ -247,8 +635,8 @@ var dsnUser = setOf(letters + digits + "_.-")
 // regexp has no literal prefix and counts up to 64 and 256 characters, so
 // that the engine follows hundreds of threads per byte on long runs of
 // user or password characters (a microsecond a byte); this starts from each
-// '@' instead, and reads back at most to the previous one, which a password
-// cannot hold.
+// '@' that a protocol follows instead, and reads back at most to the '(' of
+// the previous one, which a password cannot hold.
 func findDSNCredentials(s string, out [][2]int) ([][2]int, int) {
 	work := 0
 	for off := 0; ; {
@@ -461,6 +849,276 @@ func findSSNs(s string, out [][2]int) ([][2]int, int) {
 			out = append(out, [2]int{i, i + 11})
 			i += 10
 		}
+	}
+	return out, work
+}
+
+// indexFold returns the first index i >= from where word (lowercase ASCII)
+// starts in s in any case, or -1, and adds the bytes it read to *work: at
+// most len(word) a position.
+func indexFold(s string, from int, word string, work *int) int {
+	for i := from; i+len(word) <= len(s); i++ {
+		if lower(s[i]) != word[0] {
+			continue
+		}
+		n := 1
+		for n < len(word) && lower(s[i+n]) == word[n] {
+			n++
+		}
+		*work += n
+		if n == len(word) {
+			*work += i - from
+			return i
+		}
+	}
+	*work += len(s) - from
+	return -1
+}
+
+// wordStart reports whether a word starts at s[i]: no letter, digit or _
+// before it, or an escaped newline or tab ("\r\nAuthorization: …" in a JSON
+// string).
+func wordStart(s string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	p := s[i-1]
+	if p == 'n' || p == 'r' || p == 't' {
+		return i >= 2 && s[i-2] == '\\'
+	}
+	return !(isLetterByte(p) || isDigit(p) || p == '_')
+}
+
+// findHeaderValues returns the matcher of a header whose whole value is
+// secret (Authorization, Proxy-Authorization, Cookie, Set-Cookie): name
+// (lowercase) in any case, at the start of a word, then an optional quote,
+// blanks, ':' or '=', blanks, and the value, whatever its scheme: the scheme
+// names the credential's kind, and unknown schemes (ApiKey, SSWS, Token,
+// vendors' own) carry the credential after it, so that keeping the scheme
+// word and cutting the value at its first blank leaked it. The value runs:
+//   - in quotes (also escaped, \"…\"), to the closing quote or the line's end;
+//   - in brackets after ':' (Go's header map printed: "map[Authorization:[Token
+//     abc]]"), to the closing bracket;
+//   - when the name itself follows a quote (curl -H 'Authorization: …'), to
+//     that quote; when it follows an escaped newline (an HTTP dump in a JSON
+//     string), to the next unescaped double quote;
+//   - after ':' (a header line, an HTTP trace), to the line's end or an
+//     escaped newline;
+//   - after '=' (key=value text), with eqToEOL to the line's end like a
+//     header line, else over a scheme word and the credential after it, to
+//     the end of the credential (valueEnds).
+func findHeaderValues(name string, eqToEOL bool) matchFunc {
+	return func(s string, out [][2]int) ([][2]int, int) {
+		work := 0
+		var stop endCursor
+		stop.from = 1
+		for off := 0; off < len(s); {
+			p := indexFold(s, off, name, &work)
+			if p < 0 {
+				break
+			}
+			off = p + len(name)
+			if !wordStart(s, p) {
+				continue
+			}
+			vs, ve, ok := headerValue(s, p, len(name), eqToEOL, &stop, &work)
+			if !ok {
+				continue
+			}
+			for ve > vs && (s[ve-1] == ' ' || s[ve-1] == '\t') {
+				ve--
+			}
+			if ve > vs {
+				out = append(out, [2]int{vs, ve})
+				off = ve
+			}
+		}
+		return out, work
+	}
+}
+
+// headerValue finds the value of the header whose name is s[p:p+n], as
+// findHeaderValues describes.
+func headerValue(s string, p, n int, eqToEOL bool, stop *endCursor, work *int) (vs, ve int, ok bool) {
+	i := p + n
+	start := i
+	defer func() { *work += i - start + ve - vs + 1 }()
+	if i < len(s) && (s[i] == '"' || s[i] == '\'') {
+		i++
+	} else if i+1 < len(s) && s[i] == '\\' && s[i+1] == '"' {
+		i += 2
+	}
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i >= len(s) || s[i] != ':' && s[i] != '=' {
+		return 0, 0, false
+	}
+	sep := s[i]
+	i++
+	if i < len(s) && (s[i] == '=' || sep == ':' && s[i] == '/') { // ==, scheme://
+		return 0, 0, false
+	}
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i >= len(s) {
+		return 0, 0, false
+	}
+	// The value's end: the first byte of s[i:] that endsAt accepts.
+	var endsAt func(j int) bool
+	switch c := s[i]; {
+	case c == '"' || c == '\'':
+		i++
+		endsAt = func(j int) bool { return s[j] == c || s[j] == '\n' || s[j] == '\r' }
+	case c == '\\' && i+1 < len(s) && s[i+1] == '"':
+		i += 2
+		endsAt = func(j int) bool { return s[j] == '\\' && j+1 < len(s) && s[j+1] == '"' || s[j] == '\n' || s[j] == '\r' }
+	case c == '[' && sep == ':':
+		i++
+		endsAt = func(j int) bool { return s[j] == ']' || s[j] == '\n' || s[j] == '\r' }
+	case p > 0 && (s[p-1] == '"' || s[p-1] == '\''):
+		q := s[p-1]
+		endsAt = func(j int) bool { return s[j] == q || s[j] == '\n' || s[j] == '\r' }
+	case p > 1 && s[p-2] == '\\':
+		endsAt = func(j int) bool {
+			return s[j] == '"' && s[j-1] != '\\' || s[j] == '\n' || s[j] == '\r' || escapedNewline(s, j)
+		}
+	case sep == ':' || eqToEOL:
+		endsAt = func(j int) bool { return s[j] == '\n' || s[j] == '\r' || escapedNewline(s, j) }
+	default: // key=value: a scheme word, then the credential
+		e := stop.next(s, i, work)
+		if isScheme(s[i:e]) && e < len(s) && s[e] == ' ' && e+1 < len(s) && !valueEnds(s, e+1) {
+			e = stop.next(s, e+1, work)
+		}
+		return i, e, e > i
+	}
+	j := i
+	for j < len(s) && !endsAt(j) {
+		j++
+	}
+	return i, j, j > i
+}
+
+// escapedNewline reports whether s[j:] starts with \n or \r written out.
+func escapedNewline(s string, j int) bool {
+	return s[j] == '\\' && j+1 < len(s) && (s[j+1] == 'n' || s[j+1] == 'r')
+}
+
+// isScheme reports whether w is an authorization scheme word: letters,
+// digits and dashes, starting with a letter ("Bearer", "AWS4-HMAC-SHA256").
+func isScheme(w string) bool {
+	if w == "" || !isLetterByte(w[0]) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if !isLetterByte(w[i]) && !isDigit(w[i]) && w[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// findAuthorization finds the values of Authorization and
+// Proxy-Authorization headers (findHeaderValues), and the password of
+// curl's -u user:password and --user user:password (findCurlUser).
+func findAuthorization(s string, out [][2]int) ([][2]int, int) {
+	n := len(out)
+	out, w1 := findAuthHeaders(s, out)
+	if n == len(out) {
+		return findCurlUser(s, out)
+	}
+	curl, w2 := findCurlUser(s, nil)
+	if len(curl) == 0 {
+		return out, w1 + w2
+	}
+	return mergeSpans(out, n, curl), w1 + w2 + len(out) + len(curl)
+}
+
+var findAuthHeaders = findHeaderValues("authorization", false)
+
+// mergeSpans merges b (in order) into out[n:] (in order): the union, in
+// order, overlapping spans joined.
+func mergeSpans(out [][2]int, n int, b [][2]int) [][2]int {
+	a := append([][2]int(nil), out[n:]...)
+	out = out[:n]
+	add := func(sp [2]int) {
+		if len(out) > n && sp[0] <= out[len(out)-1][1] {
+			out[len(out)-1][1] = max(out[len(out)-1][1], sp[1])
+			return
+		}
+		out = append(out, sp)
+	}
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j == len(b) || i < len(a) && a[i][0] <= b[j][0] {
+			add(a[i])
+			i++
+		} else {
+			add(b[j])
+			j++
+		}
+	}
+	return out
+}
+
+// findCurlUser finds the password of curl's -u user:password and --user
+// user:password (also -u'user:password', --user=user:password): the
+// command line that has it is logged by scripts and CI. Only after "curl"
+// on the same line: docker's -u and --user take uid:gid. Without a ':' curl
+// asks for the password, and there is nothing to redact.
+func findCurlUser(s string, out [][2]int) ([][2]int, int) {
+	work := len(s)
+	curl := -1 // where "curl" starts on the current line, or -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\n':
+			curl = -1
+			continue
+		case c == 'c' || c == 'C':
+			if i+4 <= len(s) && strings.EqualFold(s[i:i+4], "curl") && wordStart(s, i) {
+				curl = i
+			}
+			continue
+		case c != '-' || curl < 0 || i == 0 || s[i-1] != ' ' && s[i-1] != '\t':
+			continue
+		}
+		v := i
+		switch {
+		case strings.HasPrefix(s[i:], "--user"):
+			v += 6
+		case strings.HasPrefix(s[i:], "-u"):
+			v += 2
+		default:
+			continue
+		}
+		if v < len(s) && (s[v] == ' ' || s[v] == '=' && v-i == 6) {
+			v++
+		} else if v-i == 6 { // --username, --user-agent: other options
+			continue
+		}
+		work += v - i
+		for v < len(s) && s[v] == ' ' {
+			v++
+		}
+		q := byte(0)
+		if v < len(s) && (s[v] == '"' || s[v] == '\'') {
+			q = s[v]
+			v++
+		}
+		e, colon := v, -1
+		for e < len(s) && s[e] != '\n' && s[e] != '\r' && (q != 0 && s[e] != q || q == 0 && s[e] != ' ' && s[e] != '\t' && s[e] != '"' && s[e] != '\'') {
+			if s[e] == ':' && colon < 0 {
+				colon = e
+			}
+			e++
+		}
+		work += e - i
+		if colon > v && e > colon+1 {
+			out = append(out, [2]int{colon + 1, e})
+		}
+		i = e - 1
 	}
 	return out, work
 }

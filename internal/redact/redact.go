@@ -21,28 +21,64 @@ const Marker = "[REDACTED]"
 const MarkerPrefix = "[REDACTED"
 
 // defaultSecretKeys are the key stems whose values are always redacted. A
-// key matches when, lowercased and with its separators (_ - . space)
-// removed, it ends with a stem: "db_password", "X-Api-Key" and "apiKey" all do.
+// key matches when it ends with a stem, compared in any case and across the
+// separators _ - . and space ("db_password", "X-Api-Key", "apiKey" and
+// "DB.PASSWORD" all do); see keySet for where a stem may start and which
+// suffixes may follow it.
 var defaultSecretKeys = []string{
-	"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "accesskey",
+	"password", "passwd", "passphrase", "pass", "pwd", "secret", "token", "apikey", "accesskey",
 	"secretkey", "privatekey", "clientsecret", "authorization", "cookie", "setcookie",
-	"session", "sessionid", "credential", "credentials", "cardnumber", "creditcard",
+	"session", "sessionid", "sessid", "credential", "credentials", "cardnumber", "creditcard",
 	"cvv", "cvc", "ssn", "pin", "signature",
 }
 
 // DefaultKeys returns a copy of the default sensitive key stems.
 func DefaultKeys() []string { return slices.Clone(defaultSecretKeys) }
 
-// keySet matches keys by suffix: a reverse trie of the normalized stems,
-// walked from the key's last byte, so most keys are rejected after one or
-// two bytes without allocating.
+// keySet matches keys by suffix: a reverse trie of the normalized stems
+// (lowercased, separators removed), walked from the key's last byte, so
+// most keys are rejected after one or two bytes without allocating.
+//
+// Where a stem may start in the key:
+//   - a short stem (shortStem bytes or fewer: "pass", "pwd", "pin", "ssn",
+//     "cvv") only at the start of a segment of the key: after a separator
+//     or any byte that is not a letter or digit, at a camelCase boundary
+//     ("dbPwd", "DBPwd"), or after digits ("1pass"). So "spin", "hairpin",
+//     "bypass", "compass" and the shell's OLDPWD (a directory) do not match;
+//   - a longer stem anywhere, also inside a segment: keys run together in
+//     lowercase or capitals are common ("csrftoken", "JSESSIONID",
+//     "newpassword", "MYSQLPASSWORD") and cannot be split without a
+//     dictionary, and a longer stem is rarely the end of an unrelated word.
+//
+// What may follow the stem: the key may end with digits ("password2",
+// Django's password1/password2 fields; "cvv2") and with one of keySuffixes
+// ("password_confirmation", Rails' confirmation field; "password_hint"),
+// each after the stem or the other. Anything else after a stem makes the
+// key something else: "password_policy", "tokens_used", "sessions_count".
+//
+// The key "PWD" exactly, in capitals, is the shell's working directory, not
+// a password: environment dumps log it (see notSecretKey).
 type keySet struct {
 	next [][36]int32 // node → child per letter or digit (0: none; the root is node 0)
-	end  []bool      // a stem ends here
+	end  []uint8     // endAnywhere or endSegment when a stem ends here, else 0
 }
 
+const (
+	endAnywhere = 1 // a long stem: it may start inside a segment of the key
+	endSegment  = 2 // a short stem: it must start a segment of the key
+	// shortStem: stems of at most this many bytes (normalized) must start a segment.
+	shortStem = 4
+)
+
+// keySuffixes may follow a stem in a key that is still secret (in this
+// order: cutKeySuffix picks them by their last byte). A password
+// hint is secret: people write the password, or most of it, in the hint
+// (the 2013 Adobe breach exposed millions of such hints). A hash or digest
+// of a password or token can be cracked or replayed offline.
+var keySuffixes = []string{"confirmation", "confirm", "hint", "hash", "digest"}
+
 func newKeySet(keys []string) *keySet {
-	ks := &keySet{next: make([][36]int32, 1), end: make([]bool, 1)}
+	ks := &keySet{next: make([][36]int32, 1), end: make([]uint8, 1)}
 	for _, k := range keys {
 		n := normalizeKey(k)
 		node := int32(0)
@@ -55,13 +91,19 @@ func newKeySet(keys []string) *keySet {
 			}
 			if ks.next[node][x] == 0 {
 				ks.next = append(ks.next, [36]int32{})
-				ks.end = append(ks.end, false)
+				ks.end = append(ks.end, 0)
 				ks.next[node][x] = int32(len(ks.next) - 1)
 			}
 			node = ks.next[node][x]
 		}
 		if ok {
-			ks.end[node] = true
+			e := uint8(endAnywhere)
+			if len(n) <= shortStem {
+				e = endSegment
+			}
+			if ks.end[node] == 0 || e == endAnywhere { // a stem given twice: the laxer wins
+				ks.end[node] = e
+			}
 		}
 	}
 	return ks
@@ -90,12 +132,33 @@ func normalizeKey(k string) string {
 	return b.String()
 }
 
-// match reports whether key, lowercased and without separators, ends with
-// one of the stems. It does not allocate.
+// match reports whether key ends with one of the stems, as keySet describes.
+// It does not allocate. It runs on every attribute key: the common case,
+// a key that no stem ends and that ends with no suffix, costs one walk of
+// a byte or two and a table lookup.
 func (ks *keySet) match(key string) bool {
+	if len(key) == 0 || notSecretKey(key) {
+		return false
+	}
+	if ks.matchEnd(key, key) {
+		return true
+	}
+	if !mayHaveSuffix[key[len(key)-1]] {
+		return false
+	}
+	if end := cutKeySuffix(key); end < len(key) {
+		return ks.matchEnd(key[:end], key)
+	}
+	return false
+}
+
+// matchEnd reports whether k, a prefix of key, ends with a stem that may
+// start where it does in key. A stem that ends here but may not start
+// there does not stop the walk: a longer one may.
+func (ks *keySet) matchEnd(k, key string) bool {
 	node := int32(0)
-	for i := len(key) - 1; i >= 0; i-- {
-		c := key[i]
+	for i := len(k) - 1; i >= 0; i-- {
+		c := k[i]
 		if isKeySep(c) {
 			continue
 		}
@@ -107,12 +170,113 @@ func (ks *keySet) match(key string) bool {
 		if node == 0 {
 			return false
 		}
-		if ks.end[node] {
+		if e := ks.end[node]; e != 0 && (e == endAnywhere || segmentStart(key, i)) {
 			return true
 		}
 	}
 	return false
 }
+
+// mayHaveSuffix: the last bytes of the keys that cutKeySuffix may cut: a
+// digit, a separator, the last letter of one of keySuffixes.
+var mayHaveSuffix = func() (t [256]bool) {
+	for _, c := range []byte("0123456789_-. nmthNMTH") {
+		t[c] = true
+	}
+	return t
+}()
+
+// notSecretKey: keys that end with a stem yet never hold a secret. "PWD",
+// spelled so, is the shell's working directory.
+func notSecretKey(key string) bool { return key == "PWD" }
+
+// cutKeySuffix returns where key ends without its trailing digits and then
+// one of keySuffixes (and the separators before each), or len(key). It runs
+// on every key that no stem ends, so that it looks at the last byte first.
+func cutKeySuffix(key string) int {
+	e := len(key)
+	if e == 0 {
+		return 0
+	}
+	if isDigit(key[e-1]) {
+		d := e - 1
+		for d > 0 && isDigit(key[d-1]) {
+			d--
+		}
+		if d == 0 {
+			return len(key)
+		}
+		e = d
+	}
+	for e > 0 && isKeySep(key[e-1]) {
+		e--
+	}
+	if e == 0 {
+		return len(key)
+	}
+	var sufs []string
+	switch lower(key[e-1]) { // the last bytes of keySuffixes: most keys stop here
+	case 'n':
+		sufs = keySuffixes[0:1]
+	case 'm':
+		sufs = keySuffixes[1:2]
+	case 't':
+		sufs = keySuffixes[2:3] // hint, or digest
+		if hasSuffixFold(key[:e], keySuffixes[4]) {
+			sufs = keySuffixes[4:5]
+		}
+	case 'h':
+		sufs = keySuffixes[3:4]
+	default:
+		return e
+	}
+	if suf := sufs[0]; hasSuffixFold(key[:e], suf) && len(suf) < e {
+		e -= len(suf)
+		for e > 0 && isKeySep(key[e-1]) {
+			e--
+		}
+	}
+	return e
+}
+
+// hasSuffixFold reports whether s ends with suf (lowercase ASCII) in any case.
+func hasSuffixFold(s, suf string) bool {
+	if len(s) < len(suf) {
+		return false
+	}
+	s = s[len(s)-len(suf):]
+	for i := 0; i < len(suf); i++ {
+		if lower(s[i]) != suf[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// segmentStart reports whether a segment of key starts at key[i]: at its
+// start, after a byte that is not a letter or digit, at a lower-to-upper or
+// digit-to-letter boundary ("dbPwd", "1pass"), or at the last capital of a
+// run of capitals followed by a lowercase letter ("DBPwd").
+func segmentStart(key string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	p, c := key[i-1], key[i]
+	switch {
+	case !isDigit(p) && !isLetterByte(p):
+		return true
+	case isDigit(p):
+		return isLetterByte(c)
+	case c >= 'A' && c <= 'Z':
+		if p >= 'a' && p <= 'z' {
+			return true
+		}
+		return i+1 < len(key) && key[i+1] >= 'a' && key[i+1] <= 'z'
+	}
+	return false
+}
+
+func isLetterByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 func isKeySep(c byte) bool { return c == '_' || c == '-' || c == '.' || c == ' ' }
 
@@ -182,8 +346,10 @@ func New(c Config) *Redactor {
 	return r
 }
 
-// SecretKey reports whether key, lowercased and without separators, ends
-// with one of the sensitive stems. It does not allocate.
+// SecretKey reports whether key names a secret: whether it ends with one of
+// the sensitive stems, in any case and across separators, as keySet
+// describes ("db_password", "X-Api-Key", "apiKey", "password_confirmation";
+// not "spin", "OLDPWD" or "password_policy"). It does not allocate.
 func (r *Redactor) SecretKey(key string) bool { return r.keys.match(key) }
 
 type span struct {

@@ -37,8 +37,11 @@ func (r Rule) validate(f func(string) bool) Rule { r.Validate = f; return r }
 
 func (r Rule) matcher(f matchFunc) Rule { r.find = f; return r }
 
-// kvKeys are the key names that make "key=value" text secret.
-const kvKeys = `(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|id[_-]?token|credentials?|session[_-]?(?:id|token|key)|sessionid|signature)`
+// kvKeys are the key names that make "key=value" text secret (see
+// kvSecretStems and kvTokenStems), in any case, with _ . - or a space
+// between words or none; a camelCase boundary starts a word too, and the
+// short stems (pass, pwd) must start one: not "bypass", "OLDPWD".
+const kvKeys = `(?:[A-Za-z0-9]*(?i:pass(?:[_. -]?word|wd|phrase)|secret(?:[_. -]?key)?|token|api[_. -]?key|access[_. -]?key(?:[_. -]?id)?|private[_. -]?key|credentials?|sess(?:ion)?[_. -]?(?:id|token|key)|signature)|(?:[A-Za-z0-9]*[a-z0-9])?P(?:wd|WD|ass|ASS)|pwd|pass)`
 
 // builtinRules is every built-in format, in the order the rules run: the
 // specific formats first (on a tie the earlier rule names the marker), then
@@ -170,21 +173,32 @@ var genericRules = []Rule{
 	// PEM, OpenSSH and PGP private key blocks, whole (multi-line, or with
 	// escaped \n as in JSON), or up to the end of the text if cut short.
 	rule("private-key", `(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*))`, "private key").matcher(findPrivateKeys),
-	// Credentials in URLs: scheme://user:password@host (database, broker, HTTP).
-	rule("url-credentials", `\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^/\s:@"'<>]{0,128}:([^/\s@"'<>]{1,256})@[^\s/"'<>]+`, "://").matcher(findURLCredentials),
-	// Go database DSNs: user:password@tcp(host) and friends.
-	rule("dsn-credentials", `[A-Za-z0-9_.-]{1,64}:([^\s@/:"']{1,256})@(?:tcp|unix|udp|tcp6)\(`, "@tcp(", "@unix(", "@udp(", "@tcp6(").matcher(findDSNCredentials),
-	// Authorization headers: the credentials after the scheme.
-	rule("authorization-header", `(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Token|Digest|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256|Splunk|SSWS)\s+)?([^\s"',;]{4,}(?:[ \t]*,[ \t]*[A-Za-z]+=[^\s,;]+)*)`, "authorization"),
+	// Credentials in URLs: scheme://user:password@host (database, broker,
+	// HTTP), the password up to the last '@' that a host follows, so that
+	// one with ? # @ not percent-encoded is found whole (findURLCredentials).
+	rule("url-credentials", `\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^/\s:@"'<>?#]*:([^/\s"'<>]+)@[A-Za-z0-9._~%:\[\]-]+(?:[?#/\s"'<>]|$)`, "://").matcher(findURLCredentials),
+	// Go database DSNs: user:password@tcp(host) and friends; the password
+	// may hold '@' (the MySQL driver splits at the last one).
+	rule("dsn-credentials", `[A-Za-z0-9_.-]{1,64}:([^\s/:"'(]{1,256})@(?:tcp|unix|udp|tcp6)\(`, "@tcp(", "@unix(", "@udp(", "@tcp6(").matcher(findDSNCredentials),
+	// Authorization and Proxy-Authorization headers: the whole value, scheme
+	// and credentials, whatever the scheme, in header lines, quotes, Go's
+	// printed header maps and curl -H; and curl's -u user:password
+	// (findAuthorization; the regexp leaves out curl and the quote rules).
+	rule("authorization-header", `(?i)\b(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["'\[]?([^"'\]\r\n]+)`, "authorization", "curl").matcher(findAuthorization),
 	// Bearer tokens anywhere.
 	rule("bearer-token", `(?i)\bbearer\s+([A-Za-z0-9._~+/-]{12,}=*)`, "bearer").validate(hasDigit),
 	// Basic credentials anywhere: base64 of user:password.
 	rule("basic-auth", `(?i)\bbasic\s+([A-Za-z0-9+/]{6,}={0,2})`, "basic").validate(validBasic),
-	// Cookie and Set-Cookie header values (session cookies).
-	rule("cookie", `(?i)\b(?:set-)?cookie["']?\s*[:=]\s*["']?([^\r\n"']+)`, "cookie"),
-	// key=value, key: value, "key": "value" and query parameters with a secret-sounding key.
-	rule("secret-assignment", `(?i)(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_.-])*`+kvKeys+`["']?\s*(?:=|:|=>)\s*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'}<>\]\[]+)`,
-		"pass", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey", "private_key", "private-key", "privatekey", "credential", "session", "signature").matcher(findAssignments),
+	// Cookie and Set-Cookie header values (session cookies), whole, with
+	// the same quote and bracket rules as Authorization (findHeaderValues).
+	rule("cookie", `(?i)\bcookie["']?[ \t]*[:=][ \t]*["'\[]?([^"'\]\r\n]+)`, "cookie").matcher(findHeaderValues("cookie", true)),
+	// key=value, key: value, "key": "value", query parameters, := ?= .= =>,
+	// typed declarations, setter calls, XML elements and JSON objects under
+	// a secret-sounding key (findAssignments; the regexp documents the
+	// common forms: keys as keySet matches them, values to a delimiter).
+	rule("secret-assignment", `(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_. -])*`+kvKeys+`(?:[_.-]?(?i:confirmation|confirm|hint|hash|digest))?\d*["']?[ \t]*(?:=>|::=|:=|\?=|\.=|\+=|=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<>]+)`,
+		"pass", "pwd", "secret", "token", "api_key", "api-key", "api.key", "api key", "apikey", "access_key", "access-key", "access.key", "access key", "accesskey",
+		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "signature").matcher(findAssignments),
 	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
 	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
 	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true, find: findCards},

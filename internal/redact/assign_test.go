@@ -1,0 +1,351 @@
+package redact
+
+import (
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
+)
+
+// redaction is one text and the part of it that must become the marker of
+// kind: the test requires the exact output, so that a span that takes a
+// byte too many (a closing bracket, a quote) or too few fails.
+type redaction struct {
+	name, text, secret, kind string
+}
+
+func checkRedactions(t *testing.T, cases []redaction) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, 1, strings.Count(c.text, c.secret), "the secret occurs once in %q", c.text)
+			want := strings.Replace(c.text, c.secret, "[REDACTED:"+c.kind+"]", 1)
+			got := redactString(c.text)
+			assert.Equal(t, want, got)
+			assert.Equal(t, got, redactString(got), "idempotent")
+		})
+	}
+}
+
+func checkUntouched(t *testing.T, texts []string) {
+	t.Helper()
+	for _, s := range texts {
+		assert.Equal(t, s, redactString(s))
+	}
+}
+
+// pw returns a generated password-like value: letters and digits.
+func pw(n int) string { return redacttest.Gen(redacttest.AlnumChars, n) }
+
+// Item 1: key spellings are normalized and matched by whole segments, both
+// for attribute keys (SecretKey) and for key=value text.
+func TestSecretKeySegments(t *testing.T) {
+	r := New(Config{})
+	for _, k := range []string{
+		"password", "PASSWORD", "Password", "db_password", "DB.PASSWORD", "db-password", "db password", "X-Api-Key", "apiKey", "api_key",
+		"stripeApiKey", "stripe.api.key", "apiToken", "1passwordToken", "1pass", "sessionid", "JSESSIONID", "PHPSESSID", "set-cookie", "Set-Cookie",
+		"authorization", "Proxy-Authorization", "pass", "Pass", "PASS", "db_pass", "dbPass", "DBPass", "pwd", "dbPwd", "user_pwd",
+		"password_confirmation", "passwordConfirmation", "password_confirm", "password_hint", "password_hash", "token_digest",
+		"password1", "password2", "cvv2", "pin", "user_pin", "userPin", "csrftoken", "newpassword", "MYSQLPASSWORD", "refresh_token",
+	} {
+		assert.True(t, r.SecretKey(k), k)
+	}
+	for _, k := range []string{
+		"spin", "hairpin", "pinned", "bypass", "compass", "passenger", "PWD", "OLDPWD", "oldpwd", "password_policy", "password_length",
+		"tokens_used", "sessions_count", "keyboard", "key", "user", "status", "ssn_valid", "tokenizer", "passport", "mapping", "Compass",
+	} {
+		assert.False(t, r.SecretKey(k), k)
+	}
+	// Custom keys follow the same rules: a short one must start a segment.
+	c := New(Config{Keys: []string{"pin2", "tenant_key"}})
+	assert.True(t, c.SecretKey("user_pin2"))
+	assert.True(t, c.SecretKey("TenantKey"))
+	assert.False(t, c.SecretKey("spin2"))
+}
+
+// SecretKey runs on every attribute key: it must not allocate.
+func TestSecretKeyAllocatesNothing(t *testing.T) {
+	r := New(Config{})
+	keys := []string{"user_id", "password_confirmation", "stripeApiKey", "status", "cvv2", "spin"}
+	assert.Equal(t, 0.0, testing.AllocsPerRun(100, func() {
+		for _, k := range keys {
+			r.SecretKey(k)
+		}
+	}))
+}
+
+func BenchmarkSecretKey(b *testing.B) {
+	r := New(Config{})
+	keys := []string{"user_id", "method", "path", "status", "duration", "remote_addr", "request_id", "bytes"}
+	for b.Loop() {
+		for _, k := range keys {
+			r.SecretKey(k)
+		}
+	}
+}
+
+func TestKeySpellingsInText(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	for _, key := range []string{
+		"password", "PASSWORD", "db.password", "db-password", "db_password", "Pass", "passwd", "pwd", "dbPwd", "password_confirmation",
+		"password_hint", "passwordConfirmation", "1passwordToken", "stripeApiKey", "stripe.api.key", "apiToken", "api key", "Client Secret",
+		"sessionId", "JSESSIONID", "password2",
+	} {
+		for _, sep := range []string{"=", ": ", " = ", "\t=\t", " :\t", "\t= "} {
+			v := pw(12)
+			cases = append(cases, redaction{key + sep, "login " + key + sep + v + " ok", v, kind})
+		}
+	}
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"spin=3 hairpin=4 bypass=on compass: north",
+		"PWD=/home/ann OLDPWD=/home/bob SHLVL=1",
+		"cwd pwd=/srv/app and pwd: ~/src",
+		"--- PASS: TestFoo (0.00s)",
+		"    --- PASS: TestFoo/sub_test (0.01s)",
+		"PASS: tests/run.sh",
+		"password_policy=strict password_length=12 tokens_used=10 sessions_count=3",
+		"if token == expected {",
+	})
+}
+
+// Item 2: the value of a token or password key is secret whatever it holds;
+// the object handles that system logs print under token-ish keys are not.
+func TestTokenValuesAnyShape(t *testing.T) {
+	const kind = "secret-assignment"
+	letters := redacttest.Gen(redacttest.LowerChars, 10)
+	short := redacttest.Gen(redacttest.AlnumChars, 3)
+	pct := redacttest.Join(redacttest.Gen(redacttest.AlnumChars, 6), "%2F", redacttest.Gen(redacttest.AlnumChars, 8), "%3D")
+	b64 := redacttest.Gen(redacttest.B64Chars, 30) + "=="
+	digits := redacttest.Gen(redacttest.DigitChars, 6)
+	withDigits := redacttest.Gen(redacttest.LowerChars, 3) + redacttest.Gen(redacttest.DigitChars, 3)
+	checkRedactions(t, []redaction{
+		{"letters and digits", "token=" + withDigits + " ok", withDigits, kind},
+		{"letters only", "token=" + letters, letters, kind},
+		{"short", "auth_token: " + short, short, kind},
+		{"percent-encoded", "GET /cb?access_token=" + pct + "&state=1", pct, kind},
+		{"base64", `refresh_token="` + b64 + `"`, b64, kind},
+		{"digits", "sessionid=" + digits, digits, kind},
+		{"password short", "password=" + short, short, kind},
+		{"password punctuation", "password=" + short + "!#%" + " next", short + "!#%", kind},
+	})
+	checkUntouched(t, []string{
+		"ActivityManager: token=Token{a64f992 ActivityRecord{3c4f18e u0 com.tencent.qt.qtl/.activity.info.NewsDetailXmlActivity t761}}",
+		"WindowManager: wtoken = AppWindowToken{9f4ef63 token=Token{78af589 ActivityRecord{f3b4d5e u0 com.x/.A t1}}}",
+		"Established session 0x34ed9ac1c1e00ae with negotiated timeout; sessionid: 0x34ed9ac1c1e00ae",
+		"sessionid:0x34ed93485090001 type:create cxid:0x1",
+		"com.apple.xpc.activity.All: token: com.apple.xpc.activity/4505: 1",
+		"ActivityManager: token: android.os.BinderProxy@2bd79ce",
+		"Resource: <memory:1024>, Token: Token { kind: ContainerToken, service: 10.0.0.1:28345 }, ]",
+		"token count 12 for session started",
+	})
+}
+
+// Item 3: key=value secrets inside brackets are found, and the closing
+// bracket stays outside the marker.
+func TestBracketedAssignments(t *testing.T) {
+	const kind = "secret-assignment"
+	v := func() string { return pw(14) }
+	a, b, c, d, e, f, g := v(), v(), v(), v(), v(), v(), v()
+	checkRedactions(t, []redaction{
+		{"parens =", "call(token=" + a + ")", a, kind},
+		{"brackets :", "[api_key: " + b + "]", b, kind},
+		{"parens :", "failed (password: " + c + "), retrying", c, kind},
+		{"braces =", "{secret=" + d + "}", d, kind},
+		{"S( )", "S(aws_secret_access_key=" + e + ")", e, kind},
+		{"nested", "cfg{db(password=" + f + ")}.", f, kind},
+		{"bracket inside the value", "password=" + g[:5] + ")" + g[5:] + " ok", g[:5] + ")" + g[5:], kind},
+	})
+}
+
+// Item 4: the assignment syntaxes of languages, build files and markup.
+func TestAssignmentSyntaxes(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("Go :=", `apiToken := "`, `"`)
+	add("Make ::=", "API_TOKEN ::= ", "")
+	add("Make ?=", "API_TOKEN ?= ", "")
+	add("Make +=", "DB_PASSWORD += ", "")
+	add("PHP .=", `$apiToken .= "`, `";`)
+	add("Ruby =>", `{:password => "`, `"}`)
+	add("Perl => bare", "password => ", ", user => ann")
+	add("Go var", `var apiToken string = "`, `"`)
+	add("Go const []byte", `var password []byte = "`, `"`)
+	add("Kotlin val", `val apiToken: String = "`, `"`)
+	add("Rust let", `let api_token: &str = "`, `";`)
+	add("TypeScript const", `const clientSecret: string = '`, `';`)
+	add("Java setProperty", `System.setProperty("API_TOKEN", "`, `");`)
+	add("Go Setenv", `os.Setenv("DB_PASSWORD", "`, `")`)
+	add("Python set single quotes", `config.set('password', '`, `')`)
+	add("XML element", "<apiToken>", "</apiToken>")
+	add("XML password", "<user><password>", "</password></user>")
+	add("HTML attribute", `<input type="hidden" password="`, `">`)
+	add("JSON string with .env", `{"env":"DEBUG=true\nAPI_TOKEN=`, `\nLOG=info"}`)
+	add("JSON string, key after \\n", `"A=1\npwd=`, `\nB=2"`)
+	add("JSON in JSON", `{"msg":"{\"password\":\"`, `\"}"}`)
+	add("tab before =", "password\t= ", "")
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		`System.setProperty("user.home", "/home/ann")`,
+		`os.Setenv("PATH", "/usr/bin")`,
+		`required fields: "password", "email"`,
+		"<token></token> and <password/>",
+		"usage: login <password> [--verbose]",
+		"var tokenCount int = 3",
+		`"A=1\nPWD=/home/ann\nB=2"`,
+	})
+}
+
+// Item 5: an object or array under a secret key: every string and scalar
+// in it is redacted, brackets, keys and quotes stay, and JSON stays JSON.
+func TestJSONObjectUnderSecretKey(t *testing.T) {
+	for _, tc := range []struct{ name, tmpl string }{
+		{"object", `{"password":{"value":"%s"},"user":"ann"}`},
+		{"array", `{"api_key":["%s"],"n":1}`},
+		{"nested", `{"credentials":{"list":[{"k":"%s"}],"alg":{"x":"%s"}},"ok":true}`},
+		{"spaces", `{"secret" : [ "%s" , "%s" ] }`},
+		{"python repr", `{'password': {'value': '%s'}, 'user': 'ann'}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var secrets []string
+			s := tc.tmpl
+			for strings.Contains(s, "%s") {
+				v := pw(18)
+				secrets = append(secrets, v)
+				s = strings.Replace(s, "%s", v, 1)
+			}
+			out := redactString(s)
+			for _, v := range secrets {
+				assert.NotContains(t, out, v)
+			}
+			want := tc.tmpl
+			want = strings.ReplaceAll(want, "%s", "[REDACTED:secret-assignment]")
+			assert.Equal(t, want, out)
+			if tc.name != "python repr" {
+				assert.True(t, json.Valid([]byte(out)), out)
+			}
+			assert.Equal(t, out, redactString(out), "idempotent")
+		})
+	}
+	// A scalar is replaced by the bare marker.
+	n := redacttest.Gen("123456789", 6)
+	assert.Equal(t, `{"password":[[REDACTED:secret-assignment]]}`, redactString(`{"password":[`+n+`]}`))
+	// Unclosed (a line cut short): everything after the key is redacted.
+	v := pw(12)
+	assert.Equal(t, `{"password":{"v":"[REDACTED:secret-assignment]`, redactString(`{"password":{"v":"`+v))
+}
+
+// Item 6: Authorization values are redacted whole whatever the scheme; so
+// is curl's -u user:password password.
+func TestAuthorizationWholeValue(t *testing.T) {
+	const kind = "authorization-header"
+	var cases []redaction
+	add := func(name, before, after string, scheme string) {
+		v := scheme + " " + pw(20)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("Go header map", "headers map[Accept:[*/*] Authorization:[", "] Content-Type:[application/json]]", "Token")
+	add("ApiKey", "Authorization: ", "", "ApiKey")
+	add("SSWS", "Authorization: ", "", "SSWS")
+	add("unknown scheme", "Authorization: ", "", "Xyz-Custom")
+	add("Proxy-Authorization", "Proxy-Authorization: ", "", "Basic")
+	add("curl -H single", "curl -sS -H 'Authorization: ", "' https://api.example.com/v1", "Bearer")
+	add("curl -H double", `curl -H "Authorization: `, `" https://api.example.com/v1`, "Token")
+	add("HTTP trace", "> GET / HTTP/1.1\n> Authorization: ", "\n> Host: example.com", "Negotiate")
+	add("JSON", `{"headers":{"Authorization":"`, `","Accept":"*/*"}}`, "Splunk")
+	add("Python dict", `{'Authorization': '`, `', 'Accept': '*/*'}`, "ApiKey")
+	add("HTTP dump in JSON", `"GET / HTTP/1.1\r\nAuthorization: `, `\r\nHost: x"`, "Token")
+	add("key=value", "authorization=", " user=ann", "Bearer")
+	add("lower case", "authorization: ", "", "token")
+	digest := `Digest username="ann", realm="x", nonce="` + redacttest.Gen(redacttest.HexChars, 32) + `", response="` + redacttest.Gen(redacttest.HexChars, 32) + `"`
+	cases = append(cases, redaction{"Digest", "Authorization: " + digest, digest, kind})
+	p1, p2, p3, p4 := pw(12), pw(12), pw(8)+" "+pw(4), pw(12)
+	cases = append(cases,
+		redaction{"curl -u", "curl -u ann:" + p1 + " https://example.com", p1, kind},
+		redaction{"curl --user", "curl --user ann:" + p2 + " https://example.com", p2, kind},
+		redaction{"curl -u quoted", "curl -u 'ann:" + p3 + "' https://example.com", p3, kind},
+		redaction{"curl --user=", "curl -s --user=ann:" + p4 + " x", p4, kind},
+	)
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"authorization failed for user bob",
+		"Authorization header missing",
+		"docker run -u 1000:1000 --user 1000:1000 image",
+		"curl -u ann https://example.com",
+		"curl https://example.com\nsudo -u postgres:postgres psql",
+		"preauthorization: done",
+	})
+}
+
+// Item 7: passwords that should have been percent-encoded.
+func TestURLPasswordsNotEncoded(t *testing.T) {
+	var cases []redaction
+	add := func(name, before, secret, after, kind string) {
+		cases = append(cases, redaction{name, before + secret + after, secret, kind})
+	}
+	add("hash", "redis://app:", pw(5)+"#"+pw(4), "@cache.internal:6379/0", "url-credentials")
+	add("question mark", "mysql://app:", pw(5)+"?"+pw(4), "@db:3306/main", "url-credentials")
+	add("second @", "postgres://app:", pw(5)+"@"+pw(4), "@db.internal:5432/main", "url-credentials")
+	add("all three", "amqp://app:", pw(3)+"@#?"+pw(5), "@[::1]:5672/vhost ok", "url-credentials")
+	add("DSN with @", "dsn app:", pw(5)+"@"+pw(4), "@tcp(db:3306)/main", "dsn-credentials")
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"see https://example.com/a:b@c and ftp://host/x",
+		"https://example.com:8080/@ann/posts",
+		"http://host:8080?user=ann@example.com",
+		"https://host/path?next=a:b@c.com",
+		"NSErrorFailingURLStringKey=https://13957525385%40163.com@gsp-ssl.ls.apple.com/dispatcher",
+		"app@tcp(db:3306)/main",
+	})
+}
+
+// The syntaxes that findAssignments, findHeaderValues, findCurlUser and the
+// URL and DSN matchers learned, repeated as TestRedactIsLinear repeats the
+// rules' keywords (which wake these rules, but do not build these forms):
+// each costs O(len(s)) however many times it repeats.
+func TestAssignSyntaxesAreLinear(t *testing.T) {
+	r := New(Config{})
+	r.work = new(atomic.Int64)
+	units := []string{
+		`("password", "`, `("password", `, `"password", "x", `, `<password>`, `<password>x<`, `</password>`, `<password>x</password`,
+		`password := `, `password ::= `, `token ?= `, `$token .= `, `apiToken string = `, `apiToken string `, `val token: String = `, `token: String `,
+		`{"password":[`, `{"password":{"a":`, `"password":["x",`, `"password":[`, `'password': {'`, `{\"password\":{\"`, `\"password\":\"`,
+		`password=a)`, `password=a)b`, `(token=a)`, `password=a\`, `password=a\n`, `\npassword=`, `"A=1\npwd=`, `api key: `, `api key `, `x key=`,
+		`token=Token{`, `token: com.a.b.`, `token=0x`, `Token: Token `, `token=a.b@`, `PWD=/`, `pwd=/`, `--- PASS: `, `token == `, `token=`,
+		"Authorization: ", "Authorization:[", "'Authorization: ", `\nAuthorization: `, "authorization=Bearer ", `"Authorization":"`, `\"Authorization\": \"`,
+		"Cookie: ", "Cookie:[", "curl -u a:", "curl --user ", " -u a:b ", "curl", "curl -u 'a:", "-u ",
+		"redis://a:b#c@", "x://a:b@@", "x://a:b@h?", "x://a?b:c@d", "a:b@", "@tcp(", "a:b@c@tcp(", "a:b@@tcp(",
+	}
+	for _, u := range units {
+		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
+			small, large := repeatTo(unit, smallInput), repeatTo(unit, largeInput)
+			a, b := measure(r, small, 1, false), measure(r, large, 1, false)
+			assert.False(t, float64(b.work) > maxGrowth*float64(a.work) || a.work == 0 && b.work != 0,
+				"%q: %d bytes examined at %d KiB, %d at %d KiB", unit, a.work, len(small)>>10, b.work, len(large)>>10)
+			// Timing as TestRedactIsLinear does: on a first measure over the
+			// bound, the minimum of interleaved runs, each after a collection.
+			for i := 0; i < 8 && float64(b.cpu) > 12*float64(a.cpu); i++ {
+				if i%2 == 0 {
+					a.cpu, b.cpu = min(a.cpu, measure(r, small, 4, true).cpu), min(b.cpu, measure(r, large, 1, true).cpu)
+				} else {
+					b.cpu, a.cpu = min(b.cpu, measure(r, large, 1, true).cpu), min(a.cpu, measure(r, small, 4, true).cpu)
+				}
+			}
+			// The bytes examined above are the exact measure; the time only
+			// backs it for what they cannot count, and its units make
+			// thousands of spans, whose allocations a loaded machine slows
+			// unevenly: its bound sits between linear (4×) and quadratic (16×).
+			assert.LessOrEqual(t, float64(b.cpu), 12*float64(a.cpu), "%q: %v at 16 KiB, %v at 64 KiB", unit, a.cpu, b.cpu)
+		}
+	}
+}
