@@ -26,6 +26,15 @@ const (
 // byteSet is a set of bytes, for scans.
 type byteSet [256]bool
 
+// not returns the complement of b.
+func (b *byteSet) not() *byteSet {
+	var c byteSet
+	for i := range c {
+		c[i] = !b[i]
+	}
+	return &c
+}
+
 func setOf(chars string) *byteSet {
 	var b byteSet
 	for i := 0; i < len(chars); i++ {

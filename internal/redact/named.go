@@ -93,31 +93,6 @@ func namedRule(kind, names string, keyHas []string, lit, class string, min, max 
 	return Rule{Kind: kind, Keywords: ns, Pattern: pattern, Validate: check, find: spec.find}
 }
 
-// indexFold returns the index of the first occurrence of name (lowercase
-// ASCII) in s, ASCII case-insensitively, or -1, and the bytes it read.
-func indexFold(s, name string) (int, int) {
-	c0, u0 := name[0], name[0]
-	if c0 >= 'a' && c0 <= 'z' {
-		u0 = c0 - 'a' + 'A'
-	}
-	read := 0
-	for i := 0; i+len(name) <= len(s); i++ {
-		read++
-		if c := s[i]; c != c0 && c != u0 {
-			continue
-		}
-		k := 1
-		for k < len(name) && lower(s[i+k]) == name[k] {
-			k++
-		}
-		read += k
-		if k == len(name) {
-			return i, read
-		}
-	}
-	return -1, read
-}
-
 // find is the matcher of a named rule (see the top of this file).
 func (n *namedSpec) find(s string, out [][2]int) ([][2]int, int) {
 	work := 0
@@ -133,13 +108,12 @@ func (n *namedSpec) find(s string, out [][2]int) ([][2]int, int) {
 				continue
 			}
 			if at[k] < off {
-				i, read := indexFold(s[off:], nm)
-				work += read
+				i := indexFold(s, off, nm, &work)
 				if i < 0 {
 					at[k] = -1
 					continue
 				}
-				at[k] = off + i
+				at[k] = i
 			}
 			if p < 0 || at[k] < p {
 				p, name = at[k], nm
@@ -215,7 +189,8 @@ func (n *namedSpec) find(s string, out [][2]int) ([][2]int, int) {
 // ASCII case-insensitively.
 func containsAnyFold(s string, words []string) bool {
 	for _, w := range words {
-		if i, _ := indexFold(s, w); i >= 0 {
+		var read int
+		if indexFold(s, 0, w, &read) >= 0 {
 			return true
 		}
 	}
