@@ -93,7 +93,7 @@ func (h *encHandler) withGroup(name string) *encHandler {
 	h2 := *h
 	h2.hidden = h.m.secretGroup(h.hidden, name)
 	b := newBudget()
-	name, _ = h.m.key(name, &b)
+	name, _, _ = h.m.key(name, &b)
 	h2.groups = append(h.groups[:len(h.groups):len(h.groups)], name)
 	h2.prefix = h.prefix + name + "."
 	return &h2

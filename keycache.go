@@ -8,38 +8,58 @@ import (
 // keyCacheSize is how many clean keys a keyCache remembers (a power of two).
 const keyCacheSize = 256
 
-// keyCache remembers keys that the attrMapper left unchanged, so that the
-// keys a program writes on every record (string constants, nearly always)
-// are redacted once, not on every record. A slot is chosen by the address
+// keyCache remembers keys that the attrMapper left unchanged, and whether
+// each names a secret, so that the keys a program writes on every record
+// (string constants, nearly always) are redacted and matched once, not on
+// every record. A slot is chosen by the address
 // of the key's bytes, which is the same for every use of a constant, and a
 // hit compares the whole key, so that another key at a reused address is
 // never taken for a remembered one. The cache only saves work: a miss (a
 // key from user input, or one pushed out by another) is mapped in full.
 // It is safe for concurrent use; the zero value is empty.
 type keyCache struct {
-	slots [keyCacheSize]atomic.Pointer[string]
+	slots [keyCacheSize]atomic.Pointer[keyEntry]
+	// gen is moved on by forget; entries of an older generation are not
+	// used. An entry is stored with the generation read before its key was
+	// mapped, so that a key mapped before a Mask and stored after it is
+	// never used.
+	gen atomic.Uint64
 }
 
-func (c *keyCache) slot(k string) *atomic.Pointer[string] {
+// keyEntry is a clean key and whether it names a secret.
+type keyEntry struct {
+	key    string
+	secret bool
+	gen    uint64
+}
+
+func (c *keyCache) slot(k string) *atomic.Pointer[keyEntry] {
 	p := uintptr(unsafe.Pointer(unsafe.StringData(k)))
 	return &c.slots[(p>>3^p>>11^uintptr(len(k)))&(keyCacheSize-1)]
 }
 
-// has reports whether k is remembered as clean.
-func (c *keyCache) has(k string) bool {
-	if k == "" {
-		return true // the empty key needs nothing
-	}
+// get returns what is remembered of k: ok when k is remembered as clean,
+// and then whether it names a secret.
+func (c *keyCache) get(k string) (secret, ok bool) {
 	e := c.slot(k).Load()
-	return e != nil && *e == k
+	if e != nil && e.key == k && e.gen == c.gen.Load() {
+		return e.secret, true
+	}
+	return false, false
 }
 
-// add remembers k as clean, in place of the key in its slot. Keys longer
-// than maxCachedKey are not remembered: they are rare, and would be kept
-// alive by the cache.
-func (c *keyCache) add(k string) {
+// generation is the generation to store a key mapped from now on with.
+func (c *keyCache) generation() uint64 { return c.gen.Load() }
+
+// forget makes every entry stale: the redactor changed (Mask).
+func (c *keyCache) forget() { c.gen.Add(1) }
+
+// add remembers k as clean, and whether it names a secret, in place of the
+// key in its slot. Keys longer than maxCachedKey are not remembered: they
+// are rare, and would be kept alive by the cache.
+func (c *keyCache) add(k string, secret bool, gen uint64) {
 	if len(k) <= maxCachedKey {
-		c.slot(k).Store(&k)
+		c.slot(k).Store(&keyEntry{k, secret, gen})
 	}
 }
 

@@ -87,11 +87,9 @@ func Setup(opts ...Option) error {
 	c.apply(opts, bySetup, "Setup")
 	errs = append(errs, c.errs...)
 	errs = append(errs, c.check()...)
-	knownValues.mu.Lock() // no Mask between building the chain and swapping it in
 	p, perrs := newPipeline(c)
 	errs = append(errs, perrs...)
 	old := current.Swap(p)
-	knownValues.mu.Unlock()
 	slog.SetDefault(slog.New(rootHandler))
 	log.SetOutput(stdLogWriter{}) // after SetDefault, which installs slog's own bridge
 	if old != nil {
@@ -119,7 +117,7 @@ var redactionOffWarned atomic.Bool
 func Close() error {
 	old := load()
 	p, _ := newPipeline(defaultConfig(nil))
-	p.m = &attrMapper{red: old.m.red, limit: old.m.limit}
+	p.m = track(&attrMapper{red: old.m.red, limit: old.m.limit})
 	old = current.Swap(p)
 	return old.close()
 }

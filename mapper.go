@@ -107,24 +107,31 @@ func (m *attrMapper) redact(s string, b *budget) (string, int, bool) {
 // key maps a key or a group name as str maps a value: redacted by pattern
 // (a key can be a credential: a map of user input turned into attrs), cut
 // to the size limit, and escaped when escape is set (the built-in encoders
-// escape as they write). A key seen clean before costs a lookup in
-// m.clean, so that the keys a program writes again and again are not
-// scanned again; b is the record's redaction budget.
-func (m *attrMapper) key(k string, b *budget) (string, bool) {
-	if m.clean.has(k) {
-		return k, false
+// escape as they write). It also reports whether the key (as given) names
+// a secret. A key seen clean before costs a lookup in m.clean, so that the
+// keys a program writes again and again are not scanned or matched again;
+// b is the record's redaction budget.
+func (m *attrMapper) key(k string, b *budget) (nk string, changed, secret bool) {
+	if k == "" {
+		return k, false, false
 	}
+	if secret, ok := m.clean.get(k); ok {
+		return k, false, secret
+	}
+	gen := m.clean.generation()
+	secret = m.secretKey(k)
 	if m.red == nil {
 		long := m.limit > 0 && len(k) > m.limit
 		if !long && (!m.escape || IsClean(k)) {
-			return k, false
+			m.clean.add(k, secret, gen)
+			return k, false, secret
 		}
 	}
-	nk, c := m.str(k, b)
-	if !c {
-		m.clean.add(k)
+	nk, changed = m.str(k, b)
+	if !changed {
+		m.clean.add(k, secret, gen)
 	}
-	return nk, c
+	return nk, changed, secret
 }
 
 // secretKey reports whether a key's whole value is to be redacted.
@@ -204,11 +211,11 @@ func (w *walker) spend() bool {
 func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 	m := w.m
 	kind := a.Value.Kind()
-	key, kc := m.key(a.Key, &w.b)
+	key, kc, secret := m.key(a.Key, &w.b)
 	if !w.spend() {
 		return slog.String(key, nodesMarker), true
 	}
-	if kind != slog.KindGroup && (w.hidden || m.secretKey(a.Key)) {
+	if kind != slog.KindGroup && (w.hidden || secret) {
 		return redacted(key), true
 	}
 	v, vc := a.Value, false
@@ -218,7 +225,7 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 			v, vc = slog.StringValue(s), true
 		}
 	case slog.KindGroup:
-		if !w.hidden && m.secretKey(a.Key) {
+		if !w.hidden && secret {
 			w.hidden = true // a key's path: password.current is as secret as password
 			v, vc = w.value(a.Value, depth)
 			w.hidden = false

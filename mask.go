@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/codomyrmex/logging/internal/redact"
 	"github.com/codomyrmex/logging/internal/secretenv"
@@ -32,12 +33,30 @@ import (
 // standard or URL-safe, inside a longer base64 text such as a Basic header
 // (values of 8 bytes or more). A value is masked case-sensitively.
 
-// knownValues are the values registered with Mask, which every chain Setup
-// builds registers too. mu also keeps a Setup from building a chain while
-// Mask runs, so that no value registered meanwhile is missing from it.
+// knownValues are the values registered with Mask, and the mappers (of
+// every chain, Wrap and redacting handler built) that mask them. A mapper
+// is tracked, and given the values registered so far, under mu, and Mask
+// registers a value under mu in every mapper tracked: no mapper misses a
+// value, however Setup, Wrap and Mask interleave. Mappers are held weakly:
+// a handler nobody uses any more is not kept alive by Mask.
 var knownValues struct {
-	mu     sync.Mutex
-	values []string
+	mu      sync.Mutex
+	values  []string
+	mappers []weak.Pointer[attrMapper]
+}
+
+// track gives m's redactor the values registered with Mask and has Mask
+// reach it from now on; it returns m. A mapper without a redactor needs
+// nothing.
+func track(m *attrMapper) *attrMapper {
+	if m.red == nil {
+		return m
+	}
+	knownValues.mu.Lock()
+	defer knownValues.mu.Unlock()
+	m.red.Mask(knownValues.values...)
+	knownValues.mappers = append(knownValues.mappers, weak.Make(m))
+	return m
 }
 
 // Mask registers secret values, typically right after loading them from a
@@ -51,6 +70,7 @@ var knownValues struct {
 // Mask is safe to call while other goroutines log. Each call rebuilds the
 // matcher (about 30 ms for 100 values): register values in a few calls.
 func Mask(values ...string) error {
+	defaultRedact() // built (and tracked) before the lock is taken
 	knownValues.mu.Lock()
 	defer knownValues.mu.Unlock()
 	refused := 0
@@ -61,11 +81,16 @@ func Mask(values ...string) error {
 		}
 		knownValues.values = append(knownValues.values, v)
 	}
-	for _, r := range []*redact.Redactor{load().m.red, defaultRedact()} {
-		if r != nil {
-			r.Mask(values...)
+	live := knownValues.mappers[:0]
+	for _, wp := range knownValues.mappers {
+		if m := wp.Value(); m != nil {
+			m.red.Mask(values...) // a redactor shared by two mappers ignores the repeat
+			m.clean.forget()      // a key found clean before may hold a value now registered
+			live = append(live, wp)
 		}
 	}
+	clear(knownValues.mappers[len(live):])
+	knownValues.mappers = live
 	if refused > 0 {
 		return fmt.Errorf("logging.Mask: %d of %d values refused: shorter than %d bytes, longer than %d, or blank", refused, len(values), redact.MinKnownLen, redact.MaxKnownLen)
 	}

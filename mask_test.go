@@ -182,3 +182,29 @@ func TestMaskWhileLogging(t *testing.T) {
 	}
 	assert.Equal(t, len(values), strings.Count(out, "after mask [REDACTED:known-secret]"))
 }
+
+// A value registered after a handler was built, or after a key was seen
+// (and remembered as clean), is masked from then on: Mask reaches every
+// chain, Wrap and redacting handler, and makes the caches of clean keys
+// forget.
+func TestMaskReachesHandlersBuiltBefore(t *testing.T) {
+	v := knownValue()
+	var wrapped, redacting strings.Builder
+	lw := slog.New(Wrap(slog.NewJSONHandler(&wrapped, nil)))
+	lr := slog.New(NewRedactingHandler(slog.NewJSONHandler(&redacting, nil)))
+	buf := setup(t, WithOutputType(OutputJSON))
+	key := string([]byte(v)) // the same key each time, as a constant would be
+	for _, l := range []*slog.Logger{lw, lr, Logger("s")} {
+		l.Info("before", key, 1)
+	}
+	assert.Contains(t, wrapped.String(), v, "not registered yet")
+	require.NoError(t, Mask(v))
+	for _, l := range []*slog.Logger{lw, lr, Logger("s")} {
+		l.Info("after "+v, key, 1)
+	}
+	for name, out := range map[string]string{"Wrap": wrapped.String(), "redacting": redacting.String(), "Setup": buf.String()} {
+		_, after, ok := strings.Cut(out, "after")
+		require.True(t, ok, name)
+		assert.NotContains(t, after, v, "%s: %s", name, after)
+	}
+}

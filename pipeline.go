@@ -44,6 +44,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 				errs = append(errs, err)
 			}
 		}
+		track(p.m)
 	}
 	out := &fanout{onError: c.onError, red: p.m.red}
 	p.out = out

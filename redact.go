@@ -47,13 +47,11 @@ func newRedactor(c *config) *redact.Redactor {
 	for _, r := range c.rules {
 		rules = append(rules, redact.Rule{Kind: r.Kind, Keywords: r.Keywords, Pattern: r.Pattern, Validate: r.Validate})
 	}
-	r := redact.New(redact.Config{Rules: rules, Keys: c.redactKeys, Count: countRedaction})
-	r.Mask(knownValues.values...) // the caller holds knownValues.mu, or the values are not yet shared
-	return r
+	return redact.New(redact.Config{Rules: rules, Keys: c.redactKeys, Count: countRedaction})
 }
 
 var (
-	defaultRedactor     *redact.Redactor
+	defaultMapper       *attrMapper
 	defaultRedactorOnce sync.Once
 )
 
@@ -68,8 +66,10 @@ func Redact(s string) string {
 // defaultRedact is the redactor of Redact and IsSecretKey: the default
 // rules and keys, and the values registered with Mask.
 func defaultRedact() *redact.Redactor {
-	defaultRedactorOnce.Do(func() { defaultRedactor = newRedactor(newConfig()) })
-	return defaultRedactor
+	defaultRedactorOnce.Do(func() {
+		defaultMapper = track(&attrMapper{red: newRedactor(newConfig())}) // held here: Mask reaches it
+	})
+	return defaultMapper.red
 }
 
 // IsSecretKey reports whether an attribute with this key has its whole value

@@ -22,6 +22,7 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 	m := &attrMapper{limit: c.maxValueBytes, escape: true}
 	if c.redact {
 		m.red = newRedactor(c)
+		track(m)
 	}
 	return &stageHandler{next: next, m: m, context: true, extractors: c.extractors,
 		taken: []string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey}}
@@ -38,8 +39,7 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 // panics, naming the option, on any other and on an invalid one.
 func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byRedacting, "logging.NewRedactingHandler")
-	red := newRedactor(c)
-	return &stageHandler{next: next, m: &attrMapper{red: red}}
+	return &stageHandler{next: next, m: track(&attrMapper{red: newRedactor(c)})}
 }
 
 // NewSanitizingHandler returns a handler that escapes what [Sanitize] escapes
@@ -116,7 +116,7 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 		return h
 	}
 	b := newBudget()
-	n, _ := h.m.key(name, &b)
+	n, _, _ := h.m.key(name, &b)
 	h2 := *h
 	h2.hidden = h.m.secretGroup(h.hidden, name)
 	if h.context {

@@ -242,11 +242,11 @@ func (w *walker) keyString(k reflect.Value) string {
 // field walks one struct field or map entry; alt is a second name (the Go
 // field name beside its json name) that also counts as a key.
 func (w *walker) field(key, alt string, v reflect.Value, depth int) slog.Attr {
-	k, _ := w.m.key(key, &w.b)
+	k, _, secret := w.m.key(key, &w.b)
 	if !w.spend() {
 		return slog.String(k, nodesMarker)
 	}
-	if w.hidden || w.m.secretKey(key) || alt != "" && w.m.secretKey(alt) {
+	if w.hidden || secret || alt != "" && w.m.secretKey(alt) {
 		return redacted(k)
 	}
 	return slog.Attr{Key: k, Value: w.walk(v, depth+1)}
@@ -271,7 +271,7 @@ func (w *walker) structValue(rv reflect.Value, depth int) slog.Value {
 			name = j
 		}
 		if tag == "redact" || tag == "secret" {
-			k, _ := w.m.key(name, &w.b)
+			k, _, _ := w.m.key(name, &w.b)
 			attrs = append(attrs, redacted(k))
 			continue
 		}
