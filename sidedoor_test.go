@@ -11,12 +11,14 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codomyrmex/logging/internal/redact"
 	"github.com/codomyrmex/logging/internal/redact/redacttest"
 )
 
@@ -345,4 +347,20 @@ func TestOwnReportsRedacted(t *testing.T) {
 			assert.NotContains(t, s, tok[4:], s)
 		}
 	})
+}
+
+// The README names every built-in format and every variable, so that what
+// it says is covered stays what the code covers.
+func TestReadmeListsEveryFormatAndVariable(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	readme := string(b)
+	for _, r := range redact.Builtin() {
+		assert.Contains(t, readme, "`"+r.Kind+"`", "README lists the format")
+	}
+	for _, v := range envVars {
+		short := "`…_" + strings.TrimPrefix(v.name, "LOKI_") + "`" // the table shortens LOKI_USERNAME's siblings
+		assert.True(t, strings.Contains(readme, "`"+EnvPrefix+v.name+"`") || strings.Contains(readme, short),
+			"README documents %s", v.name)
+	}
 }
