@@ -152,7 +152,7 @@ func TestMaskEnvironment(t *testing.T) {
 // record masks the value (run with -race).
 func TestMaskWhileLogging(t *testing.T) {
 	buf := setup(t, WithOutputType(OutputJSON))
-	values := make([]string, 20)
+	values := make([]string, 6)
 	for i := range values {
 		values[i] = knownValue()
 	}
