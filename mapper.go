@@ -39,7 +39,7 @@ type attrMapper struct {
 // Redaction is linear, so the budget bounds the time too.
 const (
 	redactSlack  = 4 << 10
-	redactBudget = 4 << 20
+	redactBudget = 1 << 20
 	budgetMarker = "[REDACTED:budget]"
 )
 
