@@ -211,6 +211,18 @@ func (s *Server) Lines() []string {
 // when it retries a push whose answer it did not get, counts once: Loki
 // too keeps such a repeat once.
 func (s *Server) Distinct() int {
+	n := 0
+	for _, st := range s.Kept() {
+		n += len(st.Entries)
+	}
+	return n
+}
+
+// Kept returns the streams as Loki would keep them: in the order stored,
+// each entry pushed again with the same labels, timestamp and line (a push
+// retried because its answer was lost, say at Close) left out after its
+// first, and streams left empty by that left out.
+func (s *Server) Kept() []Stream {
 	type key struct {
 		labels string
 		ns     int64
@@ -219,12 +231,32 @@ func (s *Server) Distinct() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seen := make(map[key]bool, len(s.lines))
+	var out []Stream
 	for _, st := range s.streams {
+		kept := Stream{Labels: st.Labels}
 		for _, e := range st.Entries {
-			seen[key{st.Labels, e.Time.UnixNano(), e.Line}] = true
+			k := key{st.Labels, e.Time.UnixNano(), e.Line}
+			if !seen[k] {
+				seen[k] = true
+				kept.Entries = append(kept.Entries, e)
+			}
+		}
+		if len(kept.Entries) > 0 {
+			out = append(out, kept)
 		}
 	}
-	return len(seen)
+	return out
+}
+
+// KeptLines returns the line of every entry of [Server.Kept], in order.
+func (s *Server) KeptLines() []string {
+	var lines []string
+	for _, st := range s.Kept() {
+		for _, e := range st.Entries {
+			lines = append(lines, e.Line)
+		}
+	}
+	return lines
 }
 
 // WaitLines blocks until the server has stored at least n lines, repeats

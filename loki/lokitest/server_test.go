@@ -174,6 +174,8 @@ func TestServerDistinctAndWaitLines(t *testing.T) {
 	}
 	assert.Len(t, s.Lines(), 4)
 	assert.Equal(t, 3, s.Distinct(), "the repeat of the same timestamp and line counts once")
+	assert.Equal(t, []string{"a", "a", "b"}, s.KeptLines(), "kept as Loki keeps them: the repeat left out")
+	assert.Len(t, s.Kept(), 3, "the stream of the repeat alone is left out")
 	require.NoError(t, s.WaitLines(t.Context(), 4))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
