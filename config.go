@@ -158,6 +158,14 @@ type envVar struct {
 // envVars is every CODOMYRMEX_LOG_* variable the package reads.
 var envVars = []envVar{
 	{"LEVEL", false, func(c *config, v string) error { return c.setLevels(v) }},
+	{"SECURITY_LEVEL", false, func(c *config, v string) error {
+		l, err := ParseLevel(v)
+		if err != nil {
+			return err
+		}
+		c.securityLevel = &l
+		return nil
+	}},
 	{"OUTPUT_TYPE", false, choice(map[string]func(*config){
 		"text": func(c *config) { c.output = OutputText },
 		"json": func(c *config) { c.output = OutputJSON },

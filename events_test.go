@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codomyrmex/logging/internal/redact/redacttest"
+	"github.com/codomyrmex/logging/loki"
+	"github.com/codomyrmex/logging/loki/lokitest"
 )
 
 var eventLabels = []string{"security_event_type", "user_id", "ip_address", "user_agent", "resource", "action", "outcome", "severity", "threat_level"}
@@ -86,6 +88,45 @@ func TestSecurityEventsNotFilteredBelowWarning(t *testing.T) {
 	buf = setup(t, WithOutputType(OutputJSON), WithSecurityLevel(LevelCritical)) // explicit
 	SecurityEvent(context.Background(), Event{Type: AuthzDenied})
 	assert.Empty(t, buf.Lines())
+}
+
+// Every security event reaches the sinks that keep the audit trail (the
+// security file and Loki) at every severity, whatever
+// CODOMYRMEX_LOG_LEVEL says; the console and the main file take them from
+// CODOMYRMEX_LOG_SECURITY_LEVEL (default WARNING) up.
+func TestEverySecurityEventKept(t *testing.T) {
+	dir := t.TempDir()
+	secPath, mainPath := filepath.Join(dir, "security.log"), filepath.Join(dir, "app.log")
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	t.Setenv(EnvPrefix+"LEVEL", "ERROR")
+	buf := setup(t, WithOutputType(OutputJSON), WithSecurityFile(secPath), WithFile(mainPath),
+		WithLoki(loki.Config{URL: srv.URL, BatchWait: time.Millisecond}))
+	for _, typ := range []EventType{AuthnSuccess, SecretAccess, DataExport, ConfigChange, AuthzDenied} {
+		SecurityEvent(context.Background(), Event{Type: typ, UserID: "u-7"})
+	}
+	require.NoError(t, Close())
+	sec, err := os.ReadFile(secPath)
+	require.NoError(t, err)
+	main, err := os.ReadFile(mainPath)
+	require.NoError(t, err)
+	for _, typ := range []string{"authn_success", "secret_access", "data_export", "config_change", "authz_denied"} {
+		assert.Contains(t, string(sec), `"security_event_type":"`+typ+`"`, "security file keeps %s", typ)
+		found := false
+		for _, l := range srv.KeptLines() {
+			found = found || strings.Contains(l, `"security_event_type":"`+typ+`"`)
+		}
+		assert.True(t, found, "Loki keeps %s", typ)
+	}
+	for _, out := range []string{buf.String(), string(main)} {
+		assert.Contains(t, out, "authz_denied", "WARNING and above on the console and the main file")
+		assert.NotContains(t, out, "authn_success", "INFO events below the application's level are not")
+	}
+
+	t.Setenv(EnvPrefix+"SECURITY_LEVEL", "INFO")
+	buf = setup(t, WithOutputType(OutputJSON))
+	SecurityEvent(context.Background(), Event{Type: AuthnSuccess})
+	assert.Contains(t, buf.String(), "authn_success", "CODOMYRMEX_LOG_SECURITY_LEVEL lets INFO events onto the console")
 }
 
 func TestSecurityFile(t *testing.T) {

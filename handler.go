@@ -64,6 +64,9 @@ type encHandler struct {
 	security bool // security events: the security file takes them, and Loki gets their type as a label
 	sync     bool // every record is written before handle returns (the standard log bridge)
 	hidden   bool // a group of groups has a secret name: every attr value is redacted
+	// auditBelow: security events below this level go only to the sinks
+	// that keep every event (see entry.auditOnly).
+	auditBelow slog.Level
 	groups   []string
 	prefix   string              // TEXT: the dotted names of groups
 	pre      [nFormats][]byte    // attrs from WithAttrs, preformatted per format
@@ -153,6 +156,7 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 		durable: r.Level >= slog.LevelError || h.security || h.sync}
 	if h.security {
 		e.eventType = eventType(&r)
+		e.auditOnly = r.Level < h.auditBelow
 	}
 	var bufs [nFormats]*[]byte // from bufPool
 	if text {

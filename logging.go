@@ -27,6 +27,7 @@ import (
 	"errors"
 	"log"
 	"log/slog"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -196,10 +197,18 @@ func (n *namedHandler) derive(p *pipeline) *derived {
 	}
 	level := p.levels.forLogger(n.name)
 	if n.security {
+		// The console, the main file and WithSink writers take the events
+		// at the security level and above: CODOMYRMEX_LOG_SECURITY_LEVEL,
+		// else WARNING and above, and lower ones as the logger's level lets
+		// them. The security file and Loki take every event.
 		if p.secLevel != nil {
 			level = *p.secLevel
 		} else {
 			level = min(level, slog.LevelWarn)
+		}
+		h.auditBelow = level
+		if p.out.keepsEveryEvent() {
+			level = slog.Level(math.MinInt)
 		}
 	}
 	d := &derived{p: p, h: h, level: level}

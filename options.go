@@ -298,9 +298,12 @@ func WithSecurityFile(path string) Option {
 	return option("WithSecurityFile", bySetup, func(c *config) error { c.securityFile = path; return nil })
 }
 
-// WithSecurityLevel sets the minimum level of security events explicitly.
-// Without it, events of WARNING and above are always logged, even when
-// CODOMYRMEX_LOG_LEVEL is higher.
+// WithSecurityLevel sets the level from which security events go to the
+// console, the main file and WithSink writers
+// (CODOMYRMEX_LOG_SECURITY_LEVEL). Without it, events of WARNING and above
+// always go there, even when CODOMYRMEX_LOG_LEVEL is higher, and lower ones
+// as the level of the logger "security" lets them. The security file and
+// Loki keep every security event, whatever its level and these settings.
 func WithSecurityLevel(l slog.Level) Option {
 	return option("WithSecurityLevel", bySetup, func(c *config) error { c.securityLevel = &l; return nil })
 }

@@ -240,6 +240,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"MAX_VALUE_BYTES": {"100", WithMaxValueBytes(100)},
 		"REDACT":          {"false", WithRedaction(false)},
 		"MASK_ENV":        {"false", WithMaskEnv(false)},
+		"SECURITY_LEVEL":  {"INFO", WithSecurityLevel(slog.LevelInfo)},
 		"REDACT_KEYS":     {"pin_code,tenant_key", WithRedactKeys("pin_code", "tenant_key")},
 		"REDACT_PATTERNS": {`acct-\d+;;ref-[a-z]+`, WithRedactPatterns(`acct-\d+`, `ref-[a-z]+`)},
 		"MAX_SIZE_MB":     {"7", with(func(r *Rotation) { r.MaxSizeMB = 7 })},

@@ -78,6 +78,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	}
 	lokiOn := false
 	st := out.state("loki", false)
+	st.allSecurity = true // the store of the audit trail off the host
 	if ls, err := newLokiSink(c, st.reportEach); err != nil {
 		errs = append(errs, err)
 	} else if ls != nil {

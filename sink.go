@@ -23,7 +23,10 @@ type entry struct {
 	logger    string
 	eventType string // a security event's security_event_type; "" otherwise
 	security  bool   // a security event
-	durable   bool   // in the sink (or reported failed) when put returns
+	// auditOnly: a security event below the security level, for the sinks
+	// that keep every event (the security file, Loki) and no other.
+	auditOnly bool
+	durable   bool // in the sink (or reported failed) when put returns
 }
 
 // sink is where records go: the console, a WithSink writer, the file and
@@ -50,6 +53,7 @@ type sinkState struct {
 	sink         sink
 	name         string
 	securityOnly bool // takes security events only (the security file)
+	allSecurity  bool // takes every security event, whatever its level (the security file, Loki)
 	out          *fanout
 	failing      atomic.Bool
 	run          atomic.Uint64 // records lost in the current run of failures
@@ -68,7 +72,7 @@ type fanout struct {
 // state returns a new sink state; the sink is built with its report
 // function and then attached with add.
 func (f *fanout) state(name string, securityOnly bool) *sinkState {
-	return &sinkState{name: name, securityOnly: securityOnly, out: f}
+	return &sinkState{name: name, securityOnly: securityOnly, allSecurity: securityOnly, out: f}
 }
 
 // add attaches a built sink.
@@ -77,11 +81,22 @@ func (f *fanout) add(st *sinkState, s sink) {
 	f.sinks = append(f.sinks, st)
 }
 
+// keepsEveryEvent reports whether a sink takes every security event (see
+// entry.auditOnly).
+func (f *fanout) keepsEveryEvent() bool {
+	for _, s := range f.sinks {
+		if s.allSecurity {
+			return true
+		}
+	}
+	return false
+}
+
 // put hands e to every sink that takes it and returns the first error.
 func (f *fanout) put(e *entry) error {
 	var first error
 	for _, s := range f.sinks {
-		if s.securityOnly && !e.security {
+		if s.securityOnly && !e.security || e.auditOnly && !s.allSecurity {
 			continue
 		}
 		if err := s.sink.put(*e); err != nil && first == nil {
