@@ -31,7 +31,9 @@ type config struct {
 	maxValueBytes int
 
 	redact         bool
-	maskEnv        bool     // register the environment's secrets (Setup only)
+	maskEnv        bool // register the environment's secrets (Setup only)
+	fingerprint    Fingerprint
+	fingerprintKey []byte
 	environ        []string // the environment Setup read
 	redactKeys     []string
 	redactPatterns []*regexp.Regexp
@@ -63,6 +65,7 @@ func newConfig() *config {
 		maxValueBytes: 64 << 10,
 		redact:        true,
 		maskEnv:       true,
+		fingerprint:   FingerprintSessions,
 		rotation:      DefaultRotation(),
 		clock:         systemClock{},
 	}
@@ -182,6 +185,8 @@ var envVars = []envVar{
 	{"MAX_VALUE_BYTES", false, intVar(func(c *config) *int { return &c.maxValueBytes }, 0, 1<<30)},
 	{"REDACT", false, boolVar(func(c *config) *bool { return &c.redact })},
 	{"MASK_ENV", false, boolVar(func(c *config) *bool { return &c.maskEnv })},
+	{"FINGERPRINT", false, func(c *config, v string) error { return c.setFingerprint(v) }},
+	{"FINGERPRINT_KEY_FILE", false, func(c *config, v string) error { return c.setFingerprintKey(v) }},
 	{"REDACT_KEYS", false, func(c *config, v string) error {
 		for k := range strings.SplitSeq(v, ",") {
 			if k = strings.TrimSpace(k); k != "" {
@@ -294,6 +299,9 @@ func (c *config) fromEnv(environ []string) []error {
 // silently without effect.
 func (c *config) check() []error {
 	var errs []error
+	if err := c.checkFingerprint(); err != nil {
+		errs = append(errs, err)
+	}
 	if !c.redact && (len(c.redactKeys) > 0 || len(c.redactPatterns) > 0 || len(c.rules) > 0) {
 		errs = append(errs, errors.New("redaction is off (CODOMYRMEX_LOG_REDACT or WithRedaction(false)), so the redaction keys, patterns and rules given have no effect"))
 	}

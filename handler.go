@@ -67,11 +67,11 @@ type encHandler struct {
 	// auditBelow: security events below this level go only to the sinks
 	// that keep every event (see entry.auditOnly).
 	auditBelow slog.Level
-	groups   []string
-	prefix   string              // TEXT: the dotted names of groups
-	pre      [nFormats][]byte    // attrs from WithAttrs, preformatted per format
-	preKeys  [nFormats]savedKeys // the keys they wrote, so that a record's keys stay unique
-	nOpen    int                 // JSON: how many of groups the preformatted attrs opened
+	groups     []string
+	prefix     string              // TEXT: the dotted names of groups
+	pre        [nFormats][]byte    // attrs from WithAttrs, preformatted per format
+	preKeys    [nFormats]savedKeys // the keys they wrote, so that a record's keys stay unique
+	nOpen      int                 // JSON: how many of groups the preformatted attrs opened
 }
 
 // startWriter readies w for the format, its keys continuing those of h's

@@ -118,7 +118,7 @@ var redactionOffWarned atomic.Bool
 func Close() error {
 	old := load()
 	p, _ := newPipeline(defaultConfig(nil))
-	p.m = track(&attrMapper{red: old.m.red, limit: old.m.limit})
+	p.m = track(&attrMapper{red: old.m.red, limit: old.m.limit, fp: old.m.fp})
 	old = current.Swap(p)
 	return old.close()
 }

@@ -29,6 +29,7 @@ type attrMapper struct {
 	limit  int              // bytes per string value; 0: no limit
 	escape bool             // escape strings, keys and group names (handlers outside this package)
 	clean  keyCache         // keys that key left as they were
+	fp     fingerprinter    // which key-redacted values are fingerprinted
 }
 
 // Redaction's share of a record. A string is redacted over at most the
@@ -216,7 +217,7 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 		return slog.String(key, nodesMarker), true
 	}
 	if kind != slog.KindGroup && (w.hidden || secret) {
-		return redacted(key), true
+		return m.secretAttr(key, a.Key, a.Value), true
 	}
 	v, vc := a.Value, false
 	switch kind {

@@ -123,6 +123,22 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 		}
 		return nil
 	}), onlyWrap(extracts))
+	fpOff := func(t *testing.T, build func(slog.Handler) slog.Handler) {
+		out := stageOutput(build, func(l *slog.Logger) { l.Info("m", "session_id", "s-1") })
+		assert.Contains(t, out, "session_id=[REDACTED]", "no fingerprint")
+	}
+	keyPath := filepath.Join(t.TempDir(), "fp-key")
+	require.NoError(t, os.WriteFile(keyPath, []byte(strings.Repeat("q", 32)), 0o600))
+	fpKeyed := func(t *testing.T, build func(slog.Handler) slog.Handler) {
+		out := stageOutput(build, func(l *slog.Logger) { l.Info("m", "session_id", "s-1") })
+		keyed := (&fingerprinter{mode: FingerprintSessions, key: []byte(strings.Repeat("q", 32))}).mark("s-1")
+		assert.Contains(t, out, "session_id="+keyed)
+		assert.NotContains(t, out, (&fingerprinter{mode: FingerprintSessions}).mark("s-1"))
+	}
+	add("WithFingerprint", WithFingerprint(FingerprintOff), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
+		"logging.Wrap": fpOff, "logging.NewRedactingHandler": fpOff})
+	add("WithFingerprintKeyFile", WithFingerprintKeyFile(keyPath), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
+		"logging.Wrap": fpKeyed, "logging.NewRedactingHandler": fpKeyed})
 	// Setup's own options: every handler constructor refuses them.
 	for name, o := range map[string]Option{
 		"WithLevel": WithLevel(slog.LevelDebug), "WithLoggerLevel": WithLoggerLevel("db", slog.LevelDebug),
@@ -223,6 +239,8 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret")
 	require.NoError(t, os.WriteFile(secretFile, []byte("x"), 0o600))
+	keyFile := filepath.Join(dir, "fp-key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(strings.Repeat("k", 32)), 0o600))
 	rot := DefaultRotation()
 	with := func(f func(*Rotation)) Option { r := rot; f(&r); return WithRotation(r) }
 	lokiWith := func(f func(*loki.Config)) Option { var c loki.Config; f(&c); return WithLoki(c) }
@@ -230,28 +248,30 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		value string
 		opt   Option
 	}{
-		"LEVEL":           {"INFO,db=DEBUG", WithLevels("INFO,db=DEBUG")},
-		"OUTPUT_TYPE":     {"json", WithOutputType(OutputJSON)},
-		"FORMAT":          {"%(message)s", WithFormat("%(message)s")},
-		"JSON_SCHEMA":     {"codomyrmex", WithJSONSchema(SchemaCodomyrmex)},
-		"CONSOLE":         {"none", WithConsole(nil)},
-		"FILE":            {filepath.Join(dir, "a.log"), WithFile(filepath.Join(dir, "a.log"))},
-		"ADD_SOURCE":      {"true", WithAddSource(true)},
-		"MAX_VALUE_BYTES": {"100", WithMaxValueBytes(100)},
-		"REDACT":          {"false", WithRedaction(false)},
-		"MASK_ENV":        {"false", WithMaskEnv(false)},
-		"SECURITY_LEVEL":  {"INFO", WithSecurityLevel(slog.LevelInfo)},
-		"REDACT_KEYS":     {"pin_code,tenant_key", WithRedactKeys("pin_code", "tenant_key")},
-		"REDACT_PATTERNS": {`acct-\d+;;ref-[a-z]+`, WithRedactPatterns(`acct-\d+`, `ref-[a-z]+`)},
-		"MAX_SIZE_MB":     {"7", with(func(r *Rotation) { r.MaxSizeMB = 7 })},
-		"MAX_BACKUPS":     {"0", with(func(r *Rotation) { r.MaxBackups = 0 })},
-		"MAX_AGE_DAYS":    {"3", with(func(r *Rotation) { r.MaxAgeDays = 3 })},
-		"COMPRESS":        {"false", with(func(r *Rotation) { r.Compress = false })},
-		"LOCAL_TIME":      {"true", with(func(r *Rotation) { r.LocalTime = true })},
-		"SECURITY_FILE":   {filepath.Join(dir, "s.log"), WithSecurityFile(filepath.Join(dir, "s.log"))},
-		"RATE_LIMIT":      {"5", WithRateLimit(RateLimit{PerSecond: 5})},
-		"RATE_BURST":      {"9", WithRateLimit(RateLimit{Burst: 9})},
-		"RATE_KEY":        {"message", WithRateLimit(RateLimit{ByMessage: true})},
+		"LEVEL":                {"INFO,db=DEBUG", WithLevels("INFO,db=DEBUG")},
+		"OUTPUT_TYPE":          {"json", WithOutputType(OutputJSON)},
+		"FORMAT":               {"%(message)s", WithFormat("%(message)s")},
+		"JSON_SCHEMA":          {"codomyrmex", WithJSONSchema(SchemaCodomyrmex)},
+		"CONSOLE":              {"none", WithConsole(nil)},
+		"FILE":                 {filepath.Join(dir, "a.log"), WithFile(filepath.Join(dir, "a.log"))},
+		"ADD_SOURCE":           {"true", WithAddSource(true)},
+		"MAX_VALUE_BYTES":      {"100", WithMaxValueBytes(100)},
+		"REDACT":               {"false", WithRedaction(false)},
+		"MASK_ENV":             {"false", WithMaskEnv(false)},
+		"SECURITY_LEVEL":       {"INFO", WithSecurityLevel(slog.LevelInfo)},
+		"FINGERPRINT":          {"all", WithFingerprint(FingerprintAll)},
+		"FINGERPRINT_KEY_FILE": {keyFile, WithFingerprintKeyFile(keyFile)},
+		"REDACT_KEYS":          {"pin_code,tenant_key", WithRedactKeys("pin_code", "tenant_key")},
+		"REDACT_PATTERNS":      {`acct-\d+;;ref-[a-z]+`, WithRedactPatterns(`acct-\d+`, `ref-[a-z]+`)},
+		"MAX_SIZE_MB":          {"7", with(func(r *Rotation) { r.MaxSizeMB = 7 })},
+		"MAX_BACKUPS":          {"0", with(func(r *Rotation) { r.MaxBackups = 0 })},
+		"MAX_AGE_DAYS":         {"3", with(func(r *Rotation) { r.MaxAgeDays = 3 })},
+		"COMPRESS":             {"false", with(func(r *Rotation) { r.Compress = false })},
+		"LOCAL_TIME":           {"true", with(func(r *Rotation) { r.LocalTime = true })},
+		"SECURITY_FILE":        {filepath.Join(dir, "s.log"), WithSecurityFile(filepath.Join(dir, "s.log"))},
+		"RATE_LIMIT":           {"5", WithRateLimit(RateLimit{PerSecond: 5})},
+		"RATE_BURST":           {"9", WithRateLimit(RateLimit{Burst: 9})},
+		"RATE_KEY":             {"message", WithRateLimit(RateLimit{ByMessage: true})},
 
 		"LOKI_URL":               {"https://loki.example", lokiWith(func(c *loki.Config) { c.URL = "https://loki.example" })},
 		"LOKI_TENANT":            {"t1", lokiWith(func(c *loki.Config) { c.Tenant = "t1" })},

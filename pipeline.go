@@ -36,7 +36,7 @@ type pipeline struct {
 func newPipeline(c *config) (*pipeline, []error) {
 	var errs []error
 	p := &pipeline{levels: c.levels, secLevel: c.securityLevel, extractors: c.extractors, clock: c.clock,
-		m: &attrMapper{limit: c.maxValueBytes}}
+		m: &attrMapper{limit: c.maxValueBytes, fp: c.fingerprinter()}}
 	if c.redact {
 		p.m.red = newRedactor(c)
 		if c.maskEnv && c.environ != nil {

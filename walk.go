@@ -247,6 +247,9 @@ func (w *walker) field(key, alt string, v reflect.Value, depth int) slog.Attr {
 		return slog.String(k, nodesMarker)
 	}
 	if w.hidden || secret || alt != "" && w.m.secretKey(alt) {
+		if v.IsValid() && v.Kind() == reflect.String {
+			return w.m.secretAttr(k, key, slog.StringValue(v.String()))
+		}
 		return redacted(k)
 	}
 	return slog.Attr{Key: k, Value: w.walk(v, depth+1)}
