@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
+	"sync/atomic"
 )
 
 // Well-known context keys. The names follow the Python Codomyrmex module.
@@ -21,6 +23,77 @@ const (
 
 type ctxAttrsKey struct{}
 
+// ctxData is what a context carries for this package: its attrs, and the
+// slot of the request's user that Middleware made (nil outside it).
+type ctxData struct {
+	attrs []slog.Attr
+	user  *userSlot
+}
+
+// userSlot holds the user that code inside the request set with SetUser.
+type userSlot struct{ id atomic.Pointer[string] }
+
+func dataOf(ctx context.Context) ctxData {
+	if ctx == nil {
+		return ctxData{}
+	}
+	d, _ := ctx.Value(ctxAttrsKey{}).(ctxData)
+	return d
+}
+
+// withUserSlot returns ctx with a new, empty user slot (see SetUser).
+func withUserSlot(ctx context.Context) (context.Context, *userSlot) {
+	d := dataOf(ctx)
+	d.user = &userSlot{}
+	return context.WithValue(ctx, ctxAttrsKey{}, d), d.user
+}
+
+// withoutKeys returns ctx with its attrs of the given keys left out (and
+// without the user slot when user_id is among them), for records whose own
+// attrs of those keys take their place; ctx itself when it has none.
+func withoutKeys(ctx context.Context, keys ...string) context.Context {
+	d := dataOf(ctx)
+	drop := func(a slog.Attr) bool { return slices.Contains(keys, a.Key) }
+	dropUser := d.user != nil && slices.Contains(keys, KeyUserID)
+	if !slices.ContainsFunc(d.attrs, drop) && !dropUser {
+		return ctx
+	}
+	d.attrs = slices.DeleteFunc(slices.Clone(d.attrs), drop)
+	if dropUser {
+		d.user = nil
+	}
+	return context.WithValue(ctx, ctxAttrsKey{}, d)
+}
+
+// SetUser records id as the user of the request whose context ctx is (or
+// derives from): [Middleware] makes a slot in each request's context, and
+// authentication code that runs inside the handler, after the middleware
+// built the context, fills it. From then on the records logged with that
+// request's context carry user_id (unless they have one), and so do the
+// middleware's access record and its 401/403 security events, logged when
+// the handler returns. It reports false when ctx has no slot (it does not
+// come from a request Middleware serves); use ContextWithUserID then.
+// The id is written as any value is: redacted and escaped.
+func SetUser(ctx context.Context, id string) bool {
+	slot := dataOf(ctx).user
+	if slot == nil {
+		return false
+	}
+	slot.id.Store(&id)
+	return true
+}
+
+// user returns the id in the slot, or "".
+func (s *userSlot) user() string {
+	if s == nil {
+		return ""
+	}
+	if p := s.id.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // ContextWith returns a context that carries attrs. Every record logged with
 // that context (InfoContext, LogAttrs, …) gets them, at the top level of the
 // record, after its own attrs (whose names they never take: a key already
@@ -30,7 +103,8 @@ func ContextWith(ctx context.Context, attrs ...slog.Attr) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	old := ContextAttrs(ctx)
+	d := dataOf(ctx)
+	old := d.attrs
 	merged := make([]slog.Attr, 0, len(old)+len(attrs))
 	for _, a := range old {
 		replaced := false
@@ -45,16 +119,17 @@ func ContextWith(ctx context.Context, attrs ...slog.Attr) context.Context {
 		}
 	}
 	merged = append(merged, attrs...)
-	return context.WithValue(ctx, ctxAttrsKey{}, merged)
+	return context.WithValue(ctx, ctxAttrsKey{}, ctxData{attrs: merged, user: d.user})
 }
 
-// ContextAttrs returns the attrs that ctx carries (do not modify them).
+// ContextAttrs returns the attrs that ctx carries (do not modify them),
+// with user_id from SetUser when ctx has none of its own.
 func ContextAttrs(ctx context.Context) []slog.Attr {
-	if ctx == nil {
-		return nil
+	d := dataOf(ctx)
+	if u := d.user.user(); u != "" && !slices.ContainsFunc(d.attrs, func(a slog.Attr) bool { return a.Key == KeyUserID }) {
+		return append(d.attrs[:len(d.attrs):len(d.attrs)], slog.String(KeyUserID, u))
 	}
-	as, _ := ctx.Value(ctxAttrsKey{}).([]slog.Attr)
-	return as
+	return d.attrs
 }
 
 // ContextValue returns the string value of one context attr, or "".

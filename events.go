@@ -196,5 +196,9 @@ func SecurityEvent(ctx context.Context, e Event) {
 	var pcs [1]uintptr
 	runtime.Callers(2, pcs[:])
 	r := eventRecord(e, sev, pcs[0])
-	_ = h.Handle(ctx, r)
+	_ = h.Handle(withoutKeys(ctx, eventLabelKeys...), r) // the labels take the context's values' place
 }
+
+// eventLabelKeys are the keys of a security event's fixed labels.
+var eventLabelKeys = []string{"security_event_type", "user_id", "ip_address", "user_agent", "resource", "action", "outcome", "severity", "threat_level"}
+

@@ -361,3 +361,28 @@ func BenchmarkRateLimiter(b *testing.B) {
 		}
 	})
 }
+
+// Authentication runs inside the handler, after Middleware built the
+// request's context: SetUser fills the slot Middleware made, so the access
+// record, the 401/403 event and the handler's own later records name the
+// user.
+func TestSetUserInsideMiddleware(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Logger("app").InfoContext(r.Context(), "before auth")
+		require.True(t, SetUser(r.Context(), "u-42"))
+		Logger("app").InfoContext(r.Context(), "after auth")
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/admin", nil))
+	byMsg := map[string]map[string]any{}
+	for _, m := range jsonLines(t, buf.String()) {
+		byMsg[m["msg"].(string)] = m
+	}
+	assert.NotContains(t, byMsg["before auth"], "user_id")
+	assert.Equal(t, "u-42", byMsg["after auth"]["user_id"])
+	assert.Equal(t, "u-42", byMsg["request"]["user_id"], "the access record")
+	assert.Equal(t, "u-42", byMsg["security event: authz_denied"]["user_id"], "the 403 event")
+	assert.NotContains(t, buf.String(), "user_id#2", "the event's label takes the context's user_id place")
+	assert.False(t, SetUser(context.Background(), "u-1"), "no slot outside Middleware")
+}

@@ -41,7 +41,8 @@ var accessLogger = Logger("http.access")
 // X-Request-ID of the request only if it is short and of safe characters
 // (otherwise it makes a new one), puts it in the context (request_id) and in
 // the response header. 401 and 403 responses also emit AuthnFailure and
-// AuthzDenied security events.
+// AuthzDenied security events. Authentication inside the handler names the
+// user with [SetUser]; the access record and the events then carry user_id.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -49,7 +50,7 @@ func Middleware(next http.Handler) http.Handler {
 		if !safeRequestID(id) {
 			id = NewRequestID()
 		}
-		ctx := ContextWithRequestID(r.Context(), id)
+		ctx, _ := withUserSlot(ContextWithRequestID(r.Context(), id))
 		w.Header().Set(RequestIDHeader, id)
 		rw := &responseRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {

@@ -2,7 +2,8 @@
 //
 // Run it with -demo to start it on a free loopback port, fire a few requests
 // at it (one with a secret in the query, one with a forged-line attempt in a
-// header, one that gets 403) and exit:
+// header, one by user u-1001 that gets 403, whose event names the user) and
+// exit:
 //
 //	go run ./examples/httpservice -demo
 package main
@@ -17,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/codomyrmex/logging"
@@ -31,9 +33,24 @@ func routes() http.Handler {
 		fmt.Fprintln(w, `[{"id":1}]`)
 	})
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		// Authentication runs here, inside the handler: SetUser names the
+		// user for the middleware's access record and its 403 event.
+		if user := authenticate(r); user != "" {
+			logging.SetUser(r.Context(), user)
+		}
 		http.Error(w, "forbidden", http.StatusForbidden)
 	})
 	return logging.Middleware(mux)
+}
+
+// authenticate stands for real authentication: the user a bearer token
+// names ("demo-token-<user>" here), or "".
+func authenticate(r *http.Request) string {
+	user, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer demo-token-")
+	if !ok {
+		return ""
+	}
+	return user
 }
 
 func main() {
@@ -81,7 +98,7 @@ func main() {
 	}
 	send("/orders?api_key="+"demo"+"Secret123&page=1", map[string]string{"X-Request-ID": "demo-1"})
 	send("/orders", map[string]string{"X-User": "mallory\u2028INFO forged admin login"})
-	send("/admin", map[string]string{"User-Agent": "scanner/1.0"})
+	send("/admin", map[string]string{"User-Agent": "scanner/1.0", "Authorization": "Bearer demo-token-" + "u-1001"})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
