@@ -48,13 +48,15 @@ func withUserSlot(ctx context.Context) (context.Context, *userSlot) {
 	return context.WithValue(ctx, ctxAttrsKey{}, d), d.user
 }
 
-// withoutKeys returns ctx with its attrs of the given keys left out (and
-// without the user slot when user_id is among them), for records whose own
-// attrs of those keys take their place; ctx itself when it has none.
-func withoutKeys(ctx context.Context, keys ...string) context.Context {
+// withoutRepeats returns ctx without its attrs that repeat one of the
+// record's own (same key, same value: dup reports it), for a record whose
+// attrs already say what they would; ctx itself when it has none. A
+// context attr of the same key with another value is kept (and written as
+// key#2): the two differ, and both matter.
+func withoutRepeats(ctx context.Context, dup func(key, value string) bool) context.Context {
 	d := dataOf(ctx)
-	drop := func(a slog.Attr) bool { return slices.Contains(keys, a.Key) }
-	dropUser := d.user != nil && slices.Contains(keys, KeyUserID)
+	drop := func(a slog.Attr) bool { return dup(a.Key, a.Value.String()) }
+	dropUser := d.user != nil && dup(KeyUserID, d.user.user())
 	if !slices.ContainsFunc(d.attrs, drop) && !dropUser {
 		return ctx
 	}

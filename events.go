@@ -196,9 +196,8 @@ func SecurityEvent(ctx context.Context, e Event) {
 	var pcs [1]uintptr
 	runtime.Callers(2, pcs[:])
 	r := eventRecord(e, sev, pcs[0])
-	_ = h.Handle(withoutKeys(ctx, eventLabelKeys...), r) // the labels take the context's values' place
+	_ = h.Handle(withoutRepeats(ctx, func(k, v string) bool { // a label says it already
+		return (k == KeyUserID && v == e.UserID) || (k == "ip_address" && v == e.IP)
+	}), r)
 }
-
-// eventLabelKeys are the keys of a security event's fixed labels.
-var eventLabelKeys = []string{"security_event_type", "user_id", "ip_address", "user_agent", "resource", "action", "outcome", "severity", "threat_level"}
 
