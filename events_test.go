@@ -386,3 +386,23 @@ func TestSetUserInsideMiddleware(t *testing.T) {
 	assert.NotContains(t, buf.String(), "user_id#2", "the event's label takes the context's user_id place")
 	assert.False(t, SetUser(context.Background(), "u-1"), "no slot outside Middleware")
 }
+
+// What the package writes about itself names code by import path, never by
+// the build machine's directories: the rate limiter's summary and the
+// secret_exposure event.
+func TestCallSitesWithoutBuildPaths(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	clk := newFakeClock()
+	buf := setup(t, WithOutputType(OutputJSON), WithRateLimit(RateLimit{PerSecond: 1, Burst: 1}), withClock(clk))
+	for range 3 {
+		Logger("spam").Info("again")
+	}
+	require.NoError(t, Close())
+	out := buf.String()
+	assert.Contains(t, out, "github.com/codomyrmex/logging/events_test.go:")
+	assert.NotContains(t, out, wd, "no absolute path")
+	assert.Equal(t, "github.com/codomyrmex/logging", funcPackage("github.com/codomyrmex/logging.(*limiter).allow.func1"))
+	assert.Equal(t, "main", funcPackage("main.main"))
+	assert.Equal(t, "unknown", callSite(0))
+}

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,11 +127,7 @@ func exposure(logger string, pc uintptr) (slog.Record, bool) {
 	if !exposureReported.CompareAndSwap(false, true) {
 		return slog.Record{}, false
 	}
-	site := "unknown"
-	if pc != 0 {
-		f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
-		site = filepath.Join(filepath.Base(filepath.Dir(f.File)), filepath.Base(f.File)) + ":" + strconv.Itoa(f.Line)
-	}
+	site := callSite(pc)
 	r := eventRecord(Event{Type: SecretExposure, Resource: logger, ThreatLevel: ThreatHigh,
 		Reason: "a registered secret value was masked in a record: the program logs its own credential",
 		Attrs:  []slog.Attr{slog.String("call_site", site)}}, defaultSeverity(SecretExposure), pc)

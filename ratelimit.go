@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"runtime"
 	"sort"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -32,7 +30,7 @@ type bucket struct {
 	dropped atomic.Uint64
 	pc      uintptr // the key, by call site
 	msg     string  // the key, by message
-	site    string  // "file.go:12" or the message, for the summary
+	site    string  // the call site (see callSite) or the message, for the summary
 }
 
 // tableSize bounds the distinct call sites (or messages) with a bucket of their own.
@@ -89,14 +87,10 @@ func (l *limiter) bucketFor(r *slog.Record) *bucket {
 
 func (l *limiter) newBucket(r *slog.Record) *bucket {
 	nb := &bucket{pc: r.PC}
-	switch {
-	case l.byMessage:
+	if l.byMessage {
 		nb.msg, nb.site = r.Message, r.Message
-	case r.PC != 0:
-		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
-		nb.site = f.File + ":" + strconv.Itoa(f.Line)
-	default:
-		nb.site = "unknown"
+	} else {
+		nb.site = callSite(r.PC)
 	}
 	return nb
 }
