@@ -358,6 +358,9 @@ func TestReadmeListsEveryFormatAndVariable(t *testing.T) {
 	for _, r := range redact.Builtin() {
 		assert.Contains(t, readme, "`"+r.Kind+"`", "README lists the format")
 	}
+	for _, e := range EventTypes() {
+		assert.Contains(t, readme, "`"+string(e)+"`", "README lists the event type")
+	}
 	for _, v := range envVars {
 		short := "`…_" + strings.TrimPrefix(v.name, "LOKI_") + "`" // the table shortens LOKI_USERNAME's siblings
 		assert.True(t, strings.Contains(readme, "`"+EnvPrefix+v.name+"`") || strings.Contains(readme, short),
