@@ -281,7 +281,11 @@ func (c *config) fromEnv(environ []string) []error {
 		}
 		i := slices.IndexFunc(envVars, func(e envVar) bool { return e.name == name })
 		if i < 0 {
-			errs = append(errs, &ConfigError{Name: k, Value: notShown, Err: errors.New("unknown variable (a typo?)")})
+			msg := "unknown variable (a typo?)"
+			if near := nearestVariable(name); near != "" {
+				msg = "unknown variable; did you mean " + EnvPrefix + near + "?"
+			}
+			errs = append(errs, &ConfigError{Name: k, Value: notShown, Err: errors.New(msg)})
 			continue
 		}
 		if err := envVars[i].set(c, v); err != nil {

@@ -24,7 +24,6 @@ package logging
 
 import (
 	"context"
-	"errors"
 	"log"
 	"log/slog"
 	"math"
@@ -104,7 +103,7 @@ func Setup(opts ...Option) error {
 	if !c.redact && redactionOffWarned.CompareAndSwap(false, true) {
 		internalLogger.Warn("redaction is turned off: secrets will reach the logs")
 	}
-	return errors.Join(errs...)
+	return setupError(errs)
 }
 
 var redactionOffWarned atomic.Bool

@@ -290,7 +290,31 @@ func TestEnvBadValues(t *testing.T) {
 		t.Setenv(EnvPrefix+"LEVEL", "verbose")
 		err := Setup(WithConsole(&syncBuffer{}))
 		t.Cleanup(func() { _ = Close() })
-		assert.EqualError(t, err, `CODOMYRMEX_LOG_LEVEL="verbose": want one of DEBUG, INFO, WARNING, ERROR, CRITICAL`)
+		ps := Problems(err)
+		require.Len(t, ps, 1)
+		assert.EqualError(t, ps[0], `CODOMYRMEX_LOG_LEVEL="verbose": want one of DEBUG, INFO, WARNING, ERROR, CRITICAL`)
+		assert.EqualError(t, err, `logging: 1 configuration problem: CODOMYRMEX_LOG_LEVEL="verbose": want one of DEBUG, INFO, WARNING, ERROR, CRITICAL`)
+	})
+	t.Run("several problems, one per record", func(t *testing.T) {
+		t.Setenv(EnvPrefix+"LEVEL", "verbose")
+		t.Setenv(EnvPrefix+"OUTPUT_TYPE", "xml")
+		t.Setenv(EnvPrefix+"LEVL", "DEBUG")
+		buf := &syncBuffer{}
+		err := Setup(WithConsole(buf))
+		t.Cleanup(func() { _ = Close() })
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "\n", "one line")
+		for _, p := range Problems(err) {
+			Logger("app").Error("logging configuration", "problem", p)
+		}
+		lines := buf.Lines()
+		require.Len(t, lines, 3, "one record per problem")
+		assert.Contains(t, buf.String(), "did you mean CODOMYRMEX_LOG_LEVEL?")
+		var ce *ConfigError
+		assert.ErrorAs(t, err, &ce)
+		plain := errors.New("x")
+		assert.Equal(t, []error{plain}, Problems(plain))
+		assert.Nil(t, Problems(nil))
 	})
 	t.Run("empty logger name", func(t *testing.T) {
 		t.Setenv(EnvPrefix+"LEVEL", "INFO,=DEBUG")

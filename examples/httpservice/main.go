@@ -24,12 +24,12 @@ import (
 	"github.com/codomyrmex/logging"
 )
 
-var log = logging.Logger("httpservice")
+var logger = logging.Logger("httpservice") // not "log": that would shadow the standard package
 
 func routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) {
-		log.InfoContext(r.Context(), "listing orders", "user", r.Header.Get("X-User"))
+		logger.InfoContext(r.Context(), "listing orders", "user", r.Header.Get("X-User"))
 		fmt.Fprintln(w, `[{"id":1}]`)
 	})
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
@@ -58,27 +58,29 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (without -demo)")
 	flag.Parse()
 	if err := logging.Setup(); err != nil {
-		log.Error("logging configuration", "err", err)
+		for _, p := range logging.Problems(err) {
+			logger.Error("logging configuration", "problem", p)
+		}
 	}
 	defer logging.Close()
 
 	if !*demo {
-		log.Info("listening", "addr", *addr)
+		logger.Info("listening", "addr", *addr)
 		if err := http.ListenAndServe(*addr, routes()); err != nil {
-			log.Error("server stopped", "err", err)
+			logger.Error("server stopped", "err", err)
 			os.Exit(1)
 		}
 		return
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		log.Error("listen", "err", err)
+		logger.Error("listen", "err", err)
 		os.Exit(1)
 	}
 	srv := &http.Server{Handler: routes(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("serve", "err", err)
+			logger.Error("serve", "err", err)
 		}
 	}()
 	base := "http://" + ln.Addr().String()
@@ -90,7 +92,7 @@ func main() {
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			log.Error("request", "err", err)
+			logger.Error("request", "err", err)
 			return
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)

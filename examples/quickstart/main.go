@@ -19,7 +19,9 @@ var (
 func main() {
 	if err := logging.Setup(); err != nil {
 		// Setup still installed a working chain on safe defaults.
-		billing.Error("logging configuration", "err", err)
+		for _, p := range logging.Problems(err) {
+			billing.Error("logging configuration", "problem", p)
+		}
 	}
 	defer logging.Close()
 
