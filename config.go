@@ -90,6 +90,9 @@ type ConfigError struct {
 // without a scheme), so that a configuration error never repeats a
 // credential.
 func (e *ConfigError) Error() string {
+	if e.Value == notShown {
+		return fmt.Sprintf("%s (value not shown): %s", e.Name, scrub(fmt.Sprint(e.Err)))
+	}
 	return fmt.Sprintf("%s=%q: %s", e.Name, scrub(e.Value), scrub(fmt.Sprint(e.Err)))
 }
 
