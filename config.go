@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -45,6 +46,7 @@ type config struct {
 	sinks     []extraSink
 
 	extractors    []func(context.Context) []slog.Attr
+	attrs         []slog.Attr // on every record (CODOMYRMEX_LOG_ATTRS, WithProcessAttrs)
 	securityFile  string
 	securityLevel *slog.Level
 	rate          RateLimit
@@ -164,6 +166,17 @@ type envVar struct {
 // envVars is every CODOMYRMEX_LOG_* variable the package reads.
 var envVars = []envVar{
 	{"LEVEL", false, func(c *config, v string) error { return c.setLevels(v) }},
+	{"ATTRS", false, func(c *config, v string) error {
+		m, err := loki.ParseLabels(v)
+		if err != nil {
+			return err
+		}
+		c.attrs = nil
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			c.attrs = append(c.attrs, slog.String(k, m[k]))
+		}
+		return nil
+	}},
 	{"SECURITY_LEVEL", false, func(c *config, v string) error {
 		l, err := ParseLevel(v)
 		if err != nil {

@@ -187,6 +187,9 @@ func (n *namedHandler) derive(p *pipeline) *derived {
 	}
 	h := p.handler(n.name, n.security)
 	h.sync = n.sync
+	if len(p.attrs) > 0 {
+		h = h.withAttrs(p.attrs)
+	}
 	for _, op := range n.ops {
 		if op.attrs != nil {
 			h = h.withAttrs(op.attrs)

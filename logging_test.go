@@ -563,3 +563,30 @@ func TestWriterRegistryShrinks(t *testing.T) {
 	assert.Equal(t, 0, buffers(), "nothing left after Close")
 	assert.Equal(t, 50, strings.Count(shared.String(), "INFO - x"))
 }
+
+// Process-wide attrs (the audit's global labels) are on every record, of
+// every logger, security events and slog's default included, first among
+// its attrs; a record's own attr of the same key does not replace them.
+func TestProcessAttrs(t *testing.T) {
+	t.Setenv(EnvPrefix+"ATTRS", "service=api,env=prod")
+	buf := setup(t, WithOutputType(OutputJSON))
+	Logger("billing").WithGroup("g").Info("charged", "n", 1)
+	slog.Info("via slog", "env", "dev")
+	SecurityEvent(t.Context(), Event{Type: AuthzDenied})
+	lines := jsonLines(t, buf.String())
+	require.Len(t, lines, 3)
+	for _, m := range lines {
+		assert.Equal(t, "api", m["service"], m)
+		assert.Equal(t, "prod", m["env"], m)
+	}
+	assert.Equal(t, "dev", lines[1]["env#2"])
+
+	buf = setup(t, WithOutputType(OutputJSON), WithProcessAttrs(slog.String("service", "worker")))
+	Logger("x").Info("m")
+	assert.Equal(t, "worker", lastJSON(t, buf)["service"], "the option replaces the variable")
+
+	t.Setenv(EnvPrefix+"ATTRS", "bad name=x")
+	err := Setup(WithConsole(&syncBuffer{}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CODOMYRMEX_LOG_ATTRS")
+}

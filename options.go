@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -383,4 +384,17 @@ func WithContextExtractor(f func(context.Context) []slog.Attr) Option {
 // for the fields); it is what the CODOMYRMEX_LOG_LOKI_* variables set.
 func WithLoki(cfg loki.Config) Option {
 	return option("WithLoki", bySetup, func(c *config) error { c.loki = cfg; return nil })
+}
+
+// WithProcessAttrs puts attrs on every record of the chain, first among
+// its attrs (CODOMYRMEX_LOG_ATTRS=service=api,env=prod, whose names follow
+// Loki's label-name rules): the labels that say which service and
+// environment wrote a record, as the security audit asks. A record's own
+// attr of the same key is written as key#2. They replace those of the
+// variable, and of an earlier WithProcessAttrs.
+func WithProcessAttrs(attrs ...slog.Attr) Option {
+	return option("WithProcessAttrs", bySetup, func(c *config) error {
+		c.attrs = slices.Clone(attrs)
+		return nil
+	})
 }
