@@ -20,11 +20,17 @@ func callSite(pc uintptr) string {
 	if f.File == "" {
 		return "unknown"
 	}
+	return framePath(f) + ":" + strconv.Itoa(f.Line)
+}
+
+// framePath is a frame's file as the import path of its function's
+// package and the file's base name.
+func framePath(f runtime.Frame) string {
 	file := path.Base(strings.ReplaceAll(f.File, "\\", "/"))
 	if pkg := funcPackage(f.Function); pkg != "" {
 		file = pkg + "/" + file
 	}
-	return file + ":" + strconv.Itoa(f.Line)
+	return file
 }
 
 // funcPackage returns the import path of a function's package from its

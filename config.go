@@ -47,6 +47,7 @@ type config struct {
 
 	extractors    []func(context.Context) []slog.Attr
 	attrs         []slog.Attr // on every record (CODOMYRMEX_LOG_ATTRS, WithProcessAttrs)
+	stacks        bool        // Exception adds the stack (CODOMYRMEX_LOG_STACKS=error)
 	securityFile  string
 	securityLevel *slog.Level
 	rate          RateLimit
@@ -177,6 +178,10 @@ var envVars = []envVar{
 		}
 		return nil
 	}},
+	{"STACKS", false, choice(map[string]func(*config){
+		"error": func(c *config) { c.stacks = true },
+		"off":   func(c *config) { c.stacks = false },
+	}, "want error or off")},
 	{"SECURITY_LEVEL", false, func(c *config, v string) error {
 		l, err := ParseLevel(v)
 		if err != nil {

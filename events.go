@@ -200,4 +200,3 @@ func SecurityEvent(ctx context.Context, e Event) {
 		return (k == KeyUserID && v == e.UserID) || (k == "ip_address" && v == e.IP)
 	}), r)
 }
-

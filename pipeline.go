@@ -19,6 +19,7 @@ type pipeline struct {
 	levels     levelSet
 	secLevel   *slog.Level // explicit minimum level of security events
 	attrs      []slog.Attr // on every record
+	stacks     bool        // Exception adds the stack
 	limiter    *limiter    // nil when rate limiting is off
 	extractors []func(context.Context) []slog.Attr
 	m          *attrMapper
@@ -36,7 +37,7 @@ type pipeline struct {
 // cannot be opened) is reported and left out; the rest works.
 func newPipeline(c *config) (*pipeline, []error) {
 	var errs []error
-	p := &pipeline{levels: c.levels, secLevel: c.securityLevel, extractors: c.extractors, clock: c.clock, attrs: c.attrs,
+	p := &pipeline{levels: c.levels, secLevel: c.securityLevel, extractors: c.extractors, clock: c.clock, attrs: c.attrs, stacks: c.stacks,
 		m: &attrMapper{limit: c.maxValueBytes, fp: c.fingerprinter()}}
 	if c.redact {
 		p.m.red = newRedactor(c)
