@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -48,6 +47,7 @@ type config struct {
 	extractors    []func(context.Context) []slog.Attr
 	attrs         []slog.Attr // on every record (CODOMYRMEX_LOG_ATTRS, WithProcessAttrs)
 	stacks        bool        // Exception adds the stack (CODOMYRMEX_LOG_STACKS=error)
+	captureStdio  bool        // os.Stdout and os.Stderr through the chain
 	securityFile  string
 	securityLevel *slog.Level
 	rate          RateLimit
@@ -64,7 +64,7 @@ func newConfig() *config {
 		levels:        levelSet{def: slog.LevelInfo},
 		py:            py,
 		schema:        SchemaSlog,
-		console:       os.Stderr,
+		console:       stderrFile(),
 		maxValueBytes: 64 << 10,
 		redact:        true,
 		maskEnv:       true,
@@ -182,6 +182,7 @@ var envVars = []envVar{
 		"error": func(c *config) { c.stacks = true },
 		"off":   func(c *config) { c.stacks = false },
 	}, "want error or off")},
+	{"CAPTURE_STDIO", false, boolVar(func(c *config) *bool { return &c.captureStdio })},
 	{"SECURITY_LEVEL", false, func(c *config, v string) error {
 		l, err := ParseLevel(v)
 		if err != nil {
@@ -197,8 +198,8 @@ var envVars = []envVar{
 	{"FORMAT", false, func(c *config, v string) error { return c.setFormat(v) }},
 	{"JSON_SCHEMA", false, func(c *config, v string) error { return c.setSchema(v) }},
 	{"CONSOLE", false, choice(map[string]func(*config){
-		"stderr": func(c *config) { c.console = os.Stderr },
-		"stdout": func(c *config) { c.console = os.Stdout },
+		"stderr": func(c *config) { c.console = stderrFile() },
+		"stdout": func(c *config) { c.console = stdoutFile() },
 		"none":   func(c *config) { c.console = nil },
 	}, "want stderr, stdout or none")},
 	{"FILE", false, func(c *config, v string) error { c.file = v; return nil }},

@@ -97,6 +97,13 @@ func Setup(opts ...Option) error {
 			errs = append(errs, err)
 		}
 	}
+	if c.captureStdio {
+		if err := startCapture(); err != nil {
+			errs = append(errs, &ConfigError{Name: EnvPrefix + "CAPTURE_STDIO", Value: "true", Err: err})
+		}
+	} else {
+		stopCapture()
+	}
 	for _, w := range p.out.warnings {
 		internalLogger.Warn(w)
 	}
@@ -115,6 +122,7 @@ var redactionOffWarned atomic.Bool
 // force: one redaction configuration holds from the first record to the
 // last. It may be called more than once.
 func Close() error {
+	stopCapture() // the lines written before are logged through the chain in force
 	old := load()
 	p, _ := newPipeline(defaultConfig(nil))
 	p.m = track(&attrMapper{red: old.m.red, limit: old.m.limit, fp: old.m.fp})

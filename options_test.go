@@ -149,7 +149,7 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 		"WithErrorHandler": WithErrorHandler(func(error) {}), "WithReopenOnSIGHUP": WithReopenOnSIGHUP(),
 		"WithSink": WithSink("x", io.Discard), "WithSecurityFile": WithSecurityFile("s.log"),
 		"WithSecurityLevel": WithSecurityLevel(slog.LevelInfo), "WithRateLimit": WithRateLimit(RateLimit{PerSecond: 1}),
-		"WithMaskEnv": WithMaskEnv(false), "WithProcessAttrs": WithProcessAttrs(slog.String("a", "b")), "WithStacks": WithStacks(true),
+		"WithMaskEnv": WithMaskEnv(false), "WithProcessAttrs": WithProcessAttrs(slog.String("a", "b")), "WithStacks": WithStacks(true), "WithCaptureStdio": WithCaptureStdio(true),
 		"WithLoki": WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
 	} {
 		add(name, o, nil)
@@ -259,6 +259,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"REDACT":               {"false", WithRedaction(false)},
 		"MASK_ENV":             {"false", WithMaskEnv(false)},
 		"SECURITY_LEVEL":       {"INFO", WithSecurityLevel(slog.LevelInfo)},
+		"CAPTURE_STDIO":        {"true", WithCaptureStdio(true)},
 		"STACKS":               {"error", WithStacks(true)},
 		"ATTRS":                {"env=prod,service=api", WithProcessAttrs(slog.String("env", "prod"), slog.String("service", "api"))},
 		"FINGERPRINT":          {"all", WithFingerprint(FingerprintAll)},

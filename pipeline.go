@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -56,7 +55,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 		out.add(st, &writerSink{w: out.reporter, st: st})
 		out.console = st
 	} else {
-		out.reporter = p.lockedWriter(os.Stderr)
+		out.reporter = p.lockedWriter(stderrFile())
 	}
 	for _, f := range []struct {
 		name, path, env string
