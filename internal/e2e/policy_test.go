@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"compress/gzip"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codomyrmex/logging"
+	"github.com/codomyrmex/logging/internal/testutil"
 )
 
 // LOGGING-POLICY.md points every claim at a setting, code or test; these
@@ -258,4 +261,31 @@ func TestPolicyLokiConfig(t *testing.T) {
 	}
 	require.Len(t, groups, 1)
 	assert.Len(t, groups[0].Rules, len(alertNames))
+}
+
+// TestPolicyAlertedEventsPassAnyLevel: every event type the rules count is
+// logged at its default severity whatever the level, so the level cannot
+// silence an alert (authn_success, low by default, is the control).
+func TestPolicyAlertedEventsPassAnyLevel(t *testing.T) {
+	var counted []logging.EventType
+	for _, m := range regexp.MustCompile(`security_event_type=~?"([a-z_|]+)"`).FindAllStringSubmatch(readRules(t), -1) {
+		for _, typ := range strings.Split(m[1], "|") {
+			counted = append(counted, logging.EventType(typ))
+		}
+	}
+	require.Len(t, counted, 6)
+	buf := &testutil.SyncBuffer{}
+	require.NoError(t, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON),
+		logging.WithLevel(logging.LevelCritical), logging.WithSink("buf", buf)))
+	for _, typ := range append(counted, logging.AuthnSuccess) {
+		logging.SecurityEvent(context.Background(), logging.Event{Type: typ, IP: "192.0.2.1"})
+	}
+	require.NoError(t, logging.Close())
+	var logged []logging.EventType
+	for _, l := range buf.Lines() {
+		var r e2eRecord
+		require.NoError(t, json.Unmarshal([]byte(l), &r), l)
+		logged = append(logged, logging.EventType(r.Event))
+	}
+	assert.ElementsMatch(t, counted, logged, "every counted type logged at level CRITICAL; authn_success not")
 }
