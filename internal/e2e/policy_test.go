@@ -27,8 +27,6 @@ import (
 // LOGGING-POLICY.md points every claim at a setting, code or test; these
 // tests keep the pointers true.
 
-const policyFile = "../../LOGGING-POLICY.md"
-
 func readRepoFile(t testing.TB, name string) string {
 	b, err := os.ReadFile(filepath.Join("../..", name))
 	require.NoError(t, err)
