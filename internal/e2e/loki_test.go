@@ -92,6 +92,7 @@ analytics:
 type lokiServer struct {
 	bin, dir, url string
 	httpPort      int
+	args          []string // extra flags, kept across restarts
 	cmd           *exec.Cmd
 	out           *bytes.Buffer
 }
@@ -111,10 +112,21 @@ func lokiBinary(t testing.TB) string {
 	return bin
 }
 
-func startLoki(t testing.TB) *lokiServer {
+func startLoki(t testing.TB) *lokiServer { return startLokiWith(t, nil) }
+
+// startLokiWith starts Loki with the extra flags args (each may name the
+// server's directory as {{DIR}}), once prepare, if not nil, has written
+// what it needs into that directory.
+func startLokiWith(t testing.TB, prepare func(dir string), args ...string) *lokiServer {
 	s := &lokiServer{bin: lokiBinary(t), dir: t.TempDir(), httpPort: freePort(t)}
 	s.url = "http://127.0.0.1:" + strconv.Itoa(s.httpPort)
 	require.NoError(t, os.WriteFile(filepath.Join(s.dir, "loki.yaml"), []byte(strings.ReplaceAll(lokiConfig, "{{DIR}}", s.dir)), 0o600))
+	for _, a := range args {
+		s.args = append(s.args, strings.ReplaceAll(a, "{{DIR}}", s.dir))
+	}
+	if prepare != nil {
+		prepare(s.dir)
+	}
 	s.start(t)
 	t.Cleanup(func() { s.stop(t) })
 	return s
@@ -123,13 +135,14 @@ func startLoki(t testing.TB) *lokiServer {
 func (s *lokiServer) start(t testing.TB) {
 	grpc := freePort(t)
 	s.out = &bytes.Buffer{}
-	s.cmd = exec.Command(s.bin, "-config.file="+filepath.Join(s.dir, "loki.yaml"),
-		"-server.http-listen-address=127.0.0.1", "-server.http-listen-port="+strconv.Itoa(s.httpPort),
-		"-server.grpc-listen-address=127.0.0.1", "-server.grpc-listen-port="+strconv.Itoa(grpc),
+	args := []string{"-config.file=" + filepath.Join(s.dir, "loki.yaml"),
+		"-server.http-listen-address=127.0.0.1", "-server.http-listen-port=" + strconv.Itoa(s.httpPort),
+		"-server.grpc-listen-address=127.0.0.1", "-server.grpc-listen-port=" + strconv.Itoa(grpc),
 		// The query frontend looks for the scheduler every 10 s by default,
 		// and Loki is not ready until it finds it: look every 100 ms.
 		"-frontend.scheduler-dns-lookup-period=100ms", "-querier.dns-lookup-period=100ms",
-		"-target=all")
+		"-target=all"}
+	s.cmd = exec.Command(s.bin, append(args, s.args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	require.NoError(t, s.cmd.Start())
 	deadline := time.Now().Add(90 * time.Second)
