@@ -70,8 +70,9 @@ func defaultConfig(environ []string) *config {
 	return c
 }
 
-// Setup reads the CODOMYRMEX_LOG_* environment, applies opts (which win over
-// it), builds the handler chain, swaps it in atomically and makes it the
+// Setup applies opts, then the CODOMYRMEX_LOG_* environment, which
+// overrides them (the operator has the last word; see Fixed for settings
+// the program pins), builds the handler chain, swaps it in atomically and makes it the
 // slog default, so that slog.Info and the standard log package go through it
 // too. It may be called again at any time, while other goroutines log: no
 // record is lost or torn, and the old sinks are closed after the swap.
@@ -81,10 +82,7 @@ func defaultConfig(environ []string) *config {
 // still installs a working chain built from the valid settings and safe
 // defaults, so that the program can log that error.
 func Setup(opts ...Option) error {
-	c := newConfig()
-	c.environ = environ()
-	errs := c.fromEnv(c.environ)
-	c.apply(opts, bySetup, "Setup")
+	c, errs, notices := configure(environ(), opts)
 	errs = append(errs, c.errs...)
 	errs = append(errs, c.check()...)
 	p, perrs := newPipeline(c)
@@ -103,6 +101,9 @@ func Setup(opts ...Option) error {
 		}
 	} else {
 		stopCapture()
+	}
+	for _, n := range notices { // whatever the level: the operator must see them
+		p.emitInternal(slog.NewRecord(time.Now(), slog.LevelWarn, n, 0))
 	}
 	for _, w := range p.out.warnings {
 		internalLogger.Warn(w)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,12 +344,36 @@ func TestEnvBadValues(t *testing.T) {
 	})
 }
 
-func TestOptionsWinOverEnv(t *testing.T) {
+// The operator has the last word: the variables override the options the
+// program passes to Setup, and Setup says so, one line per variable;
+// except options the program pins with Fixed, which no variable changes
+// (and Setup says that the variable is ignored).
+func TestOperatorVariablesWin(t *testing.T) {
 	t.Setenv(EnvPrefix+"OUTPUT_TYPE", "TEXT")
 	t.Setenv(EnvPrefix+"LEVEL", "ERROR")
 	buf := setup(t, WithOutputType(OutputJSON), WithLevel(slog.LevelInfo))
-	Logger("o").Info("opt")
-	assert.Equal(t, "opt", lastJSON(t, buf)["msg"])
+	Logger("o").Info("dropped: the operator set ERROR")
+	Logger("o").Error("kept")
+	out := buf.String()
+	assert.NotContains(t, out, "dropped")
+	assert.Contains(t, out, " - o - ERROR - kept", "TEXT, as the operator set")
+	assert.Contains(t, out, "CODOMYRMEX_LOG_OUTPUT_TYPE overrides WithOutputType given by the program")
+	assert.Contains(t, out, "CODOMYRMEX_LOG_LEVEL overrides WithLevel given by the program")
+
+	buf = setup(t, Fixed(WithOutputType(OutputJSON), WithLevel(slog.LevelInfo)))
+	Logger("o").Info("pinned")
+	lines := jsonLines(t, buf.String())
+	require.NotEmpty(t, lines)
+	assert.Equal(t, "pinned", lines[len(lines)-1]["msg"], "JSON at INFO, as the program fixed")
+	assert.Contains(t, buf.String(), "CODOMYRMEX_LOG_LEVEL is ignored: the program fixed WithLevel")
+
+	t.Setenv(EnvPrefix+"OUTPUT_TYPE", "")
+	t.Setenv(EnvPrefix+"LEVEL", "")
+	os.Unsetenv(EnvPrefix + "OUTPUT_TYPE")
+	os.Unsetenv(EnvPrefix + "LEVEL")
+	buf = setup(t, WithOutputType(OutputJSON))
+	Logger("o").Info("quiet")
+	assert.NotContains(t, buf.String(), "overrides", "no notice without a variable")
 }
 
 func TestSetupWhileLogging(t *testing.T) {
@@ -583,10 +608,33 @@ func TestProcessAttrs(t *testing.T) {
 
 	buf = setup(t, WithOutputType(OutputJSON), WithProcessAttrs(slog.String("service", "worker")))
 	Logger("x").Info("m")
-	assert.Equal(t, "worker", lastJSON(t, buf)["service"], "the option replaces the variable")
+	assert.Equal(t, "api", lastJSON(t, buf)["service"], "the variable overrides the option")
+	buf = setup(t, WithOutputType(OutputJSON), Fixed(WithProcessAttrs(slog.String("service", "worker"))))
+	Logger("x").Info("m")
+	assert.Equal(t, "worker", lastJSON(t, buf)["service"], "unless the program fixed it")
 
 	t.Setenv(EnvPrefix+"ATTRS", "bad name=x")
 	err := Setup(WithConsole(&syncBuffer{}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "CODOMYRMEX_LOG_ATTRS")
+}
+
+// Every option that has a variable is named in optionVars (so that Setup
+// can say when a variable overrides it), and only with variables that
+// exist.
+func TestOptionVarsKnown(t *testing.T) {
+	for opt, vars := range optionVars {
+		for _, v := range vars {
+			assert.True(t, slices.ContainsFunc(envVars, func(e envVar) bool { return e.name == v }), "%s: %s", opt, v)
+		}
+	}
+	covered := map[string]bool{}
+	for _, vars := range optionVars {
+		for _, v := range vars {
+			covered[v] = true
+		}
+	}
+	for _, e := range envVars {
+		assert.True(t, covered[e.name], "no option names %s", e.name)
+	}
 }

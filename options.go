@@ -24,6 +24,7 @@ type Option struct {
 	name  string
 	takes takers // which constructors besides Setup take it
 	set   func(*config) error
+	fixed []Option // Fixed: these, applied after the variables
 }
 
 // takers is a set of the constructors that take an option besides Setup.

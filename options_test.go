@@ -117,6 +117,8 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 	add("WithMaxValueBytes", WithMaxValueBytes(10), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
 		"logging.Wrap": cuts, "logging.NewSanitizingHandler": cuts})
 	add("WithRedaction", WithRedaction(false), onlyWrap(off))
+	add("Fixed", Fixed(WithRedactKeys("tenant_pin")), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
+		"logging.Wrap": redactsKey, "logging.NewRedactingHandler": redactsKey})
 	add("WithContextExtractor", WithContextExtractor(func(ctx context.Context) []slog.Attr {
 		if v, ok := ctx.Value(ctxKey{}).(string); ok {
 			return []slog.Attr{slog.String(KeyTraceID, v)}

@@ -1,0 +1,130 @@
+package logging
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The order of configuration: the defaults, then the options the program
+// passes to Setup, then the CODOMYRMEX_LOG_* variables, which override
+// them (the operator has the last word: a program that passes
+// WithLevel(slog.LevelInfo) still logs at ERROR when the operator sets
+// CODOMYRMEX_LOG_LEVEL=ERROR), then the options the program pins with
+// Fixed, which no variable changes (settings an operator must not loosen).
+// When a variable overrides an option, or is ignored because the option
+// is fixed, Setup says so in one line on the console (as the package's own
+// reports are written, whatever the level) naming both.
+
+// Fixed pins opts: Setup applies them after the CODOMYRMEX_LOG_*
+// variables, so that no variable changes what they set:
+//
+//	logging.Setup(logging.Fixed(logging.WithRedaction(true), logging.WithSecurityFile(path)))
+//
+// Wrap and the other handler constructors read no variables; for them a
+// fixed option is the option itself.
+func Fixed(opts ...Option) Option {
+	var t takers = byWrap | byRedacting | bySanitizing
+	for _, o := range opts {
+		t &= o.takes
+	}
+	return Option{name: "Fixed", takes: t, fixed: opts,
+		set: func(c *config) error {
+			for _, o := range opts {
+				if o.set != nil {
+					if err := o.set(c); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}}
+}
+
+// optionVars names, for each option that has variables, the variables
+// that set the same thing (without the prefix).
+var optionVars = map[string][]string{
+	"WithLevel": {"LEVEL"}, "WithLevels": {"LEVEL"}, "WithLoggerLevel": {"LEVEL"},
+	"WithOutputType": {"OUTPUT_TYPE"}, "WithJSONSchema": {"JSON_SCHEMA"}, "WithFormat": {"FORMAT"},
+	"WithConsole": {"CONSOLE"}, "WithFile": {"FILE"}, "WithAddSource": {"ADD_SOURCE"},
+	"WithMaxValueBytes": {"MAX_VALUE_BYTES"}, "WithRedaction": {"REDACT"}, "WithMaskEnv": {"MASK_ENV"},
+	"WithRedactKeys": {"REDACT_KEYS"}, "WithRedactPatterns": {"REDACT_PATTERNS"},
+	"WithRotation":     {"MAX_SIZE_MB", "MAX_BACKUPS", "MAX_AGE_DAYS", "COMPRESS", "LOCAL_TIME"},
+	"WithSecurityFile": {"SECURITY_FILE"}, "WithSecurityLevel": {"SECURITY_LEVEL"},
+	"WithRateLimit": {"RATE_LIMIT", "RATE_BURST", "RATE_KEY"},
+	"WithLoki": {"LOKI_URL", "LOKI_TENANT", "LOKI_USERNAME", "LOKI_PASSWORD", "LOKI_PASSWORD_FILE",
+		"LOKI_BEARER_TOKEN", "LOKI_BEARER_TOKEN_FILE", "LOKI_CA_FILE", "LOKI_LABELS", "LOKI_BATCH_SIZE",
+		"LOKI_BATCH_WAIT", "LOKI_QUEUE_SIZE", "LOKI_TIMEOUT", "LOKI_FLUSH_TIMEOUT", "LOKI_ALLOW_INSECURE"},
+	"WithProcessAttrs": {"ATTRS"}, "WithFingerprint": {"FINGERPRINT"},
+	"WithFingerprintKeyFile": {"FINGERPRINT_KEY_FILE"}, "WithStacks": {"STACKS"},
+	"WithCaptureStdio": {"CAPTURE_STDIO"},
+}
+
+// additiveVars add to what the options gave instead of replacing it: both
+// apply, and nothing is overridden.
+var additiveVars = map[string]bool{"REDACT_KEYS": true, "REDACT_PATTERNS": true}
+
+// configure builds Setup's configuration in the documented order and
+// returns it, the problems found, and one notice per variable that
+// overrides an option or is ignored because the option is fixed.
+func configure(environ []string, opts []Option) (*config, []error, []string) {
+	var loose, fixed []Option
+	for _, o := range opts {
+		if o.fixed != nil {
+			fixed = append(fixed, o.fixed...)
+		} else {
+			loose = append(loose, o)
+		}
+	}
+	c := newConfig()
+	c.environ = environ
+	c.apply(loose, bySetup, "Setup")
+	var env, pinned []string // the known variables in the environment; those a fixed option pins
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		name, ok := strings.CutPrefix(k, EnvPrefix)
+		if ok && slices.ContainsFunc(envVars, func(e envVar) bool { return e.name == name }) {
+			env = append(env, name)
+		}
+	}
+	for _, o := range fixed {
+		pinned = append(pinned, optionVars[o.name]...)
+	}
+	var applied []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if name, ok := strings.CutPrefix(k, EnvPrefix); ok && slices.Contains(pinned, name) {
+			continue // pinned by the program: reported below
+		}
+		applied = append(applied, kv)
+	}
+	errs := c.fromEnv(applied)
+	c.apply(fixed, bySetup, "Setup")
+	env = slices.DeleteFunc(env, func(name string) bool { // a variable that failed overrides nothing
+		return additiveVars[name] || slices.ContainsFunc(errs, func(err error) bool {
+			ce, ok := err.(*ConfigError)
+			return ok && ce.Name == EnvPrefix+name
+		})
+	})
+	var notices []string
+	for _, o := range opts {
+		isFixed := o.fixed != nil
+		group := []Option{o}
+		if isFixed {
+			group = o.fixed
+		}
+		for _, g := range group {
+			for _, v := range optionVars[g.name] {
+				if !slices.Contains(env, v) {
+					continue
+				}
+				if isFixed {
+					notices = append(notices, fmt.Sprintf("%s%s is ignored: the program fixed %s", EnvPrefix, v, g.name))
+				} else {
+					notices = append(notices, fmt.Sprintf("%s%s overrides %s given by the program", EnvPrefix, v, g.name))
+				}
+			}
+		}
+	}
+	return c, errs, notices
+}
