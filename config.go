@@ -36,6 +36,7 @@ type config struct {
 	fingerprintKey []byte
 	environ        []string // the environment Setup read
 	redactKeys     []string
+	allowKeys      []string // keys not redacted by key (REDACT_ALLOW_KEYS), after the defaults
 	redactPatterns []*regexp.Regexp
 	rules          []Rule
 
@@ -213,6 +214,14 @@ var envVars = []envVar{
 		for k := range strings.SplitSeq(v, ",") {
 			if k = strings.TrimSpace(k); k != "" {
 				c.redactKeys = append(c.redactKeys, k)
+			}
+		}
+		return nil
+	}},
+	{"REDACT_ALLOW_KEYS", false, func(c *config, v string) error {
+		for k := range strings.SplitSeq(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				c.allowKeys = append(c.allowKeys, k)
 			}
 		}
 		return nil

@@ -126,7 +126,7 @@ func Close() error {
 	stopCapture() // the lines written before are logged through the chain in force
 	old := load()
 	p, _ := newPipeline(defaultConfig(nil))
-	p.m = track(&attrMapper{red: old.m.red, limit: old.m.limit, fp: old.m.fp})
+	p.m = track(&attrMapper{red: old.m.red, limit: old.m.limit, fp: old.m.fp, allow: old.m.allow})
 	old = current.Swap(p)
 	return old.close()
 }

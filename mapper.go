@@ -30,6 +30,7 @@ type attrMapper struct {
 	escape bool             // escape strings, keys and group names (handlers outside this package)
 	clean  keyCache         // keys that key left as they were
 	fp     fingerprinter    // which key-redacted values are fingerprinted
+	allow  allowSet         // keys not redacted by key
 }
 
 // Redaction's share of a record. A string is redacted over at most the
@@ -137,7 +138,7 @@ func (m *attrMapper) key(k string, b *budget) (nk string, changed, secret bool) 
 
 // secretKey reports whether a key's whole value is to be redacted.
 func (m *attrMapper) secretKey(k string) bool {
-	return m.red != nil && m.red.SecretKey(k)
+	return m.red != nil && m.red.SecretKey(k) && !m.allow.has(k)
 }
 
 // secretGroup reports whether the attrs of a handler's group are all

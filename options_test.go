@@ -117,6 +117,12 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 	add("WithMaxValueBytes", WithMaxValueBytes(10), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
 		"logging.Wrap": cuts, "logging.NewSanitizingHandler": cuts})
 	add("WithRedaction", WithRedaction(false), onlyWrap(off))
+	allows := func(t *testing.T, build func(slog.Handler) slog.Handler) {
+		out := stageOutput(build, func(l *slog.Logger) { l.Info("m", "cursor_token", "c-42") })
+		assert.Contains(t, out, "cursor_token=c-42")
+	}
+	add("WithRedactAllowKeys", WithRedactAllowKeys("cursorToken"), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
+		"logging.Wrap": allows, "logging.NewRedactingHandler": allows})
 	add("Fixed", Fixed(WithRedactKeys("tenant_pin")), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
 		"logging.Wrap": redactsKey, "logging.NewRedactingHandler": redactsKey})
 	add("WithContextExtractor", WithContextExtractor(func(ctx context.Context) []slog.Attr {
@@ -261,6 +267,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"REDACT":               {"false", WithRedaction(false)},
 		"MASK_ENV":             {"false", WithMaskEnv(false)},
 		"SECURITY_LEVEL":       {"INFO", WithSecurityLevel(slog.LevelInfo)},
+		"REDACT_ALLOW_KEYS":    {"cursor_token", WithRedactAllowKeys("cursor_token")},
 		"CAPTURE_STDIO":        {"true", WithCaptureStdio(true)},
 		"STACKS":               {"error", WithStacks(true)},
 		"ATTRS":                {"env=prod,service=api", WithProcessAttrs(slog.String("env", "prod"), slog.String("service", "api"))},

@@ -57,12 +57,12 @@ var optionVars = map[string][]string{
 		"LOKI_BATCH_WAIT", "LOKI_QUEUE_SIZE", "LOKI_TIMEOUT", "LOKI_FLUSH_TIMEOUT", "LOKI_ALLOW_INSECURE"},
 	"WithProcessAttrs": {"ATTRS"}, "WithFingerprint": {"FINGERPRINT"},
 	"WithFingerprintKeyFile": {"FINGERPRINT_KEY_FILE"}, "WithStacks": {"STACKS"},
-	"WithCaptureStdio": {"CAPTURE_STDIO"},
+	"WithCaptureStdio": {"CAPTURE_STDIO"}, "WithRedactAllowKeys": {"REDACT_ALLOW_KEYS"},
 }
 
 // additiveVars add to what the options gave instead of replacing it: both
 // apply, and nothing is overridden.
-var additiveVars = map[string]bool{"REDACT_KEYS": true, "REDACT_PATTERNS": true}
+var additiveVars = map[string]bool{"REDACT_KEYS": true, "REDACT_PATTERNS": true, "REDACT_ALLOW_KEYS": true}
 
 // configure builds Setup's configuration in the documented order and
 // returns it, the problems found, and one notice per variable that

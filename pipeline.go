@@ -37,7 +37,7 @@ type pipeline struct {
 func newPipeline(c *config) (*pipeline, []error) {
 	var errs []error
 	p := &pipeline{levels: c.levels, secLevel: c.securityLevel, extractors: c.extractors, clock: c.clock, attrs: c.attrs, stacks: c.stacks,
-		m: &attrMapper{limit: c.maxValueBytes, fp: c.fingerprinter()}}
+		m: &attrMapper{limit: c.maxValueBytes, fp: c.fingerprinter(), allow: c.allowSet()}}
 	if c.redact {
 		p.m.red = newRedactor(c)
 		if c.maskEnv && c.environ != nil {

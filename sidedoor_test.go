@@ -367,3 +367,20 @@ func TestReadmeListsEveryFormatAndVariable(t *testing.T) {
 			"README documents %s", v.name)
 	}
 }
+
+// Keys whose words sound secret but are not (pagination cursors, by
+// default; others by CODOMYRMEX_LOG_REDACT_ALLOW_KEYS) keep their values;
+// patterns still apply to them.
+func TestAllowedKeys(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	t.Setenv(EnvPrefix+"REDACT_ALLOW_KEYS", "csrf_token_name")
+	buf := setup(t, WithOutputType(OutputJSON))
+	Logger("api").Info("page", "nextPageToken", "CiAKGjBpNDd2Nmp", "page_token", "p-2", "csrf_token_name", "X-CSRF",
+		"continuation_token", "tok "+tok, "token", "t-secret-1")
+	m := lastJSON(t, buf)
+	assert.Equal(t, "CiAKGjBpNDd2Nmp", m["nextPageToken"])
+	assert.Equal(t, "p-2", m["page_token"])
+	assert.Equal(t, "X-CSRF", m["csrf_token_name"])
+	assert.Equal(t, "tok [REDACTED:github-token]", m["continuation_token"], "patterns still apply")
+	assert.Equal(t, "[REDACTED]", m["token"])
+}

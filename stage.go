@@ -19,7 +19,7 @@ import (
 // setting it was given is worse than a program that does not start.
 func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byWrap, "logging.Wrap")
-	m := &attrMapper{limit: c.maxValueBytes, escape: true, fp: c.fingerprinter()}
+	m := &attrMapper{limit: c.maxValueBytes, escape: true, fp: c.fingerprinter(), allow: c.allowSet()}
 	if c.redact {
 		m.red = newRedactor(c)
 		track(m)
@@ -39,7 +39,7 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 // panics, naming the option, on any other and on an invalid one.
 func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byRedacting, "logging.NewRedactingHandler")
-	return &stageHandler{next: next, m: track(&attrMapper{red: newRedactor(c), fp: c.fingerprinter()})}
+	return &stageHandler{next: next, m: track(&attrMapper{red: newRedactor(c), fp: c.fingerprinter(), allow: c.allowSet()})}
 }
 
 // NewSanitizingHandler returns a handler that escapes what [Sanitize] escapes
