@@ -46,9 +46,10 @@ type config struct {
 	sinks     []extraSink
 
 	extractors    []func(context.Context) []slog.Attr
-	attrs         []slog.Attr // on every record (CODOMYRMEX_LOG_ATTRS, WithProcessAttrs)
-	stacks        bool        // Exception adds the stack (CODOMYRMEX_LOG_STACKS=error)
-	captureStdio  bool        // os.Stdout and os.Stderr through the chain
+	attrs         []slog.Attr    // on every record (CODOMYRMEX_LOG_ATTRS, WithProcessAttrs)
+	stacks        bool           // Exception adds the stack (CODOMYRMEX_LOG_STACKS=error)
+	captureStdio  bool           // os.Stdout and os.Stderr through the chain
+	handlers      []slog.Handler // sinks that take records (WithHandler)
 	securityFile  string
 	securityLevel *slog.Level
 	rate          RateLimit

@@ -185,6 +185,7 @@ type handlerOp struct {
 }
 
 type derived struct {
+	hs    []slog.Handler // the WithHandler sinks, for this logger
 	p     *pipeline
 	h     *encHandler
 	level slog.Level
@@ -222,7 +223,7 @@ func (n *namedHandler) derive(p *pipeline) *derived {
 			level = slog.Level(math.MinInt)
 		}
 	}
-	d := &derived{p: p, h: h, level: level}
+	d := &derived{p: p, h: h, level: level, hs: p.handlerSinks(n.name, p.attrs, n.ops)}
 	n.cache.Store(d)
 	return d
 }
@@ -243,7 +244,11 @@ func (n *namedHandler) Handle(ctx context.Context, r slog.Record) error {
 			p.release()
 			return nil
 		}
-		err := n.derive(p).h.handle(r, collectContextAttrs(ctx, p.extractors))
+		d := n.derive(p)
+		err := d.h.handle(r, collectContextAttrs(ctx, p.extractors))
+		if d.hs != nil && (!n.security || r.Level >= d.h.auditBelow) {
+			toHandlers(ctx, d.hs, r)
+		}
 		p.release()
 		return err
 	}

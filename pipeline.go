@@ -16,10 +16,12 @@ import (
 // encoding per format) → fanout → every sink.
 type pipeline struct {
 	levels     levelSet
-	secLevel   *slog.Level // explicit minimum level of security events
-	attrs      []slog.Attr // on every record
-	stacks     bool        // Exception adds the stack
-	limiter    *limiter    // nil when rate limiting is off
+	secLevel   *slog.Level    // explicit minimum level of security events
+	attrs      []slog.Attr    // on every record
+	stacks     bool           // Exception adds the stack
+	handlers   []slog.Handler // WithHandler sinks
+	hm         *attrMapper    // their mapper: p.m's settings, escaping (they write strings as given)
+	limiter    *limiter       // nil when rate limiting is off
 	extractors []func(context.Context) []slog.Attr
 	m          *attrMapper
 	enc        *encoder
@@ -46,6 +48,10 @@ func newPipeline(c *config) (*pipeline, []error) {
 			}
 		}
 		track(p.m)
+	}
+	if len(c.handlers) > 0 {
+		p.handlers = c.handlers
+		p.hm = track(&attrMapper{red: p.m.red, limit: p.m.limit, escape: true, fp: p.m.fp, allow: p.m.allow})
 	}
 	out := &fanout{onError: c.onError, red: p.m.red}
 	p.out = out

@@ -1,0 +1,71 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// lockedBuffer is a buffer safe for a handler used from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A program's own handler as the only output: every record (its loggers,
+// slog's default, SecurityEvent, Middleware) reaches it, redacted and
+// escaped, with the logger's name, groups and attrs, and its Enabled
+// honoured.
+func TestWithHandlerIsOneOutput(t *testing.T) {
+	var out lockedBuffer
+	h := slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo})
+	require.NoError(t, Setup(WithHandler(h), WithConsole(nil), WithLevel(slog.LevelDebug)))
+	t.Cleanup(func() { _ = Close() })
+
+	Logger("billing").With("tenant", "acme").WithGroup("g").Info("charged\nINFO forged", "password", "hunter2", "k", "v")
+	Logger("billing").Debug("below the handler's level")
+	slog.Info("via slog")
+	SecurityEvent(context.Background(), Event{Type: AuthzDenied, UserID: "u-1"})
+	Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+	require.NoError(t, Close())
+
+	lines := jsonLines(t, out.String())
+	byMsg := map[string]map[string]any{}
+	for _, m := range lines {
+		byMsg[m["msg"].(string)] = m
+	}
+	m := byMsg[`charged\nINFO forged`]
+	require.NotNil(t, m, out.String())
+	assert.Equal(t, "billing", m["logger"])
+	assert.Equal(t, "acme", m["tenant"])
+	assert.Equal(t, map[string]any{"password": "[REDACTED]", "k": "v"}, m["g"])
+	assert.NotContains(t, out.String(), "hunter2")
+	assert.NotContains(t, out.String(), "below the handler's level", "the handler's Enabled")
+	assert.Equal(t, "root", byMsg["via slog"]["logger"])
+	assert.Equal(t, "u-1", byMsg["security event: authz_denied"]["user_id"])
+	assert.Contains(t, byMsg, "request", "the middleware's access record")
+	assert.Contains(t, byMsg, "security event: authn_failure", "the middleware's 401 event")
+	assert.Equal(t, len(lines), strings.Count(out.String(), "\n"), "one line per record")
+}
