@@ -60,3 +60,15 @@ func WithRedactAllowKeys(keys ...string) Option {
 func (c *config) allowSet() allowSet {
 	return newAllowSet(append(append([]string(nil), defaultAllowKeys...), c.allowKeys...))
 }
+
+// WithRedactPII redacts personal data too (CODOMYRMEX_LOG_REDACT_PII, a
+// comma-separated list; off by default): "email" (e-mail addresses),
+// "phone" (E.164 numbers, +4915…), "iban" (IBANs whose mod-97 check
+// holds), "ip" (IP addresses truncated, not removed: an IPv4 address to its
+// /24, 203.0.113.0; an IPv6 address to its /48). An unknown kind is an
+// error. Wrap and NewRedactingHandler take it too.
+func WithRedactPII(kinds ...string) Option {
+	return option("WithRedactPII", byWrap|byRedacting, func(c *config) error {
+		return optErr("WithRedactPII", strings.Join(kinds, ","), c.setPII(kinds))
+	})
+}

@@ -37,6 +37,7 @@ type config struct {
 	environ        []string // the environment Setup read
 	redactKeys     []string
 	allowKeys      []string // keys not redacted by key (REDACT_ALLOW_KEYS), after the defaults
+	pii            []string // kinds of personal data redacted too (REDACT_PII)
 	redactPatterns []*regexp.Regexp
 	rules          []Rule
 
@@ -227,6 +228,15 @@ var envVars = []envVar{
 		}
 		return nil
 	}},
+	{"REDACT_PII", false, func(c *config, v string) error {
+		var kinds []string
+		for k := range strings.SplitSeq(v, ",") {
+			if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
+				kinds = append(kinds, k)
+			}
+		}
+		return c.setPII(kinds)
+	}},
 	{"REDACT_PATTERNS", false, func(c *config, v string) error { return c.addPatterns(splitPatterns(v)) }},
 	{"MAX_SIZE_MB", false, intVar(func(c *config) *int { return &c.rotation.MaxSizeMB }, 1, maxRotationMB)},
 	{"MAX_BACKUPS", false, intVar(func(c *config) *int { return &c.rotation.MaxBackups }, 0, maxRotationBackups)},
@@ -391,4 +401,15 @@ func (c *config) addPatterns(ps []string) error {
 		c.redactPatterns = append(c.redactPatterns, re)
 	}
 	return errors.Join(errs...)
+}
+
+// setPII sets the kinds of personal data to redact, refusing an unknown one.
+func (c *config) setPII(kinds []string) error {
+	for _, k := range kinds {
+		if !slices.Contains(redact.PIIKinds, k) {
+			return fmt.Errorf("unknown kind %q: want a list of %s", k, strings.Join(redact.PIIKinds, ", "))
+		}
+	}
+	c.pii = kinds
+	return nil
 }

@@ -123,6 +123,12 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 	}
 	add("WithRedactAllowKeys", WithRedactAllowKeys("cursorToken"), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
 		"logging.Wrap": allows, "logging.NewRedactingHandler": allows})
+	truncates := func(t *testing.T, build func(slog.Handler) slog.Handler) {
+		out := stageOutput(build, func(l *slog.Logger) { l.Info("m", "client", "203.0.113.77") })
+		assert.Contains(t, out, "client=203.0.113.0")
+	}
+	add("WithRedactPII", WithRedactPII("ip"), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
+		"logging.Wrap": truncates, "logging.NewRedactingHandler": truncates})
 	add("Fixed", Fixed(WithRedactKeys("tenant_pin")), map[string]func(*testing.T, func(slog.Handler) slog.Handler){
 		"logging.Wrap": redactsKey, "logging.NewRedactingHandler": redactsKey})
 	add("WithContextExtractor", WithContextExtractor(func(ctx context.Context) []slog.Attr {
@@ -267,6 +273,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"REDACT":               {"false", WithRedaction(false)},
 		"MASK_ENV":             {"false", WithMaskEnv(false)},
 		"SECURITY_LEVEL":       {"INFO", WithSecurityLevel(slog.LevelInfo)},
+		"REDACT_PII":           {"email,ip", WithRedactPII("email", "ip")},
 		"REDACT_ALLOW_KEYS":    {"cursor_token", WithRedactAllowKeys("cursor_token")},
 		"CAPTURE_STDIO":        {"true", WithCaptureStdio(true)},
 		"STACKS":               {"error", WithStacks(true)},

@@ -58,6 +58,7 @@ var optionVars = map[string][]string{
 	"WithProcessAttrs": {"ATTRS"}, "WithFingerprint": {"FINGERPRINT"},
 	"WithFingerprintKeyFile": {"FINGERPRINT_KEY_FILE"}, "WithStacks": {"STACKS"},
 	"WithCaptureStdio": {"CAPTURE_STDIO"}, "WithRedactAllowKeys": {"REDACT_ALLOW_KEYS"},
+	"WithRedactPII": {"REDACT_PII"},
 }
 
 // additiveVars add to what the options gave instead of replacing it: both

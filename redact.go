@@ -47,7 +47,7 @@ func newRedactor(c *config) *redact.Redactor {
 	for _, r := range c.rules {
 		rules = append(rules, redact.Rule{Kind: r.Kind, Keywords: r.Keywords, Pattern: r.Pattern, Validate: r.Validate})
 	}
-	return redact.New(redact.Config{Rules: rules, Keys: c.redactKeys, Count: countRedaction})
+	return redact.New(redact.Config{Rules: rules, Keys: c.redactKeys, Count: countRedaction, PII: c.pii})
 }
 
 var (

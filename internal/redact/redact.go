@@ -297,6 +297,9 @@ type Config struct {
 	Keys []string
 	// Count, if set, is called once for every span redacted, with its kind.
 	Count func(kind string)
+	// PII names the kinds of personal data to redact too (see PIIKinds);
+	// New panics on an unknown one (the root package checks them first).
+	PII []string
 	// OnKnown, if set, is called once by each call of Redact that found a
 	// value registered with [Redactor.Mask] in its string (and redacted it).
 	OnKnown func()
@@ -330,6 +333,11 @@ func New(c Config) *Redactor {
 	r := &Redactor{count: c.Count, onKnown: c.OnKnown}
 	r.rules = append(r.rules, builtinRules...)
 	r.rules = append(r.rules, c.Rules...)
+	pii, err := piiRules(c.PII)
+	if err != nil {
+		panic("redact.New: " + err.Error())
+	}
+	r.rules = append(r.rules, pii...)
 	var kws [][]string
 	for i, ru := range r.rules {
 		switch {
@@ -624,6 +632,15 @@ func appendFragment(out []span, s string, sp span, start, end int) []span {
 
 // applySpans merges the overlapping spans, which are in order, and replaces
 // each with its marker.
+// replacer is the replace function of rule i, nil for a rule without one
+// and for the known-secret pseudo-rule (i == len(r.rules)).
+func (r *Redactor) replacer(i int) func(string) string {
+	if i < len(r.rules) {
+		return r.rules[i].replace
+	}
+	return nil
+}
+
 func (r *Redactor) applySpans(s string, spans []span, work *int) string {
 	*work += len(s) + len(spans)
 	var b strings.Builder
@@ -636,9 +653,13 @@ func (r *Redactor) applySpans(s string, spans []span, work *int) string {
 			sp.end = max(sp.end, spans[j].end)
 		}
 		b.WriteString(s[last:sp.start])
-		b.WriteString("[REDACTED:")
-		b.WriteString(sp.kind)
-		b.WriteByte(']')
+		if rep := r.replacer(sp.rule); rep != nil && j == i+1 {
+			b.WriteString(rep(s[sp.start:sp.end])) // alone: truncated, not replaced (ip)
+		} else {
+			b.WriteString("[REDACTED:")
+			b.WriteString(sp.kind)
+			b.WriteByte(']')
+		}
 		if r.count != nil {
 			r.count(sp.kind)
 		}

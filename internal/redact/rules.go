@@ -21,8 +21,9 @@ type Rule struct {
 	// Validate, if set, must accept the secret for it to be replaced.
 	Validate func(secret string) bool
 
-	digits bool      // triggered by a long run of digits instead of keywords
-	find   matchFunc // a hand-written matcher used instead of Pattern
+	digits  bool                // triggered by a long run of digits instead of keywords
+	find    matchFunc           // a hand-written matcher used instead of Pattern
+	replace func(string) string // if set, what replaces a span of this rule alone, instead of a marker
 }
 
 // A matchFunc appends to out the spans of s that a rule redacts, in order,

@@ -1,0 +1,127 @@
+package redact
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
+)
+
+// ibanOf builds a valid IBAN for a country and BBAN (check digits computed
+// independently of validIBAN).
+func ibanOf(country, bban string) string {
+	var b strings.Builder
+	for _, c := range bban + country + "00" {
+		if c >= 'A' && c <= 'Z' {
+			fmt.Fprintf(&b, "%d", c-'A'+10)
+		} else {
+			b.WriteRune(c)
+		}
+	}
+	n, _ := new(big.Int).SetString(b.String(), 10)
+	check := 98 - new(big.Int).Mod(n, big.NewInt(97)).Int64()
+	return fmt.Sprintf("%s%02d%s", country, check, bban)
+}
+
+func group4(s string) string {
+	var parts []string
+	for len(s) > 4 {
+		parts = append(parts, s[:4])
+		s = s[4:]
+	}
+	return strings.Join(append(parts, s), " ")
+}
+
+// Personal data is redacted only when asked for, each kind with its near
+// misses left alone; IP addresses are truncated, not removed.
+func TestPII(t *testing.T) {
+	off := New(Config{})
+	on := New(Config{PII: PIIKinds})
+	user := redacttest.Gen(redacttest.LowerChars, 8)
+	email := user + ".x@example-" + redacttest.Gen(redacttest.LowerChars, 5) + ".com"
+	phone := "+4915" + redacttest.Gen(redacttest.DigitChars, 9)
+	iban := ibanOf("DE", "3704"+"0044"+redacttest.Gen(redacttest.DigitChars, 10))
+	gb := ibanOf("GB", "WEST"+redacttest.Gen(redacttest.DigitChars, 14))
+	cases := map[string]string{
+		"mail to " + email + ", thanks":               "mail to [REDACTED:email], thanks",
+		"call " + phone + " now":                      "call [REDACTED:phone] now",
+		"pay to " + iban:                              "pay to [REDACTED:iban]",
+		"pay to " + group4(gb) + ".":                  "pay to [REDACTED:iban].",
+		"from 203.0.113.77 port 22":                   "from 203.0.113.0 port 22",
+		"peer=[2001:db8:85a3:8d3:1319:8a2e:370:7348]": "peer=[2001:db8:85a3::]",
+		"client 198.51.100.9:443 closed":              "client 198.51.100.0:443 closed",
+	}
+	for in, want := range cases {
+		got, _ := on.Redact(in)
+		assert.Equal(t, want, got, in)
+		plain, changed := off.Redact(in)
+		assert.False(t, changed, "off by default: %s", plain)
+	}
+	for _, near := range []string{
+		"user@localhost", "a @ b", "version 1.2.3.4.5", "at 10:30:45", "2024.01.15",
+		"+0100 offset", "+12345 short", "DE00 1234 5678 9012 3456 78", // bad check digits
+		"203.0.113.0 already truncated", "2001:db8:85a3:: already /48", "0x1234:5678",
+		"ERROR 256.1.1.1", "build 1.22.3",
+	} {
+		got, _ := on.Redact(near)
+		assert.Equal(t, near, got)
+	}
+	twice, _ := on.Redact("from 203.0.113.77")
+	again, _ := on.Redact(twice)
+	assert.Equal(t, twice, again, "idempotent")
+	require.Panics(t, func() { New(Config{PII: []string{"ssn-like"}}) })
+}
+
+// With e-mail, phone and IBAN on, no Loghub line changes more than the
+// default rules change it (the real system logs hold none of them); with
+// IP truncation on too, the lines that change are those that hold an IP
+// address, and each changes only there.
+func TestPIILoghub(t *testing.T) {
+	base := New(Config{})
+	on := New(Config{PII: []string{"email", "phone", "iban"}})
+	ip := New(Config{PII: []string{"ip"}})
+	total, changed, withIP := 0, 0, 0
+	for _, f := range loghubFiles(t) {
+		for _, l := range redacttest.ReadLines(t, f) {
+			total++
+			b, _ := base.Redact(l)
+			if o, _ := on.Redact(l); o != b {
+				changed++
+				t.Logf("changed: %s\n  %s", l, o)
+			}
+			if o, _ := ip.Redact(l); o != b {
+				withIP++
+				assert.Equal(t, len(strings.Fields(b)), len(strings.Fields(o)), "only inside words: %s → %s", l, o)
+			}
+		}
+	}
+	t.Logf("email/phone/iban: %d of %d lines changed; IP truncation: %d lines", changed, total, withIP)
+	assert.LessOrEqual(t, float64(changed), 0.001*float64(total))
+}
+
+// The opt-in rules are linear too: each of their triggers repeated costs
+// at most maxGrowth times more at 64 KiB than at 16 KiB, in bytes examined
+// and (as the minimum of a few runs) in CPU time.
+func TestPIIIsLinear(t *testing.T) {
+	r := New(Config{PII: PIIKinds})
+	r.work = new(atomic.Int64)
+	for _, unit := range []string{"@", "a@", "a@b.", "a.b@c.de ", "+", "+1", "+12345678901234", "203.0.113.", "1.2.3.4.",
+		"2001:db8::", "::", "1:", "DE89 3704 ", "GB82 WEST ", "DE00 0000 0000 0000 0000 00 "} {
+		small, large := repeatTo(unit, smallInput), repeatTo(unit, largeInput)
+		a, b := measure(r, small, 1, false), measure(r, large, 1, false)
+		assert.LessOrEqual(t, float64(b.work), maxGrowth*float64(a.work)+1, "%q: work", unit)
+		for range 4 {
+			if float64(b.cpu) <= maxGrowth*float64(a.cpu) {
+				break
+			}
+			a.cpu, b.cpu = min(a.cpu, measure(r, small, 4, true).cpu), min(b.cpu, measure(r, large, 1, true).cpu)
+		}
+		assert.LessOrEqual(t, float64(b.cpu), maxGrowth*float64(a.cpu), "%q: %v at 16 KiB, %v at 64 KiB", unit, a.cpu, b.cpu)
+	}
+}
