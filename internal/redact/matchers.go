@@ -1131,3 +1131,39 @@ func findCurlUser(s string, out [][2]int) ([][2]int, int) {
 	}
 	return out, work
 }
+
+var hexSet = setOf("0123456789abcdefABCDEF")
+
+// findTwilio finds Twilio API key secrets, \b(SK[0-9a-fA-F]{32})\b: its
+// keyword "sk" is in ordinary words (task, disk), so the regexp would run
+// on many lines; this finds the case-sensitive "SK" with strings.Index and
+// checks the 32 hex digits and the word boundaries. Each byte is examined
+// at most twice (a candidate's hex run is at most 33 bytes).
+func findTwilio(s string, out [][2]int) ([][2]int, int) {
+	work := 0
+	for from := 0; from < len(s); {
+		i := strings.Index(s[from:], "SK")
+		if i < 0 {
+			work += len(s) - from
+			break
+		}
+		i += from
+		work += i - from + 2
+		end := i + 2 + 32
+		if (i == 0 || !isWordByte(s[i-1])) && end <= len(s) && (end == len(s) || !isWordByte(s[end])) {
+			ok := true
+			for k := i + 2; k < end; k++ {
+				if !hexSet[s[k]] {
+					ok = false
+					break
+				}
+			}
+			work += 32
+			if ok {
+				out = append(out, [2]int{i, end})
+			}
+		}
+		from = i + 2
+	}
+	return out, work
+}

@@ -44,7 +44,11 @@ func TestMatchersAgreeWithTheirRegexps(t *testing.T) {
 	pemLine := func(word string) string {
 		return "-----" + word + pick("", " RSA", " OPENSSH", " EC", " ENCRYPTED", "rsa") + pick(" ", "") + private + pick("", "", " BLOCK", "S") + pick("-----", "-----", "----", "------")
 	}
+	hex := func(n int) string { return redacttest.Gen(redacttest.HexChars+"ABCDEF", n) }
 	pieces := map[string]func() string{
+		"twilio-api-key": func() string {
+			return pick("", " ", "x", "_", "task", "SK", "sk", "\n", "é") + pick("SK", "SK", "Sk") + hex([]int{32, 32, 31, 33, 40}[rng.IntN(5)]) + pick("", " ", "g", "_", ".")
+		},
 		"private-key": func() string {
 			switch rng.IntN(3) {
 			case 0:

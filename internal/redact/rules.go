@@ -97,7 +97,7 @@ var specificRules = []Rule{
 	prefixed("stripe-key", `[A-Za-z0-9]`, 16, "sk_live_", "sk_test_", "rk_live_", "rk_test_"),
 	prefixed("stripe-webhook-secret", `[A-Za-z0-9+/]`, 24, "whsec_"),
 	// Twilio API key secrets: SK + 32 hex. "SK" alone is no prefix: exact shape.
-	rule("twilio-api-key", `\b(SK[0-9a-fA-F]{32})\b`, "sk"),
+	rule("twilio-api-key", `\b(SK[0-9a-fA-F]{32})\b`, "sk").matcher(findTwilio),
 	// SendGrid: SG.<22>.<43>; "SG." is short, so the dot after 22 is checked.
 	prefixedCheck("sendgrid-api-key", `[A-Za-z0-9_.-]`, 55, sendgridShape, "SG."),
 	// Mailgun private API keys: "key-" is a common word, so the exact shape.
