@@ -1,43 +1,23 @@
 package logging
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// lockedBuffer is a buffer safe for a handler used from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A program's own handler as the only output: every record (its loggers,
 // slog's default, SecurityEvent, Middleware) reaches it, redacted and
 // escaped, with the logger's name, groups and attrs, and its Enabled
 // honoured.
 func TestWithHandlerIsOneOutput(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	h := slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo})
 	require.NoError(t, Setup(WithHandler(h), WithConsole(nil), WithLevel(slog.LevelDebug)))
 	t.Cleanup(func() { _ = Close() })

@@ -35,22 +35,17 @@ var capture struct {
 
 // stdoutFile and stderrFile return the process's standard output and error:
 // the original files while they are captured.
-func stdoutFile() *os.File {
-	capture.mu.Lock()
-	defer capture.mu.Unlock()
-	if capture.on {
-		return capture.stdout
-	}
-	return os.Stdout
-}
+func stdoutFile() *os.File { return stdFile(&os.Stdout, &capture.stdout) }
 
-func stderrFile() *os.File {
+func stderrFile() *os.File { return stdFile(&os.Stderr, &capture.stderr) }
+
+func stdFile(current, original **os.File) *os.File {
 	capture.mu.Lock()
 	defer capture.mu.Unlock()
 	if capture.on {
-		return capture.stderr
+		return *original
 	}
-	return os.Stderr
+	return *current
 }
 
 // startCapture replaces os.Stdout and os.Stderr with pipes read line by
