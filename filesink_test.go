@@ -420,6 +420,17 @@ func rotationUnderLoad(t *testing.T) {
 	}
 }
 
+// writeAndRotate writes "record i" and rotates, n times.
+func writeAndRotate(t *testing.T, fs *fileSink, n int) {
+	t.Helper()
+	for i := range n {
+		fs.mu.Lock()
+		require.NoError(t, fs.writeLocked(fmt.Appendf(nil, "record %d\n", i)))
+		require.NoError(t, fs.rotate())
+		fs.mu.Unlock()
+	}
+}
+
 // Backups are named by the millisecond; rotations within one millisecond
 // (the clock stands still here) still give every backup its own name,
 // because a name already taken moves the next one a millisecond on.
@@ -429,12 +440,7 @@ func TestQuickRotationsKeepEveryBackup(t *testing.T) {
 	require.NoError(t, err)
 	defer fs.close()
 	const n = 20
-	for i := range n {
-		fs.mu.Lock()
-		require.NoError(t, fs.writeLocked(fmt.Appendf(nil, "record %d\n", i)))
-		require.NoError(t, fs.rotate())
-		fs.mu.Unlock()
-	}
+	writeAndRotate(t, fs, n)
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Len(t, entries, n+1, "%d backups and the current file", n)
@@ -571,12 +577,7 @@ func TestRotationCompressesBackups(t *testing.T) {
 	fs, _, err := openFileSink(path, Rotation{MaxSizeMB: 1, Compress: true}, newFakeClock(), func(error, int) {}, func(err error) { t.Error(err) })
 	require.NoError(t, err)
 	const n = 5
-	for i := range n {
-		fs.mu.Lock()
-		require.NoError(t, fs.writeLocked(fmt.Appendf(nil, "record %d\n", i)))
-		require.NoError(t, fs.rotate())
-		fs.mu.Unlock()
-	}
+	writeAndRotate(t, fs, n)
 	require.NoError(t, fs.close())
 	names, err := backups(path)
 	require.NoError(t, err)
