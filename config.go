@@ -51,6 +51,7 @@ type config struct {
 	stacks        bool           // Exception adds the stack (CODOMYRMEX_LOG_STACKS=error)
 	captureStdio  bool           // os.Stdout and os.Stderr through the chain
 	handlers      []slog.Handler // sinks that take records (WithHandler)
+	stdLogName    string         // the logger of the standard log package's records
 	securityFile  string
 	securityLevel *slog.Level
 	rate          RateLimit
@@ -72,6 +73,7 @@ func newConfig() *config {
 		redact:        true,
 		maskEnv:       true,
 		fingerprint:   FingerprintSessions,
+		stdLogName:    "root",
 		rotation:      DefaultRotation(),
 		clock:         systemClock{},
 	}

@@ -61,3 +61,16 @@ func toHandlers(ctx context.Context, hs []slog.Handler, r slog.Record) {
 		}
 	}
 }
+
+// WithStdLogName names the logger of the standard log package's records
+// ("root" by default). Their prefix and header (log.SetPrefix,
+// log.SetFlags) are taken off the message either way.
+func WithStdLogName(name string) Option {
+	return option("WithStdLogName", bySetup, func(c *config) error {
+		if name == "" {
+			return optErr("WithStdLogName", name, errors.New("an empty name"))
+		}
+		c.stdLogName = name
+		return nil
+	})
+}

@@ -90,6 +90,7 @@ func Setup(opts ...Option) error {
 	old := current.Swap(p)
 	slog.SetDefault(slog.New(rootHandler))
 	log.SetOutput(stdLogWriter{}) // after SetDefault, which installs slog's own bridge
+	stdLogHandler.Store(&namedHandler{name: c.stdLogName, sync: true})
 	if old != nil {
 		if err := old.close(); err != nil {
 			errs = append(errs, err)
@@ -135,19 +136,58 @@ func Close() error {
 // bridge of slog.SetDefault does (one INFO record per call, from logger
 // "root"), except that its records are written before the call returns:
 // log.Fatal and log.Panic end the program right after writing.
+// The log package's prefix and header (date, time, file) are taken off the
+// message: the record has its own time and source, and the prefix would
+// only hide the message's start.
 type stdLogWriter struct{}
 
-var stdLogHandler = &namedHandler{name: "root", sync: true}
+// stdLogHandler is the handler of the standard log package's records: the
+// logger "root", or the name of WithStdLogName.
+var stdLogHandler atomic.Pointer[namedHandler]
+
+func init() { stdLogHandler.Store(&namedHandler{name: "root", sync: true}) }
 
 func (stdLogWriter) Write(b []byte) (int, error) {
 	ctx := context.Background()
-	if !stdLogHandler.Enabled(ctx, slog.LevelInfo) {
+	h := stdLogHandler.Load()
+	if !h.Enabled(ctx, slog.LevelInfo) {
 		return len(b), nil
 	}
 	var pcs [1]uintptr
 	runtime.Callers(4, pcs[:]) // skip Callers, this Write, log's output and the log function
-	r := slog.NewRecord(time.Now(), slog.LevelInfo, strings.TrimSuffix(string(b), "\n"), pcs[0])
-	return len(b), stdLogHandler.Handle(ctx, r)
+	msg := stripLogHeader(strings.TrimSuffix(string(b), "\n"), log.Flags(), log.Prefix())
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, pcs[0])
+	return len(b), h.Handle(ctx, r)
+}
+
+// stripLogHeader takes off what the log package wrote before the message,
+// given its flags and prefix (see log.Logger's header).
+func stripLogHeader(s string, flags int, prefix string) string {
+	if flags&log.Lmsgprefix == 0 {
+		s = strings.TrimPrefix(s, prefix)
+	}
+	cut := func(n int) {
+		if len(s) >= n {
+			s = s[n:]
+		}
+	}
+	if flags&log.Ldate != 0 {
+		cut(len("2009/01/23 "))
+	}
+	if flags&log.Lmicroseconds != 0 {
+		cut(len("01:23:23.123123 "))
+	} else if flags&log.Ltime != 0 {
+		cut(len("01:23:23 "))
+	}
+	if flags&(log.Lshortfile|log.Llongfile) != 0 {
+		if i := strings.Index(s, ": "); i >= 0 {
+			s = s[i+2:]
+		}
+	}
+	if flags&log.Lmsgprefix != 0 {
+		s = strings.TrimPrefix(s, prefix)
+	}
+	return s
 }
 
 // rootHandler is the handler of slog.Default after Setup.

@@ -638,3 +638,22 @@ func TestOptionVarsKnown(t *testing.T) {
 		assert.True(t, covered[e.name], "no option names %s", e.name)
 	}
 }
+
+// The standard log package's records lose its prefix and header (date,
+// time, file), whatever log.SetFlags and log.SetPrefix say, and go to the
+// logger WithStdLogName names.
+func TestStdLogHeaderNeutralized(t *testing.T) {
+	flags, prefix := log.Flags(), log.Prefix()
+	t.Cleanup(func() { log.SetFlags(flags); log.SetPrefix(prefix) })
+	buf := setup(t, WithOutputType(OutputJSON), WithStdLogName("legacy"))
+	for _, f := range []int{log.LstdFlags, log.LstdFlags | log.Lmicroseconds | log.Lshortfile, log.Llongfile | log.Lmsgprefix, 0} {
+		log.SetFlags(f)
+		log.SetPrefix("[webhook] ")
+		log.Print("delivered")
+		m := lastJSON(t, buf)
+		assert.Equal(t, "delivered", m["msg"], "flags %d", f)
+		assert.Equal(t, "legacy", m["logger"])
+	}
+	assert.Equal(t, "x: y", stripLogHeader("x: y", 0, ""))
+	assert.Error(t, Setup(WithStdLogName("")))
+}

@@ -163,7 +163,7 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 		"WithErrorHandler": WithErrorHandler(func(error) {}), "WithReopenOnSIGHUP": WithReopenOnSIGHUP(),
 		"WithSink": WithSink("x", io.Discard), "WithSecurityFile": WithSecurityFile("s.log"),
 		"WithSecurityLevel": WithSecurityLevel(slog.LevelInfo), "WithRateLimit": WithRateLimit(RateLimit{PerSecond: 1}),
-		"WithMaskEnv": WithMaskEnv(false), "WithProcessAttrs": WithProcessAttrs(slog.String("a", "b")), "WithStacks": WithStacks(true), "WithHandler": WithHandler(slog.NewTextHandler(io.Discard, nil)), "WithCaptureStdio": WithCaptureStdio(true),
+		"WithMaskEnv": WithMaskEnv(false), "WithProcessAttrs": WithProcessAttrs(slog.String("a", "b")), "WithStacks": WithStacks(true), "WithHandler": WithHandler(slog.NewTextHandler(io.Discard, nil)), "WithStdLogName": WithStdLogName("legacy"), "WithCaptureStdio": WithCaptureStdio(true),
 		"WithLoki": WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
 	} {
 		add(name, o, nil)
