@@ -82,7 +82,7 @@ func TestSecurityEventsNotFilteredBelowWarning(t *testing.T) {
 	Logger("app").Error("ordinary error, filtered")
 	lines := jsonLines(t, buf.String())
 	require.Len(t, lines, 2)
-	assert.Equal(t, "WARNING", lines[0]["level"])
+	assert.Equal(t, "WARN", lines[0]["level"])
 	assert.Equal(t, "ERROR", lines[1]["level"])
 
 	buf = setup(t, WithOutputType(OutputJSON), WithSecurityLevel(LevelCritical)) // explicit

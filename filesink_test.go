@@ -84,7 +84,7 @@ func TestExistingFileTightened(t *testing.T) {
 	assert.Contains(t, string(data), "new line")
 	lines := jsonLines(t, buf.String())
 	require.Len(t, lines, 2)
-	assert.Equal(t, "WARNING", lines[0]["level"])
+	assert.Equal(t, "WARN", lines[0]["level"])
 	assert.Contains(t, lines[0]["msg"], "tightened to 0600")
 }
 

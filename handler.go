@@ -264,7 +264,11 @@ func (h *encHandler) appendJSON(buf []byte, r *slog.Record, wk *walker, ctxAttrs
 		buf = append(buf, `",`...)
 	}
 	buf = append(buf, `"level":"`...)
-	buf = append(buf, LevelName(r.Level)...)
+	if codo {
+		buf = append(buf, LevelName(r.Level)...) // the Python module's names
+	} else {
+		buf = append(buf, slogLevelName(r.Level)...)
+	}
 	buf = append(buf, '"')
 	if h.logger != "" {
 		if codo {

@@ -42,6 +42,15 @@ func LevelName(l slog.Level) string {
 	return fmt.Sprintf("%s%+d", levelNames[base], int(l-base))
 }
 
+// slogLevelName is the level as slog's handlers write it (WARN, ERROR+2),
+// and CRITICAL for LevelCritical: the slog schema's names.
+func slogLevelName(l slog.Level) string {
+	if l == LevelCritical {
+		return "CRITICAL"
+	}
+	return l.String()
+}
+
 // ParseLevel parses DEBUG, INFO, WARN or WARNING, ERROR, CRITICAL in any case.
 func ParseLevel(s string) (slog.Level, error) {
 	switch strings.ToUpper(strings.TrimSpace(s)) {

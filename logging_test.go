@@ -657,3 +657,22 @@ func TestStdLogHeaderNeutralized(t *testing.T) {
 	assert.Equal(t, "x: y", stripLogHeader("x: y", 0, ""))
 	assert.Error(t, Setup(WithStdLogName("")))
 }
+
+// In the slog schema, JSON levels are written as slog's handlers write
+// them (WARN, INFO+2), and LevelCritical as CRITICAL; the Codomyrmex schema
+// and TEXT keep the Python module's names (WARNING).
+func TestSlogSchemaLevelNames(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON), WithLevel(slog.LevelDebug))
+	var ref bytes.Buffer
+	slogger := slog.New(slog.NewJSONHandler(&ref, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for _, l := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError, slog.LevelInfo + 2} {
+		Logger("x").Log(t.Context(), l, "m")
+		slogger.Log(t.Context(), l, "m")
+		var want map[string]any
+		require.NoError(t, json.Unmarshal(ref.Bytes(), &want))
+		ref.Reset()
+		assert.Equal(t, want["level"], lastJSON(t, buf)["level"])
+	}
+	Logger("x").Log(t.Context(), LevelCritical, "m")
+	assert.Equal(t, "CRITICAL", lastJSON(t, buf)["level"])
+}

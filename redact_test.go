@@ -181,7 +181,7 @@ func TestRedactionOffWarnsOnce(t *testing.T) {
 	Logger("x").Info("x", "password", "visible")
 	lines := jsonLines(t, buf.String())
 	require.Len(t, lines, 2)
-	assert.Equal(t, "WARNING", lines[0]["level"])
+	assert.Equal(t, "WARN", lines[0]["level"])
 	assert.Contains(t, lines[0]["msg"], "redaction is turned off")
 	assert.Equal(t, "visible", lines[1]["password"])
 	buf2 := setup(t, WithOutputType(OutputJSON), WithRedaction(false))

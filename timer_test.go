@@ -30,7 +30,7 @@ func TestTimer(t *testing.T) {
 	clk.Advance(250 * time.Millisecond)
 	assert.Equal(t, 250*time.Millisecond, tm.Stop(slog.Int("rows", 3)))
 	m = lastJSON(t, buf)
-	assert.Equal(t, "WARNING", m["level"])
+	assert.Equal(t, "WARN", m["level"])
 	assert.Equal(t, true, m["slow"])
 	assert.InDelta(t, 250.0, m["duration_ms"], 1e-9)
 	assert.InDelta(t, 3.0, m["rows"], 0)
