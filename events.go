@@ -135,7 +135,9 @@ func (s Severity) level() slog.Level {
 }
 
 // eventRecord is the record of the event e, of severity sev, logged at pc:
-// the fixed labels, each always present, then the reason and e.Attrs.
+// the fixed labels (security_event_type, outcome, severity and
+// threat_level always; user_id, ip_address, user_agent, resource and
+// action when the event has them), then the reason and e.Attrs.
 func eventRecord(e Event, sev Severity, pc uintptr) slog.Record {
 	outcome, threat := e.Outcome, e.ThreatLevel
 	if outcome == "" {
@@ -145,13 +147,16 @@ func eventRecord(e Event, sev Severity, pc uintptr) slog.Record {
 		threat = ThreatNone
 	}
 	r := slog.NewRecord(time.Now(), sev.level(), "security event: "+string(e.Type), pc)
+	r.AddAttrs(slog.String("security_event_type", string(e.Type)))
+	for _, a := range [...]slog.Attr{ // the labels the event has: an empty one is left out
+		slog.String("user_id", e.UserID), slog.String("ip_address", e.IP), slog.String("user_agent", e.UserAgent),
+		slog.String("resource", e.Resource), slog.String("action", e.Action),
+	} {
+		if a.Value.String() != "" {
+			r.AddAttrs(a)
+		}
+	}
 	r.AddAttrs(
-		slog.String("security_event_type", string(e.Type)),
-		slog.String("user_id", e.UserID),
-		slog.String("ip_address", e.IP),
-		slog.String("user_agent", e.UserAgent),
-		slog.String("resource", e.Resource),
-		slog.String("action", e.Action),
 		slog.String("outcome", string(outcome)),
 		slog.String("severity", string(sev)),
 		slog.String("threat_level", string(threat)),
