@@ -356,6 +356,8 @@ func (h *encHandler) appendText(buf []byte, r *slog.Record, wk *walker, ctxAttrs
 			continue
 		case fAsctime:
 			buf = r.Time.AppendFormat(buf, "2006-01-02 15:04:05,000")
+		case fIsotime: // RFC 3339 with milliseconds and the zone
+			buf = r.Time.AppendFormat(buf, "2006-01-02T15:04:05.000Z07:00")
 		case fName:
 			buf = seg.appendText(buf, h.logger)
 		case fLevelname:

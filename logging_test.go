@@ -131,7 +131,8 @@ func TestPythonFormat(t *testing.T) {
 		{"%(pathname)s %(message)s", `^/.*logging_test\.go hi k=v$`},
 		{"%(process)d %(message)s", fmt.Sprintf(`^%d hi k=v$`, os.Getpid())},
 		{"%(created)f %(msecs)03d %(message)s", `^\d+\.\d{6} \d{3} hi k=v$`},
-		{"DETAILED", `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - fmt - INFO - logging_test:TestPythonFormat\.func1:\d+ - hi k=v$`},
+		{"%(isotime)s %(message)s", `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d) hi k=v$`},
+		{"DETAILED", `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d) - fmt - INFO - logging_test:TestPythonFormat\.func1:\d+ - hi k=v$`},
 	}
 	for _, c := range cases {
 		t.Run(c.format, func(t *testing.T) {

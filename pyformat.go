@@ -13,7 +13,7 @@ import (
 const DefaultFormat = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 
 // DetailedFormat is what the format preset DETAILED stands for.
-const DetailedFormat = "%(asctime)s - %(name)s - %(levelname)s - %(module)s:%(funcName)s:%(lineno)d - %(message)s"
+const DetailedFormat = "%(isotime)s - %(name)s - %(levelname)s - %(module)s:%(funcName)s:%(lineno)d - %(message)s"
 
 // pyField names a LogRecord attribute of Python's logging that a format may use.
 type pyField int
@@ -33,13 +33,14 @@ const (
 	fProcess
 	fCreated
 	fMsecs
+	fIsotime
 )
 
 var pyFields = map[string]pyField{
 	"asctime": fAsctime, "name": fName, "levelname": fLevelname, "levelno": fLevelno,
 	"message": fMessage, "filename": fFilename, "lineno": fLineno, "funcName": fFuncName,
 	"module": fModule, "pathname": fPathname, "process": fProcess, "created": fCreated,
-	"msecs": fMsecs,
+	"msecs": fMsecs, "isotime": fIsotime,
 }
 
 // numeric fields may use d, i, f … conversions.
