@@ -31,7 +31,7 @@ func ExampleSetup() {
 	log.Warn("retry", "user", "bob\nINFO forged")
 	// Output:
 	// billing INFO     invoice sent id=1042 password=[REDACTED]
-	// billing WARNING  retry user="bob\\nINFO forged"
+	// billing WARNING  retry user="bob\nINFO forged"
 }
 
 func ExampleLogger() {

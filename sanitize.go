@@ -188,12 +188,18 @@ func appendEscaped(dst []byte, s string, mode int) []byte {
 			}
 		}
 		dst = append(dst, s[start:i]...)
-		if mode == quoteNone {
-			dst = append(dst, '\\')
-		} else {
-			// Quoted TEXT and JSON: the escape's backslash is itself escaped,
-			// so that unquoting gives back exactly what Sanitize returns.
+		if mode == quoteJSON {
+			// JSON: the escape's backslash is itself escaped, so that
+			// decoding gives back exactly what Sanitize returns: a JSON
+			// string never decodes to a control or invisible character
+			// (a reader that prints a decoded message cannot be made to
+			// show a forged line).
 			dst = append(dst, '\\', '\\')
+		} else {
+			// TEXT, quoted or not: one escape, as slog's TextHandler and
+			// strconv.Quote write it (a quoted value escapes the
+			// backslashes of its input, so the escape is unambiguous).
+			dst = append(dst, '\\')
 		}
 		switch {
 		case r == utf8.RuneError && size == 1:
