@@ -52,6 +52,7 @@ type config struct {
 	captureStdio  bool           // os.Stdout and os.Stderr through the chain
 	handlers      []slog.Handler // sinks that take records (WithHandler)
 	stdLogName    string         // the logger of the standard log package's records
+	http          httpConfig     // Middleware's settings
 	securityFile  string
 	securityLevel *slog.Level
 	rate          RateLimit
@@ -74,6 +75,7 @@ func newConfig() *config {
 		maskEnv:       true,
 		fingerprint:   FingerprintSessions,
 		stdLogName:    "root",
+		http:          httpConfig{events: true},
 		rotation:      DefaultRotation(),
 		clock:         systemClock{},
 	}
@@ -188,6 +190,9 @@ var envVars = []envVar{
 		"off":   func(c *config) { c.stacks = false },
 	}, "want error or off")},
 	{"CAPTURE_STDIO", false, boolVar(func(c *config) *bool { return &c.captureStdio })},
+	{"TRUSTED_PROXIES", false, func(c *config, v string) error { return c.setTrustedProxies(strings.Split(v, ",")) }},
+	{"HTTP_EVENTS", false, boolVar(func(c *config) *bool { return &c.http.events })},
+	{"HTTP_SKIP_PATHS", false, func(c *config, v string) error { return c.setSkipPaths(strings.Split(v, ",")) }},
 	{"SECURITY_LEVEL", false, func(c *config, v string) error {
 		l, err := ParseLevel(v)
 		if err != nil {

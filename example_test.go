@@ -164,8 +164,8 @@ func ExampleMiddleware() {
 	fmt.Print(regexp.MustCompile(`duration=\S+`).ReplaceAllString(out.String(), "duration=…"))
 	// Output:
 	// 401 req-demo-1
-	// http.access INFO request method=GET path="/orders?api_key=[REDACTED]&page=[REDACTED]" status=401 bytes=13 duration=… client=192.0.2.1 user_agent=example/1.0 request_id=req-demo-1
-	// security WARNING security event: authn_failure security_event_type=authn_failure ip_address=192.0.2.1 user_agent=example/1.0 resource="/orders?api_key=[REDACTED]&page=[REDACTED]" action=GET outcome=failure severity=medium threat_level=none reason="HTTP 401" request_id=req-demo-1
+	// http.access INFO request method=GET path="/orders?api_key=[REDACTED]&page=2" status=401 bytes=13 duration=… client=192.0.2.1 user_agent=example/1.0 request_id=req-demo-1
+	// security WARNING security event: authn_failure security_event_type=authn_failure ip_address=192.0.2.1 user_agent=example/1.0 resource="/orders?api_key=[REDACTED]&page=2" action=GET outcome=failure severity=medium threat_level=none reason="HTTP 401" request_id=req-demo-1
 }
 
 func ExampleContextWith() {

@@ -2,6 +2,9 @@ package logging
 
 import (
 	"bufio"
+	"context"
+	"net/netip"
+	"slices"
 	"errors"
 	"log/slog"
 	"net"
@@ -35,54 +38,209 @@ func safeRequestID(id string) bool {
 
 var accessLogger = Logger("http.access")
 
-// Middleware logs one access record per request under the logger
-// "http.access": method, path (every query value redacted), status, bytes,
-// duration, client address and user agent, with the request id. It takes the
-// X-Request-ID of the request only if it is short and of safe characters
-// (otherwise it makes a new one), puts it in the context (request_id) and in
-// the response header. 401 and 403 responses also emit AuthnFailure and
-// AuthzDenied security events. Authentication inside the handler names the
-// user with [SetUser]; the access record and the events then carry user_id.
-func Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get(RequestIDHeader)
-		if !safeRequestID(id) {
-			id = NewRequestID()
-		}
-		ctx, _ := withUserSlot(ContextWithRequestID(r.Context(), id))
-		w.Header().Set(RequestIDHeader, id)
-		rw := &responseRecorder{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			client := r.RemoteAddr
-			if host, _, err := net.SplitHostPort(client); err == nil {
-				client = host
-			}
-			path := redactedPath(r.URL)
-			accessLogger.LogAttrs(ctx, slog.LevelInfo, "request",
-				slog.String("method", r.Method),
-				slog.String("path", path),
-				slog.Int("status", rw.status),
-				slog.Int64("bytes", rw.bytes),
-				slog.Duration("duration", time.Since(start)),
-				slog.String("client", client),
-				slog.String("user_agent", r.UserAgent()),
-			)
-			switch rw.status {
-			case http.StatusUnauthorized:
-				SecurityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: r.UserAgent(), Resource: path,
-					Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401"})
-			case http.StatusForbidden:
-				SecurityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: r.UserAgent(), Resource: path,
-					Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403"})
-			}
-		}()
-		next.ServeHTTP(rw, r.WithContext(ctx))
-	})
+// MiddlewareOption configures one Middleware (see MiddlewareWith).
+type MiddlewareOption func(*middleware)
+
+type middleware struct {
+	header     string        // the request id's header
+	trustIDs   bool          // adopt a safe id the client sent
+	newID      func() string // makes a request id
+	adoptCtxID bool          // keep an id already in the request's context
 }
 
-// redactedPath is the path with every query value replaced by the marker.
-func redactedPath(u *url.URL) string {
+// RequestIDHeaderName sets the header the request id is read from and
+// written to (X-Request-ID by default).
+func RequestIDHeaderName(name string) MiddlewareOption {
+	return func(m *middleware) { m.header = http.CanonicalHeaderKey(name) }
+}
+
+// TrustClientRequestIDs says whether an id the client sent is adopted when
+// it is short and made of safe characters (the default), or always
+// replaced by a new one.
+func TrustClientRequestIDs(on bool) MiddlewareOption {
+	return func(m *middleware) { m.trustIDs = on }
+}
+
+// RequestIDGenerator makes the request ids (NewRequestID by default).
+func RequestIDGenerator(f func() string) MiddlewareOption {
+	return func(m *middleware) { m.newID = f }
+}
+
+// AdoptContextRequestID keeps a request id already in the request's
+// context (set by an outer middleware with ContextWithRequestID) instead
+// of reading the header or making one.
+func AdoptContextRequestID(on bool) MiddlewareOption {
+	return func(m *middleware) { m.adoptCtxID = on }
+}
+
+// Middleware is MiddlewareWith with the default options.
+func Middleware(next http.Handler) http.Handler { return MiddlewareWith()(next) }
+
+// MiddlewareWith returns a middleware that logs one access record per
+// request under the logger "http.access": method, path (the query's values
+// redacted by the same key and pattern rules as every value), status (101
+// for a connection upgraded or hijacked without one), bytes, duration,
+// client address (see ClientIP) and user agent, with the request id. The
+// id is the client's X-Request-ID when it is short and of safe characters
+// (see the options), else a new one; it goes in the context (request_id,
+// RequestIDFrom) and in the response header. 401 and 403 responses also
+// emit AuthnFailure and AuthzDenied security events, unless
+// CODOMYRMEX_LOG_HTTP_EVENTS=off (WithHTTPEvents); requests to the paths
+// of CODOMYRMEX_LOG_HTTP_SKIP_PATHS (WithHTTPSkipPaths, e.g. /healthz) are
+// served without a record or event. Authentication inside the handler
+// names the user with [SetUser].
+func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
+	m := &middleware{header: RequestIDHeader, trustIDs: true, newID: NewRequestID}
+	for _, o := range opts {
+		o(m)
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := load()
+			if slices.Contains(p.http.skipPaths, r.URL.Path) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			start := time.Now()
+			id := ""
+			if m.adoptCtxID {
+				id = RequestIDFrom(r.Context())
+			}
+			if id == "" && m.trustIDs {
+				if h := r.Header.Get(m.header); safeRequestID(h) {
+					id = h
+				}
+			}
+			if id == "" {
+				id = m.newID()
+			}
+			ctx, _ := withUserSlot(ContextWithRequestID(r.Context(), id))
+			w.Header().Set(m.header, id)
+			rw := &responseRecorder{ResponseWriter: w, status: http.StatusOK}
+			defer func() {
+				client := clientIP(r, p.http.trustedProxies)
+				path := redactedPath(r.URL, p.m)
+				status := rw.status
+				if rw.hijacked && !rw.wroteHeader {
+					status = http.StatusSwitchingProtocols
+				}
+				accessLogger.LogAttrs(ctx, slog.LevelInfo, "request",
+					slog.String("method", r.Method),
+					slog.String("path", path),
+					slog.Int("status", status),
+					slog.Int64("bytes", rw.bytes),
+					slog.Duration("duration", time.Since(start)),
+					slog.String("client", client),
+					slog.String("user_agent", r.UserAgent()),
+				)
+				if !p.http.events {
+					return
+				}
+				switch status {
+				case http.StatusUnauthorized:
+					SecurityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: r.UserAgent(), Resource: path,
+						Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401"})
+				case http.StatusForbidden:
+					SecurityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: r.UserAgent(), Resource: path,
+						Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403"})
+				}
+			}()
+			next.ServeHTTP(rw, r.WithContext(ctx))
+		})
+	}
+}
+
+// RequestIDFrom returns the request id of ctx (set by Middleware or
+// ContextWithRequestID), or "".
+func RequestIDFrom(ctx context.Context) string { return ContextValue(ctx, KeyRequestID) }
+
+// ClientIP returns the address of the client of r: the peer's address,
+// or, when the peer is a trusted proxy (CODOMYRMEX_LOG_TRUSTED_PROXIES,
+// WithTrustedProxies), the address the proxies say in Forwarded or
+// X-Forwarded-For: the rightmost one that is not itself a trusted proxy.
+// Without trusted proxies (the default), headers a client can forge are
+// never read.
+func ClientIP(r *http.Request) string { return clientIP(r, load().http.trustedProxies) }
+
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(peer); err == nil {
+		peer = host
+	}
+	if !isTrusted(peer, trusted) {
+		return peer
+	}
+	hops := forwardedFor(r)
+	for i := len(hops) - 1; i >= 0; i-- { // from the nearest hop back
+		if !isTrusted(hops[i], trusted) {
+			return hops[i]
+		}
+	}
+	if len(hops) > 0 {
+		return hops[0]
+	}
+	return peer
+}
+
+func isTrusted(addr string, trusted []netip.Prefix) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxForwardedHops bounds how many hops of Forwarded and X-Forwarded-For
+// are read.
+const maxForwardedHops = 32
+
+// forwardedFor returns the client addresses of the Forwarded header's for=
+// parameters (RFC 7239), or else of X-Forwarded-For, in order, at most
+// maxForwardedHops; ports and brackets taken off.
+func forwardedFor(r *http.Request) []string {
+	var hops []string
+	for _, h := range r.Header.Values("Forwarded") {
+		for elem := range strings.SplitSeq(h, ",") {
+			for pair := range strings.SplitSeq(elem, ";") {
+				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if ok && strings.EqualFold(k, "for") && len(hops) < maxForwardedHops {
+					hops = append(hops, hostOnly(strings.Trim(v, `"`)))
+				}
+			}
+		}
+	}
+	if len(hops) > 0 {
+		return hops
+	}
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		for v := range strings.SplitSeq(h, ",") {
+			if v = strings.TrimSpace(v); v != "" && len(hops) < maxForwardedHops {
+				hops = append(hops, hostOnly(v))
+			}
+		}
+	}
+	return hops
+}
+
+// hostOnly takes the port and brackets off an address.
+func hostOnly(v string) string {
+	if h, _, err := net.SplitHostPort(v); err == nil {
+		return h
+	}
+	return strings.Trim(v, "[]")
+}
+
+// redactedPath is the path with its query, each value whose key names a
+// secret replaced by the marker (the other values are redacted by pattern
+// with the rest of the record). A query that does not parse is replaced
+// whole.
+func redactedPath(u *url.URL, m *attrMapper) string {
 	if u.RawQuery == "" {
 		return u.Path
 	}
@@ -98,14 +256,19 @@ func redactedPath(u *url.URL) string {
 	var b strings.Builder
 	b.WriteString(u.Path)
 	for i, k := range keys {
-		for j := range q[k] {
+		for j, v := range q[k] {
 			if i+j == 0 {
 				b.WriteByte('?')
 			} else {
 				b.WriteByte('&')
 			}
 			b.WriteString(url.QueryEscape(k))
-			b.WriteString("=" + redactedMarker)
+			b.WriteByte('=')
+			if m == nil || m.red == nil || m.secretKey(k) {
+				b.WriteString(redactedMarker)
+			} else {
+				b.WriteString(url.QueryEscape(v))
+			}
 		}
 	}
 	return b.String()
@@ -117,6 +280,7 @@ type responseRecorder struct {
 	status      int
 	bytes       int64
 	wroteHeader bool
+	hijacked    bool
 }
 
 func (w *responseRecorder) WriteHeader(code int) {
@@ -146,6 +310,7 @@ func (w *responseRecorder) Flush() {
 // Hijack forwards to the underlying writer if it can hijack.
 func (w *responseRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		w.hijacked = true
 		return h.Hijack()
 	}
 	return nil, nil, errors.New("logging: underlying ResponseWriter cannot hijack")

@@ -163,7 +163,9 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 		"WithErrorHandler": WithErrorHandler(func(error) {}), "WithReopenOnSIGHUP": WithReopenOnSIGHUP(),
 		"WithSink": WithSink("x", io.Discard), "WithSecurityFile": WithSecurityFile("s.log"),
 		"WithSecurityLevel": WithSecurityLevel(slog.LevelInfo), "WithRateLimit": WithRateLimit(RateLimit{PerSecond: 1}),
-		"WithMaskEnv": WithMaskEnv(false), "WithProcessAttrs": WithProcessAttrs(slog.String("a", "b")), "WithStacks": WithStacks(true), "WithHandler": WithHandler(slog.NewTextHandler(io.Discard, nil)), "WithStdLogName": WithStdLogName("legacy"), "WithCaptureStdio": WithCaptureStdio(true),
+		"WithMaskEnv": WithMaskEnv(false), "WithProcessAttrs": WithProcessAttrs(slog.String("a", "b")), "WithStacks": WithStacks(true), "WithHandler": WithHandler(slog.NewTextHandler(io.Discard, nil)), "WithStdLogName": WithStdLogName("legacy"),
+		"WithTrustedProxies": WithTrustedProxies("10.0.0.0/8"), "WithHTTPEvents": WithHTTPEvents(false),
+		"WithHTTPSkipPaths": WithHTTPSkipPaths("/healthz"), "WithCaptureStdio": WithCaptureStdio(true),
 		"WithLoki": WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
 	} {
 		add(name, o, nil)
@@ -273,6 +275,9 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"REDACT":               {"false", WithRedaction(false)},
 		"MASK_ENV":             {"false", WithMaskEnv(false)},
 		"SECURITY_LEVEL":       {"INFO", WithSecurityLevel(slog.LevelInfo)},
+		"TRUSTED_PROXIES":      {"10.0.0.0/8,192.0.2.7", WithTrustedProxies("10.0.0.0/8", "192.0.2.7")},
+		"HTTP_EVENTS":          {"off", WithHTTPEvents(false)},
+		"HTTP_SKIP_PATHS":      {"/healthz,/metrics", WithHTTPSkipPaths("/healthz", "/metrics")},
 		"REDACT_PII":           {"email,ip", WithRedactPII("email", "ip")},
 		"REDACT_ALLOW_KEYS":    {"cursor_token", WithRedactAllowKeys("cursor_token")},
 		"CAPTURE_STDIO":        {"true", WithCaptureStdio(true)},

@@ -58,7 +58,8 @@ var optionVars = map[string][]string{
 	"WithProcessAttrs": {"ATTRS"}, "WithFingerprint": {"FINGERPRINT"},
 	"WithFingerprintKeyFile": {"FINGERPRINT_KEY_FILE"}, "WithStacks": {"STACKS"},
 	"WithCaptureStdio": {"CAPTURE_STDIO"}, "WithRedactAllowKeys": {"REDACT_ALLOW_KEYS"},
-	"WithRedactPII": {"REDACT_PII"},
+	"WithRedactPII": {"REDACT_PII"}, "WithTrustedProxies": {"TRUSTED_PROXIES"},
+	"WithHTTPEvents": {"HTTP_EVENTS"}, "WithHTTPSkipPaths": {"HTTP_SKIP_PATHS"},
 }
 
 // additiveVars add to what the options gave instead of replacing it: both

@@ -20,6 +20,7 @@ type pipeline struct {
 	attrs      []slog.Attr    // on every record
 	stacks     bool           // Exception adds the stack
 	handlers   []slog.Handler // WithHandler sinks
+	http       httpConfig     // Middleware's settings
 	hm         *attrMapper    // their mapper: p.m's settings, escaping (they write strings as given)
 	limiter    *limiter       // nil when rate limiting is off
 	extractors []func(context.Context) []slog.Attr
@@ -38,7 +39,7 @@ type pipeline struct {
 // cannot be opened) is reported and left out; the rest works.
 func newPipeline(c *config) (*pipeline, []error) {
 	var errs []error
-	p := &pipeline{levels: c.levels, secLevel: c.securityLevel, extractors: c.extractors, clock: c.clock, attrs: c.attrs, stacks: c.stacks,
+	p := &pipeline{levels: c.levels, secLevel: c.securityLevel, extractors: c.extractors, clock: c.clock, attrs: c.attrs, stacks: c.stacks, http: c.http,
 		m: &attrMapper{limit: c.maxValueBytes, fp: c.fingerprinter(), allow: c.allowSet()}}
 	if c.redact {
 		p.m.red = newRedactor(c)

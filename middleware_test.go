@@ -1,0 +1,119 @@
+package logging
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// serve runs one request through h and returns the records logged.
+func serve(t *testing.T, buf *syncBuffer, h http.Handler, r *http.Request) map[string]map[string]any {
+	t.Helper()
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	out := map[string]map[string]any{}
+	for _, m := range jsonLines(t, buf.String()) {
+		out[m["msg"].(string)] = m
+	}
+	return out
+}
+
+// Behind a reverse proxy the client is the one the trusted proxies name,
+// never one a client claims; query values are redacted by key and
+// pattern, not wholesale.
+func TestMiddlewareBehindAProxy(t *testing.T) {
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	req := func(peer string, headers map[string]string) *http.Request {
+		r := httptest.NewRequest("GET", "/orders?page=2&q=boots&api_key=k-123456789", nil)
+		r.RemoteAddr = peer
+		for k, v := range headers {
+			r.Header.Set(k, v)
+		}
+		return r
+	}
+	forged := map[string]string{"X-Forwarded-For": "198.51.100.66"}
+
+	buf := setup(t, WithOutputType(OutputJSON))
+	recs := serve(t, buf, Middleware(deny), req("203.0.113.9:5555", forged))
+	assert.Equal(t, "203.0.113.9", recs["request"]["client"], "no trusted proxy: the header is not read")
+	assert.Equal(t, "/orders?api_key=[REDACTED]&page=2&q=boots", recs["request"]["path"])
+	assert.Equal(t, "203.0.113.9", recs["security event: authz_denied"]["ip_address"])
+
+	t.Setenv(EnvPrefix+"TRUSTED_PROXIES", "10.0.0.0/8")
+	buf = setup(t, WithOutputType(OutputJSON))
+	recs = serve(t, buf, Middleware(deny), req("10.1.2.3:443", map[string]string{"X-Forwarded-For": "192.0.2.50, 10.9.9.9"}))
+	assert.Equal(t, "192.0.2.50", recs["request"]["client"], "the rightmost address that is not a trusted proxy")
+	assert.Equal(t, "192.0.2.50", recs["security event: authz_denied"]["ip_address"])
+	buf = setup(t, WithOutputType(OutputJSON))
+	recs = serve(t, buf, Middleware(deny), req("10.1.2.3:443", map[string]string{"Forwarded": `for="[2001:db8::7]:4711";proto=https, for=10.2.2.2`}))
+	assert.Equal(t, "2001:db8::7", recs["request"]["client"], "RFC 7239 Forwarded")
+	buf = setup(t, WithOutputType(OutputJSON))
+	recs = serve(t, buf, Middleware(deny), req("203.0.113.9:5555", forged))
+	assert.Equal(t, "203.0.113.9", recs["request"]["client"], "an untrusted peer's header is not read")
+	r := req("10.1.2.3:1", map[string]string{"X-Forwarded-For": "192.0.2.51"})
+	assert.Equal(t, "192.0.2.51", ClientIP(r))
+}
+
+// The request id policy, the events switch, skipped paths, the id in the
+// context, and the status of an upgraded connection.
+func TestMiddlewareOptions(t *testing.T) {
+	var seen string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = RequestIDFrom(r.Context())
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	client := httptest.NewRequest("GET", "/x", nil)
+	client.Header.Set("X-Request-ID", "client-id-1")
+
+	buf := setup(t, WithOutputType(OutputJSON))
+	recs := serve(t, buf, MiddlewareWith(TrustClientRequestIDs(false), RequestIDGenerator(func() string { return "gen-1" }))(h), client)
+	assert.Equal(t, "gen-1", seen)
+	assert.Equal(t, "gen-1", recs["request"]["request_id"])
+
+	buf = setup(t, WithOutputType(OutputJSON))
+	outer := ContextWithRequestID(context.Background(), "outer-7")
+	serve(t, buf, MiddlewareWith(AdoptContextRequestID(true), RequestIDHeaderName("X-Correlation-ID"))(h), client.WithContext(outer))
+	assert.Equal(t, "outer-7", seen)
+
+	t.Setenv(EnvPrefix+"HTTP_EVENTS", "off")
+	t.Setenv(EnvPrefix+"HTTP_SKIP_PATHS", "/healthz")
+	buf = setup(t, WithOutputType(OutputJSON))
+	recs = serve(t, buf, Middleware(h), httptest.NewRequest("GET", "/x", nil))
+	assert.Contains(t, recs, "request")
+	assert.NotContains(t, recs, "security event: authn_failure", "events off")
+	buf = setup(t, WithOutputType(OutputJSON))
+	recs = serve(t, buf, Middleware(h), httptest.NewRequest("GET", "/healthz", nil))
+	assert.Empty(t, recs, "a skipped path is not logged")
+
+	// A websocket-style upgrade: the handler hijacks without WriteHeader.
+	buf = setup(t, WithOutputType(OutputJSON))
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := w.(http.Hijacker).Hijack()
+		require.NoError(t, err)
+		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\n\r\n")
+		_ = rw.Flush()
+		conn.Close()
+	})
+	srv := httptest.NewServer(Middleware(up))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	_, err = conn.Write([]byte("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"))
+	require.NoError(t, err)
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	assert.Contains(t, line, "101")
+	srv.Close() // waits for the handler, and its record
+	var status any
+	for _, m := range jsonLines(t, buf.String()) {
+		if m["msg"] == "request" {
+			status = m["status"]
+		}
+	}
+	assert.InDelta(t, 101.0, status, 0, "an upgraded connection's status")
+}
