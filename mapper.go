@@ -188,6 +188,7 @@ type walker struct {
 	b      budget    // the record's redaction budget
 	seen   []uintptr // pointers on the current path
 	hidden bool      // a group on the current path has a secret name: every value below it is redacted
+	arena  walkArena // the slices the deep walk builds (plan.go)
 }
 
 // walker starts the walk of one record (or of one WithAttrs call); hidden
