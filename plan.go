@@ -255,7 +255,7 @@ func (a *walkArena) attrSlice(n int) []slog.Attr {
 	}
 	l := len(a.attrs)
 	a.attrs = a.attrs[:l+n]
-	return a.attrs[l:l:l+n]
+	return a.attrs[l : l : l+n]
 }
 
 // valueSlice returns an empty slice with room for n values.
@@ -265,7 +265,7 @@ func (a *walkArena) valueSlice(n int) []slog.Value {
 	}
 	l := len(a.vals)
 	a.vals = a.vals[:l+n]
-	return a.vals[l:l:l+n]
+	return a.vals[l : l : l+n]
 }
 
 // blockSize is the size of the block after one of size prev, for n elements.
