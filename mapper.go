@@ -378,7 +378,11 @@ type valueList []slog.Value
 // MarshalJSON encodes the list as a JSON array, so that handlers outside this
 // package (slog.JSONHandler behind Wrap) print lists as arrays.
 func (l valueList) MarshalJSON() ([]byte, error) {
-	return appendJSONValue(nil, slog.AnyValue(l), slog.KindAny), nil
+	bp := bufPool.Get().(*[]byte) // written in a pooled buffer: one allocation, not one per growth
+	b := appendJSONValue((*bp)[:0], slog.AnyValue(l), slog.KindAny)
+	out := slices.Clone(b)
+	putBuf(bp, b)
+	return out, nil
 }
 
 // String renders the list as [a b c], for text handlers.

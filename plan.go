@@ -245,7 +245,7 @@ type walkArena struct {
 // double, up to arenaMaxBlock (a larger request gets a block of its own).
 const (
 	arenaBlock    = 16
-	arenaMaxBlock = 1024
+	arenaMaxBlock = 64
 )
 
 // attrSlice returns an empty slice with room for n attrs.

@@ -205,7 +205,11 @@ func (w *walker) jsonText(b []byte, depth int) slog.Value {
 
 func (w *walker) list(rv reflect.Value, p *typePlan, depth int) slog.Value {
 	n := min(rv.Len(), maxElems)
-	l := valueList(w.arena.valueSlice(n + 1))
+	room := n // the elements, or a marker in place of one (nodesMarker)
+	if rv.Len() > n {
+		room++ // and the count of those left out
+	}
+	l := valueList(w.arena.valueSlice(room))
 	ep := p.elemPlan()
 	for i := range n {
 		if !w.spend() {
