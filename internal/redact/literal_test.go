@@ -165,3 +165,20 @@ func TestCustomCleanStringAllocatesNothing(t *testing.T) {
 	s := strings.Repeat("GET /api/v1/orders/81723 200 5123 ", 4)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = r.Redact(s) }))
 }
+
+// TestManyCustomPatterns: 100 custom patterns without keywords (272 rules
+// with the built-in ones) redact on every string, with their literals and
+// without (a redactor built so once indexed past the automaton's rule set).
+func TestManyCustomPatterns(t *testing.T) {
+	var rules []Rule
+	for i := range 100 {
+		rules = append(rules, Rule{Kind: "custom", Pattern: regexp.MustCompile(fmt.Sprintf(`zq%03d-\d+`, i))})
+	}
+	for name, r := range map[string]*Redactor{"literals": New(Config{Rules: rules}), "every string": reference(t, Config{Rules: rules})} {
+		for _, i := range []int{0, 83, 84, 99} {
+			s, c := r.Redact(fmt.Sprintf("x zq%03d-123 y", i))
+			assert.True(t, c, "%s %d", name, i)
+			assert.Equal(t, "x [REDACTED:custom] y", s, name)
+		}
+	}
+}
