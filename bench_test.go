@@ -225,3 +225,35 @@ func BenchmarkKnownSecrets(b *testing.B) {
 		})
 	}
 }
+
+// customPatterns are n patterns of the usual shape: a literal prefix and a
+// character class (team token formats).
+func customPatterns(n int) []string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = fmt.Sprintf(`%s%02d-[A-Za-z0-9]{%d,}`, []string{"acct", "INT", "emp", "ref", "(?i)tok"}[i%5], i, 8+i%5)
+	}
+	return ps
+}
+
+// BenchmarkCustomPatterns logs the Loghub lines as messages through Setup's
+// JSON chain with 0, 10 and 50 custom patterns (WithRedactPatterns), for
+// scripts/bench-pair.sh: custom-0 against custom-50.
+func BenchmarkCustomPatterns(b *testing.B) {
+	lines := loghubCorpus(b)
+	for _, n := range []int{0, 10, 50} {
+		b.Run(fmt.Sprintf("custom-%d", n), func(b *testing.B) {
+			if err := Setup(WithConsole(io.Discard), WithOutputType(OutputJSON), WithRedactPatterns(customPatterns(n)...)); err != nil {
+				b.Fatal(err)
+			}
+			defer Close()
+			l, ctx := Logger("bench"), context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, s := range lines {
+					l.LogAttrs(ctx, slog.LevelInfo, s)
+				}
+			}
+		})
+	}
+}

@@ -6,7 +6,10 @@ import (
 )
 
 // keyCacheSize is how many clean keys a keyCache remembers (a power of two).
-const keyCacheSize = 256
+const (
+	keyCacheBits = 8
+	keyCacheSize = 1 << keyCacheBits
+)
 
 // keyCache remembers keys that the attrMapper left unchanged, and whether
 // each names a secret, so that the keys a program writes on every record
@@ -33,9 +36,13 @@ type keyEntry struct {
 	gen    uint64
 }
 
+// slot is k's slot: a multiplicative hash of the address and the length
+// (the linker packs string constants byte by byte, so that the low bits of
+// nearby keys' addresses alone would often collide).
 func (c *keyCache) slot(k string) *atomic.Pointer[keyEntry] {
-	p := uintptr(unsafe.Pointer(unsafe.StringData(k)))
-	return &c.slots[(p>>3^p>>11^uintptr(len(k)))&(keyCacheSize-1)]
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(k))))
+	h := (p ^ uint64(len(k))<<48) * 0x9E3779B97F4A7C15
+	return &c.slots[h>>(64-keyCacheBits)]
 }
 
 // get returns what is remembered of k: ok when k is remembered as clean,

@@ -189,6 +189,7 @@ type walker struct {
 	b      budget    // the record's redaction budget
 	seen   []uintptr // pointers on the current path
 	hidden bool      // a group on the current path has a secret name: every value below it is redacted
+	arena  walkArena // the slices the deep walk builds (plan.go)
 }
 
 // walker starts the walk of one record (or of one WithAttrs call); hidden
@@ -378,7 +379,11 @@ type valueList []slog.Value
 // MarshalJSON encodes the list as a JSON array, so that handlers outside this
 // package (slog.JSONHandler behind Wrap) print lists as arrays.
 func (l valueList) MarshalJSON() ([]byte, error) {
-	return appendJSONValue(nil, slog.AnyValue(l), slog.KindAny), nil
+	bp := bufPool.Get().(*[]byte) // written in a pooled buffer: one allocation, not one per growth
+	b := appendJSONValue((*bp)[:0], slog.AnyValue(l), slog.KindAny)
+	out := slices.Clone(b)
+	putBuf(bp, b)
+	return out, nil
 }
 
 // String renders the list as [a b c], for text handlers.

@@ -22,18 +22,21 @@ var (
 	requestType  = reflect.TypeFor[http.Request]()
 )
 
-// known returns the redacted form of a value of a known type (or a pointer
-// to one), and false for any other type. rv is valid and not a nil pointer.
-func (w *walker) known(rv reflect.Value, depth int) (slog.Value, bool) {
-	if !rv.CanInterface() {
-		return slog.Value{}, false
+// isKnownType reports whether t is one of the known types or a pointer to one.
+func isKnownType(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
+	return t == urlType || t == userinfoType || t == cookieType || t == requestType
+}
+
+// known returns the redacted form of a value of a known type (or a pointer
+// to one: see isKnownType). rv is valid, not a nil pointer, and
+// rv.CanInterface().
+func (w *walker) known(rv reflect.Value, depth int) slog.Value {
 	t := rv.Type()
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
-		if t != urlType && t != userinfoType && t != cookieType && t != requestType {
-			return slog.Value{}, false
-		}
 		rv = rv.Elem()
 	}
 	if !rv.CanAddr() { // a value, not a pointer: copy it so that its pointer methods work
@@ -43,20 +46,19 @@ func (w *walker) known(rv reflect.Value, depth int) (slog.Value, bool) {
 	}
 	switch t {
 	case urlType:
-		return w.url(rv.Addr().Interface().(*url.URL)), true
+		return w.url(rv.Addr().Interface().(*url.URL))
 	case userinfoType:
-		return w.text(rv.Addr().Interface().(*url.Userinfo).Username()), true
+		return w.text(rv.Addr().Interface().(*url.Userinfo).Username())
 	case cookieType:
 		c := *rv.Addr().Interface().(*http.Cookie)
 		if c.Value != "" {
 			c.Value = redactedMarker
 			countRedaction("cookie")
 		}
-		return w.text(c.String()), true
-	case requestType:
-		return w.request(rv.Addr().Interface().(*http.Request), depth), true
+		return w.text(c.String())
+	default: // requestType
+		return w.request(rv.Addr().Interface().(*http.Request), depth)
 	}
-	return slog.Value{}, false
 }
 
 // url is u as Go's URL.Redacted writes it (the password as xxxxx), with the

@@ -53,121 +53,140 @@ func (w *walker) walk(rv reflect.Value, depth int) slog.Value {
 	if !rv.IsValid() {
 		return slog.AnyValue(nil)
 	}
+	return w.walkPlan(rv, planOf(rv.Type()), depth)
+}
+
+// walkPlan is walk with rv's plan (plan.go) at hand; rv is valid.
+func (w *walker) walkPlan(rv reflect.Value, p *typePlan, depth int) slog.Value {
 	if depth >= maxDepth {
 		return slog.StringValue(depthMarker)
 	}
-	t := rv.Type()
 	// Pointers and interfaces: follow, guarding against cycles.
-	if t.Kind() == reflect.Interface {
+	switch p.kind {
+	case kindInterface:
 		if rv.IsNil() {
 			return slog.AnyValue(nil)
 		}
 		return w.walk(rv.Elem(), depth)
+	case kindPointer:
+		if rv.IsNil() {
+			return slog.AnyValue(nil)
+		}
 	}
-	if t.Kind() == reflect.Pointer && rv.IsNil() {
-		return slog.AnyValue(nil)
-	}
-	if t == timeType {
-		return slog.TimeValue(rv.Interface().(time.Time))
-	}
-	if t == durationType {
+	switch p.special {
+	case specialNone:
+	case specialTime:
+		return slog.TimeValue(timeOf(rv))
+	case specialDuration:
 		return slog.DurationValue(time.Duration(rv.Int()))
-	}
-	if t == rawMessageType {
+	case specialRawJSON:
 		return w.jsonText(rv.Bytes(), depth)
-	}
 	// A slog.Value or slog.Attr inside a value is walked as one (their
 	// String methods would format it whole, without any bound).
-	if t == slogValueType {
+	case specialSlogValue:
 		v, _ := w.value(rv.Interface().(slog.Value), depth)
 		return v
-	}
-	if t == slogAttrType {
+	case specialSlogAttr:
 		v, _ := w.value(slog.GroupValue(rv.Interface().(slog.Attr)), depth)
 		return v
-	}
-	if v, ok := w.known(rv, depth); ok {
-		return v
-	}
-	if rv.CanInterface() {
-		switch {
-		case t.Implements(logValuerType):
-			return w.call(func() slog.Value {
-				v, _ := w.value(slog.AnyValue(rv.Interface()).Resolve(), depth+1)
-				return v
-			})
-		case t.Implements(errorType):
-			return w.call(func() slog.Value { return w.text(rv.Interface().(error).Error()) })
-		case t.Implements(jsonMarshalType):
-			return w.call(func() slog.Value {
-				b, err := rv.Interface().(json.Marshaler).MarshalJSON()
-				if err != nil {
-					return w.text("!ERROR: " + err.Error())
-				}
-				return w.jsonText(b, depth)
-			})
-		case t.Implements(textMarshalType):
-			return w.call(func() slog.Value {
-				b, err := rv.Interface().(encoding.TextMarshaler).MarshalText()
-				if err != nil {
-					return w.text("!ERROR: " + err.Error())
-				}
-				return w.text(string(b))
-			})
-		case t.Implements(stringerType):
-			return w.call(func() slog.Value { return w.text(rv.Interface().(fmt.Stringer).String()) })
+	default:
+		if rv.CanInterface() {
+			return w.special(rv, p, depth)
 		}
 	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		p := rv.Pointer()
-		if slices.Contains(w.seen, p) {
+	switch p.kind {
+	case kindPointer:
+		ptr := rv.Pointer()
+		if slices.Contains(w.seen, ptr) {
 			return slog.StringValue(cycleMarker)
 		}
-		w.seen = append(w.seen, p)
-		v := w.walk(rv.Elem(), depth+1)
+		w.seen = append(w.seen, ptr)
+		v := w.walkPlan(rv.Elem(), p.elemPlan(), depth+1)
 		w.seen = w.seen[:len(w.seen)-1]
 		return v
-	case reflect.String:
+	case kindString:
 		return w.text(rv.String())
-	case reflect.Bool:
+	case kindBool:
 		return slog.BoolValue(rv.Bool())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+	case kindInt:
 		v, _ := w.number(slog.Int64Value(rv.Int()))
 		return v
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+	case kindUint:
 		v, _ := w.number(slog.Uint64Value(rv.Uint()))
 		return v
-	case reflect.Float32, reflect.Float64:
+	case kindFloat:
 		v, _ := w.number(slog.Float64Value(rv.Float()))
 		return v
-	case reflect.Complex64, reflect.Complex128:
+	case kindComplex:
 		return slog.StringValue(strconv.FormatComplex(rv.Complex(), 'g', -1, 128))
-	case reflect.Slice:
+	case kindBytes:
 		if rv.IsNil() {
 			return slog.AnyValue(nil)
 		}
-		if t.Elem().Kind() == reflect.Uint8 {
-			return w.text(string(rv.Bytes()))
+		return w.text(string(rv.Bytes()))
+	case kindByteArray:
+		b := make([]byte, rv.Len())
+		reflect.Copy(reflect.ValueOf(b), rv)
+		return w.text(string(b))
+	case kindList:
+		if rv.Kind() == reflect.Slice && rv.IsNil() {
+			return slog.AnyValue(nil)
 		}
-		return w.list(rv, depth)
-	case reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 {
-			b := make([]byte, rv.Len())
-			reflect.Copy(reflect.ValueOf(b), rv)
-			return w.text(string(b))
-		}
-		return w.list(rv, depth)
-	case reflect.Map:
+		return w.list(rv, p, depth)
+	case kindMap:
 		if rv.IsNil() {
 			return slog.AnyValue(nil)
 		}
-		return w.mapValue(rv, depth)
-	case reflect.Struct:
-		return w.structValue(rv, depth)
+		return w.mapValue(rv, p, depth)
+	case kindStruct:
+		return w.structValue(rv, p, depth)
 	}
 	// chan, func, unsafe pointer: only the type is printed.
-	return slog.StringValue("!" + t.String())
+	return slog.StringValue(p.str)
+}
+
+// special walks a value of a known type or one whose methods say what it
+// holds: a LogValuer, an error, a json.Marshaler, a TextMarshaler, a
+// Stringer. The value's methods run under w.call: a panic is a marker.
+func (w *walker) special(rv reflect.Value, p *typePlan, depth int) slog.Value {
+	switch p.special {
+	case specialKnown:
+		return w.known(rv, depth)
+	case specialLogValuer:
+		return w.call(func() slog.Value {
+			v, _ := w.value(slog.AnyValue(rv.Interface()).Resolve(), depth+1)
+			return v
+		})
+	case specialError:
+		return w.call(func() slog.Value { return w.text(rv.Interface().(error).Error()) })
+	case specialJSONMarshaler:
+		return w.call(func() slog.Value {
+			b, err := rv.Interface().(json.Marshaler).MarshalJSON()
+			if err != nil {
+				return w.text("!ERROR: " + err.Error())
+			}
+			return w.jsonText(b, depth)
+		})
+	case specialTextMarshaler:
+		return w.call(func() slog.Value {
+			b, err := rv.Interface().(encoding.TextMarshaler).MarshalText()
+			if err != nil {
+				return w.text("!ERROR: " + err.Error())
+			}
+			return w.text(string(b))
+		})
+	default: // specialStringer
+		return w.call(func() slog.Value { return w.text(rv.Interface().(fmt.Stringer).String()) })
+	}
+}
+
+// timeOf is the time.Time in rv, read through its address when it has one
+// (rv.Interface would copy it to the heap).
+func timeOf(rv reflect.Value) time.Time {
+	if rv.CanAddr() && rv.CanInterface() {
+		return *rv.Addr().Interface().(*time.Time)
+	}
+	return rv.Interface().(time.Time)
 }
 
 // maxJSONText is the largest JSON text decoded into values: decoding
@@ -184,15 +203,20 @@ func (w *walker) jsonText(b []byte, depth int) slog.Value {
 	return w.walk(reflect.ValueOf(x), depth)
 }
 
-func (w *walker) list(rv reflect.Value, depth int) slog.Value {
+func (w *walker) list(rv reflect.Value, p *typePlan, depth int) slog.Value {
 	n := min(rv.Len(), maxElems)
-	l := make(valueList, 0, n)
+	room := n // the elements, or a marker in place of one (nodesMarker)
+	if rv.Len() > n {
+		room++ // and the count of those left out
+	}
+	l := valueList(w.arena.valueSlice(room))
+	ep := p.elemPlan()
 	for i := range n {
 		if !w.spend() {
 			l = append(l, slog.StringValue(nodesMarker))
 			break
 		}
-		l = append(l, w.walk(rv.Index(i), depth+1))
+		l = append(l, w.walkPlan(rv.Index(i), ep, depth+1))
 	}
 	if rv.Len() > n {
 		l = append(l, slog.StringValue("…["+strconv.Itoa(rv.Len()-n)+" more]"))
@@ -200,7 +224,7 @@ func (w *walker) list(rv reflect.Value, depth int) slog.Value {
 	return slog.AnyValue(l)
 }
 
-func (w *walker) mapValue(rv reflect.Value, depth int) slog.Value {
+func (w *walker) mapValue(rv reflect.Value, p *typePlan, depth int) slog.Value {
 	type kv struct {
 		k string
 		v reflect.Value
@@ -224,9 +248,10 @@ func (w *walker) mapValue(rv reflect.Value, depth int) slog.Value {
 	if more > 0 {
 		kvs = kvs[:maxElems]
 	}
-	attrs := make([]slog.Attr, 0, len(kvs)+1)
+	attrs := w.arena.attrSlice(len(kvs) + 1)
+	ep := p.elemPlan()
 	for _, e := range kvs {
-		attrs = append(attrs, w.field(w.text(e.k).String(), "", e.v, depth))
+		attrs = append(attrs, w.field(w.text(e.k).String(), "", e.v, ep, depth))
 	}
 	if more > 0 {
 		attrs = append(attrs, slog.String("…", "["+strconv.Itoa(more)+" more]"))
@@ -239,9 +264,10 @@ func (w *walker) keyString(k reflect.Value) string {
 	return w.walk(k, maxDepth-1).String()
 }
 
-// field walks one struct field or map entry; alt is a second name (the Go
-// field name beside its json name) that also counts as a key.
-func (w *walker) field(key, alt string, v reflect.Value, depth int) slog.Attr {
+// field walks one struct field or map entry, whose type's plan is p; alt
+// is a second name (the Go field name beside its json name) that also
+// counts as a key.
+func (w *walker) field(key, alt string, v reflect.Value, p *typePlan, depth int) slog.Attr {
 	k, _, secret := w.m.key(key, &w.b)
 	if !w.spend() {
 		return slog.String(k, nodesMarker)
@@ -252,42 +278,30 @@ func (w *walker) field(key, alt string, v reflect.Value, depth int) slog.Attr {
 		}
 		return redacted(k)
 	}
-	return slog.Attr{Key: k, Value: w.walk(v, depth+1)}
+	if !v.IsValid() {
+		return slog.Attr{Key: k, Value: slog.AnyValue(nil)}
+	}
+	return slog.Attr{Key: k, Value: w.walkPlan(v, p, depth+1)}
 }
 
-func (w *walker) structValue(rv reflect.Value, depth int) slog.Value {
-	t := rv.Type()
-	attrs := make([]slog.Attr, 0, t.NumField())
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		if !sf.IsExported() {
-			continue
-		}
-		tag := sf.Tag.Get("log")
-		if tag == "-" {
-			continue
-		}
-		name := sf.Name
-		if j, _, _ := strings.Cut(sf.Tag.Get("json"), ","); j == "-" {
-			continue
-		} else if j != "" {
-			name = j
-		}
-		if tag == "redact" || tag == "secret" {
-			k, _, _ := w.m.key(name, &w.b)
+// structValue walks a struct by its plan: the fields it writes, their
+// names and tags, read once per type (plan.go).
+func (w *walker) structValue(rv reflect.Value, p *typePlan, depth int) slog.Value {
+	attrs := w.arena.attrSlice(len(p.fields))
+	for i := range p.fields {
+		f := &p.fields[i]
+		if f.redact {
+			k, _, _ := w.m.key(f.name, &w.b)
 			attrs = append(attrs, redacted(k))
 			continue
 		}
-		if sf.Anonymous && sf.Type.Kind() == reflect.Struct && sf.Tag.Get("json") == "" {
+		fv := rv.Field(f.index)
+		if f.inline {
 			// Embedded struct: its fields are inlined, as encoding/json does.
-			attrs = append(attrs, slog.Attr{Key: "", Value: w.walk(rv.Field(i), depth+1)})
+			attrs = append(attrs, slog.Attr{Key: "", Value: w.walkPlan(fv, f.planIn(p.typ), depth+1)})
 			continue
 		}
-		alt := ""
-		if name != sf.Name {
-			alt = sf.Name
-		}
-		attrs = append(attrs, w.field(name, alt, rv.Field(i), depth))
+		attrs = append(attrs, w.field(f.name, f.alt, fv, f.planIn(p.typ), depth))
 		if len(attrs) >= maxElems {
 			break
 		}

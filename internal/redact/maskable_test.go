@@ -1,7 +1,9 @@
 package redact
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,8 +49,12 @@ func TestMaskablePositives(t *testing.T) {
 		"alnum": lower + upper + dig, "base64": lower + upper + dig + "+/", "base64url": lower + upper + dig + "-_",
 		"printable": lower + upper + dig + "!#$%&()*+,-./:;<=>?@[]^_{|}~",
 	}
-	for name, a := range alphabets {
+	for _, name := range slices.Sorted(maps.Keys(alphabets)) { // in order: the draws are the same on every run
+		a := alphabets[name]
 		for _, n := range []int{12, 16, 20, 32, 64} {
+			if name == "digits" && n < 16 {
+				continue // 12 random digits can hold fewer than 5 distinct ones: refused, rightly
+			}
 			for range 50 {
 				v := gen(a, n)
 				assert.True(t, Maskable(v), "%s %d: %q", name, n, v)

@@ -6,6 +6,7 @@
 package redact
 
 import (
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -310,6 +311,10 @@ type Config struct {
 type Redactor struct {
 	rules  []Rule
 	always []int // rules without keywords: run on every string
+	// gated are custom rules without keywords or a literal of their own:
+	// they run only where gate, their alternation, matches (literal.go).
+	gated  []int
+	gate   *regexp.Regexp
 	digits []int // rules triggered by a run of digits
 	ac     *automaton
 	keys   *keySet
@@ -333,7 +338,11 @@ func New(c Config) *Redactor {
 	r := &Redactor{count: c.Count, onKnown: c.OnKnown}
 	r.rules = append(r.rules, builtinRules...)
 	r.rules = append(r.rules, c.Rules...)
-	pii, err := piiRules(c.PII)
+	rest := customKeywords(r.rules, len(builtinRules))
+	if r.gate = combine(r.rules, rest); r.gate != nil {
+		r.gated = rest
+	}
+	pii, err := piiRules(c.PII) // after the custom rules: they have keywords or matchers of their own
 	if err != nil {
 		panic("redact.New: " + err.Error())
 	}
@@ -343,7 +352,8 @@ func New(c Config) *Redactor {
 		switch {
 		case ru.digits:
 			r.digits = append(r.digits, i)
-		case len(ru.Keywords) == 0:
+		case r.gate != nil && slices.Contains(r.gated, i):
+		case len(ru.Keywords) == 0 || i >= maxRules: // the automaton names no more
 			r.always = append(r.always, i)
 		}
 		kws = append(kws, ru.Keywords)
@@ -393,18 +403,24 @@ func (r *Redactor) RedactKnown(s string) (out string, changed, known bool) {
 	}
 	cand, digits := ac.scan(s)
 	maybe := k != nil && (k.bit < 0 || cand.has(k.bit))
-	if cand.empty() && !digits && len(r.always) == 0 && !maybe {
+	gated := r.gate != nil && r.gate.MatchString(s)
+	if cand.empty() && !digits && len(r.always) == 0 && !maybe && !gated {
 		return s, false, false
 	}
 	var spanBuf, tmpBuf [4]span
 	f := found{spans: spanBuf[:0], tmp: tmpBuf[:0], work: len(s)}
-	for i := range r.rules {
+	for i := range min(len(r.rules), maxRules) {
 		if cand.has(i) {
 			f = r.try(i, s, f)
 		}
 	}
 	for _, i := range r.always {
 		f = r.try(i, s, f)
+	}
+	if gated {
+		for _, i := range r.gated {
+			f = r.try(i, s, f)
+		}
 	}
 	if digits {
 		for _, i := range r.digits {

@@ -1,0 +1,274 @@
+package logging
+
+import (
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Per-type plans for the deep walk (walk.go). The first time the walk meets
+// a type it works out once what the walk does with every value of it: which
+// of the special cases applies (a time, a known type, a LogValuer, an
+// error, …, in the order walk checks them), or else which kind of value it
+// is; for a struct, which fields are written, under which names, which are
+// tagged secret and which embedded structs are inlined. Plans are cached
+// for the life of the process, as encoding/json caches its encoders, and
+// hold nothing of any value: the walk of each value still applies every
+// check that depends on it (nil, depth, budget, cycles, its keys against
+// the mapper's secret names, its strings against the rules).
+
+// planKind is how the walk takes a value of a type apart when no special
+// case applies.
+type planKind uint8
+
+const (
+	kindOther     planKind = iota // chan, func, unsafe pointer: only the type is printed
+	kindInterface                 // followed to its dynamic value
+	kindPointer                   // followed, guarding against cycles
+	kindString
+	kindBool
+	kindInt
+	kindUint
+	kindFloat
+	kindComplex
+	kindBytes     // a slice of bytes: text
+	kindByteArray // an array of bytes: text
+	kindList      // a slice or an array
+	kindMap
+	kindStruct
+)
+
+// planSpecial is the special case that applies to every value of a type,
+// checked before its kind, in this order.
+type planSpecial uint8
+
+const (
+	specialNone planSpecial = iota
+	specialTime
+	specialDuration
+	specialRawJSON
+	specialSlogValue
+	specialSlogAttr
+	// The cases below need a value the walk may call methods on
+	// (reflect.Value.CanInterface); without one the kind applies.
+	specialKnown // url.URL, url.Userinfo, http.Cookie, http.Request, or a pointer to one (types.go)
+	specialLogValuer
+	specialError
+	specialJSONMarshaler
+	specialTextMarshaler
+	specialStringer
+)
+
+// typePlan is what the walk does with the values of one type.
+type typePlan struct {
+	typ     reflect.Type
+	kind    planKind
+	special planSpecial
+	str     string      // "!" + the type, for kindOther
+	fields  []fieldPlan // kindStruct: the fields written, in order
+	elem    atomic.Pointer[typePlan]
+}
+
+// fieldPlan is one struct field the walk writes (exported, not tagged
+// `log:"-"` or `json:"-"`).
+type fieldPlan struct {
+	index  int
+	name   string // the json tag's name, or the Go name
+	alt    string // the Go name when name is the json name: a second key that may name a secret
+	redact bool   // tagged `log:"redact"` or `log:"secret"`: written as the marker
+	inline bool   // an embedded struct without a json name: its fields are inlined
+	plan   atomic.Pointer[typePlan]
+}
+
+// plans caches the plans by type.
+var plans sync.Map // reflect.Type → *typePlan
+
+// planOf returns t's plan, working it out on first use.
+func planOf(t reflect.Type) *typePlan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*typePlan)
+	}
+	p, _ := plans.LoadOrStore(t, newPlan(t))
+	return p.(*typePlan)
+}
+
+// elemPlan is the plan of t's element type (pointers, slices, arrays, maps).
+func (p *typePlan) elemPlan() *typePlan {
+	if e := p.elem.Load(); e != nil {
+		return e
+	}
+	e := planOf(p.typ.Elem())
+	p.elem.Store(e)
+	return e
+}
+
+// planIn is the plan of the field's type; t is the struct's type.
+func (f *fieldPlan) planIn(t reflect.Type) *typePlan {
+	if e := f.plan.Load(); e != nil {
+		return e
+	}
+	e := planOf(t.Field(f.index).Type)
+	f.plan.Store(e)
+	return e
+}
+
+// newPlan works out t's plan. Element and field types are planned lazily
+// (a type may contain itself).
+func newPlan(t reflect.Type) *typePlan {
+	p := &typePlan{typ: t, kind: planKindOf(t), special: planSpecialOf(t)}
+	switch p.kind {
+	case kindOther:
+		p.str = "!" + t.String()
+	case kindStruct:
+		p.fields = planFields(t)
+	}
+	return p
+}
+
+func planKindOf(t reflect.Type) planKind {
+	switch t.Kind() {
+	case reflect.Interface:
+		return kindInterface
+	case reflect.Pointer:
+		return kindPointer
+	case reflect.String:
+		return kindString
+	case reflect.Bool:
+		return kindBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return kindInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return kindUint
+	case reflect.Float32, reflect.Float64:
+		return kindFloat
+	case reflect.Complex64, reflect.Complex128:
+		return kindComplex
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return kindBytes
+		}
+		return kindList
+	case reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return kindByteArray
+		}
+		return kindList
+	case reflect.Map:
+		return kindMap
+	case reflect.Struct:
+		return kindStruct
+	}
+	return kindOther
+}
+
+// planSpecialOf is the first special case that applies to t, in the order
+// the walk has always checked them: types by identity, the known types,
+// then the interfaces a value may implement.
+func planSpecialOf(t reflect.Type) planSpecial {
+	if t.Kind() == reflect.Interface {
+		return specialNone // followed to the dynamic value, whose plan decides
+	}
+	switch t {
+	case timeType:
+		return specialTime
+	case durationType:
+		return specialDuration
+	case rawMessageType:
+		return specialRawJSON
+	case slogValueType:
+		return specialSlogValue
+	case slogAttrType:
+		return specialSlogAttr
+	}
+	if isKnownType(t) {
+		return specialKnown
+	}
+	switch {
+	case t.Implements(logValuerType):
+		return specialLogValuer
+	case t.Implements(errorType):
+		return specialError
+	case t.Implements(jsonMarshalType):
+		return specialJSONMarshaler
+	case t.Implements(textMarshalType):
+		return specialTextMarshaler
+	case t.Implements(stringerType):
+		return specialStringer
+	}
+	return specialNone
+}
+
+// planFields lists the struct fields the walk writes, with their names
+// and tags read once.
+func planFields(t reflect.Type) []fieldPlan {
+	var fs []fieldPlan
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("log")
+		if tag == "-" {
+			continue
+		}
+		name := sf.Name
+		jtag := sf.Tag.Get("json")
+		if j, _, _ := strings.Cut(jtag, ","); j == "-" {
+			continue
+		} else if j != "" {
+			name = j
+		}
+		redact := tag == "redact" || tag == "secret"
+		inline := !redact && sf.Anonymous && sf.Type.Kind() == reflect.Struct && jtag == ""
+		alt := ""
+		if !redact && !inline && name != sf.Name {
+			alt = sf.Name
+		}
+		fs = append(fs, fieldPlan{index: i, name: name, alt: alt, redact: redact, inline: inline})
+	}
+	return fs
+}
+
+// walkArena hands out the slices that one record's walk builds (the members
+// of structs and maps, the elements of lists) from a few larger blocks, so
+// that a record costs a few allocations, not one per struct and list. A
+// block is never reused: what the walk returns may outlive the record (the
+// attrs of WithAttrs, a record a handler keeps).
+type walkArena struct {
+	attrs []slog.Attr
+	vals  []slog.Value
+}
+
+// arenaBlock is the size of a walk's first block, in elements; later blocks
+// double, up to arenaMaxBlock (a larger request gets a block of its own).
+const (
+	arenaBlock    = 16
+	arenaMaxBlock = 64
+)
+
+// attrSlice returns an empty slice with room for n attrs.
+func (a *walkArena) attrSlice(n int) []slog.Attr {
+	if cap(a.attrs)-len(a.attrs) < n {
+		a.attrs = make([]slog.Attr, 0, blockSize(cap(a.attrs), n))
+	}
+	l := len(a.attrs)
+	a.attrs = a.attrs[:l+n]
+	return a.attrs[l : l : l+n]
+}
+
+// valueSlice returns an empty slice with room for n values.
+func (a *walkArena) valueSlice(n int) []slog.Value {
+	if cap(a.vals)-len(a.vals) < n {
+		a.vals = make([]slog.Value, 0, blockSize(cap(a.vals), n))
+	}
+	l := len(a.vals)
+	a.vals = a.vals[:l+n]
+	return a.vals[l : l : l+n]
+}
+
+// blockSize is the size of the block after one of size prev, for n elements.
+func blockSize(prev, n int) int {
+	return max(n, min(max(2*prev, arenaBlock), arenaMaxBlock))
+}
