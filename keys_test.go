@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -319,4 +320,41 @@ func TestWrapManyCopiesOfAKey(t *testing.T) {
 	slog.New(Wrap(slog.NewJSONHandler(&b, nil))).Info("m", as...)
 	uniqueKeys(t, b.String())
 	assert.Contains(t, b.String(), `"same#2000":1999`)
+}
+
+// alreadyUnique never says "unique" where uniqueAttrs would rename: over
+// random trees of attrs with few distinct keys, empty attrs and inlined
+// groups.
+func TestAlreadyUniqueAgreesWithUniqueAttrs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var tree func(depth int) []slog.Attr
+	tree = func(depth int) []slog.Attr {
+		as := make([]slog.Attr, rng.IntN(6))
+		for i := range as {
+			key := []string{"a", "b", "c", "", "time"}[rng.IntN(5)]
+			switch {
+			case depth < 3 && rng.IntN(3) == 0:
+				as[i] = slog.Attr{Key: key, Value: slog.GroupValue(tree(depth + 1)...)}
+			case rng.IntN(5) == 0:
+				as[i] = slog.Attr{} // empty: takes no name
+			default:
+				as[i] = slog.Int(key, i)
+			}
+		}
+		return as
+	}
+	quick, slow := 0, 0
+	for range 5000 {
+		as := tree(0)
+		taken := []string{slog.TimeKey, slog.LevelKey}
+		if alreadyUnique(as, taken) {
+			quick++
+			_, changed := uniqueAttrs(as, newNameSet(taken))
+			require.False(t, changed, "%v", as)
+		} else {
+			slow++
+		}
+	}
+	assert.Positive(t, quick)
+	assert.Positive(t, slow)
 }

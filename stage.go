@@ -156,7 +156,9 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 		as := make([]slog.Attr, 0, nr.NumAttrs()+len(tail)+len(ctxAttrs))
 		nr.Attrs(func(a slog.Attr) bool { as = append(as, a); return true })
 		as, _ = dropEmpty(append(append(as, tail...), ctxAttrs...))
-		as, _ = uniqueAttrs(as, newNameSet(taken))
+		if !alreadyUnique(as, taken) {
+			as, _ = uniqueAttrs(as, newNameSet(taken))
+		}
 		nr = slog.NewRecord(r.Time, r.Level, msg, r.PC)
 		nr.AddAttrs(as...)
 		return nr
@@ -253,7 +255,9 @@ func uniqueAttrs(as []slog.Attr, names *nameSet) ([]slog.Attr, bool) {
 			if a.Key == "" {
 				return uniqueGroup(a, names) // inlined: its members are at this level
 			}
-			if ng, c = uniqueAttrs(a.Value.Group(), newNameSet(nil)); c {
+			if g := a.Value.Group(); alreadyUnique(g, nil) {
+				c = false
+			} else if ng, c = uniqueAttrs(g, newNameSet(nil)); c {
 				na.Value = slog.GroupValue(ng...)
 			}
 		}
@@ -262,6 +266,40 @@ func uniqueAttrs(as []slog.Attr, names *nameSet) ([]slog.Attr, bool) {
 		}
 		return na, c
 	})
+}
+
+// maxQuickUnique is the most attrs at one level that alreadyUnique checks
+// pairwise; beyond it uniqueAttrs's sets are cheaper.
+const maxQuickUnique = 16
+
+// alreadyUnique reports, without allocating, that as needs no renaming:
+// at each level (as, and the members of each of its groups) no key is in
+// taken (for the top level) or repeated, and no group is inlined (a group
+// without a key puts its members at the level around it, which the sets
+// of uniqueAttrs handle). Walked structs and maps, whose names are unique
+// already, are the common case. False means "check with uniqueAttrs".
+func alreadyUnique(as []slog.Attr, taken []string) bool {
+	if len(as) > maxQuickUnique {
+		return false
+	}
+	for i, a := range as {
+		kind := a.Value.Kind()
+		if isEmptyAttr(a, kind) {
+			continue
+		}
+		if a.Key == "" || slices.Contains(taken, a.Key) {
+			return false
+		}
+		for _, b := range as[:i] {
+			if b.Key == a.Key && !isEmptyAttr(b, b.Value.Kind()) {
+				return false
+			}
+		}
+		if kind == slog.KindGroup && !alreadyUnique(a.Value.Group(), nil) {
+			return false
+		}
+	}
+	return true
 }
 
 // uniqueGroup is uniqueAttrs for the members of a group without a key.
