@@ -681,6 +681,7 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 	}
 	delay := c.cfg.retryBaseDelay
 	var expired <-chan time.Time // MaxRetryAge after the first failure
+	aged := false                // expired has fired
 	for attempt := 1; ; attempt++ {
 		ans, err := c.post(body, stop)
 		switch {
@@ -717,17 +718,23 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 		if expired == nil {
 			expired = c.cfg.after(c.cfg.MaxRetryAge)
 		}
-		spent := ""
-		select {
-		case <-expired:
-			spent = fmt.Sprintf("for %v", c.cfg.MaxRetryAge)
-		default:
-			if attempt >= c.cfg.MaxTries {
-				spent = fmt.Sprintf("%d times", attempt)
+		if !aged {
+			select {
+			case <-expired:
+				aged = true
+			default:
 			}
+		}
+		spent := ""
+		switch {
+		case aged:
+			spent = fmt.Sprintf("%d times in %v", attempt, c.cfg.MaxRetryAge)
+		case attempt >= c.cfg.MaxTries:
+			spent = fmt.Sprintf("%d times", attempt)
 		}
 		if spent != "" {
 			c.failed.Add(1)
+			c.failing.Store(false) // this report is the last word on the batch; the next failure is reported anew
 			c.fail(batch, fmt.Errorf("loki push failed %s, last with %v: a batch of %d records dropped", spent, err, len(batch)))
 			return true
 		}
@@ -742,6 +749,7 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 		select {
 		case <-c.cfg.after(wait):
 		case <-expired: // the last try is made at once
+			aged = true
 		case <-stop:
 			c.requeue(batch)
 			return false
