@@ -167,7 +167,7 @@ func TestPoisonBatchDroppedAfterMaxTries(t *testing.T) {
 	c.Push(Entry{Time: time.Now(), Line: "poison"})
 	retry := clk.next(t) // the first try failed
 	assert.ErrorContains(t, receive(t, rep.ch), "HTTP 500")
-	flood(c, 5, "innocent") // behind the poison
+	flood(c, 5, "innocent")                // behind the poison
 	for i := 1; i < DefaultMaxTries; i++ { // the backoff after each failed try but the last
 		require.LessOrEqual(t, retry.d, cfg.MaxBackoff, "a backoff wait")
 		retry.fire()
