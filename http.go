@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // RequestIDHeader is the header Middleware reads and sets.
@@ -35,13 +37,36 @@ func safeRequestID(id string) bool {
 
 var accessLogger = Logger("http.access")
 
+// MaxRequestFieldBytes bounds what Middleware takes from a request for its
+// records: the path with its (redacted) query, and the User-Agent. A longer
+// value is cut on a character boundary and ends with "…[truncated N
+// bytes]", within the bound, as the access logs of HTTP servers cut them: a
+// client cannot make a record, or the Loki queue, larger by sending a long
+// path or header.
+const MaxRequestFieldBytes = 2048
+
+// requestField is s, taken from a request, cut to MaxRequestFieldBytes and
+// copied, so that the record does not keep the request's memory alive.
+func requestField(s string) string {
+	if len(s) <= MaxRequestFieldBytes {
+		return s
+	}
+	const before, after = "…[truncated ", " bytes]"
+	keep := MaxRequestFieldBytes - len(before) - len(strconv.Itoa(len(s))) - len(after)
+	for keep > 0 && !utf8.RuneStart(s[keep]) {
+		keep--
+	}
+	return s[:keep] + before + strconv.Itoa(len(s)-keep) + after
+}
+
 // Middleware logs one access record per request under the logger
 // "http.access": method, path (every query value redacted), status, bytes,
 // duration, client address and user agent, with the request id. It takes the
 // X-Request-ID of the request only if it is short and of safe characters
 // (otherwise it makes a new one), puts it in the context (request_id) and in
 // the response header. 401 and 403 responses also emit AuthnFailure and
-// AuthzDenied security events.
+// AuthzDenied security events. The path and the user agent are cut to
+// MaxRequestFieldBytes each.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -57,7 +82,8 @@ func Middleware(next http.Handler) http.Handler {
 			if host, _, err := net.SplitHostPort(client); err == nil {
 				client = host
 			}
-			path := redactedPath(r.URL)
+			path := requestField(redactedPath(r.URL))
+			ua := requestField(r.UserAgent())
 			accessLogger.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", path),
@@ -65,14 +91,14 @@ func Middleware(next http.Handler) http.Handler {
 				slog.Int64("bytes", rw.bytes),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("client", client),
-				slog.String("user_agent", r.UserAgent()),
+				slog.String("user_agent", ua),
 			)
 			switch rw.status {
 			case http.StatusUnauthorized:
-				SecurityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: r.UserAgent(), Resource: path,
+				SecurityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: ua, Resource: path,
 					Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401"})
 			case http.StatusForbidden:
-				SecurityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: r.UserAgent(), Resource: path,
+				SecurityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: ua, Resource: path,
 					Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403"})
 			}
 		}()
