@@ -215,7 +215,7 @@ func TestLokiLabelsCannotLeakOrExplode(t *testing.T) {
 	SecurityLogger().Warn("long", "security_event_type", strings.Repeat("t", 3000))
 	SecurityLogger().Warn("lower", "security_event_type", "key_"+strings.ToLower(tok[4:]))
 	SecurityEvent(t.Context(), Event{Type: AuthnFailure})
-	Logger("payments."+tok).Info("logger named with a secret")
+	Logger("payments." + tok).Info("logger named with a secret")
 	Logger(strings.Repeat("n", 100_000)).Info("long logger name")
 	Logger("ok").Info("innocent")
 	require.NoError(t, Close())
