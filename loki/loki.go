@@ -1,9 +1,11 @@
 // Package loki is a client for Grafana Loki's push API that never blocks its
 // caller: Push puts a line in a bounded queue and returns; a background
-// goroutine batches lines by size and time, encodes them (Loki's protobuf in
-// a snappy frame, or gzipped JSON) and POSTs them to /loki/api/v1/push,
-// retrying throttling, server and network errors with exponential backoff
-// and jitter (honouring Retry-After).
+// goroutine batches lines by size and time, encodes them (Loki's protobuf
+// compressed by snappy, or gzipped JSON) and POSTs them to
+// /loki/api/v1/push, retrying throttling, server and network errors with
+// exponential backoff and jitter (honouring Retry-After) up to MaxTries
+// tries and MaxRetryAge. It never follows a redirect; its memory is bounded
+// by QueueBytes and QueueSize; Close leaves no goroutine or connection.
 //
 // The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
 // also be used alone. Package lokitest is a fake Loki for tests.
