@@ -207,7 +207,7 @@ func TestRetryAgeBounds(t *testing.T) {
 	backoff := clk.next(t)
 	require.LessOrEqual(t, backoff.d, cfg.MaxBackoff)
 	backoff.fire()
-	backoff = clk.next(t)
+	clk.next(t) // the second backoff, left unfired
 	flood(c, 3, "innocent")
 	age.fire() // the backoff is cut short: one last try, then the batch is dropped
 	require.NoError(t, store.WaitLines(watched(t), 3))

@@ -273,7 +273,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := checkTenant(c.Tenant); c.Tenant != "" && err != nil {
-		return fieldError("TENANT", fmt.Errorf("Tenant %s: %w", Quote(c.Tenant, 64), err))
+		return fieldError("TENANT", fmt.Errorf("the value of Tenant, %s: %w", Quote(c.Tenant, 64), err))
 	}
 	if strings.Contains(c.Username, ":") {
 		return fieldError("USERNAME", fmt.Errorf("the colon in Username %s would end it: basic auth splits the user name from the password at the first colon", Quote(c.Username, 64)))
