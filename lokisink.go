@@ -306,7 +306,11 @@ func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
 			// or megabytes long.
 			return nil, &ConfigError{Name: EnvPrefix + "LOKI_" + fie.Field, Value: "", Err: err}
 		}
-		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: Redact(cfg.URL), Err: err}
+		u := Redact(cfg.URL)
+		if len(u) > 512 {
+			u = strings.ToValidUTF8(u[:512], "") + "…" // the problem is in the message; the URL's start says which
+		}
+		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: u, Err: err}
 	}
 	ls := &lokiSink{client: client, maxLine: cfg.MaxLineBytes, clock: c.clock, stop: make(chan struct{}), done: make(chan struct{})}
 	if ls.maxLine == 0 {
