@@ -427,3 +427,30 @@ func BenchmarkEncodeProtobuf(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/float64(len(batch)), "wire-B/record")
 }
+
+// LabelSet leaves out what Loki would refuse, so that one bad label cannot
+// make every batch that holds it fail: values longer than
+// MaxLabelValueBytes, names longer than MaxLabelNameBytes, and labels
+// beyond MaxLabels.
+func TestLabelSetWithinLokiLimits(t *testing.T) {
+	c, err := New(Config{URL: "http://127.0.0.1:1", Labels: map[string]string{"service": "api"}})
+	require.NoError(t, err)
+	defer c.Close(context.Background())
+	labels := map[string]string{
+		"long": strings.Repeat("v", MaxLabelValueBytes+1),
+		"n" + strings.Repeat("a", MaxLabelNameBytes): "x",
+		"service": "web", // replaces the static one, within the limit
+	}
+	for i := range 40 {
+		labels[fmt.Sprintf("l%02d", i)] = "v"
+	}
+	st := c.LabelSet(labels)
+	assert.Len(t, st.labels, MaxLabels)
+	assert.Equal(t, "web", st.labels["service"])
+	assert.NotContains(t, st.labels, "long")
+	for k, v := range st.labels {
+		assert.LessOrEqual(t, len(k), MaxLabelNameBytes)
+		assert.LessOrEqual(t, len(v), MaxLabelValueBytes)
+	}
+	assert.Equal(t, "v", st.labels["l00"], "the first names in order are kept")
+}
