@@ -11,8 +11,10 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // RequestIDHeader is the header Middleware reads and sets.
@@ -37,6 +39,28 @@ func safeRequestID(id string) bool {
 }
 
 var accessLogger = Logger("http.access")
+
+// MaxRequestFieldBytes bounds what Middleware takes from a request for its
+// records: the path with its (redacted) query, and the User-Agent. A longer
+// value is cut on a character boundary and ends with "…[truncated N
+// bytes]", within the bound, as the access logs of HTTP servers cut them: a
+// client cannot make a record, or the Loki queue, larger by sending a long
+// path or header.
+const MaxRequestFieldBytes = 2048
+
+// requestField is s, taken from a request, cut to MaxRequestFieldBytes and
+// copied, so that the record does not keep the request's memory alive.
+func requestField(s string) string {
+	if len(s) <= MaxRequestFieldBytes {
+		return s
+	}
+	const before, after = "…[truncated ", " bytes]"
+	keep := MaxRequestFieldBytes - len(before) - len(strconv.Itoa(len(s))) - len(after)
+	for keep > 0 && !utf8.RuneStart(s[keep]) {
+		keep--
+	}
+	return s[:keep] + before + strconv.Itoa(len(s)-keep) + after
+}
 
 // MiddlewareOption configures one Middleware (see MiddlewareWith).
 type MiddlewareOption func(*middleware)
@@ -80,7 +104,8 @@ func Middleware(next http.Handler) http.Handler { return MiddlewareWith()(next) 
 // request under the logger "http.access": method, path (the query's values
 // redacted by the same key and pattern rules as every value), status (101
 // for a connection upgraded or hijacked without one), bytes, duration,
-// client address (see ClientIP) and user agent, with the request id. The
+// client address (see ClientIP) and user agent (the path and the user
+// agent cut to MaxRequestFieldBytes each), with the request id. The
 // id is the client's X-Request-ID when it is short and of safe characters
 // (see the options), else a new one; it goes in the context (request_id,
 // RequestIDFrom) and in the response header. 401 and 403 responses also
@@ -119,7 +144,8 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 			rw := &responseRecorder{ResponseWriter: w, status: http.StatusOK}
 			defer func() {
 				client := clientIP(r, p.http.trustedProxies)
-				path := redactedPath(r.URL, p.m)
+				path := requestField(redactedPath(r.URL, p.m))
+				ua := requestField(r.UserAgent())
 				status := rw.status
 				if rw.hijacked && !rw.wroteHeader {
 					status = http.StatusSwitchingProtocols
@@ -131,17 +157,17 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 					slog.Int64("bytes", rw.bytes),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("client", client),
-					slog.String("user_agent", r.UserAgent()),
+					slog.String("user_agent", ua),
 				)
 				if !p.http.events {
 					return
 				}
 				switch status {
 				case http.StatusUnauthorized:
-					SecurityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: r.UserAgent(), Resource: path,
+					SecurityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: ua, Resource: path,
 						Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401"})
 				case http.StatusForbidden:
-					SecurityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: r.UserAgent(), Resource: path,
+					SecurityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: ua, Resource: path,
 						Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403"})
 				}
 			}()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,15 +86,49 @@ var lokiClosed struct {
 	st loki.Stats
 }
 
+// builtinEventTypes are the values the security_event_type label takes,
+// besides "custom".
+var builtinEventTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range EventTypes() {
+		m[string(t)] = true
+	}
+	return m
+}()
+
+// maxLokiLoggerLabel bounds the logger label's value, in bytes.
+const maxLokiLoggerLabel = 256
+
+// lokiLabelValue is v made fit for a label: sanitized, redacted (a label is
+// indexed by Loki, and the redactor's marker takes the place of a secret),
+// cut to max bytes on a character boundary.
+func lokiLabelValue(v string, max int) string {
+	v = Redact(Sanitize(v))
+	if len(v) > max {
+		i := max
+		for i > 0 && !utf8.RuneStart(v[i]) {
+			i--
+		}
+		v = strings.Clone(v[:i])
+	}
+	return v
+}
+
 // put queues the record's JSON line. The stream of each level, logger and
-// event type is prepared once (up to maxLokiStreams of them).
+// event type is prepared once (up to maxLokiStreams of them). The
+// security_event_type label is one of the library's own event types or
+// "custom" (the real value stays in the line, redacted there); the logger
+// label is redacted and cut to maxLokiLoggerLabel bytes.
 func (s *lokiSink) put(e entry) error {
+	if e.eventType != "" && !builtinEventTypes[e.eventType] {
+		e.eventType = "custom"
+	}
 	id := streamID{e.level, e.logger, e.eventType}
 	st, ok := s.streams.Load(id)
 	if !ok {
 		labels := map[string]string{"level": LevelName(e.level)}
 		if e.logger != "" {
-			labels["logger"] = Sanitize(e.logger)
+			labels["logger"] = lokiLabelValue(e.logger, maxLokiLoggerLabel)
 		}
 		if e.eventType != "" {
 			labels["security_event_type"] = e.eventType
@@ -206,6 +242,34 @@ var lokiEnvVars = []envVar{
 		s.AllowInsecure = b
 		return err
 	})},
+	// Added for issue #23 (faults and hostile peers); keep at the end.
+	{"LOKI_QUEUE_BYTES", false, lokiInt(func(s *loki.Config) *int { return &s.QueueBytes }, 1<<20, 1<<40)},
+	{"LOKI_MAX_TRIES", false, lokiInt(func(s *loki.Config) *int { return &s.MaxTries }, 1, 1000)},
+	{"LOKI_MAX_RETRY_AGE", false, lokiDuration(func(s *loki.Config) *time.Duration { return &s.MaxRetryAge })},
+}
+
+// lokiOwnLabels is how many labels the sink adds to the static ones: level,
+// logger and security_event_type.
+const lokiOwnLabels = 3
+
+// checkLokiLabels checks the static labels against what Loki takes with
+// the sink's own labels added, and that no value holds what the redactor
+// would hide: a label is stored in Loki's index.
+func checkLokiLabels(labels map[string]string) error {
+	if len(labels) > loki.MaxLabels-lokiOwnLabels {
+		return fmt.Errorf("%d labels: Loki takes at most %d per stream, and the sink adds %d of its own (level, logger, security_event_type)",
+			len(labels), loki.MaxLabels, lokiOwnLabels)
+	}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		switch k {
+		case "level", "logger", "security_event_type":
+			return fmt.Errorf("label %s: the sink sets it", k)
+		}
+		if v := labels[k]; Redact(v) != v {
+			return fmt.Errorf("label %s: its value holds what redaction hides (a secret): a label is indexed by Loki, unredacted", k)
+		}
+	}
+	return nil
 }
 
 func init() { envVars = append(envVars, lokiEnvVars...) }
@@ -226,13 +290,27 @@ func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
 	} else {
 		cfg.OnError = report
 	}
+	if err := checkLokiLabels(cfg.Labels); err != nil {
+		return nil, &ConfigError{Name: EnvPrefix + "LOKI_LABELS", Value: "", Err: err}
+	}
 	client, err := loki.New(cfg)
 	if err != nil {
 		var fe *loki.FileError
 		if errors.As(err, &fe) {
 			return nil, &ConfigError{Name: EnvPrefix + "LOKI_" + fe.Field, Value: fe.Path, Err: fe.Err}
 		}
-		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: Redact(cfg.URL), Err: err}
+		var fie *loki.FieldError
+		if errors.As(err, &fie) && fie.Field != "URL" {
+			// The problem names the value where it may (bounded); the
+			// variable's value itself is not repeated: it may be a secret
+			// or megabytes long.
+			return nil, &ConfigError{Name: EnvPrefix + "LOKI_" + fie.Field, Value: "", Err: err}
+		}
+		u := Redact(cfg.URL)
+		if len(u) > 512 {
+			u = strings.ToValidUTF8(u[:512], "") + "…" // the problem is in the message; the URL's start says which
+		}
+		return nil, &ConfigError{Name: EnvPrefix + "LOKI_URL", Value: u, Err: err}
 	}
 	ls := &lokiSink{client: client, maxLine: cfg.MaxLineBytes, clock: c.clock, stop: make(chan struct{}), done: make(chan struct{})}
 	if ls.maxLine == 0 {

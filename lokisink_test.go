@@ -3,9 +3,15 @@ package logging
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +20,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"github.com/codomyrmex/logging/loki"
@@ -192,4 +199,169 @@ func TestLokiEventTypeLabelAndOnError(t *testing.T) {
 	Logger("x").Info("rejected")
 	require.NoError(t, Close())
 	assert.Positive(t, own.Load(), "the config's OnError was called")
+}
+
+// Labels cannot leak or explode: security_event_type takes only the
+// library's own event types ("custom" for anything else, the value staying
+// in the redacted line), and the logger label is redacted and bounded.
+func TestLokiLabelsCannotLeakOrExplode(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	setup(t, WithOutputType(OutputJSON), WithLoki(loki.Config{URL: srv.URL, BatchWait: time.Hour}))
+	tok := redacttest.GHToken("gh" + "p")
+	for i := range 3000 {
+		SecurityLogger().Warn("probe", "security_event_type", fmt.Sprint("type_", i)) // a name each: no stream each
+	}
+	SecurityLogger().Warn("long", "security_event_type", strings.Repeat("t", 3000))
+	SecurityLogger().Warn("lower", "security_event_type", "key_"+strings.ToLower(tok[4:]))
+	SecurityEvent(t.Context(), Event{Type: AuthnFailure})
+	Logger("payments." + tok).Info("logger named with a secret")
+	Logger(strings.Repeat("n", 100_000)).Info("long logger name")
+	Logger("ok").Info("innocent")
+	require.NoError(t, Close())
+	labelSets := map[string]bool{}
+	lines := 0
+	for _, st := range srv.Kept() {
+		labelSets[st.Labels] = true
+		lines += len(st.Entries)
+		m, err := st.LabelMap()
+		require.NoError(t, err)
+		assert.NotContains(t, st.Labels, tok[4:], "no secret in a label")
+		assert.NotContains(t, st.Labels, strings.ToLower(tok[4:]))
+		assert.LessOrEqual(t, len(m["logger"]), maxLokiLoggerLabel)
+		if et, ok := m["security_event_type"]; ok {
+			assert.True(t, et == "custom" || builtinEventTypes[et], "security_event_type %q", et)
+		}
+	}
+	assert.Equal(t, 3000+3+3, lines, "every record arrived, innocent ones included")
+	assert.LessOrEqual(t, len(labelSets), 5, "a handful of streams, not one per value: %v", labelSets)
+	assert.Contains(t, labelSets, `{level="WARNING",logger="security",security_event_type="custom"}`)
+	redacted := false
+	for ls := range labelSets {
+		redacted = redacted || strings.HasPrefix(ls, `{level="INFO",logger="payments.[REDACTED`)
+	}
+	assert.True(t, redacted, "the logger label redacted: %v", labelSets)
+}
+
+// Loki's limits are checked at Setup, with errors naming the variable,
+// bounded, never quoting a secret: values that would make every push fail
+// are refused before the first one.
+func TestLokiLimitsCheckedAtSetup(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	many := func(n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fmt.Sprint("l", i, "=v")
+		}
+		return strings.Join(parts, ",")
+	}
+	cases := []struct {
+		name, variable, value string
+	}{
+		{"tenant-lf", "LOKI_TENANT", "team\na"},
+		{"tenant-1MiB", "LOKI_TENANT", strings.Repeat("t", 1<<20)},
+		{"tenant-space", "LOKI_TENANT", "team a"},
+		{"labels-2000", "LOKI_LABELS", many(2000)},
+		{"labels-13", "LOKI_LABELS", many(13)}, // 12 and the sink's 3 are Loki's 15
+		{"label-value-100KB", "LOKI_LABELS", "service=" + strings.Repeat("v", 100_000)},
+		{"label-sink-owns", "LOKI_LABELS", "level=debug"},
+		{"label-secret", "LOKI_LABELS", "service=" + tok},
+		{"queue-bytes-small", "LOKI_QUEUE_BYTES", "1000"},
+		{"queue-bytes-below-line", "LOKI_QUEUE_BYTES", "1048576"}, // MaxLineBytes 1 MiB below
+		{"max-tries-0", "LOKI_MAX_TRIES", "0"},
+		{"retry-age", "LOKI_MAX_RETRY_AGE", "soon"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvPrefix+"LOKI_URL", "https://loki.example")
+			t.Setenv(EnvPrefix+"LOKI_FLUSH_TIMEOUT", "50ms")
+			t.Setenv(EnvPrefix+tc.variable, tc.value)
+			var opts []Option
+			if tc.name == "queue-bytes-below-line" {
+				opts = append(opts, WithLoki(loki.Config{URL: "https://loki.example", MaxLineBytes: 1 << 20, QueueBytes: 1 << 20, FlushTimeout: 50 * time.Millisecond}))
+				os.Unsetenv(EnvPrefix + "LOKI_URL") // the option's URL: the variable, set, would override it (restored by t.Setenv)
+			}
+			err := Setup(append([]Option{WithConsole(&syncBuffer{})}, opts...)...)
+			t.Cleanup(func() { _ = Close() })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), EnvPrefix+tc.variable, "names the variable")
+			assert.NotContains(t, err.Error(), tok[4:])
+			if len(tc.value) > 1000 && tc.variable != "LOKI_LABELS" { // a label that does not parse is quoted whole by the env parser
+				assert.Less(t, len(err.Error()), 1000, "bounded")
+			}
+		})
+	}
+}
+
+// With Loki stalled, the sink's memory is bounded by QUEUE_BYTES, not by
+// the number of records: records with 60 KiB attrs fill the queue and no
+// more.
+func TestLokiMemoryBoundedInBytes(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.Hang()
+	t.Setenv(EnvPrefix+"LOKI_URL", srv.URL)
+	t.Setenv(EnvPrefix+"LOKI_QUEUE_BYTES", strconv.Itoa(4<<20))
+	t.Setenv(EnvPrefix+"LOKI_FLUSH_TIMEOUT", "50ms")
+	require.NoError(t, Setup(WithConsole(io.Discard)))
+	t.Cleanup(func() { _ = Close() })
+	Logger("x").Warn("first") // sent once the batch wait ends; Loki hangs
+	big := strings.Repeat("x", 60<<10)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range 600 {
+		Logger("x").Info("big", "a", big, "b", big, "c", big, "i", i) // 180 KiB a record: 105 MiB in all
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("heap grew by %d KiB", grew>>10)
+	assert.Less(t, grew, int64(24<<20), "4 MiB of queue, a batch in flight, and slack")
+	st := Stats().Loki
+	assert.Positive(t, st.Dropped, "records beyond the bound are dropped and counted")
+	assert.LessOrEqual(t, st.Pending, (4<<20)/(180<<10)+loki.DefaultBatchSize/(180<<10)+1+10,
+		"the queue and a batch in flight, and a few small records (the first, drop summaries)")
+	_ = Close()
+}
+
+// Middleware cuts what it takes from a request: 5,000 requests with a
+// 60 KiB path and user agent answered 401 cannot fill memory.
+func TestMiddlewareCutsRequestFields(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	long := strings.Repeat("é", 30<<10)
+	req := httptest.NewRequest("GET", "/"+url.PathEscape(long)+"?q="+long, nil)
+	req.Header.Set("User-Agent", long)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	lines := jsonLines(t, buf.String())
+	require.Len(t, lines, 2, "the access record and the AuthnFailure event")
+	for _, l := range lines {
+		for _, k := range []string{"path", "user_agent", "resource"} {
+			if v, ok := l[k].(string); ok {
+				assert.LessOrEqual(t, len(v), MaxRequestFieldBytes, k)
+				assert.True(t, utf8.ValidString(v), k)
+				assert.Contains(t, v, "bytes]", "%s says it was cut", k)
+			}
+		}
+	}
+}
+
+// Setup and Close leave no goroutine and no connection behind, cycle after
+// cycle, with Loki (lumberjack's mill goroutine is the file sink's, and
+// cannot be stopped: ignored by name).
+func TestSetupCloseLeavesNothing(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	cycle := func(i int) {
+		require.NoError(t, Setup(WithConsole(&syncBuffer{}), WithLoki(loki.Config{URL: srv.URL, BatchWait: time.Hour})))
+		Logger("cycle").Info("record", "i", i)
+		require.NoError(t, Close())
+	}
+	cycle(-1) // lazily started singletons, if any, before the snapshot
+	defer goleak.VerifyNone(t, ignoreLumberjack, goleak.IgnoreCurrent())
+	for i := range 300 {
+		cycle(i)
+	}
+	assert.Equal(t, 301, srv.Distinct())
 }

@@ -312,6 +312,10 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"LOKI_TIMEOUT":           {"3s", lokiWith(func(c *loki.Config) { c.Timeout = 3e9 })},
 		"LOKI_FLUSH_TIMEOUT":     {"4s", lokiWith(func(c *loki.Config) { c.FlushTimeout = 4e9 })},
 		"LOKI_ALLOW_INSECURE":    {"true", lokiWith(func(c *loki.Config) { c.AllowInsecure = true })},
+		// issue #23 (Loki faults): keep at the end
+		"LOKI_QUEUE_BYTES":   {"8388608", lokiWith(func(c *loki.Config) { c.QueueBytes = 8 << 20 })},
+		"LOKI_MAX_TRIES":     {"5", lokiWith(func(c *loki.Config) { c.MaxTries = 5 })},
+		"LOKI_MAX_RETRY_AGE": {"1m", lokiWith(func(c *loki.Config) { c.MaxRetryAge = 60e9 })},
 	}
 	for _, v := range envVars {
 		t.Run(v.name, func(t *testing.T) {

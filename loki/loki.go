@@ -1,9 +1,11 @@
 // Package loki is a client for Grafana Loki's push API that never blocks its
 // caller: Push puts a line in a bounded queue and returns; a background
-// goroutine batches lines by size and time, encodes them (Loki's protobuf in
-// a snappy frame, or gzipped JSON) and POSTs them to /loki/api/v1/push,
-// retrying throttling, server and network errors with exponential backoff
-// and jitter (honouring Retry-After).
+// goroutine batches lines by size and time, encodes them (Loki's protobuf
+// compressed by snappy, or gzipped JSON) and POSTs them to
+// /loki/api/v1/push, retrying throttling, server and network errors with
+// exponential backoff and jitter (honouring Retry-After) up to MaxTries
+// tries and MaxRetryAge. It never follows a redirect; its memory is bounded
+// by QueueBytes and QueueSize; Close leaves no goroutine or connection.
 //
 // The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
 // also be used alone. Package lokitest is a fake Loki for tests.
@@ -11,6 +13,7 @@ package loki
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -61,7 +64,10 @@ type Config struct {
 	OnError         func(error)       // called with every failed push (never with a secret)
 	HTTPClient      *http.Client      // optional; overrides CAFile (Timeout still bounds each request)
 	MaxLineBytes    int               // lines longer than this are cut (see PushLabeled); default 256 KiB
-	JSON            bool              // push gzipped JSON instead of snappy-framed protobuf
+	JSON            bool              // push gzipped JSON instead of snappy-compressed protobuf
+	QueueBytes      int               // bytes of lines held while waiting to be sent; default 64 MiB
+	MaxTries        int               // tries of one batch before it is dropped; default 10
+	MaxRetryAge     time.Duration     // longest a batch is retried after its first failure; default 5m
 	retryBaseDelay  time.Duration
 	// after is the clock of every wait: the batch wait, a request's
 	// timeout, retry backoff and Retry-After, and Close's flush deadline.
@@ -86,7 +92,24 @@ const (
 	DefaultTimeout      = 10 * time.Second
 	DefaultFlushTimeout = 5 * time.Second
 	DefaultMaxLineBytes = 256 << 10
+	DefaultQueueBytes   = 64 << 20
+	DefaultMaxTries     = 10 // as Promtail and Grafana Alloy
+	DefaultMaxRetryAge  = 5 * time.Minute
 )
+
+// Loki's own limits (its defaults): a label set or tenant beyond them makes
+// every push that carries it fail, so Validate refuses them and LabelSet
+// leaves such labels out.
+const (
+	MaxLabelNameBytes  = 1024 // max_label_name_length
+	MaxLabelValueBytes = 2048 // max_label_value_length
+	MaxLabels          = 15   // max_label_names_per_series
+	MaxTenantBytes     = 150  // the longest tenant ID Loki takes
+)
+
+// entryOverhead is what a queued entry costs besides its line, counted
+// against QueueBytes.
+const entryOverhead = 64
 
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
@@ -126,16 +149,69 @@ func validLabelValue(v string) bool {
 	return v != "" && utf8.ValidString(v) && !strings.ContainsFunc(v, unicode.IsControl)
 }
 
-// checkLabel checks a static label; the error quotes the name and value.
+// checkLabel checks a static label; the error quotes the name and value,
+// cut to a bounded length.
 func checkLabel(name, value string) error {
-	if !ValidLabelName(name) {
-		return fmt.Errorf("label name %q: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", name)
+	if !ValidLabelName(name) || len(name) > MaxLabelNameBytes {
+		return fmt.Errorf("label name %s: want [a-zA-Z_][a-zA-Z0-9_]* not starting with __, at most %d bytes", Quote(name, 64), MaxLabelNameBytes)
 	}
 	if !validLabelValue(value) {
-		return fmt.Errorf("label %s: value %q: want UTF-8 text, not empty, without control characters", name, value)
+		return fmt.Errorf("label %s: value %s: want UTF-8 text, not empty, without control characters", name, Quote(value, 64))
+	}
+	if len(value) > MaxLabelValueBytes {
+		return fmt.Errorf("label %s: value of %d bytes: Loki takes at most %d", name, len(value), MaxLabelValueBytes)
 	}
 	return nil
 }
+
+// checkTenant checks a tenant ID as Loki does: at most MaxTenantBytes of
+// letters, digits and !-_.*'(), and neither "." nor "..".
+func checkTenant(t string) error {
+	if len(t) > MaxTenantBytes {
+		return fmt.Errorf("a tenant of %d bytes: Loki takes at most %d", len(t), MaxTenantBytes)
+	}
+	if t == "." || t == ".." {
+		return errors.New(`"." and ".." are not tenant IDs`)
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!-_.*'()", c) >= 0) {
+			return fmt.Errorf("the character %s: a tenant ID takes letters, digits and !-_.*'() only", Quote(t[i:i+1], 4))
+		}
+	}
+	return nil
+}
+
+// Quote quotes s, cut to at most max bytes on a character boundary (with
+// "…" after), control characters and invalid UTF-8 escaped: text chosen by
+// someone else, made safe to put in an error.
+func Quote(s string, max int) string {
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	i := max
+	for j := 0; j < utf8.UTFMax-1 && i > 0 && !utf8.RuneStart(s[i]); j++ {
+		i--
+	}
+	return strconv.Quote(s[:i]) + "…"
+}
+
+// A FieldError is a value of a Config that Validate refuses. Field is the
+// name of the field as its variable is named (TENANT, LABELS, QUEUE_BYTES,
+// …), so that a caller configuring from the environment can name the
+// variable; Err never holds a password or token.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+// Error returns the problem, which names the field.
+func (e *FieldError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the problem.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldError(field string, err error) error { return &FieldError{Field: field, Err: err} }
 
 // checkHeaderValue checks that v may be an HTTP header field's value, by
 // the rule of net/http (httpguts.ValidHeaderFieldValue): no control
@@ -168,48 +244,65 @@ func isLoopback(host string) bool {
 // non-empty UTF-8 values without control characters. An error names the
 // field; it quotes a tenant, a user name or a label, never Password or
 // BearerToken.
+//
+// Loki's limits are checked too: a tenant of at most MaxTenantBytes of
+// letters, digits and !-_.*'(); at most MaxLabels static labels, names of
+// at most MaxLabelNameBytes and values of at most MaxLabelValueBytes. A
+// refused value is a *FieldError naming the field as its variable is named.
 func (c *Config) Validate() error {
 	if strings.ContainsFunc(c.URL, unicode.IsControl) {
-		return errors.New("URL: holds a control character")
+		return fieldError("URL", errors.New("URL: holds a control character"))
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("URL: want http:// or https:// with a host")
+		return fieldError("URL", errors.New("URL: want http:// or https:// with a host"))
 	}
 	if u.User != nil {
-		return errors.New("URL: put credentials in USERNAME/PASSWORD, not in the URL")
+		return fieldError("URL", errors.New("URL: put credentials in USERNAME/PASSWORD, not in the URL"))
 	}
 	for _, h := range []struct {
-		field, value string
-		secret       bool
-	}{{"Tenant", c.Tenant, false}, {"Username", c.Username, false}, {"Password", c.Password, true}, {"BearerToken", c.BearerToken, true}} {
+		field, env, value string
+		secret            bool
+	}{{"Tenant", "TENANT", c.Tenant, false}, {"Username", "USERNAME", c.Username, false},
+		{"Password", "PASSWORD", c.Password, true}, {"BearerToken", "BEARER_TOKEN", c.BearerToken, true}} {
 		if err := checkHeaderValue(h.value); err != nil {
 			if h.secret {
-				return fmt.Errorf("%s: %w", h.field, err)
+				return fieldError(h.env, fmt.Errorf("%s: %w", h.field, err))
 			}
-			return fmt.Errorf("%s %q: %w", h.field, h.value, err)
+			return fieldError(h.env, fmt.Errorf("%s %s: %w", h.field, Quote(h.value, 64), err))
 		}
 	}
+	if err := checkTenant(c.Tenant); c.Tenant != "" && err != nil {
+		return fieldError("TENANT", fmt.Errorf("the value of Tenant, %s: %w", Quote(c.Tenant, 64), err))
+	}
 	if strings.Contains(c.Username, ":") {
-		return fmt.Errorf("the colon in Username %q would end it: basic auth splits the user name from the password at the first colon", c.Username)
+		return fieldError("USERNAME", fmt.Errorf("the colon in Username %s would end it: basic auth splits the user name from the password at the first colon", Quote(c.Username, 64)))
 	}
 	hasCreds := c.Password != "" || c.BearerToken != ""
 	if u.Scheme == "http" && hasCreds && !c.AllowInsecure && !isLoopback(u.Hostname()) {
-		return errors.New("refusing to send credentials over plain http to a non-loopback host (set ALLOW_INSECURE=true to override)")
+		return fieldError("URL", errors.New("refusing to send credentials over plain http to a non-loopback host (set ALLOW_INSECURE=true to override)"))
 	}
 	if c.Username != "" && c.Password == "" || c.Password != "" && c.Username == "" {
-		return errors.New("basic auth needs both USERNAME and PASSWORD")
+		return fieldError("USERNAME", errors.New("basic auth needs both USERNAME and PASSWORD"))
 	}
 	if c.BearerToken != "" && c.Password != "" {
-		return errors.New("set either basic auth or a bearer token, not both")
+		return fieldError("BEARER_TOKEN", errors.New("set either basic auth or a bearer token, not both"))
+	}
+	if len(c.Labels) > MaxLabels {
+		return fieldError("LABELS", fmt.Errorf("%d labels: Loki takes at most %d per stream", len(c.Labels), MaxLabels))
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 		if err := checkLabel(k, c.Labels[k]); err != nil {
-			return err
+			return fieldError("LABELS", err)
 		}
 	}
-	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 || c.MaxBackoff < 0 || c.MaxLineBytes < 0 {
+	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 || c.MaxBackoff < 0 ||
+		c.MaxLineBytes < 0 || c.QueueBytes < 0 || c.MaxTries < 0 || c.MaxRetryAge < 0 {
 		return errors.New("sizes and durations must not be negative")
+	}
+	if c.QueueBytes > 0 && c.QueueBytes < cmp.Or(c.MaxLineBytes, DefaultMaxLineBytes)+entryOverhead {
+		return fieldError("QUEUE_BYTES", fmt.Errorf("QueueBytes %d: want room for at least one line of MaxLineBytes (%d) and %d bytes more",
+			c.QueueBytes, cmp.Or(c.MaxLineBytes, DefaultMaxLineBytes), entryOverhead))
 	}
 	return nil
 }
@@ -233,9 +326,9 @@ type queued struct {
 // in exactly one of Sent or Dropped (Pending until then).
 type Stats struct {
 	Sent          uint64 // records Loki accepted
-	Dropped       uint64 // records given up: queue full, rejected batch, or unsent at Close
+	Dropped       uint64 // records given up: queue full, rejected batch, tries spent, or unsent at Close
 	Retries       uint64 // push attempts that were retried
-	FailedBatches uint64 // batches dropped after a non-retryable answer
+	FailedBatches uint64 // batches dropped: a non-retryable answer (3xx, 4xx but 429), or MaxTries or MaxRetryAge spent
 	Pending       int    // records queued or in the batch being sent
 }
 
@@ -248,6 +341,8 @@ type Client struct {
 	mu       sync.Mutex
 	normal   []queued
 	priority []queued
+	qbytes   int             // bytes of normal and priority, by cost
+	own      *http.Transport // the transport New made, closed by Close; nil with Config.HTTPClient
 	wake     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
@@ -307,14 +402,26 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxLineBytes == 0 {
 		cfg.MaxLineBytes = DefaultMaxLineBytes
 	}
+	if cfg.QueueBytes == 0 {
+		cfg.QueueBytes = DefaultQueueBytes
+	}
+	if cfg.MaxTries == 0 {
+		cfg.MaxTries = DefaultMaxTries
+	}
+	if cfg.MaxRetryAge == 0 {
+		cfg.MaxRetryAge = DefaultMaxRetryAge
+	}
 	if cfg.retryBaseDelay == 0 {
 		cfg.retryBaseDelay = 100 * time.Millisecond
 	}
 	if cfg.after == nil {
 		cfg.after = time.After
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
+	var own *http.Transport
+	var hc http.Client
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient // a copy: its CheckRedirect is set below
+	} else {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		if cfg.CAFile != "" {
@@ -328,12 +435,19 @@ func New(cfg Config) (*Client, error) {
 			}
 			tr.TLSClientConfig.RootCAs = pool
 		}
-		hc = &http.Client{Transport: tr} // post times each request out
+		hc = http.Client{Transport: tr} // post times each request out
+		own = tr
 	}
+	// Loki's push API never redirects: a 3xx is a misconfigured URL (a
+	// login page, a proxy) or an attack that would carry the credentials,
+	// the tenant and the records elsewhere. It is answered as the failure
+	// of the push, never followed.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c := &Client{
 		cfg:     cfg,
 		pushURL: strings.TrimRight(cfg.URL, "/") + "/loki/api/v1/push",
-		http:    hc,
+		http:    &hc,
+		own:     own,
 		static:  cfg.Labels,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -365,9 +479,11 @@ func streamKey(labels map[string]string) string {
 }
 
 // A LabelSet is a stream's labels prepared once for many entries: the
-// client's static labels merged in, invalid names and values (empty, not
-// UTF-8, or holding a control character) left out, and the canonical key
-// rendered. Make one with [Client.LabelSet] and push with
+// client's static labels merged in, labels Loki would refuse left out
+// (names that are invalid or longer than MaxLabelNameBytes; values that are
+// empty, not UTF-8, hold a control character or are longer than
+// MaxLabelValueBytes; the labels beyond MaxLabels, in name order), and the
+// canonical key rendered. Make one with [Client.LabelSet] and push with
 // [Client.PushLabeled] when many entries share labels.
 type LabelSet struct {
 	key    string
@@ -380,18 +496,23 @@ func (c *Client) LabelSet(labels map[string]string) *LabelSet {
 	for k, v := range c.static {
 		merged[k] = v
 	}
-	for k, v := range labels {
-		if ValidLabelName(k) && validLabelValue(v) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		v := labels[k]
+		_, replaces := merged[k]
+		if ValidLabelName(k) && len(k) <= MaxLabelNameBytes && validLabelValue(v) && len(v) <= MaxLabelValueBytes &&
+			(replaces || len(merged) < MaxLabels) {
 			merged[k] = v
 		}
 	}
 	return &LabelSet{key: streamKey(merged), labels: merged}
 }
 
-// Push queues e and returns at once. When the queue is full an ordinary
-// entry is dropped (and counted); a priority entry takes the place of the
-// oldest ordinary one, and is dropped only when the queue holds nothing but
-// priority entries. It reports whether e was queued.
+// Push queues e and returns at once. The queue holds at most QueueSize
+// entries and QueueBytes bytes (each entry costs its line and 64 bytes).
+// When it is full an ordinary entry is dropped (and counted); a priority
+// entry takes the place of the oldest ordinary ones, and is dropped only
+// when the queue holds nothing but priority entries. It reports whether e
+// was queued.
 func (c *Client) Push(e Entry) bool {
 	return c.PushLabeled(c.LabelSet(e.Labels), e.Time, e.Line, e.Priority)
 }
@@ -414,24 +535,27 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 		line = truncate(line, c.cfg.MaxLineBytes)
 	}
 	q := queued{stream: st.key, labels: st.labels, ts: t.UnixNano(), line: line}
+	cost := q.cost()
 	c.mu.Lock()
-	ok := true
-	switch {
-	case len(c.normal)+len(c.priority) < c.cfg.QueueSize:
-	case priority && len(c.normal) > 0:
+	full := func() bool {
+		return len(c.normal)+len(c.priority) >= c.cfg.QueueSize || c.qbytes+cost > c.cfg.QueueBytes
+	}
+	for priority && full() && len(c.normal) > 0 {
+		c.qbytes -= c.normal[0].cost()
+		c.normal[0] = queued{} // let its line go
 		c.normal = c.normal[1:]
 		c.dropped.Add(1)
-	default:
-		ok = false
 	}
+	ok := !full()
 	if ok {
 		if priority {
 			c.priority = append(c.priority, q)
 		} else {
 			c.normal = append(c.normal, q)
 		}
+		c.qbytes += cost
 	}
-	n := len(c.normal) + len(c.priority)
+	n, qb := len(c.normal)+len(c.priority), c.qbytes
 	c.mu.Unlock()
 	if !ok {
 		c.dropped.Add(1)
@@ -439,7 +563,7 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 	}
 	// The first entry of an empty queue wakes the sender, which has no timer
 	// while idle; so does a queue that holds a batch.
-	if n == 1 || n*200 >= c.cfg.BatchSize {
+	if n == 1 || qb >= c.cfg.BatchSize {
 		select {
 		case c.wake <- struct{}{}:
 		default:
@@ -447,6 +571,9 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 	}
 	return true
 }
+
+// cost is what q counts against QueueBytes.
+func (q *queued) cost() int { return len(q.line) + entryOverhead }
 
 // truncate cuts line, valid UTF-8 longer than max bytes, to at most max
 // bytes: as much of it as fits, cut on a character boundary, then
@@ -464,7 +591,7 @@ func truncate(line string, max int) string {
 		keep--
 	}
 	if !marked {
-		return line[:keep]
+		return strings.Clone(line[:keep]) // not a slice that keeps all of line alive
 	}
 	return line[:keep] + before + strconv.Itoa(len(line)-keep) + after
 }
@@ -480,6 +607,8 @@ func (c *Client) take(maxBytes int) []queued {
 		for ; i < len(*q) && (size < maxBytes || len(out) == 0); i++ {
 			out = append(out, (*q)[i])
 			size += len((*q)[i].line) + 32
+			c.qbytes -= (*q)[i].cost()
+			(*q)[i] = queued{}
 		}
 		*q = (*q)[i:]
 		if len(*q) == 0 {
@@ -527,11 +656,19 @@ func (c *Client) run() {
 func (c *Client) queueBytesApprox() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return (len(c.normal) + len(c.priority)) * 200
+	return c.qbytes
 }
 
-// send pushes batch until it is accepted or rejected for good. It returns
-// false if stop closed first; the batch is then put back at the queue's front.
+// send pushes batch until it is accepted, rejected for good, or its tries
+// are spent. It returns false if stop closed first; the batch is then put
+// back at the queue's front.
+//
+// A batch counts as sent only when its POST got a 2xx. A network error,
+// 429 or 5xx is retried with capped exponential backoff and jitter (or as
+// Retry-After says, within MaxBackoff), up to MaxTries tries and for at
+// most MaxRetryAge after the first failure; then the batch is dropped and
+// counted, and the batches behind it go on. A 3xx (never followed) or
+// another 4xx is not retried: the batch is dropped at once.
 func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 	var body []byte
 	var err error
@@ -545,23 +682,34 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 		return true
 	}
 	delay := c.cfg.retryBaseDelay
-	for attempt := 0; ; attempt++ {
-		status, retryAfter, err := c.post(body, stop)
+	var expired <-chan time.Time // MaxRetryAge after the first failure
+	aged := false                // expired has fired
+	for attempt := 1; ; attempt++ {
+		ans, err := c.post(body, stop)
 		switch {
-		case err == nil && status/100 == 2:
+		case err == nil && ans.status/100 == 2:
 			c.sent.Add(uint64(len(batch)))
 			c.inFlight.Store(0)
 			if c.failing.CompareAndSwap(true, false) {
-				c.report(fmt.Errorf("loki push recovered after %d retries", attempt))
+				c.report(fmt.Errorf("loki push recovered after %d retries", attempt-1))
 			}
 			return true
-		case err == nil && status != http.StatusTooManyRequests && status/100 == 4:
+		case err == nil && ans.status/100 == 3:
 			c.failed.Add(1)
-			c.fail(batch, fmt.Errorf("loki rejected a batch of %d records: HTTP %d", len(batch), status))
+			c.fail(batch, fmt.Errorf("loki answered HTTP %d, a redirect to %s, which is not followed (Loki's push API never redirects: check the URL); a batch of %d records dropped",
+				ans.status, ans.location, len(batch)))
+			return true
+		case err == nil && ans.status != http.StatusTooManyRequests && ans.status/100 == 4:
+			c.failed.Add(1)
+			c.fail(batch, fmt.Errorf("loki rejected a batch of %d records: HTTP %d: %s", len(batch), ans.status, c.reason(ans.body, batch)))
+			return true
+		case err == nil && ans.status/100 != 5 && ans.status != http.StatusTooManyRequests:
+			c.failed.Add(1) // 1xx: not an answer a push can get
+			c.fail(batch, fmt.Errorf("loki answered a batch of %d records with HTTP %d", len(batch), ans.status))
 			return true
 		}
 		if err == nil {
-			err = fmt.Errorf("HTTP %d", status)
+			err = fmt.Errorf("HTTP %d", ans.status)
 		}
 		select {
 		case <-stop: // stopping, not failing: Close sends the batch again
@@ -569,16 +717,41 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			return false
 		default:
 		}
+		if expired == nil {
+			expired = c.cfg.after(c.cfg.MaxRetryAge)
+		}
+		if !aged {
+			select {
+			case <-expired:
+				aged = true
+			default:
+			}
+		}
+		spent := ""
+		switch {
+		case aged:
+			spent = fmt.Sprintf("%d times in %v", attempt, c.cfg.MaxRetryAge)
+		case attempt >= c.cfg.MaxTries:
+			spent = fmt.Sprintf("%d times", attempt)
+		}
+		if spent != "" {
+			c.failed.Add(1)
+			c.failing.Store(false) // this report is the last word on the batch; the next failure is reported anew
+			c.fail(batch, fmt.Errorf("loki push failed %s, last with %v: a batch of %d records dropped", spent, err, len(batch)))
+			return true
+		}
 		c.retries.Add(1)
 		if c.failing.CompareAndSwap(false, true) {
 			c.report(fmt.Errorf("loki push failed, retrying: %v", err))
 		}
 		wait := delay/2 + rand.N(delay/2+1)
-		if retryAfter > 0 {
-			wait = retryAfter
+		if ans.retryAfter > 0 {
+			wait = ans.retryAfter
 		}
 		select {
 		case <-c.cfg.after(wait):
+		case <-expired: // the last try is made at once
+			aged = true
 		case <-stop:
 			c.requeue(batch)
 			return false
@@ -587,10 +760,68 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 	}
 }
 
+// maxReason bounds the part of Loki's answer that a report quotes.
+const maxReason = 256
+
+// reason is what Loki said of a rejected batch, for a report: the first
+// line of its answer, cut to maxReason bytes and quoted (control
+// characters and invalid UTF-8 escaped). An answer that holds a
+// credential, or the start of one of the batch's lines, is left out: a
+// report never carries a record or a secret, whatever the server sends.
+func (c *Client) reason(body []byte, batch []queued) string {
+	line, _, _ := bytes.Cut(body, []byte("\n"))
+	line = bytes.TrimSpace(line)
+	if len(line) > 2*maxReason {
+		line = line[:2*maxReason]
+	}
+	if len(line) == 0 {
+		return "no reason given"
+	}
+	for _, secret := range []string{c.cfg.Password, c.cfg.BearerToken} {
+		if len(secret) >= 4 && bytes.Contains(line, []byte(secret)) {
+			return "(the reason is left out: it quotes a credential)"
+		}
+	}
+	for i := range batch {
+		l := batch[i].line
+		if len(l) > 24 {
+			l = l[:24]
+		}
+		if len(l) >= 8 && bytes.Contains(line, []byte(l)) {
+			return "(the reason is left out: it quotes a record)"
+		}
+	}
+	return Quote(string(line), maxReason)
+}
+
+// maxLocation bounds the redirect target a report names.
+const maxLocation = 128
+
+// location renders a redirect's Location for a report: scheme, host and
+// path only (no user information, query or fragment, which may hold
+// credentials), cut to maxLocation bytes and quoted.
+func location(loc string) string {
+	if loc == "" {
+		return "nowhere (no Location)"
+	}
+	if len(loc) > 8*maxLocation { // a longer one is not parsed: only its start is shown
+		return Quote(loc, maxLocation)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "an unparsable Location"
+	}
+	u.User, u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = nil, "", "", "", false
+	return Quote(u.String(), maxLocation)
+}
+
 // requeue puts a batch back at the front of its queues.
 func (c *Client) requeue(batch []queued) {
 	c.mu.Lock()
 	c.normal = append(batch, c.normal...)
+	for i := range batch {
+		c.qbytes += batch[i].cost()
+	}
 	c.inFlight.Store(0)
 	c.mu.Unlock()
 }
@@ -607,21 +838,29 @@ func (c *Client) report(err error) {
 	}
 }
 
-// post sends one body; it gives the status and a Retry-After.
-func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, error) {
+// answer is what post saw of Loki's answer.
+type answer struct {
+	status     int
+	retryAfter time.Duration
+	location   string // of a 3xx, rendered by location
+	body       []byte // the start of a 4xx's body, for reason
+}
+
+// post sends one body; it gives what Loki answered.
+func (c *Client) post(body []byte, stop <-chan struct{}) (answer, error) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	go cancelWhen(ctx, cancel, stop, errStopping)
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.Timeout), fmt.Errorf("no answer within %v", c.cfg.Timeout))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pushURL, bytes.NewReader(body))
 	if err != nil {
-		return 0, 0, err
+		return answer{}, err
 	}
 	if c.cfg.JSON {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Content-Encoding", "gzip")
 	} else {
-		req.Header.Set("Content-Type", "application/x-protobuf") // snappy-framed, as Loki expects
+		req.Header.Set("Content-Type", "application/x-protobuf") // snappy-compressed, as Loki expects
 	}
 	if c.cfg.Tenant != "" {
 		req.Header.Set("X-Scope-OrgID", c.cfg.Tenant)
@@ -635,26 +874,49 @@ func (c *Client) post(body []byte, stop <-chan struct{}) (int, time.Duration, er
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
-			return 0, 0, cause
+			return answer{}, cause
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is known; keep the cause only
 		}
-		return 0, 0, err
+		return answer{}, boundedError{err}
 	}
 	defer resp.Body.Close()
+	ans := answer{status: resp.StatusCode}
+	if ans.status/100 == 4 {
+		ans.body, _ = io.ReadAll(io.LimitReader(resp.Body, 4*maxReason))
+	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	var ra time.Duration
+	if ans.status/100 == 3 {
+		ans.location = location(resp.Header.Get("Location"))
+	}
 	if s := resp.Header.Get("Retry-After"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			ra = min(time.Duration(n)*time.Second, c.cfg.MaxBackoff)
+			ans.retryAfter = min(time.Duration(n)*time.Second, c.cfg.MaxBackoff)
 		} else if t, err := http.ParseTime(s); err == nil {
-			ra = min(max(time.Until(t), 0), c.cfg.MaxBackoff)
+			ans.retryAfter = min(max(time.Until(t), 0), c.cfg.MaxBackoff)
 		}
 	}
-	return resp.StatusCode, ra, nil
+	return ans, nil
 }
+
+// maxErrorText bounds the text of a network error in a report: a host name
+// or a certificate's names are chosen by the server.
+const maxErrorText = 512
+
+// boundedError is a network error whose text is cut to maxErrorText.
+type boundedError struct{ err error }
+
+func (e boundedError) Error() string {
+	s := e.err.Error()
+	if len(s) <= maxErrorText {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxErrorText], "") + "…"
+}
+
+func (e boundedError) Unwrap() error { return e.err }
 
 var errStopping = errors.New("loki: client closing")
 
@@ -699,13 +961,18 @@ func encode(batch []queued) ([]byte, error) {
 
 // Close sends what is queued within FlushTimeout (or ctx, if sooner), then
 // stops. Records it could not send are counted as dropped and reported in the
-// returned error. Close is idempotent.
+// returned error. When Close returns, no goroutine of the client is left,
+// and no connection either, unless Config.HTTPClient is set: the connections
+// of a caller's client are the caller's to close. Close is idempotent.
 func (c *Client) Close(ctx context.Context) error {
 	if c.closed.Swap(true) {
 		return nil
 	}
 	close(c.stop)
 	<-c.done
+	if c.own != nil {
+		defer c.own.CloseIdleConnections() // after the last push: its connection is idle
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
@@ -717,7 +984,7 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 	if n := c.queueLen(); n > 0 {
 		c.mu.Lock()
-		c.normal, c.priority = nil, nil
+		c.normal, c.priority, c.qbytes = nil, nil, 0
 		c.mu.Unlock()
 		c.dropped.Add(uint64(n))
 		return fmt.Errorf("loki: %d records could not be sent before the flush timeout", n)

@@ -31,13 +31,15 @@ import (
 // batch wait, backoff, Retry-After and the flush deadline wait for the test
 // (clock.next) unless it makes them fire at once. The durations differ, so
 // that a wait's duration tells what it is for: batch wait 100 ms, request
-// timeout 200 ms, flush deadline 300 ms, backoff at most 50 ms.
+// timeout 200 ms, flush deadline 300 ms, backoff at most 50 ms, retry age
+// 400 ms (which never ends unless the test says so).
 func testConfig(url string) (Config, *clock) {
 	clk := newClock()
 	cfg := Config{URL: url, BatchWait: 100 * time.Millisecond, QueueSize: 500, Timeout: 200 * time.Millisecond,
 		FlushTimeout: 300 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, retryBaseDelay: 5 * time.Millisecond,
-		after: clk.after}
+		MaxRetryAge: 400 * time.Millisecond, after: clk.after}
 	clk.set(cfg.Timeout, never)
+	clk.set(cfg.MaxRetryAge, never)
 	return cfg, clk
 }
 
@@ -418,6 +420,16 @@ func TestValidateHeaderAndLabelValues(t *testing.T) {
 		testCase{"label-value-tab", func(c *Config) { c.Labels = map[string]string{"service": "a\tb"} }, "label service"},
 		testCase{"label-name", func(c *Config) { c.Labels = map[string]string{"bad-name": "x"} }, "label name"},
 		testCase{"url-c1-control", func(c *Config) { c.URL += "/\u0085" }, "URL"},
+		testCase{"tenant-utf8", func(c *Config) { c.Tenant = "équipe-1" }, "Tenant"},
+		testCase{"tenant-space", func(c *Config) { c.Tenant = "team a" }, "Tenant"},
+		testCase{"tenant-dotdot", func(c *Config) { c.Tenant = ".." }, "Tenant"},
+		testCase{"tenant-long", func(c *Config) { c.Tenant = strings.Repeat("t", MaxTenantBytes+1) }, "Tenant"},
+		testCase{"tenant-1MiB", func(c *Config) { c.Tenant = strings.Repeat("t", 1<<20) }, "Tenant"},
+		testCase{"label-value-long", func(c *Config) { c.Labels = map[string]string{"service": strings.Repeat("v", MaxLabelValueBytes+1)} }, "label service"},
+		testCase{"label-name-long", func(c *Config) { c.Labels = map[string]string{"n" + strings.Repeat("a", MaxLabelNameBytes): "x"} }, "label name"},
+		testCase{"labels-too-many", func(c *Config) { c.Labels = manyLabels(MaxLabels + 1) }, "labels"},
+		testCase{"labels-2000", func(c *Config) { c.Labels = manyLabels(2000) }, "labels"},
+		testCase{"queue-bytes-below-a-line", func(c *Config) { c.QueueBytes = DefaultMaxLineBytes }, "QueueBytes"},
 	)
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -426,6 +438,9 @@ func TestValidateHeaderAndLabelValues(t *testing.T) {
 			err := cfg.Validate()
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.field)
+			assert.Less(t, len(err.Error()), 300, "bounded, whatever the value's length")
+			var fe *FieldError
+			assert.ErrorAs(t, err, &fe, "names the field as its variable")
 			assert.NotContains(t, err.Error(), pw)
 			assert.NotContains(t, err.Error(), tok)
 			_, err = New(cfg)
@@ -433,7 +448,7 @@ func TestValidateHeaderAndLabelValues(t *testing.T) {
 		})
 	}
 	for _, tc := range []testCase{
-		{"tenant-utf8", func(c *Config) { c.Tenant = "équipe-1" }, ""},
+		{"tenant-loki-characters", func(c *Config) { c.Tenant = "team_1-a.b!*'()" }, ""},
 		{"password-space-and-tab", func(c *Config) { c.Username, c.Password = "u", pw+" \t"+pw }, ""},
 		{"label-value-utf8", func(c *Config) { c.Labels = map[string]string{"service": "café \ufffd"} }, ""},
 	} {
@@ -443,6 +458,14 @@ func TestValidateHeaderAndLabelValues(t *testing.T) {
 			assert.NoError(t, cfg.Validate())
 		})
 	}
+}
+
+func manyLabels(n int) map[string]string {
+	m := make(map[string]string, n)
+	for i := range n {
+		m[fmt.Sprint("l", i)] = "v"
+	}
+	return m
 }
 
 // PasswordFile and BearerTokenFile are read by New (final newline

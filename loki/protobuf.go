@@ -1,9 +1,12 @@
 package loki
 
-// Loki's native push format, written by hand so that the package needs no
-// protobuf or snappy library: a logproto.PushRequest (push.proto in Loki's
-// pkg/push module) in protobuf wire format, framed as one snappy block made
-// of literals only, which every snappy decoder reads.
+import "github.com/golang/snappy"
+
+// Loki's native push format: a logproto.PushRequest (push.proto in Loki's
+// pkg/push module) in protobuf wire format, written by hand so that the
+// package needs no protobuf library, compressed as one snappy block (the
+// block format, not the framed stream) by github.com/golang/snappy, as
+// Promtail and Grafana's Go clients for Loki do.
 //
 //	PushRequest   { repeated StreamAdapter streams = 1; }
 //	StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; }
@@ -64,7 +67,7 @@ func entry(buf *[24]byte, ts int64, line string) (timestamp []byte, size int) {
 	return t, size
 }
 
-// encodeProtobuf builds the snappy-framed protobuf push body; streams and
+// encodeProtobuf builds the snappy-compressed protobuf push body; streams and
 // their entries keep the queue's order. The buffers are sized up front, so
 // a batch costs a handful of allocations whatever its length.
 func encodeProtobuf(batch []queued) []byte {
@@ -93,27 +96,5 @@ func encodeProtobuf(batch []queued) []byte {
 		}
 		pb = appendBytesField(pb, 1, sm)
 	}
-	return snappyLiterals(pb)
-}
-
-// snappyLiterals frames src as one snappy block of literal elements.
-func snappyLiterals(src []byte) []byte {
-	out := appendVarint(make([]byte, 0, len(src)+16), uint64(len(src)))
-	const maxLiteral = 1 << 24 // keep each literal's length in three bytes
-	for len(src) > 0 {
-		n := min(len(src), maxLiteral)
-		switch m := n - 1; {
-		case m < 60:
-			out = append(out, byte(m)<<2)
-		case m < 1<<8:
-			out = append(out, 60<<2, byte(m))
-		case m < 1<<16:
-			out = append(out, 61<<2, byte(m), byte(m>>8))
-		default:
-			out = append(out, 62<<2, byte(m), byte(m>>8), byte(m>>16))
-		}
-		out = append(out, src[:n]...)
-		src = src[n:]
-	}
-	return out
+	return snappy.Encode(nil, pb)
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golang/snappy"
 )
 
 // Stream is one stream of a decoded push request: a label set and its
@@ -37,12 +39,8 @@ var ErrCorrupt = errors.New("lokitest: corrupt push body")
 // DecodePushRequest decodes the body of a push to /loki/api/v1/push. A
 // contentType starting with application/json means Loki's JSON push format,
 // gzipped or not (the gzip header is recognised); anything else means a
-// protobuf PushRequest framed as one snappy block, as Loki expects for
-// application/x-protobuf.
-//
-// It reads what package loki sends and what simple clients send; it does
-// not decode snappy blocks that use back-references (copy elements), which
-// package loki never writes.
+// protobuf PushRequest compressed as one snappy block, as Loki expects for
+// application/x-protobuf, decoded with github.com/golang/snappy.
 func DecodePushRequest(contentType string, body io.Reader) ([]Stream, error) {
 	if strings.HasPrefix(contentType, "application/json") {
 		return decodeJSON(body)
@@ -51,7 +49,7 @@ func DecodePushRequest(contentType string, body io.Reader) ([]Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	pb, err := unsnappyLiterals(raw)
+	pb, err := unsnappy(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -115,40 +113,19 @@ func readVarint(b []byte) (uint64, []byte, error) {
 	return 0, nil, ErrCorrupt
 }
 
-// unsnappyLiterals decodes a snappy block made of literal elements only.
-func unsnappyLiterals(b []byte) ([]byte, error) {
-	n, b, err := readVarint(b)
+// MaxDecodedBytes bounds the decoded size of a snappy push body: a body
+// that claims more is refused before it is decoded.
+const MaxDecodedBytes = 256 << 20
+
+// unsnappy decodes a snappy block.
+func unsnappy(b []byte) ([]byte, error) {
+	n, err := snappy.DecodedLen(b)
+	if err != nil || n > MaxDecodedBytes {
+		return nil, fmt.Errorf("%w: not a snappy block of at most %d bytes", ErrCorrupt, MaxDecodedBytes)
+	}
+	out, err := snappy.Decode(nil, b)
 	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, min(n, uint64(len(b))))
-	for len(b) > 0 {
-		tag := b[0]
-		if tag&3 != 0 {
-			return nil, fmt.Errorf("%w: snappy copy elements are not supported", ErrCorrupt)
-		}
-		m := int(tag >> 2)
-		b = b[1:]
-		if m >= 60 {
-			k := m - 59
-			if len(b) < k {
-				return nil, ErrCorrupt
-			}
-			m = 0
-			for i := k - 1; i >= 0; i-- {
-				m = m<<8 | int(b[i])
-			}
-			b = b[k:]
-		}
-		m++
-		if len(b) < m {
-			return nil, ErrCorrupt
-		}
-		out = append(out, b[:m]...)
-		b = b[m:]
-	}
-	if uint64(len(out)) != n {
-		return nil, ErrCorrupt
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	return out, nil
 }

@@ -6,7 +6,7 @@
 // /loki/api/v1/push and can be told to fail: answer with an error status
 // and a Retry-After header, or hang. [DecodePushRequest] reads a push body
 // on its own, for a server or proxy of a test's making; it reads both
-// formats that package loki sends, snappy-framed protobuf and gzipped JSON,
+// formats that package loki sends, snappy-compressed protobuf and gzipped JSON,
 // and JSON that is not gzipped.
 //
 // Package lokitest does not import package loki, so that loki's own tests
