@@ -133,8 +133,9 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 		"WithErrorHandler": WithErrorHandler(func(error) {}), "WithReopenOnSIGHUP": WithReopenOnSIGHUP(),
 		"WithSink": WithSink("x", io.Discard), "WithSecurityFile": WithSecurityFile("s.log"),
 		"WithSecurityLevel": WithSecurityLevel(slog.LevelInfo), "WithRateLimit": WithRateLimit(RateLimit{PerSecond: 1}),
-		"WithMaskEnv": WithMaskEnv(false),
-		"WithLoki":    WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
+		"WithMaskEnv":          WithMaskEnv(false),
+		"WithLoki":             WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
+		"WithIntegrityKeyFile": WithIntegrityKeyFile("log.key"),
 	} {
 		add(name, o, nil)
 	}
@@ -267,6 +268,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"LOKI_TIMEOUT":           {"3s", lokiWith(func(c *loki.Config) { c.Timeout = 3e9 })},
 		"LOKI_FLUSH_TIMEOUT":     {"4s", lokiWith(func(c *loki.Config) { c.FlushTimeout = 4e9 })},
 		"LOKI_ALLOW_INSECURE":    {"true", lokiWith(func(c *loki.Config) { c.AllowInsecure = true })},
+		"INTEGRITY_KEY_FILE":     {secretFile, WithIntegrityKeyFile(secretFile)},
 	}
 	for _, v := range envVars {
 		t.Run(v.name, func(t *testing.T) {
