@@ -580,7 +580,7 @@ func (v *verifier) line(name string, l, n *line, hasNext, fileStart bool) bool {
 	if !l.parsed {
 		if l.long {
 			v.report(name, l.n, Modified, "a line longer than %d bytes", v.opt.MaxLine)
-		} else if v.have || v.sealed > 0 {
+		} else if !v.opt.Tail {
 			v.report(name, l.n, Inserted, "a line without a chain MAC")
 		}
 		return false
