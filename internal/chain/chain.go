@@ -24,9 +24,10 @@
 //
 // The MAC of a line is HMAC-SHA256(K(R,E), header ‖ body), where body is the
 // record's bytes as written before the suffix (in JSON, without the closing
-// brace), and header is "codomyrmex-log-chain-v1", one byte for the format
-// ('T' or 'J'), N, R and E as 8-byte big-endian numbers, and the MAC of the
-// line before (32 zero bytes for the first line of a chain).
+// brace), and header is one byte for the format ('T' or 'J'), N, R and E
+// as 8-byte big-endian numbers, and the MAC of the line before (32 zero
+// bytes for the first line of a chain): 57 bytes. The keys serve this MAC
+// only (their derivation names it), so the header needs no domain string.
 //
 // # Keys
 //
@@ -73,7 +74,7 @@ const (
 
 const (
 	domain    = "codomyrmex-log-chain-v1"
-	headerLen = len(domain) + 1 + 3*8 + MACSize
+	headerLen = 1 + 3*8 + MACSize
 
 	textSeq = " chain_seq="
 	textMAC = " chain_mac="
@@ -110,9 +111,8 @@ func Evolve(k *[KeySize]byte) {
 
 // header fills h with the MAC header of a line.
 func header(h *[headerLen]byte, f Format, seq, run, epoch uint64, prev *MAC) {
-	n := copy(h[:], domain)
-	h[n] = byte(f)
-	n++
+	h[0] = byte(f)
+	n := 1
 	binary.BigEndian.PutUint64(h[n:], seq)
 	binary.BigEndian.PutUint64(h[n+8:], run)
 	binary.BigEndian.PutUint64(h[n+16:], epoch)
