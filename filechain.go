@@ -278,15 +278,15 @@ func (s *fileSink) writeCheckpointLocked(reason string, now time.Time) error {
 func (s *fileSink) emitCheckpoints() {
 	s.mu.Lock()
 	c := s.chain
-	pending := c.pending
+	pending, emit := c.pending, c.emit
 	c.pending = nil
 	quiet := c.quiet
 	s.mu.Unlock()
-	if quiet || c.emit == nil {
+	if quiet || emit == nil {
 		return
 	}
 	for _, r := range pending {
-		c.emit(r)
+		emit(r)
 	}
 }
 
