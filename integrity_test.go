@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -424,4 +425,22 @@ func TestIntegritySelfCheckAtStart(t *testing.T) {
 	assert.Equal(t, IntegrityKind("modified"), rep.Problems[0].Kind)
 	assert.Equal(t, len(ls)-2, rep.Problems[0].Line)
 
+}
+
+// The chain adds no allocation to the sink's write of a batch: sealing
+// reuses the sink's buffer.
+func TestIntegrityWriteDoesNotAllocate(t *testing.T) {
+	dir := t.TempDir()
+	fs, _, err := openFileSink(filepath.Join(dir, "app.log"), Rotation{MaxSizeMB: 100}, newFakeClock(), func(error, int) {}, func(error) {})
+	require.NoError(t, err)
+	defer fs.close()
+	k0 := make([]byte, 32)
+	_, err = fs.startChain(k0, "file", 'J')
+	require.NoError(t, err)
+	fs.startIntegrity(func(dst []byte, r *slog.Record) []byte { return append(dst, "{\"msg\":\"checkpoint\"}\n"...) }, func(slog.Record) {})
+	batch := []byte(strings.Repeat(`{"level":"INFO","msg":"request served","status":200}`+"\n", 50))
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	require.NoError(t, fs.writeLocked(batch))
+	assert.Zero(t, testing.AllocsPerRun(50, func() { _ = fs.writeLocked(batch) }))
 }
