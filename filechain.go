@@ -364,7 +364,7 @@ func (s *fileSink) writeChainLocked(p []byte, now time.Time) error {
 	case !c.started:
 		buf = c.checkpoint(buf, "", now, s.path)
 	case s.size == 0:
-		buf = c.checkpoint(buf, "new file", now, s.path) // rotated, or moved away by another tool
+		buf = c.checkpoint(buf, "new_file", now, s.path) // rotated, or moved away by another tool
 	case c.due(now):
 		buf = c.checkpoint(buf, "epoch", now, s.path)
 	}

@@ -19,6 +19,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/loki"
+	"github.com/codomyrmex/logging/loki/lokitest"
 )
 
 // newKeyFile writes a fresh random key (hex) to a 0600 file named name in dir.
@@ -443,4 +446,95 @@ func TestIntegrityWriteDoesNotAllocate(t *testing.T) {
 	defer fs.mu.Unlock()
 	require.NoError(t, fs.writeLocked(batch))
 	assert.Zero(t, testing.AllocsPerRun(50, func() { _ = fs.writeLocked(batch) }))
+}
+
+// The checkpoints reach Loki through the normal record path (as JSON, even
+// when the file is TEXT), and the lines Loki keeps serve as the
+// verifier's checkpoints: a cut tail shows against them.
+func TestIntegrityCheckpointsReachLoki(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	dir := t.TempDir()
+	key := newKeyFile(t, dir, "log.key")
+	path := filepath.Join(dir, "app.log")
+	setup(t, WithFile(path), WithIntegrityKeyFile(key), withClock(newFakeClock()),
+		WithLoki(loki.Config{URL: srv.URL, AllowInsecure: true}))
+	for i := range 30 {
+		Logger("t").Info("record", "i", i)
+	}
+	require.NoError(t, Close())
+	var cps []string
+	for _, l := range srv.KeptLines() {
+		if strings.Contains(l, checkpointMsg) {
+			cps = append(cps, l)
+		}
+	}
+	require.Len(t, cps, 2, "start and close")
+	cpFile := filepath.Join(t.TempDir(), "loki.log")
+	require.NoError(t, os.WriteFile(cpFile, []byte(strings.Join(cps, "\n")+"\n"), 0o600))
+	verifyOK(t, key, []string{path}, cpFile)
+
+	ls := readLines(t, path)
+	writeLines(t, path, ls[:len(ls)-2]) // the last record and the close checkpoint
+	verifyOK(t, key, []string{path})
+	rep, err := VerifyLogFiles(key, []string{path}, cpFile)
+	require.NoError(t, err)
+	require.False(t, rep.OK())
+	assert.Equal(t, IntegrityKind("truncated"), rep.Problems[0].Kind, "%s", problems(rep))
+}
+
+// A file whose last line is not sealed (cut, or appended to by someone
+// else) is rotated away at start, and a new chain starts in a new file,
+// saying so; the check at start reports it as tampering. The new file
+// verifies alone; with the old one, the foreign line is named.
+func TestIntegrityNewChainWhenTailNotSealed(t *testing.T) {
+	l := writeChainedLog(t, OutputText, 100)
+	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("2026-12-01 12:00:00,000 - auth - INFO - nothing happened\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	nOld := len(readLines(t, l.path))
+
+	console := setup(t, WithFile(l.path), WithIntegrityKeyFile(l.key), withClock(newFakeClock()))
+	Logger("t").Info("after")
+	require.NoError(t, Close())
+	assert.Contains(t, console.String(), "tampering_detected")
+	assert.Contains(t, console.String(), "is not sealed")
+	b, err := os.ReadFile(l.path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "checkpoint_reason=start")
+	assert.Contains(t, string(b), "checkpoint_seq=0 ")
+	verifyOK(t, l.key, []string{l.path})
+
+	files := logFiles(t, l.path)
+	require.Len(t, files, 2)
+	rep, err := VerifyLogFiles(l.key, files)
+	require.NoError(t, err)
+	require.Len(t, rep.Problems, 1, "%s", problems(rep))
+	assert.Equal(t, IntegrityKind("inserted"), rep.Problems[0].Kind)
+	assert.Equal(t, files[0], rep.Problems[0].File)
+	assert.Equal(t, nOld, rep.Problems[0].Line)
+}
+
+// A file moved away by another tool (logrotate, then Reopen) keeps the
+// chain: the new file begins with a checkpoint naming the moved file's
+// last line.
+func TestIntegrityExternalRotation(t *testing.T) {
+	dir := t.TempDir()
+	key := newKeyFile(t, dir, "log.key")
+	path := filepath.Join(dir, "app.log")
+	setup(t, WithFile(path), WithIntegrityKeyFile(key), withClock(newFakeClock()))
+	Logger("t").Info("before the move")
+	Flush()
+	moved := filepath.Join(dir, "app.log.1")
+	require.NoError(t, os.Rename(path, moved))
+	require.NoError(t, Reopen())
+	Logger("t").Info("after the move")
+	require.NoError(t, Close())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "checkpoint_reason=new_file")
+	rep := verifyOK(t, key, []string{path, moved})
+	assert.Equal(t, 2, rep.Files)
 }

@@ -151,7 +151,9 @@ func Verify(k0 []byte, inputs []Input, cps []Checkpoint, opt Options) (Summary, 
 		return v.sum, v.problems, nil
 	}
 	v.checkpoints(cps)
-	v.sum.LastSeq = v.exp - 1
+	if v.have {
+		v.sum.LastSeq = v.exp - 1
+	}
 	return v.sum, v.problems, nil
 }
 
@@ -553,6 +555,9 @@ func (v *verifier) check(r *Record, prev *MAC) bool {
 // accept makes r the last line of the chain; verified says its MAC was checked.
 func (v *verifier) accept(name string, l *line, verified bool) {
 	r := &l.rec
+	if !v.have {
+		v.sum.Chains = 1
+	}
 	v.have, v.exp, v.expPrev = true, r.Seq+1, r.MAC
 	if !verified {
 		return
