@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -152,14 +153,19 @@ func (s *fileSink) tail() (window []byte, whole bool, from string, err error) {
 		w, whole, err := readTail(s.path)
 		return w, whole, s.path, err
 	}
-	names, err := backups(s.path)
-	if err != nil || len(names) == 0 {
-		return nil, true, s.path, nil
+	for try := 0; ; try++ {
+		names, err := backups(s.path)
+		if err != nil || len(names) == 0 {
+			return nil, true, s.path, nil
+		}
+		slices.Sort(names) // by time: the names differ only in their time stamps
+		newest := filepath.Join(filepath.Dir(s.path), names[len(names)-1])
+		w, whole, err := readTail(newest)
+		if errors.Is(err, fs.ErrNotExist) && try < 3 {
+			continue // compressed (or removed by retention) meanwhile: list again
+		}
+		return w, whole, newest, err
 	}
-	slices.Sort(names) // by time: the names differ only in their time stamps
-	newest := filepath.Join(filepath.Dir(s.path), names[len(names)-1])
-	w, whole, err := readTail(newest)
-	return w, whole, newest, err
 }
 
 // readTail reads the last tailWindow bytes of a log file or backup

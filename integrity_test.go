@@ -538,3 +538,19 @@ func TestIntegrityExternalRotation(t *testing.T) {
 	rep := verifyOK(t, key, []string{path, moved})
 	assert.Equal(t, 2, rep.Files)
 }
+
+// A restart that finds the file empty continues the chain from the last
+// line of the newest backup, compressed or not.
+func TestIntegrityResumeFromNewestBackup(t *testing.T) {
+	l := writeChainedLog(t, OutputJSON, 100)
+	backup := filepath.Join(l.dir, "app-2030-01-01T00-00-00.000.log.gz") // newer than any backup the fake clock names
+	require.NoError(t, os.WriteFile(backup, gzipBytes(t, strings.Join(readLines(t, l.path), "")), 0o600))
+	require.NoError(t, os.Remove(l.path))
+	setup(t, WithFile(l.path), WithOutputType(OutputJSON), WithIntegrityKeyFile(l.key), withClock(newFakeClock()))
+	Logger("t").Info("after")
+	require.NoError(t, Close())
+	b, err := os.ReadFile(l.path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"checkpoint_reason":"resume"`)
+	verifyOK(t, l.key, []string{backup, l.path})
+}
