@@ -70,9 +70,13 @@ func (p *pipeline) startChains(sinks []*fileSink) {
 		}
 		_ = (&encHandler{enc: &enc, m: p.m, logger: "logging"}).handle(r, nil)
 	}
+	// The checkpoint line in the file holds only the package's own values:
+	// it is encoded without the redactor, so that no pattern can mangle
+	// the MAC the verifier reads back from it.
+	plain := &attrMapper{}
 	encode := func(dst []byte, r *slog.Record) []byte {
-		h := p.handler("logging", false)
-		wk := h.m.walker(false)
+		h := &encHandler{enc: p.enc, m: plain, logger: "logging"}
+		wk := plain.walker(false)
 		if p.enc.output == OutputJSON {
 			return append(h.appendJSON(dst, r, &wk, nil, nil), '\n')
 		}
