@@ -356,7 +356,7 @@ func (c *fileChain) due(now time.Time) bool {
 func (s *fileSink) writeChainLocked(p []byte, now time.Time) error {
 	c := s.chain
 	if c.encode == nil {
-		return nil // not started yet
+		return errors.New("the integrity chain is not started") // cannot happen: startIntegrity runs before any record
 	}
 	records := bytes.Count(p, []byte("\n"))
 	est := int64(len(p) + (records+1)*chain.MaxSuffix + 512)
