@@ -230,6 +230,14 @@ func TestIntegrityTamperingDetectedAndLocated(t *testing.T) {
 					require.NoError(t, os.Remove(files[1]))
 					return files[2], 1
 				}, "missing file"},
+				"the first line of a backup deleted": {func(t *testing.T, files []string) (string, int) {
+					f := files[1]
+					require.True(t, strings.HasSuffix(f, ".gz"))
+					plain := gunzip(t, f)
+					_, rest, _ := strings.Cut(plain, "\n")
+					require.NoError(t, os.WriteFile(f, gzipBytes(t, rest), 0o600))
+					return f, 1
+				}, "deleted"},
 				"a .gz backup rewritten": {func(t *testing.T, files []string) (string, int) {
 					var f string
 					for _, g := range files {

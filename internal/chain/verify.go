@@ -653,11 +653,9 @@ func (v *verifier) line(name string, l, n *line, hasNext, fileStart bool) bool {
 		v.report(name, l.n, Reordered, "line %d is out of place or repeated (expected %d)", r.Seq, v.exp)
 		return false
 	case r.Seq > v.exp && (nextLinksThis || !hasNext):
-		if fileStart {
-			v.report(name, l.n, MissingFile, "lines %d to %d are in no file given", v.exp, r.Seq-1)
-		} else {
-			v.report(name, l.n, Deleted, "%d lines (%d to %d) are missing before this one", r.Seq-v.exp, v.exp, r.Seq-1)
-		}
+		// A file of the chain begins with a checkpoint: one that does not
+		// lost its first lines, whether or not files are missing too.
+		v.report(name, l.n, Deleted, "%d lines (%d to %d) are missing before this one", r.Seq-v.exp, v.exp, r.Seq-1)
 		v.accept(name, l, false)
 		return false
 	default:
