@@ -103,15 +103,24 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 	c := &fileChain{name: name, reason: "start", epochStart: s.clock.Now()}
 	var run, seq uint64
 	var prev chain.MAC
+	newFile := last == nil
 	switch {
-	case last != nil && last.Run < 1<<62:
-		finding = checkTail(k0, name, window, whole, from)
+	case last != nil && last.Run >= 1<<62:
+		finding, newFile = fmt.Sprintf("the last line of %s names run %d: a new chain starts", from, last.Run), true
+	case last != nil:
+		var wrongKey bool
+		if finding, wrongKey = checkTail(k0, name, window, whole, from); wrongKey {
+			// Another key (the operator's new one?) or another sink's
+			// file: the new chain goes to a file of its own.
+			finding, newFile = finding+": a new chain starts", true
+			break
+		}
 		run, seq, prev = last.Run+1, last.Seq, last.MAC
 		c.reason = "resume"
 	case sealedSeen:
 		finding = fmt.Sprintf("the last line of %s is not sealed: a new chain starts", from)
 	}
-	if last == nil && len(window) > 0 && from == s.path {
+	if newFile && len(window) > 0 && from == s.path {
 		// Start the new chain in a file of its own.
 		if err := s.rotate(); err != nil {
 			return finding, err
@@ -123,8 +132,9 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 }
 
 // checkTail verifies the chain in the tail window of a file; it returns
-// the first problem, "" if none.
-func checkTail(k0 []byte, name string, window []byte, whole bool, from string) string {
+// the first problem ("" if none) and whether no line verified at all
+// (another key).
+func checkTail(k0 []byte, name string, window []byte, whole bool, from string) (string, bool) {
 	in := chain.Input{Name: from + " (tail)", Open: func() (io.ReadCloser, error) {
 		w := window
 		if !whole {
@@ -136,13 +146,13 @@ func checkTail(k0 []byte, name string, window []byte, whole bool, from string) s
 	}}
 	_, probs, err := chain.Verify(k0, []chain.Input{in}, nil, chain.Options{Tail: true, Sinks: []string{name}, Budget: maxTailEvolve})
 	if err != nil {
-		return err.Error()
+		return err.Error(), false
 	}
-	if len(probs) > 0 {
-		p := probs[0]
-		return fmt.Sprintf("the chain's tail in %s does not verify: %s: %s", from, p.Kind, p.Detail)
+	if len(probs) == 0 {
+		return "", false
 	}
-	return ""
+	p := probs[0]
+	return fmt.Sprintf("the chain's tail in %s does not verify: %s: %s", from, p.Kind, p.Detail), p.Kind == chain.WrongKey
 }
 
 // tail returns the last tailWindow bytes of the file at s.path, or of its

@@ -583,3 +583,21 @@ func TestIntegrityCheckpointNotRedacted(t *testing.T) {
 	verifyOK(t, key, files)
 	verifyOK(t, key, files[1:])
 }
+
+// A restart with another key (the operator changed it) does not link to
+// lines it cannot verify: it says so and starts a new chain in a new file,
+// which verifies with the new key while the old files verify with the old.
+func TestIntegrityRestartWithAnotherKey(t *testing.T) {
+	l := writeChainedLog(t, OutputText, 100)
+	old := logFiles(t, l.path)
+	newKey := newKeyFile(t, t.TempDir(), "new.key")
+	console := setup(t, WithFile(l.path), WithIntegrityKeyFile(newKey), withClock(newFakeClock()))
+	Logger("t").Info("under the new key")
+	require.NoError(t, Close())
+	assert.Contains(t, console.String(), "tampering_detected")
+	assert.Contains(t, console.String(), "wrong key")
+	files := logFiles(t, l.path)
+	require.Len(t, files, len(old)+1)
+	verifyOK(t, newKey, []string{l.path})
+	verifyOK(t, l.key, files[:len(files)-1])
+}
