@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/codomyrmex/logging/internal/chain"
 	"github.com/codomyrmex/logging/internal/securefile"
@@ -49,6 +50,7 @@ func (s *fileSink) chainOn(k0 []byte, name string, c *config) []error {
 // reports, as a tampering_detected security event, what their check at
 // start found. Called by newPipeline once p's encoder is built.
 func (p *pipeline) startChains(sinks []*fileSink) {
+	sinks = slices.DeleteFunc(sinks, func(s *fileSink) bool { return s.chain == nil }) // could not start: reported
 	if len(sinks) == 0 {
 		return
 	}

@@ -601,3 +601,11 @@ func TestIntegrityRestartWithAnotherKey(t *testing.T) {
 	verifyOK(t, newKey, []string{l.path})
 	verifyOK(t, l.key, files[:len(files)-1])
 }
+
+// A file sink whose chain could not start (its error is Setup's) is left
+// out when the chains start, instead of failing the pipeline.
+func TestIntegrityChainThatCannotStartIsLeftOut(t *testing.T) {
+	p := &pipeline{}
+	require.NotPanics(t, func() { p.startChains([]*fileSink{{}}) })
+	assert.Empty(t, p.onClose)
+}
