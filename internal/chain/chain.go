@@ -302,8 +302,8 @@ func lowerHex(b []byte) bool {
 	return true
 }
 
-// Sum is the MAC of r following prev, under key k (a reusable
-// HMAC-SHA256 made with the key of r's run and epoch).
+// Sum is the MAC of r following prev, computed with m: a reusable
+// HMAC-SHA256 made with the key of r's run and epoch.
 func Sum(m hash.Hash, r *Record, prev *MAC) MAC {
 	var h [headerLen]byte
 	header(&h, r.Format, r.Seq, r.Run, r.Epoch, prev)
