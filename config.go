@@ -60,6 +60,8 @@ type config struct {
 	loki  loki.Config
 	clock clock
 
+	integrityKeyFile string // the MAC chain's initial key (filechain.go)
+
 	errs []error // problems found while applying options
 }
 
@@ -267,6 +269,7 @@ var envVars = []envVar{
 		"site":    func(c *config) { c.rate.ByMessage = false },
 		"message": func(c *config) { c.rate.ByMessage = true },
 	}, "want site or message")},
+	{"INTEGRITY_KEY_FILE", false, func(c *config, v string) error { c.integrityKeyFile = v; return nil }},
 }
 
 // choice parses one of a fixed set of words, in any case.

@@ -58,6 +58,7 @@ type fileSink struct {
 	broken    error // set while the path cannot be used; retried every checkInterval
 	closed    bool
 	rotations int
+	chain     *fileChain // the MAC chain, nil when off (filechain.go)
 }
 
 // openFileSink prepares the log file and starts the sink's writer: parent
@@ -220,6 +221,9 @@ func (s *fileSink) put(e entry) error {
 // writeBatch writes whole records in one call and reports the outcome.
 func (s *fileSink) writeBatch(batch []byte, records int) {
 	s.report(s.writeGuarded(batch), records)
+	if s.chain != nil {
+		s.emitCheckpoints()
+	}
 }
 
 // writeGuarded is writeLocked under s.mu, with a panic (of lumberjack, of
@@ -249,6 +253,9 @@ func (s *fileSink) writeLocked(p []byte) error {
 		}
 	} else if s.broken != nil {
 		return s.broken
+	}
+	if s.chain != nil {
+		return s.writeChainLocked(p, now)
 	}
 	if s.size > 0 && s.size+int64(len(p)) > s.maxBytes {
 		if err := s.rotate(); err != nil {
@@ -307,6 +314,7 @@ func (s *fileSink) stats(*Statistics) {} // its failures are counted by report
 // no file.
 func (s *fileSink) close() error {
 	s.q.close()
+	s.stopChain()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -399,3 +399,22 @@ func WithProcessAttrs(attrs ...slog.Attr) Option {
 		return nil
 	})
 }
+
+// WithIntegrityKeyFile turns on the MAC chain of the file sinks
+// (CODOMYRMEX_LOG_INTEGRITY_KEY_FILE): path names a regular file, not a
+// symbolic link, of mode 0600 or stricter, owned by the process's user,
+// that holds the initial key, 32 random bytes as 64 hex digits or raw.
+// Every line the file sinks write then carries a sequence number and a
+// MAC chaining it to the line before, under a key that evolves one way at
+// every epoch; cmd/logverify and [VerifyLogFiles] check the files. A key
+// file that is refused is a Setup error, and the files are written
+// without the chain. See the README's "Tamper evidence".
+func WithIntegrityKeyFile(path string) Option {
+	return option("WithIntegrityKeyFile", bySetup, func(c *config) error {
+		if path == "" {
+			return optErr("WithIntegrityKeyFile", path, errors.New("want a path"))
+		}
+		c.integrityKeyFile = path
+		return nil
+	})
+}

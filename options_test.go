@@ -166,7 +166,8 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 		"WithMaskEnv": WithMaskEnv(false), "WithProcessAttrs": WithProcessAttrs(slog.String("a", "b")), "WithStacks": WithStacks(true), "WithHandler": WithHandler(slog.NewTextHandler(io.Discard, nil)), "WithStdLogName": WithStdLogName("legacy"),
 		"WithTrustedProxies": WithTrustedProxies("10.0.0.0/8"), "WithHTTPEvents": WithHTTPEvents(false),
 		"WithHTTPSkipPaths": WithHTTPSkipPaths("/healthz"), "WithCaptureStdio": WithCaptureStdio(true),
-		"WithLoki": WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
+		"WithLoki":             WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
+		"WithIntegrityKeyFile": WithIntegrityKeyFile("log.key"),
 	} {
 		add(name, o, nil)
 	}
@@ -316,6 +317,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"LOKI_QUEUE_BYTES":   {"8388608", lokiWith(func(c *loki.Config) { c.QueueBytes = 8 << 20 })},
 		"LOKI_MAX_TRIES":     {"5", lokiWith(func(c *loki.Config) { c.MaxTries = 5 })},
 		"LOKI_MAX_RETRY_AGE": {"1m", lokiWith(func(c *loki.Config) { c.MaxRetryAge = 60e9 })},
+		"INTEGRITY_KEY_FILE": {secretFile, WithIntegrityKeyFile(secretFile)},
 	}
 	for _, v := range envVars {
 		t.Run(v.name, func(t *testing.T) {

@@ -64,6 +64,9 @@ func newPipeline(c *config) (*pipeline, []error) {
 	} else {
 		out.reporter = p.lockedWriter(stderrFile())
 	}
+	k0, chained, kerrs := loadChainKey(c) // the MAC chain's initial key (filechain.go)
+	errs = append(errs, kerrs...)
+	defer clear(k0)
 	for _, f := range []struct {
 		name, path, env string
 		securityOnly    bool
@@ -79,6 +82,9 @@ func newPipeline(c *config) (*pipeline, []error) {
 		}
 		out.add(st, fs)
 		out.warnings = append(out.warnings, warns...)
+		if k0 != nil {
+			chained, errs = append(chained, fs), append(errs, fs.chainOn(k0, f.name, c)...)
+		}
 	}
 	for _, s := range c.sinks {
 		st := out.state(s.name, false)
@@ -96,6 +102,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	}
 	p.enc = &encoder{output: c.output, codo: c.schema == SchemaCodomyrmex, py: c.py, addSource: c.addSource, out: out,
 		alsoJSON: c.output == OutputText && lokiOn} // Loki always takes JSON
+	p.startChains(chained)
 	if c.reopenHUP {
 		p.onClose = append(p.onClose, watchSIGHUP(p.reopen))
 	}

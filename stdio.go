@@ -70,8 +70,8 @@ func startCapture() error {
 	capture.pipes = []*os.File{outW, errW}
 	os.Stdout, os.Stderr = outW, errW
 	capture.done.Add(2)
-	go readLines(outR, Logger("stdout"), slog.LevelInfo)
-	go readLines(errR, Logger("stderr"), slog.LevelWarn)
+	go captureLines(outR, Logger("stdout"), slog.LevelInfo)
+	go captureLines(errR, Logger("stderr"), slog.LevelWarn)
 	return nil
 }
 
@@ -95,7 +95,7 @@ func stopCapture() {
 
 // readLines logs each line read from r as a record of logger at level,
 // until r ends.
-func readLines(r *os.File, logger *slog.Logger, level slog.Level) {
+func captureLines(r *os.File, logger *slog.Logger, level slog.Level) {
 	defer capture.done.Done()
 	defer r.Close()
 	br := bufio.NewReaderSize(r, maxCapturedLine)

@@ -174,3 +174,43 @@ func CheckOwned(fi os.FileInfo) error {
 	}
 	return nil
 }
+
+// ErrLooseMode is wrapped by ReadPrivate's error for a file whose mode
+// allows more than 0600 (reading and writing by its owner).
+var ErrLooseMode = errors.New("file mode allows access by others than its owner")
+
+// ReadPrivate reads a private key from the regular file at path, of at
+// most max bytes, as [ReadFile] does, and refuses more: a symbolic link at
+// path (it is not followed), a file whose mode allows more than 0600
+// (any access by its group or others, or execution), and a file that
+// [CheckOwned] refuses (another owner, more than one hard link). The checks
+// are made on the opened file. Errors name the path and the mode, never
+// what the file holds.
+func ReadPrivate(path string, max int64) ([]byte, error) {
+	f, fi, err := openRegular(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0, "read")
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: ErrSymlink}
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if perm := fi.Mode().Perm(); perm&^0o600 != 0 {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: mode %#o, want 0600 or stricter", ErrLooseMode, perm)}
+	}
+	if err := CheckOwned(fi); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	if fi.Size() > max {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		clear(b)
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)}
+	}
+	return b, nil
+}
