@@ -381,39 +381,17 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.BatchSize == 0 {
-		cfg.BatchSize = DefaultBatchSize
-	}
-	if cfg.BatchWait == 0 {
-		cfg.BatchWait = DefaultBatchWait
-	}
-	if cfg.QueueSize == 0 {
-		cfg.QueueSize = DefaultQueueSize
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.FlushTimeout == 0 {
-		cfg.FlushTimeout = DefaultFlushTimeout
-	}
-	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = 10 * time.Second
-	}
-	if cfg.MaxLineBytes == 0 {
-		cfg.MaxLineBytes = DefaultMaxLineBytes
-	}
-	if cfg.QueueBytes == 0 {
-		cfg.QueueBytes = DefaultQueueBytes
-	}
-	if cfg.MaxTries == 0 {
-		cfg.MaxTries = DefaultMaxTries
-	}
-	if cfg.MaxRetryAge == 0 {
-		cfg.MaxRetryAge = DefaultMaxRetryAge
-	}
-	if cfg.retryBaseDelay == 0 {
-		cfg.retryBaseDelay = 100 * time.Millisecond
-	}
+	defaultTo(&cfg.BatchSize, DefaultBatchSize)
+	defaultTo(&cfg.BatchWait, DefaultBatchWait)
+	defaultTo(&cfg.QueueSize, DefaultQueueSize)
+	defaultTo(&cfg.Timeout, DefaultTimeout)
+	defaultTo(&cfg.FlushTimeout, DefaultFlushTimeout)
+	defaultTo(&cfg.MaxBackoff, 10*time.Second)
+	defaultTo(&cfg.MaxLineBytes, DefaultMaxLineBytes)
+	defaultTo(&cfg.QueueBytes, DefaultQueueBytes)
+	defaultTo(&cfg.MaxTries, DefaultMaxTries)
+	defaultTo(&cfg.MaxRetryAge, DefaultMaxRetryAge)
+	defaultTo(&cfg.retryBaseDelay, 100*time.Millisecond)
 	if cfg.after == nil {
 		cfg.after = time.After
 	}
@@ -1022,4 +1000,12 @@ func fileError(field, path string, err error) *FileError {
 		err = pe.Err
 	}
 	return &FileError{Field: field, Path: path, Err: err}
+}
+
+// defaultTo sets *v to def when it is zero (the Config's defaults).
+func defaultTo[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
