@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/codomyrmex/logging/internal/chain"
 	"io"
 	"log/slog"
 	"os"
@@ -214,9 +215,9 @@ func TestIntegrityTamperingDetectedAndLocated(t *testing.T) {
 					ls := readLines(t, f)
 					forged := strings.Replace(ls[9], "request served", "login by admin", 1)
 					i := strings.LastIndex(forged, ":")
-					guess := make([]byte, 32)
+					guess := make([]byte, chain.MACSize)
 					_, _ = rand.Read(guess)
-					forged = forged[:i+1] + hex.EncodeToString(guess) + forged[i+65:]
+					forged = forged[:i+1] + hex.EncodeToString(guess) + forged[i+1+2*chain.MACSize:]
 					writeLines(t, f, slices.Insert(ls, 10, forged))
 					return f, 11
 				}, "inserted"},
@@ -573,7 +574,7 @@ func TestIntegrityCheckpointNotRedacted(t *testing.T) {
 	key := newKeyFile(t, dir, "log.key")
 	path := filepath.Join(dir, "app.log")
 	setup(t, WithFile(path), WithIntegrityKeyFile(key), withClock(newFakeClock()), WithRotation(Rotation{MaxSizeMB: 1}),
-		WithRedactPatterns(`[0-9a-f]{64}`))
+		WithRedactPatterns(`[0-9a-f]{32}`))
 	for range 1500 {
 		Logger("t").Info("r", "pad", pad)
 	}

@@ -1,5 +1,6 @@
 // Package chain makes log files tamper-evident: every line carries a
-// sequence number and an HMAC-SHA256 that chains it to the line before, made
+// sequence number and a MAC (GMAC, AES-256-GCM over no plaintext) that
+// chains it to the line before, made
 // with a key that evolves one way at every epoch (Schneier and Kelsey's
 // secure audit logs), and a verifier that walks the chain and names the
 // first line that breaks it.
@@ -8,11 +9,11 @@
 //
 // A sealed line is the record's own bytes followed by a suffix. In TEXT:
 //
-//	<record> chain_seq=<N> chain_mac=<R>.<E>:<64 hex digits>
+//	<record> chain_seq=<N> chain_mac=<R>.<E>:<32 hex digits>
 //
 // In JSON, two fields close the object:
 //
-//	{<record fields>,"chain_seq":<N>,"chain_mac":"<R>.<E>:<64 hex digits>"}
+//	{<record fields>,"chain_seq":<N>,"chain_mac":"<R>.<E>:<32 hex digits>"}
 //
 // N is the line's sequence number (1 for the first line of a chain, one
 // more for every line after it, across rotations and restarts), R the run
@@ -22,11 +23,13 @@
 //
 // # MAC
 //
-// The MAC of a line is HMAC-SHA256(K(R,E), header ‖ body), where body is the
+// The MAC of a line is GMAC(K(R,E), nonce N, header ‖ body) — AES-256-GCM
+// with no plaintext and header ‖ body as its additional data, the 16-byte
+// tag (see gmac.go) — where body is the
 // record's bytes as written before the suffix (in JSON, without the closing
 // brace), and header is one byte for the format ('T' or 'J'), N, R and E
-// as 8-byte big-endian numbers, and the MAC of the line before (32 zero
-// bytes for the first line of a chain): 57 bytes. The keys serve this MAC
+// as 8-byte big-endian numbers, and the MAC of the line before (16 zero
+// bytes for the first line of a chain): 41 bytes. The keys serve this MAC
 // only (their derivation names it), so the header needs no domain string.
 //
 // # Keys
@@ -57,10 +60,10 @@ import (
 // Sizes of keys and MACs.
 const (
 	KeySize = 32
-	MACSize = 32
+	MACSize = 16
 )
 
-// MAC is a line's HMAC-SHA256.
+// MAC is a line's GMAC tag.
 type MAC [MACSize]byte
 
 // Format is how a line is sealed: 'T' (TEXT suffix) or 'J' (JSON fields).
@@ -140,7 +143,7 @@ type Sealer struct {
 func NewSealer(f Format, k0 []byte, sink string, run, seq uint64, prev MAC) *Sealer {
 	s := &Sealer{format: f, run: run, seq: seq, prev: prev}
 	s.key = StartKey(k0, sink, run)
-	s.mac = hmac.New(sha256.New, s.key[:])
+	s.mac = newGMAC(&s.key)
 	return s
 }
 
@@ -189,13 +192,13 @@ func (s *Sealer) Seal(dst, line []byte) []byte {
 // NextEpoch evolves the key one way and wipes the old one.
 func (s *Sealer) NextEpoch() {
 	Evolve(&s.key)
-	s.mac = hmac.New(sha256.New, s.key[:])
+	s.mac = newGMAC(&s.key)
 	s.epoch++
 	s.EpochLines = 0
 }
 
 // Wipe clears the key; the sealer must not be used afterwards. Go's
-// garbage collector may have copied the key before (and crypto/hmac keeps
+// garbage collector may have copied the key before (and the AES cipher keeps
 // values derived from it): the wipe narrows the window, it cannot promise.
 func (s *Sealer) Wipe() {
 	clear(s.key[:])
@@ -303,7 +306,7 @@ func lowerHex(b []byte) bool {
 }
 
 // Sum is the MAC of r following prev, computed with m: a reusable
-// HMAC-SHA256 made with the key of r's run and epoch.
+// MAC (GMAC) made with the key of r's run and epoch.
 func Sum(m hash.Hash, r *Record, prev *MAC) MAC {
 	var h [headerLen]byte
 	header(&h, r.Format, r.Seq, r.Run, r.Epoch, prev)

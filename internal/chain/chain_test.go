@@ -66,7 +66,7 @@ func TestSealParseRoundTrip(t *testing.T) {
 
 // Parse accepts only the canonical suffix.
 func TestParseRefusesNonCanonical(t *testing.T) {
-	mac := strings.Repeat("ab", 32)
+	mac := strings.Repeat("ab", MACSize)
 	for _, l := range []string{
 		"x chain_seq=01 chain_mac=0.0:" + mac,
 		"x chain_seq=1 chain_mac=0.00:" + mac,
@@ -172,7 +172,7 @@ func FuzzVerify(f *testing.F) {
 
 // Checkpoints are read from TEXT and JSON records among other lines.
 func TestReadCheckpoints(t *testing.T) {
-	h := strings.Repeat("0f", 32)
+	h := strings.Repeat("0f", MACSize)
 	in := "noise\n" +
 		"2026 - logging - INFO - log chain checkpoint checkpoint_sink=file checkpoint_run=1 checkpoint_epoch=2 checkpoint_seq=30 checkpoint_head=" + h + "\n" +
 		`{"msg":"log chain checkpoint","checkpoint_sink":"security-file","checkpoint_run":0,"checkpoint_epoch":5,"checkpoint_seq":7,"checkpoint_head":"` + h + `"}` + "\n" +

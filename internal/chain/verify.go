@@ -3,8 +3,6 @@ package chain
 import (
 	"bufio"
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -384,7 +382,7 @@ type keyCache struct {
 	sink   string
 	runs   map[uint64]*runKeys
 	budget int
-	// the HMAC of the last key asked for
+	// the MAC of the last key asked for
 	lastRun, lastEpoch uint64
 	last               hash.Hash
 }
@@ -408,7 +406,7 @@ func newKeyCache(k0 []byte, sink string, lines, budget int) *keyCache {
 	return &keyCache{k0: k0, sink: sink, runs: map[uint64]*runKeys{}, budget: budget}
 }
 
-// mac returns an HMAC under K(run, epoch), or nil if it is out of budget.
+// mac returns the MAC (GMAC) under K(run, epoch), or nil if it is out of budget.
 func (c *keyCache) mac(run, epoch uint64) hash.Hash {
 	if c.last != nil && c.lastRun == run && c.lastEpoch == epoch {
 		return c.last
@@ -442,7 +440,7 @@ func (c *keyCache) mac(run, epoch uint64) hash.Hash {
 			Evolve(&k)
 		}
 	}
-	c.last, c.lastRun, c.lastEpoch = hmac.New(sha256.New, k[:]), run, epoch
+	c.last, c.lastRun, c.lastEpoch = newGMAC(&k), run, epoch
 	return c.last
 }
 
