@@ -403,7 +403,6 @@ func (s *fileSink) writeChainLocked(p []byte, now time.Time) error {
 	if len(buf) == 0 {
 		return nil
 	}
-	n, err := s.lj.Write(buf)
-	s.size += int64(n)
+	_, err := s.writeFile(buf)
 	return err
 }

@@ -58,7 +58,9 @@ type fileSink struct {
 	broken    error // set while the path cannot be used; retried every checkInterval
 	closed    bool
 	rotations int
-	chain     *fileChain // the MAC chain, nil when off (filechain.go)
+	midLine   bool                      // the last write ended in the middle of a line (see writeFile)
+	write     func([]byte) (int, error) // lj.Write; tests put a failing writer in its place
+	chain     *fileChain                // the MAC chain, nil when off (filechain.go)
 }
 
 // openFileSink prepares the log file and starts the sink's writer: parent
@@ -87,6 +89,7 @@ func openFileSink(path string, rot Rotation, clk clock, report func(err error, r
 			LocalTime:  rot.LocalTime,
 		},
 	}
+	s.write = s.lj.Write
 	warns, err := s.prepare()
 	if err != nil {
 		return nil, nil, err
@@ -262,9 +265,29 @@ func (s *fileSink) writeLocked(p []byte) error {
 			return err
 		}
 	}
-	n, err := s.lj.Write(p)
-	s.size += int64(n)
+	_, err := s.writeFile(p)
 	return err
+}
+
+// writeFile writes b to the file. After a write that ended in the middle
+// of a line (a full disk took part of a batch), it first ends that line,
+// so that a reader never sees two records on one line. Called with s.mu
+// held.
+func (s *fileSink) writeFile(b []byte) (int, error) {
+	if s.midLine {
+		m, err := s.write([]byte{'\n'})
+		s.size += int64(m)
+		if err != nil {
+			return 0, err
+		}
+		s.midLine = false
+	}
+	n, err := s.write(b)
+	s.size += int64(n)
+	if n > 0 && n < len(b) && b[n-1] != '\n' {
+		s.midLine = true
+	}
+	return n, err
 }
 
 // rotate checks the path, renames the file to a backup of its own name,
