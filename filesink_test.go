@@ -596,3 +596,30 @@ func TestRotationCompressesBackups(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("record %d\n", i), string(b))
 	}
 }
+
+// A write cut short (a full disk took part of a batch) leaves half a line;
+// the next write ends that line first, so that a reader never sees two
+// records on one line.
+func TestShortWriteEndsTheLine(t *testing.T) {
+	dir := t.TempDir()
+	fs, _, err := openFileSink(filepath.Join(dir, "app.log"), Rotation{MaxSizeMB: 1}, newFakeClock(), func(error, int) {}, func(error) {})
+	require.NoError(t, err)
+	defer fs.close()
+	real := fs.write
+	short := true
+	fs.write = func(b []byte) (int, error) {
+		if short {
+			short = false
+			n, _ := real(b[:len(b)/2])
+			return n, syscall.ENOSPC
+		}
+		return real(b)
+	}
+	fs.mu.Lock()
+	require.ErrorIs(t, fs.writeLocked([]byte("first record, cut by a full disk\n")), syscall.ENOSPC)
+	require.NoError(t, fs.writeLocked([]byte("second record\n")))
+	fs.mu.Unlock()
+	b, err := os.ReadFile(filepath.Join(dir, "app.log"))
+	require.NoError(t, err)
+	assert.Equal(t, "first record, c\nsecond record\n", string(b))
+}
