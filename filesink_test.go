@@ -621,5 +621,5 @@ func TestShortWriteEndsTheLine(t *testing.T) {
 	fs.mu.Unlock()
 	b, err := os.ReadFile(filepath.Join(dir, "app.log"))
 	require.NoError(t, err)
-	assert.Equal(t, "first record, c\nsecond record\n", string(b))
+	assert.Equal(t, "first record, cu\nsecond record\n", string(b))
 }
