@@ -99,7 +99,12 @@ func TestMiddlewareOptions(t *testing.T) {
 		_ = rw.Flush()
 		conn.Close()
 	})
-	srv := httptest.NewServer(Middleware(up))
+	served := make(chan struct{}) // a hijacked connection is not waited for by srv.Close
+	mw := Middleware(up)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mw.ServeHTTP(w, r)
+		close(served)
+	}))
 	defer srv.Close()
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	require.NoError(t, err)
@@ -108,7 +113,7 @@ func TestMiddlewareOptions(t *testing.T) {
 	line, _ := bufio.NewReader(conn).ReadString('\n')
 	conn.Close()
 	assert.Contains(t, line, "101")
-	srv.Close() // waits for the handler, and its record
+	<-served // the middleware has logged its record
 	var status any
 	for _, m := range jsonLines(t, buf.String()) {
 		if m["msg"] == "request" {
