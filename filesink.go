@@ -60,7 +60,9 @@ type fileSink struct {
 	rotations int
 	midLine   bool                      // the last write ended in the middle of a line (see writeFile)
 	write     func([]byte) (int, error) // lj.Write; tests put a failing writer in its place
-	chain     *fileChain                // the MAC chain, nil when off (filechain.go)
+	watch     *os.File                  // the file last checked, held open (see removed)
+	watchFD   int
+	chain     *fileChain // the MAC chain, nil when off (filechain.go)
 }
 
 // openFileSink prepares the log file and starts the sink's writer: parent
@@ -141,7 +143,12 @@ func (s *fileSink) prepare() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	kept := false
+	defer func() {
+		if !kept {
+			f.Close()
+		}
+	}()
 	if st.Mode().Perm() != FileMode {
 		if err := f.Chmod(FileMode); err != nil {
 			return nil, err
@@ -160,7 +167,35 @@ func (s *fileSink) prepare() ([]string, error) {
 		return nil, fmt.Errorf("%s was replaced while it was being opened", s.path)
 	}
 	s.info, s.size, s.checked = st, st.Size(), s.clock.Now()
+	s.watchFile(f)
+	kept = true
 	return warns, nil
+}
+
+// watchFile keeps f, the file the path named when it was checked, open, to
+// tell with an fstat before every write whether it was removed (see
+// removed); it closes the one watched before.
+func (s *fileSink) watchFile(f *os.File) {
+	if s.watch != nil {
+		s.watch.Close()
+	}
+	s.watch, s.watchFD = f, -1
+	if f != nil {
+		s.watchFD = int(f.Fd())
+	}
+}
+
+// removed reports whether the file being written has no name left: it, or
+// its directory, was removed (rm, rm -r). One fstat of a descriptor held
+// open, allocating nothing, before every write: records never go to a file
+// nobody can read any more. A file moved away (logrotate) keeps its name
+// elsewhere and is written until Reopen, as before.
+func (s *fileSink) removed() bool {
+	if s.watch == nil {
+		return false
+	}
+	var st syscall.Stat_t
+	return syscall.Fstat(s.watchFD, &st) == nil && st.Nlink == 0
 }
 
 // mkdirSecure creates dir and its missing parents with mode 0700, whatever
@@ -250,7 +285,7 @@ func (s *fileSink) writeLocked(p []byte) error {
 		return os.ErrClosed
 	}
 	now := s.clock.Now()
-	if now.Sub(s.checked) >= checkInterval {
+	if now.Sub(s.checked) >= checkInterval || s.broken == nil && s.removed() {
 		if err := s.verify(now); err != nil {
 			return err
 		}
@@ -345,6 +380,7 @@ func (s *fileSink) close() error {
 	}
 	s.closed = true
 	err := s.lj.Close()
+	s.watchFile(nil)
 	s.mu.Unlock()
 	if s.millCh != nil {
 		close(s.millCh)

@@ -623,3 +623,36 @@ func TestShortWriteEndsTheLine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "first record, cu\nsecond record\n", string(b))
 }
+
+// A removed log file or directory is noticed at the next write, not a
+// second later: the record goes to the file made again (0600 in a 0700
+// directory), not to a file nobody can read any more.
+func TestRemovalNoticedAtNextWrite(t *testing.T) {
+	for _, what := range []string{"file", "directory"} {
+		t.Run(what, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "logs")
+			path := filepath.Join(dir, "app.log")
+			clk := newFakeClock() // stands still: no periodic check comes
+			setup(t, WithFile(path), withClock(clk))
+			l := Logger("d")
+			l.Info("before")
+			Flush()
+			if what == "file" {
+				require.NoError(t, os.Remove(path))
+			} else {
+				require.NoError(t, os.RemoveAll(dir))
+			}
+			lost := Stats().WriteErrors
+			l.Info("after the removal")
+			Flush()
+			data, err := os.ReadFile(path)
+			require.NoError(t, err, "made again at the next write")
+			assert.Contains(t, string(data), "after the removal")
+			assert.NotContains(t, string(data), "before")
+			assert.Equal(t, lost, Stats().WriteErrors, "nothing lost")
+			assert.Equal(t, os.FileMode(0o600), mode(t, path))
+			assert.Equal(t, os.FileMode(0o700), mode(t, dir))
+		})
+	}
+}
