@@ -656,3 +656,40 @@ func TestRemovalNoticedAtNextWrite(t *testing.T) {
 		})
 	}
 }
+
+// A disk that fails is reported once per outage, with the count of lost
+// records when it ends, and "recovered" only after a record was really
+// written: records that wait before their call returns (ERROR) do not each
+// print a failure and a recovery.
+func TestFileFailureReportedOncePerOutage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	console := setup(t, WithFile(path))
+	fs := fileSinks(load())[0]
+	fs.mu.Lock()
+	real := fs.write
+	var failing atomic.Bool
+	failing.Store(true)
+	fs.write = func(b []byte) (int, error) {
+		if failing.Load() {
+			return 0, syscall.ENOSPC
+		}
+		return real(b)
+	}
+	fs.mu.Unlock()
+	before := Stats().WriteErrors
+	for i := range 5 {
+		Logger("d").Error("failing", "i", i)
+		Logger("d").Info("queued", "i", i)
+	}
+	Flush()
+	out := console.String()
+	assert.Equal(t, 1, strings.Count(out, "file sink: "), "one report for the outage:\n%s", out)
+	assert.NotContains(t, out, "recovered", "nothing was written yet")
+	assert.Equal(t, before+10, Stats().WriteErrors, "every lost record counted once")
+	failing.Store(false)
+	Logger("d").Error("written")
+	Flush()
+	out = console.String()
+	assert.Equal(t, 1, strings.Count(out, "recovered"), out)
+	assert.Contains(t, out, "file sink recovered after 10 lost records")
+}
