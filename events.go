@@ -183,6 +183,15 @@ func SecurityLogger() *slog.Logger { return securityLogger }
 // sanitizer as every record; security events are never rate limited, and if
 // CODOMYRMEX_LOG_SECURITY_FILE is set they are also written to that file.
 func SecurityEvent(ctx context.Context, e Event) {
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:])
+	securityEvent(ctx, e, pcs[0])
+}
+
+// securityEvent is SecurityEvent with the record's source given: the
+// caller's, or 0 for the package's own events (Middleware's), which have no
+// source in the application.
+func securityEvent(ctx context.Context, e Event, pc uintptr) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -198,9 +207,7 @@ func SecurityEvent(ctx context.Context, e Event) {
 	if e.UserID == "" {
 		e.UserID = ContextValue(ctx, KeyUserID)
 	}
-	var pcs [1]uintptr
-	runtime.Callers(2, pcs[:])
-	r := eventRecord(e, sev, pcs[0])
+	r := eventRecord(e, sev, pc)
 	_ = h.Handle(withoutRepeats(ctx, func(k, v string) bool { // a label says it already
 		return (k == KeyUserID && v == e.UserID) || (k == "ip_address" && v == e.IP)
 	}), r)

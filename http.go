@@ -150,7 +150,10 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 				if rw.hijacked && !rw.wroteHeader {
 					status = http.StatusSwitchingProtocols
 				}
-				accessLogger.LogAttrs(ctx, slog.LevelInfo, "request",
+				// The record's source would be this file: it has none (the
+				// application's code is the handler, named by the path).
+				ar := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+				ar.AddAttrs(
 					slog.String("method", r.Method),
 					slog.String("path", path),
 					slog.Int("status", status),
@@ -159,16 +162,19 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 					slog.String("client", client),
 					slog.String("user_agent", ua),
 				)
+				if accessLogger.Enabled(ctx, slog.LevelInfo) {
+					_ = accessLogger.Handler().Handle(ctx, ar)
+				}
 				if !p.http.events {
 					return
 				}
 				switch status {
 				case http.StatusUnauthorized:
-					SecurityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: ua, Resource: path,
-						Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401"})
+					securityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: ua, Resource: path,
+						Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401"}, 0)
 				case http.StatusForbidden:
-					SecurityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: ua, Resource: path,
-						Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403"})
+					securityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: ua, Resource: path,
+						Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403"}, 0)
 				}
 			}()
 			next.ServeHTTP(rw, r.WithContext(ctx))

@@ -122,3 +122,19 @@ func TestMiddlewareOptions(t *testing.T) {
 	}
 	assert.InDelta(t, 101.0, status, 0, "an upgraded connection's status")
 }
+
+// With ADD_SOURCE, the middleware's own records (the access record, the
+// 401/403 events) have no source: it would be the library's file, not the
+// application's code.
+func TestMiddlewareRecordsHaveNoLibrarySource(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON), WithAddSource(true))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Logger("app").InfoContext(r.Context(), "handling")
+		w.WriteHeader(http.StatusForbidden)
+	})
+	recs := serve(t, buf, Middleware(h), httptest.NewRequest("GET", "/admin", nil))
+	assert.Contains(t, recs["handling"], "source", "the application's own record keeps its source")
+	assert.NotContains(t, recs["request"], "source")
+	assert.NotContains(t, recs["security event: authz_denied"], "source")
+	assert.NotContains(t, buf.String(), "http.go")
+}
