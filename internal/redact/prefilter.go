@@ -142,9 +142,9 @@ func newAutomaton(kws [][]string) *automaton {
 	return a
 }
 
-// scan returns the rules whose keywords occur in s, and whether s has a run
-// of at least minDigitRun digits (single spaces or dashes between them allowed).
-func (a *automaton) scan(s string) (cand ruleSet, digits bool) {
+// scan returns the rules whose keywords occur in s, and the longest run of
+// digits in s (single spaces or dashes between them allowed).
+func (a *automaton) scan(s string) (cand ruleSet, digits uint32) {
 	if a.delta16 != nil {
 		return scanWith(a, a.delta16, 1<<15, s)
 	}
@@ -154,7 +154,7 @@ func (a *automaton) scan(s string) (cand ruleSet, digits bool) {
 // scanWith is scan over a table of either width; flag is its top bit. Its
 // loop is one dependent load per byte (the next state), plus a branch-free
 // digit-run counter.
-func scanWith[T uint16 | uint32](a *automaton, delta []T, flag uint32, s string) (cand ruleSet, digits bool) {
+func scanWith[T uint16 | uint32](a *automaton, delta []T, flag uint32, s string) (cand ruleSet, digits uint32) {
 	var state, run, longest uint32
 	class := &a.class
 	nc := uint32(a.nclass)
@@ -170,7 +170,7 @@ func scanWith[T uint16 | uint32](a *automaton, delta []T, flag uint32, s string)
 		run = (run + digitInc[b]) & digitKeep[b]
 		longest = max(longest, run)
 	}
-	return cand, longest >= minDigitRun
+	return cand, longest
 }
 
 // digitInc and digitKeep drive the branch-free digit-run counter of scan.

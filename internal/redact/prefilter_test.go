@@ -70,7 +70,28 @@ func TestDigitRuns(t *testing.T) {
 		"10.1.2.3:51234":      false,
 		"order 81723 of 2026": false,
 	} {
-		_, got := a.scan(s)
-		assert.Equal(t, want, got, s)
+		_, run := a.scan(s)
+		assert.Equal(t, want, run >= minDigitRun, s)
+	}
+}
+
+// The scan gives the longest run, so that each digit rule runs only on a
+// run long enough for it: a card needs 13 digits, an SSN 9.
+func TestDigitRunLengths(t *testing.T) {
+	a := newAutomaton([][]string{{"key"}})
+	for s, want := range map[string]uint32{
+		"20171223-22:15:43":        10,
+		"4111 1111 1111 1111 ok":   16,
+		"ssn 536-22-1947 on file":  9,
+		"a 12 b 123456789012 c 12": 12,
+	} {
+		_, run := a.scan(s)
+		assert.Equal(t, want, run, s)
+	}
+	r := New(Config{})
+	for _, ru := range r.rules {
+		if ru.Kind == "card-number" {
+			assert.Equal(t, uint32(13), ru.minRun)
+		}
 	}
 }

@@ -401,7 +401,8 @@ func (r *Redactor) RedactKnown(s string) (out string, changed, known bool) {
 	if k != nil {
 		ac = k.ac
 	}
-	cand, digits := ac.scan(s)
+	cand, run := ac.scan(s)
+	digits := run >= minDigitRun
 	maybe := k != nil && (k.bit < 0 || cand.has(k.bit))
 	gated := r.gate != nil && r.gate.MatchString(s)
 	if cand.empty() && !digits && len(r.always) == 0 && !maybe && !gated {
@@ -424,7 +425,9 @@ func (r *Redactor) RedactKnown(s string) (out string, changed, known bool) {
 	}
 	if digits {
 		for _, i := range r.digits {
-			f = r.try(i, s, f)
+			if run >= max(r.rules[i].minRun, minDigitRun) {
+				f = r.try(i, s, f)
+			}
 		}
 	}
 	hit := false
