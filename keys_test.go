@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -357,4 +358,26 @@ func TestAlreadyUniqueAgreesWithUniqueAttrs(t *testing.T) {
 	}
 	assert.Positive(t, quick)
 	assert.Positive(t, slow)
+}
+
+// Many names renamed at one level (more than manyKeys distinct ones, each
+// twice) all get a suffix of their own through Wrap, and the record's keys
+// are unique.
+func TestWrapManyRenamedNames(t *testing.T) {
+	var b bytes.Buffer
+	l := slog.New(Wrap(slog.NewJSONHandler(&b, nil)))
+	var args []any
+	for i := range 3 * manyKeys {
+		k := fmt.Sprint("k", i)
+		args = append(args, k, 1, k, 2)
+	}
+	l.Info("m", args...)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b.Bytes(), &m))
+	for i := range 3 * manyKeys {
+		k := fmt.Sprint("k", i)
+		assert.Equal(t, 1.0, m[k], k)
+		assert.Equal(t, 2.0, m[k+"#2"], k)
+	}
+	uniqueKeys(t, b.String())
 }

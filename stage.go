@@ -315,13 +315,23 @@ func uniqueGroup(a slog.Attr, names *nameSet) (slog.Attr, bool) {
 // and a map once it is long, so that many attrs cost a linear number of
 // steps; next remembers the next suffix to try for a name renamed before.
 type nameSet struct {
-	list []string
-	set  map[string]struct{}
-	next map[string]int
+	list  []string
+	buf   [16]string // list's first storage: one allocation for a usual level
+	set   map[string]struct{}
+	next  []nameNext     // few names are renamed: a list, searched…
+	nexts map[string]int // …and a map once there are many (each is linear)
+}
+
+// nameNext is the next suffix to try for a name renamed before.
+type nameNext struct {
+	name string
+	n    int
 }
 
 func newNameSet(taken []string) *nameSet {
-	return &nameSet{list: slices.Clone(taken)}
+	s := &nameSet{}
+	s.list = append(s.buf[:0], taken...)
+	return s
 }
 
 func (s *nameSet) has(k string) bool {
@@ -348,15 +358,43 @@ func (s *nameSet) add(k string) {
 func (s *nameSet) unique(k string) string {
 	name := k
 	if s.has(name) {
-		if s.next == nil {
-			s.next = map[string]int{}
-		}
-		n := max(2, s.next[k])
+		n := s.nextSuffix(k)
 		for name = k + suffix(n); s.has(name); name = k + suffix(n) {
 			n++
 		}
-		s.next[k] = n + 1
+		s.setNext(k, n+1)
 	}
 	s.add(name)
 	return name
+}
+
+// nextSuffix is the first suffix to try for k (2 for a name not renamed before).
+func (s *nameSet) nextSuffix(k string) int {
+	if s.nexts != nil {
+		return max(2, s.nexts[k])
+	}
+	if i := slices.IndexFunc(s.next, func(x nameNext) bool { return x.name == k }); i >= 0 {
+		return s.next[i].n
+	}
+	return 2
+}
+
+// setNext records n as the next suffix to try for k.
+func (s *nameSet) setNext(k string, n int) {
+	if s.nexts != nil {
+		s.nexts[k] = n
+		return
+	}
+	if i := slices.IndexFunc(s.next, func(x nameNext) bool { return x.name == k }); i >= 0 {
+		s.next[i].n = n
+		return
+	}
+	s.next = append(s.next, nameNext{k, n})
+	if len(s.next) > manyKeys {
+		s.nexts = make(map[string]int, 2*len(s.next))
+		for _, x := range s.next {
+			s.nexts[x.name] = x.n
+		}
+		s.next = nil
+	}
 }
