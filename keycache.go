@@ -5,7 +5,8 @@ import (
 	"unsafe"
 )
 
-// keyCacheSize is how many clean keys a keyCache remembers (a power of two).
+// keyCacheSize is how many clean keys a keyCache remembers (a power of
+// two; two slots for each key).
 const (
 	keyCacheBits = 8
 	keyCacheSize = 1 << keyCacheBits
@@ -36,21 +37,24 @@ type keyEntry struct {
 	gen    uint64
 }
 
-// slot is k's slot: a multiplicative hash of the address and the length
-// (the linker packs string constants byte by byte, so that the low bits of
-// nearby keys' addresses alone would often collide).
-func (c *keyCache) slot(k string) *atomic.Pointer[keyEntry] {
+// slot is the first of k's two slots (the other is the one beside it): a
+// multiplicative hash of the address and the length (the linker packs
+// string constants byte by byte, so that the low bits of nearby keys'
+// addresses alone would often collide).
+func (c *keyCache) slot(k string) int {
 	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(k))))
 	h := (p ^ uint64(len(k))<<48) * 0x9E3779B97F4A7C15
-	return &c.slots[h>>(64-keyCacheBits)]
+	return int(h >> (64 - keyCacheBits))
 }
 
 // get returns what is remembered of k: ok when k is remembered as clean,
 // and then whether it names a secret.
 func (c *keyCache) get(k string) (secret, ok bool) {
-	e := c.slot(k).Load()
-	if e != nil && e.key == k && e.gen == c.gen.Load() {
-		return e.secret, true
+	i, gen := c.slot(k), c.gen.Load()
+	for _, j := range [2]int{i, i ^ 1} {
+		if e := c.slots[j].Load(); e != nil && e.key == k && e.gen == gen {
+			return e.secret, true
+		}
 	}
 	return false, false
 }
@@ -61,12 +65,24 @@ func (c *keyCache) generation() uint64 { return c.gen.Load() }
 // forget makes every entry stale: the redactor changed (Mask).
 func (c *keyCache) forget() { c.gen.Add(1) }
 
-// add remembers k as clean, and whether it names a secret, in place of the
-// key in its slot. Keys longer than maxCachedKey are not remembered: they
+// add remembers k as clean, and whether it names a secret, in one of its
+// two slots that is empty or holds an entry of an older generation. A key
+// whose slots both hold current entries is not remembered: replacing them
+// would let two keys used on every record push each other out, at an
+// allocation per record; the key is then mapped in full each time, as
+// without a cache. Keys longer than maxCachedKey are not remembered: they
 // are rare, and would be kept alive by the cache.
 func (c *keyCache) add(k string, secret bool, gen uint64) {
-	if len(k) <= maxCachedKey {
-		c.slot(k).Store(&keyEntry{k, secret, gen})
+	if len(k) > maxCachedKey {
+		return
+	}
+	i, cur := c.slot(k), c.gen.Load()
+	for _, j := range [2]int{i, i ^ 1} {
+		if e := c.slots[j].Load(); e == nil || e.gen != cur {
+			if c.slots[j].CompareAndSwap(e, &keyEntry{k, secret, gen}) {
+				return
+			}
+		}
 	}
 }
 

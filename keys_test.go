@@ -381,3 +381,31 @@ func TestWrapManyRenamedNames(t *testing.T) {
 	}
 	uniqueKeys(t, b.String())
 }
+
+// The key cache never lets two keys push each other out: once both of a
+// key's slots hold current entries, the key is not remembered (and adding
+// it allocates nothing); after forget (a Mask), stale entries give way.
+func TestKeyCacheKeepsCurrentEntries(t *testing.T) {
+	var c keyCache
+	full := func() bool {
+		for i := range c.slots {
+			if c.slots[i].Load() == nil {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; !full(); i++ {
+		require.Less(t, i, 1<<20, "the cache never filled")
+		c.add(fmt.Sprint("key-", i), false, c.generation())
+	}
+	k := fmt.Sprint("another-key-", 7)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { c.add(k, true, c.generation()) }))
+	_, ok := c.get(k)
+	assert.False(t, ok, "not remembered: its slots hold current keys")
+	c.forget()
+	c.add(k, true, c.generation())
+	secret, ok := c.get(k)
+	assert.True(t, ok, "stale entries give way")
+	assert.True(t, secret)
+}
