@@ -75,6 +75,9 @@ func addLokiStats(a *loki.Stats, b loki.Stats, pending bool) {
 	a.Dropped += b.Dropped
 	a.Retries += b.Retries
 	a.FailedBatches += b.FailedBatches
+	a.Spooled += b.Spooled
+	a.Replayed += b.Replayed
+	a.SpoolTorn += b.SpoolTorn
 	if pending {
 		a.Pending += b.Pending
 	}
@@ -246,6 +249,16 @@ var lokiEnvVars = []envVar{
 	{"LOKI_QUEUE_BYTES", false, lokiInt(func(s *loki.Config) *int { return &s.QueueBytes }, 1<<20, 1<<40)},
 	{"LOKI_MAX_TRIES", false, lokiInt(func(s *loki.Config) *int { return &s.MaxTries }, 1, 1000)},
 	{"LOKI_MAX_RETRY_AGE", false, lokiDuration(func(s *loki.Config) *time.Duration { return &s.MaxRetryAge })},
+	// Added for issue #16 (a disk spool); keep at the end.
+	{"LOKI_SPOOL_DIR", false, lokiVar(func(s *loki.Config, v string) error { s.SpoolDir = strings.TrimSpace(v); return nil })},
+	{"LOKI_SPOOL_MAX_MB", false, lokiVar(func(s *loki.Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 1<<20 {
+			return errors.New("want a number of MiB from 1 to 1048576")
+		}
+		s.SpoolMaxBytes = int64(n) << 20
+		return nil
+	})},
 }
 
 // lokiOwnLabels is how many labels the sink adds to the static ones: level,
