@@ -7,6 +7,16 @@
 // tries and MaxRetryAge. It never follows a redirect; its memory is bounded
 // by QueueBytes and QueueSize; Close leaves no goroutine or connection.
 //
+// With Config.SpoolDir, records Loki cannot take yet wait on disk instead:
+// a batch whose push fails with a network error, 429 or 5xx goes to the
+// spool at once, and so do the queue's oldest records while the queue is
+// over half full (and what Close could not send). The spool is sent first,
+// oldest first, retried without end until Loki accepts it, by this client
+// or the next one started on the same directory; a segment file is deleted
+// once all its records were accepted (or refused for good: a 3xx, a 4xx but
+// 429, counted as dropped). Records are dropped only when the queue and the
+// spool are both full. Only the client's goroutine touches the disk.
+//
 // The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
 // also be used alone. Package lokitest is a fake Loki for tests.
 package loki
@@ -333,7 +343,8 @@ type queued struct {
 }
 
 // Stats are a client's counters. Every record pushed is eventually counted
-// in exactly one of Sent or Dropped (Pending until then).
+// in exactly one of Sent or Dropped (Pending until then, or waiting in the
+// spool: see Spooled and Replayed).
 type Stats struct {
 	Sent          uint64 // records Loki accepted
 	Dropped       uint64 // records given up: queue full, rejected batch, tries spent, or unsent at Close
@@ -668,7 +679,7 @@ func (c *Client) run() {
 
 // spoolDue reports whether the queue should be spooled now.
 func (c *Client) spoolDue() bool {
-	if !c.spool.writable() {
+	if !c.spool.roomy() {
 		return false
 	}
 	c.mu.Lock()
@@ -701,7 +712,7 @@ func (c *Client) drain(stop <-chan struct{}) bool {
 // be sent) to the spool: while the queue is over half full, or all of it.
 // What the spool has no room for stays queued.
 func (c *Client) spill(all bool) {
-	for c.spool.writable() && (all && c.queueLen() > 0 || c.spoolDue()) {
+	for c.spool.roomy() && (all && c.queueLen() > 0 || c.spoolDue()) {
 		batch := c.take(c.cfg.BatchSize)
 		if !c.spoolBatch(batch) {
 			return

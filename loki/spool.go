@@ -47,7 +47,8 @@ type spool struct {
 	total   int64    // bytes of segs
 	w       *os.File // the last segment, open for appending; nil if sealed
 	nextSeq uint64
-	broken  bool // a write failed: nothing more is written (reported once)
+	broken  bool  // a write failed: nothing more is written (reported once)
+	fullAt  int64 // total when a record found no room; -1 once a segment was deleted since
 	report  func(error)
 	torn    func() // counts a torn record
 
@@ -81,8 +82,8 @@ func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn
 	if err := spoolDir(dir); err != nil {
 		return nil, err
 	}
-	s := &spool{dir: dir, max: maxBytes, segMax: min(max(maxBytes/16, 64<<10), 16<<20), recCap: 12 + maxSpoolLabels + maxLine,
-		report: report, torn: torn, nextSeq: 1, labels: map[string][]byte{}}
+	s := &spool{dir: dir, max: maxBytes, segMax: min(max(maxBytes/16, 64<<10), 16<<20), recCap: 12 + maxSpoolLabels + max(maxLine, DefaultMaxLineBytes),
+		report: report, torn: torn, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -148,6 +149,11 @@ func (s *spool) has() bool { return s != nil && (len(s.segs) > 0 || s.pending !=
 // writable reports whether records may still be written.
 func (s *spool) writable() bool { return s != nil && !s.broken }
 
+// roomy reports whether the spool may have room: it is writable, and no
+// record found it full since a segment was last deleted. The queue is not
+// moved to a full spool over and over.
+func (s *spool) roomy() bool { return s.writable() && (s.fullAt < 0 || s.total < s.fullAt) }
+
 // fail stops the writing after an error, reported once.
 func (s *spool) fail(err error) {
 	if s.w != nil {
@@ -186,6 +192,7 @@ func (s *spool) append(batch []queued) int {
 	var buf []byte
 	for n < len(batch) {
 		if s.total+int64(20+len(s.labelsJSON(&batch[n]))+len(batch[n].line)) > s.max {
+			s.fullAt = s.total
 			return n // full
 		}
 		if s.w == nil {
@@ -313,6 +320,7 @@ func (s *spool) dropHead() {
 	s.total -= s.segs[0].size
 	s.segs = s.segs[1:]
 	s.headDone = false
+	s.fullAt = -1
 }
 
 // openSegment opens a segment for reading: not through a symbolic link,
