@@ -43,6 +43,7 @@ type spool struct {
 	max     int64 // bytes of segments on disk, at most
 	segMax  int64 // a segment is sealed once it holds this many bytes
 	recCap  int   // the longest payload read back
+	maxLine int   // a longer line read back is cut, as Push cuts it
 	segs    []segment
 	total   int64    // bytes of segs
 	w       *os.File // the last segment, open for appending; nil if sealed
@@ -83,7 +84,7 @@ func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn
 		return nil, err
 	}
 	s := &spool{dir: dir, max: maxBytes, segMax: min(max(maxBytes/16, 64<<10), 16<<20), recCap: 12 + maxSpoolLabels + max(maxLine, DefaultMaxLineBytes),
-		report: report, torn: torn, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
+		maxLine: maxLine, report: report, torn: torn, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -334,6 +335,9 @@ func openSegment(path string) (*os.File, error) {
 	if err == nil && !fi.Mode().IsRegular() {
 		err = fmt.Errorf("%s: %w", path, securefile.ErrNotRegular)
 	}
+	if err == nil {
+		err = securefile.CheckOwned(fi) // one link, the process's own
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -364,6 +368,9 @@ func (s *spool) read() (queued, bool) {
 	q, ok := decodeRecord(p)
 	if !ok {
 		s.torn()
+	}
+	if len(q.line) > s.maxLine {
+		q.line = truncate(q.line, s.maxLine)
 	}
 	return q, ok
 }
