@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -287,6 +288,16 @@ func checkLokiLabels(labels map[string]string) error {
 
 func init() { envVars = append(envVars, lokiEnvVars...) }
 
+// lokiSpoolOff, as LOKI_SPOOL_DIR, keeps the Loki sink in memory only,
+// even with a FILE.
+const lokiSpoolOff = "off"
+
+// defaultLokiSpool is the spool directory of a Loki sink beside the log
+// file file: <dir of file>/<base of file>.loki-spool.
+func defaultLokiSpool(file string) string {
+	return filepath.Join(filepath.Dir(file), filepath.Base(file)+".loki-spool")
+}
+
 // newLokiSink builds the Loki sink if a URL is set; the client reports its
 // failures to report. Errors name the variable and never a secret.
 func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
@@ -302,6 +313,12 @@ func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
 		cfg.OnError = func(err error) { report(err); user(err) } // the config's own callback too
 	} else {
 		cfg.OnError = report
+	}
+	switch {
+	case cfg.SpoolDir == lokiSpoolOff:
+		cfg.SpoolDir = ""
+	case cfg.SpoolDir == "" && c.file != "":
+		cfg.SpoolDir = defaultLokiSpool(c.file)
 	}
 	if err := checkLokiLabels(cfg.Labels); err != nil {
 		return nil, &ConfigError{Name: EnvPrefix + "LOKI_LABELS", Value: "", Err: err}

@@ -421,3 +421,36 @@ func TestLokiSpoolAcrossRestart(t *testing.T) {
 	assert.Contains(t, lines, "while Loki is down")
 	assert.Contains(t, lines, "u-spooled")
 }
+
+// With a FILE, the spool defaults to <file>.loki-spool beside it;
+// LOKI_SPOOL_DIR=off keeps the sink in memory only.
+func TestLokiSpoolBesideFile(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprint("off=", off), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "app.log")
+			t.Setenv(EnvPrefix+"LOKI_URL", srv.URL)
+			t.Setenv(EnvPrefix+"LOKI_FLUSH_TIMEOUT", "50ms")
+			t.Setenv(EnvPrefix+"FILE", file)
+			if off {
+				t.Setenv(EnvPrefix+"LOKI_SPOOL_DIR", "off")
+			}
+			require.NoError(t, Setup(WithConsole(io.Discard)))
+			Logger("app").Info("kept on disk")
+			err := Close()
+			segs, _ := filepath.Glob(filepath.Join(file+".loki-spool", "*.seg"))
+			if off {
+				assert.Error(t, err, "memory only: the record is lost at Close")
+				assert.NoDirExists(t, file+".loki-spool")
+				return
+			}
+			require.NoError(t, err)
+			assert.Len(t, segs, 1)
+			fi, err := os.Stat(file + ".loki-spool")
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+		})
+	}
+}
