@@ -657,6 +657,7 @@ func (c *Client) queueLen() int {
 func (c *Client) run() {
 	defer close(c.done)
 	for {
+		c.spool.acquire()
 		if !c.spool.has() {
 			select {
 			case <-c.stop:
@@ -691,6 +692,7 @@ func (c *Client) spoolDue() bool {
 // empty; it returns false if stop closed first. A queue over half full is
 // moved to the spool first.
 func (c *Client) drain(stop <-chan struct{}) bool {
+	c.spool.acquire() // if another client had it, and let it go
 	for {
 		c.spill(false)
 		if c.spool.has() {
@@ -1161,6 +1163,7 @@ func (c *Client) Close(ctx context.Context) error {
 	if ctx.Err() == nil {
 		c.drain(ctx.Done())
 	}
+	c.spool.acquire()
 	c.spill(true) // what is left waits in the spool for the next start
 	c.spool.close()
 	if n := c.queueLen(); n > 0 {

@@ -39,6 +39,8 @@ const DefaultSpoolMaxBytes = 256 << 20
 // and intact (a torn tail, after a crash or a failed write) ends its
 // segment: it and what follows are skipped and counted, never sent.
 type spool struct {
+	lock    *os.File // dir/lock, flock'ed while the spool is this client's
+	held    bool
 	dir     string
 	max     int64 // bytes of segments on disk, at most
 	segMax  int64 // a segment is sealed once it holds this many bytes
@@ -79,15 +81,40 @@ func (s *spool) path(seq uint64) string {
 // parents) if it does not exist; refused if it is a symbolic link or not
 // a directory; its mode narrowed to 0700 if it allows more. The segments
 // found there are kept, to be sent first.
+//
+// One client at a time uses a directory: it holds an exclusive flock on
+// the file "lock" there. A client that finds the lock held (another
+// client, perhaps of this process, as when Setup replaces a sink before it
+// closes the old one) keeps its records in memory and tries again at each
+// wake of its sender; once it holds the lock, it sends what the other left.
 func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn func()) (*spool, error) {
 	if err := spoolDir(dir); err != nil {
 		return nil, err
 	}
-	s := &spool{dir: dir, max: maxBytes, segMax: min(max(maxBytes/16, 64<<10), 16<<20), recCap: 12 + maxSpoolLabels + max(maxLine, DefaultMaxLineBytes),
-		maxLine: maxLine, report: report, torn: torn, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
-	ents, err := os.ReadDir(dir)
+	lock, _, err := securefile.OpenLog(filepath.Join(dir, "lock"), 0o600)
 	if err != nil {
 		return nil, err
+	}
+	s := &spool{lock: lock, dir: dir, max: maxBytes, segMax: min(max(maxBytes/16, 64<<10), 16<<20), recCap: 12 + maxSpoolLabels + max(maxLine, DefaultMaxLineBytes),
+		maxLine: maxLine, report: report, torn: torn, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
+	s.acquire()
+	return s, nil
+}
+
+// acquire takes the directory's lock, if it is free, and then lists the
+// segments there. It reports whether the spool is this client's.
+func (s *spool) acquire() bool {
+	if s == nil || s.held {
+		return s != nil
+	}
+	if s.lock == nil || syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		return false
+	}
+	s.held = true
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		s.fail(err)
+		return true
 	}
 	for _, e := range ents {
 		name := e.Name()
@@ -108,7 +135,7 @@ func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn
 		s.nextSeq = max(s.nextSeq, seq+1)
 	}
 	slices.SortFunc(s.segs, func(a, b segment) int { return cmpUint(a.seq, b.seq) })
-	return s, nil
+	return true
 }
 
 func cmpUint(a, b uint64) int {
@@ -145,10 +172,10 @@ func spoolDir(dir string) error {
 }
 
 // has reports whether records may be waiting in the spool.
-func (s *spool) has() bool { return s != nil && (len(s.segs) > 0 || s.pending != nil) }
+func (s *spool) has() bool { return s != nil && s.held && (len(s.segs) > 0 || s.pending != nil) }
 
 // writable reports whether records may still be written.
-func (s *spool) writable() bool { return s != nil && !s.broken }
+func (s *spool) writable() bool { return s != nil && s.held && !s.broken }
 
 // roomy reports whether the spool may have room: it is writable, and no
 // record found it full since a segment was last deleted. The queue is not
@@ -408,5 +435,9 @@ func (s *spool) close() {
 	if s.r != nil {
 		s.r.Close()
 		s.r, s.br = nil, nil
+	}
+	if s.lock != nil {
+		s.lock.Close() // and the flock with it
+		s.lock, s.held = nil, false
 	}
 }

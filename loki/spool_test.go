@@ -341,3 +341,39 @@ func TestSpoolUnwritableReportedOnce(t *testing.T) {
 	assert.Equal(t, uint64(5), st.Dropped)
 	assert.False(t, errors.Is(err, securefile.ErrSymlink))
 }
+
+// Two clients on one directory (as when Setup replaces a sink before it
+// closes the old one): the second keeps to memory while the first holds
+// the directory, then takes it over and sends what the first left there.
+func TestSpoolHandedOver(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	c1, err := New(cfg)
+	require.NoError(t, err)
+	cfg2, clk2 := testConfig(srv.URL)
+	clk2.set(cfg2.BatchWait, atOnce)
+	cfg2.SpoolDir = cfg.SpoolDir
+	r2 := newReports(&cfg2)
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	assert.False(t, c2.spool.held, "the first client holds the directory")
+	want := lineList("h", 10)
+	for i, l := range want {
+		c1.Push(Entry{Time: time.Unix(100, int64(i)), Line: l})
+	}
+	require.NoError(t, closeAtDeadline(t, c1, clk))
+	assert.Equal(t, uint64(10), c1.Stats().Spooled)
+	srv.SetStatus(0)
+	c2.Push(Entry{Time: time.Unix(200, 0), Line: "after"}) // wakes c2's sender, which takes the directory over
+	require.NoError(t, srv.WaitLines(watched(t), 11))
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, append(want, "after"), srv.KeptLines(), "the spool first, then the queue")
+	st := c2.Stats()
+	// "after" is replayed too if Close cut its push short after Loki stored it.
+	assert.GreaterOrEqual(t, st.Replayed, uint64(10), "%+v %v", st, r2.all())
+	assert.Equal(t, uint64(11), st.Sent)
+	assert.Zero(t, st.Dropped)
+	assert.Empty(t, segments(t, cfg.SpoolDir))
+}
