@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,6 +76,9 @@ func addLokiStats(a *loki.Stats, b loki.Stats, pending bool) {
 	a.Dropped += b.Dropped
 	a.Retries += b.Retries
 	a.FailedBatches += b.FailedBatches
+	a.Spooled += b.Spooled
+	a.Replayed += b.Replayed
+	a.SpoolTorn += b.SpoolTorn
 	if pending {
 		a.Pending += b.Pending
 	}
@@ -246,6 +250,16 @@ var lokiEnvVars = []envVar{
 	{"LOKI_QUEUE_BYTES", false, lokiInt(func(s *loki.Config) *int { return &s.QueueBytes }, 1<<20, 1<<40)},
 	{"LOKI_MAX_TRIES", false, lokiInt(func(s *loki.Config) *int { return &s.MaxTries }, 1, 1000)},
 	{"LOKI_MAX_RETRY_AGE", false, lokiDuration(func(s *loki.Config) *time.Duration { return &s.MaxRetryAge })},
+	// Added for issue #16 (a disk spool); keep at the end.
+	{"LOKI_SPOOL_DIR", false, lokiVar(func(s *loki.Config, v string) error { s.SpoolDir = strings.TrimSpace(v); return nil })},
+	{"LOKI_SPOOL_MAX_MB", false, lokiVar(func(s *loki.Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 1<<20 {
+			return errors.New("want a number of MiB from 1 to 1048576")
+		}
+		s.SpoolMaxBytes = int64(n) << 20
+		return nil
+	})},
 }
 
 // lokiOwnLabels is how many labels the sink adds to the static ones: level,
@@ -274,6 +288,16 @@ func checkLokiLabels(labels map[string]string) error {
 
 func init() { envVars = append(envVars, lokiEnvVars...) }
 
+// lokiSpoolOff, as LOKI_SPOOL_DIR, keeps the Loki sink in memory only,
+// even with a FILE.
+const lokiSpoolOff = "off"
+
+// defaultLokiSpool is the spool directory of a Loki sink beside the log
+// file file: <dir of file>/<base of file>.loki-spool.
+func defaultLokiSpool(file string) string {
+	return filepath.Join(filepath.Dir(file), filepath.Base(file)+".loki-spool")
+}
+
 // newLokiSink builds the Loki sink if a URL is set; the client reports its
 // failures to report. Errors name the variable and never a secret.
 func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
@@ -289,6 +313,12 @@ func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
 		cfg.OnError = func(err error) { report(err); user(err) } // the config's own callback too
 	} else {
 		cfg.OnError = report
+	}
+	switch {
+	case cfg.SpoolDir == lokiSpoolOff:
+		cfg.SpoolDir = ""
+	case cfg.SpoolDir == "" && c.file != "":
+		cfg.SpoolDir = defaultLokiSpool(c.file)
 	}
 	if err := checkLokiLabels(cfg.Labels); err != nil {
 		return nil, &ConfigError{Name: EnvPrefix + "LOKI_LABELS", Value: "", Err: err}

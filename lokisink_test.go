@@ -365,3 +365,92 @@ func TestSetupCloseLeavesNothing(t *testing.T) {
 	}
 	assert.Equal(t, 301, srv.Distinct())
 }
+
+// A spool directory that is a symbolic link, or a spool size out of range,
+// is a Setup error naming the variable.
+func TestLokiSpoolVariablesRefused(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	require.NoError(t, os.Mkdir(target, 0o700))
+	link := filepath.Join(dir, "link")
+	require.NoError(t, os.Symlink(target, link))
+	for _, tc := range []struct{ variable, value string }{
+		{"LOKI_SPOOL_DIR", link},
+		{"LOKI_SPOOL_MAX_MB", "0"},
+		{"LOKI_SPOOL_MAX_MB", "lots"},
+	} {
+		t.Run(tc.variable+"="+tc.value, func(t *testing.T) {
+			t.Setenv(EnvPrefix+"LOKI_URL", "http://127.0.0.1:1")
+			t.Setenv(EnvPrefix+"LOKI_FLUSH_TIMEOUT", "50ms")
+			t.Setenv(EnvPrefix+tc.variable, tc.value)
+			err := Setup(WithConsole(&syncBuffer{}))
+			t.Cleanup(func() { _ = Close() })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), EnvPrefix+tc.variable, "names the variable")
+		})
+	}
+}
+
+// Records logged while Loki is down wait in LOKI_SPOOL_DIR across a
+// restart of the program; Stats().Loki counts them as Spooled, then as
+// Replayed once the next Setup sends them.
+func TestLokiSpoolAcrossRestart(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	spool := filepath.Join(t.TempDir(), "app.loki-spool")
+	t.Setenv(EnvPrefix+"LOKI_URL", srv.URL)
+	t.Setenv(EnvPrefix+"LOKI_FLUSH_TIMEOUT", "50ms")
+	t.Setenv(EnvPrefix+"LOKI_SPOOL_DIR", spool)
+	before := Stats().Loki
+	require.NoError(t, Setup(WithConsole(io.Discard)))
+	Logger("app").Info("while Loki is down", "n", 1)
+	SecurityEvent(context.Background(), Event{Type: AuthnFailure, UserID: "u-spooled"})
+	require.NoError(t, Close(), "nothing is lost: it waits in the spool")
+	mid := Stats().Loki
+	assert.Equal(t, before.Spooled+2, mid.Spooled)
+	assert.Equal(t, before.Dropped, mid.Dropped)
+
+	srv.SetStatus(0)
+	require.NoError(t, Setup(WithConsole(io.Discard)))
+	require.NoError(t, srv.WaitLines(context.Background(), 2))
+	require.NoError(t, Close())
+	after := Stats().Loki
+	assert.Equal(t, mid.Replayed+2, after.Replayed)
+	lines := strings.Join(srv.KeptLines(), "\n")
+	assert.Contains(t, lines, "while Loki is down")
+	assert.Contains(t, lines, "u-spooled")
+}
+
+// With a FILE, the spool defaults to <file>.loki-spool beside it;
+// LOKI_SPOOL_DIR=off keeps the sink in memory only.
+func TestLokiSpoolBesideFile(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprint("off=", off), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "app.log")
+			t.Setenv(EnvPrefix+"LOKI_URL", srv.URL)
+			t.Setenv(EnvPrefix+"LOKI_FLUSH_TIMEOUT", "50ms")
+			t.Setenv(EnvPrefix+"FILE", file)
+			if off {
+				t.Setenv(EnvPrefix+"LOKI_SPOOL_DIR", "off")
+			}
+			require.NoError(t, Setup(WithConsole(io.Discard)))
+			Logger("app").Info("kept on disk")
+			err := Close()
+			segs, _ := filepath.Glob(filepath.Join(file+".loki-spool", "*.seg"))
+			if off {
+				assert.Error(t, err, "memory only: the record is lost at Close")
+				assert.NoDirExists(t, file+".loki-spool")
+				return
+			}
+			require.NoError(t, err)
+			assert.Len(t, segs, 1)
+			fi, err := os.Stat(file + ".loki-spool")
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+		})
+	}
+}

@@ -318,6 +318,9 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"LOKI_MAX_TRIES":     {"5", lokiWith(func(c *loki.Config) { c.MaxTries = 5 })},
 		"LOKI_MAX_RETRY_AGE": {"1m", lokiWith(func(c *loki.Config) { c.MaxRetryAge = 60e9 })},
 		"INTEGRITY_KEY_FILE": {secretFile, WithIntegrityKeyFile(secretFile)},
+		// issue #16 (Loki spool): keep at the end
+		"LOKI_SPOOL_DIR":    {"/var/spool/app-loki", lokiWith(func(c *loki.Config) { c.SpoolDir = "/var/spool/app-loki" })},
+		"LOKI_SPOOL_MAX_MB": {"64", lokiWith(func(c *loki.Config) { c.SpoolMaxBytes = 64 << 20 })},
 	}
 	for _, v := range envVars {
 		t.Run(v.name, func(t *testing.T) {

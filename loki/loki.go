@@ -7,6 +7,16 @@
 // tries and MaxRetryAge. It never follows a redirect; its memory is bounded
 // by QueueBytes and QueueSize; Close leaves no goroutine or connection.
 //
+// With Config.SpoolDir, records Loki cannot take yet wait on disk instead:
+// a batch whose push fails with a network error, 429 or 5xx goes to the
+// spool at once, and so do the queue's oldest records while the queue is
+// over half full (and what Close could not send). The spool is sent first,
+// oldest first, retried without end until Loki accepts it, by this client
+// or the next one started on the same directory; a segment file is deleted
+// once all its records were accepted (or refused for good: a 3xx, a 4xx but
+// 429, counted as dropped). Records are dropped only when the queue and the
+// spool are both full. Only the client's goroutine touches the disk.
+//
 // The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
 // also be used alone. Package lokitest is a fake Loki for tests.
 package loki
@@ -56,7 +66,7 @@ type Config struct {
 	Labels          map[string]string // static labels of every stream
 	BatchSize       int               // bytes of lines per push; default 1 MiB
 	BatchWait       time.Duration     // longest a line waits for its batch; default 1s
-	QueueSize       int               // records held while waiting to be sent; default 10,000
+	QueueSize       int               // records held while waiting to be sent; default 1,048,576 (QueueBytes bounds them first)
 	Timeout         time.Duration     // per HTTP request; default 10s
 	FlushTimeout    time.Duration     // how long Close may take to send what is queued; default 5s
 	AllowInsecure   bool              // allow credentials over plain http to a non-loopback host
@@ -68,7 +78,13 @@ type Config struct {
 	QueueBytes      int               // bytes of lines held while waiting to be sent; default 64 MiB
 	MaxTries        int               // tries of one batch before it is dropped; default 10
 	MaxRetryAge     time.Duration     // longest a batch is retried after its first failure; default 5m
-	retryBaseDelay  time.Duration
+	// SpoolDir, if set, is a directory where records wait on disk while
+	// Loki is unreachable or the memory queue is over half full, to be sent
+	// later, by this client or the next one started with the same
+	// directory (see the package documentation). Empty: memory only.
+	SpoolDir       string
+	SpoolMaxBytes  int64 // bytes of the spool's files, at most; default 256 MiB
+	retryBaseDelay time.Duration
 	// after is the clock of every wait: the batch wait, a request's
 	// timeout, retry backoff and Retry-After, and Close's flush deadline.
 	// It is time.After unless a test drives time itself.
@@ -88,7 +104,7 @@ const (
 const (
 	DefaultBatchSize    = 1 << 20
 	DefaultBatchWait    = time.Second
-	DefaultQueueSize    = 10000
+	DefaultQueueSize    = DefaultQueueBytes / entryOverhead // the bound in bytes is the one that counts
 	DefaultTimeout      = 10 * time.Second
 	DefaultFlushTimeout = 5 * time.Second
 	DefaultMaxLineBytes = 256 << 10
@@ -300,6 +316,9 @@ func (c *Config) Validate() error {
 		c.MaxLineBytes < 0 || c.QueueBytes < 0 || c.MaxTries < 0 || c.MaxRetryAge < 0 {
 		return errors.New("sizes and durations must not be negative")
 	}
+	if c.SpoolMaxBytes < 0 {
+		return fieldError("SPOOL_MAX_MB", errors.New("SpoolMaxBytes must not be negative"))
+	}
 	if c.QueueBytes > 0 && c.QueueBytes < cmp.Or(c.MaxLineBytes, DefaultMaxLineBytes)+entryOverhead {
 		return fieldError("QUEUE_BYTES", fmt.Errorf("QueueBytes %d: want room for at least one line of MaxLineBytes (%d) and %d bytes more",
 			c.QueueBytes, cmp.Or(c.MaxLineBytes, DefaultMaxLineBytes), entryOverhead))
@@ -320,16 +339,21 @@ type queued struct {
 	labels map[string]string
 	ts     int64
 	line   string
+	prio   bool // a priority entry
 }
 
 // Stats are a client's counters. Every record pushed is eventually counted
-// in exactly one of Sent or Dropped (Pending until then).
+// in exactly one of Sent or Dropped (Pending until then, or waiting in the
+// spool: see Spooled and Replayed).
 type Stats struct {
 	Sent          uint64 // records Loki accepted
 	Dropped       uint64 // records given up: queue full, rejected batch, tries spent, or unsent at Close
 	Retries       uint64 // push attempts that were retried
 	FailedBatches uint64 // batches dropped: a non-retryable answer (3xx, 4xx but 429), or MaxTries or MaxRetryAge spent
-	Pending       int    // records queued or in the batch being sent
+	Pending       int    // records queued in memory or in the batch being sent (not those in the spool)
+	Spooled       uint64 // records written to the spool (Config.SpoolDir)
+	Replayed      uint64 // records read back from the spool and accepted by Loki (counted in Sent too)
+	SpoolTorn     uint64 // spool records skipped as torn or corrupt (a crash's torn tail), never sent
 }
 
 // Client pushes lines to Loki.
@@ -349,6 +373,8 @@ type Client struct {
 	closed   atomic.Bool
 
 	sent, dropped, retries, failed atomic.Uint64
+	spooled, replayed, torn        atomic.Uint64
+	spool                          *spool // nil without SpoolDir; used by the sender, and by Close after it
 	inFlight                       atomic.Int64
 	failing                        atomic.Bool
 }
@@ -392,6 +418,7 @@ func New(cfg Config) (*Client, error) {
 	defaultTo(&cfg.MaxTries, DefaultMaxTries)
 	defaultTo(&cfg.MaxRetryAge, DefaultMaxRetryAge)
 	defaultTo(&cfg.retryBaseDelay, 100*time.Millisecond)
+	defaultTo(&cfg.SpoolMaxBytes, DefaultSpoolMaxBytes)
 	if cfg.after == nil {
 		cfg.after = time.After
 	}
@@ -430,6 +457,16 @@ func New(cfg Config) (*Client, error) {
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+	}
+	if cfg.SpoolDir != "" {
+		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) })
+		if err != nil {
+			if own != nil {
+				own.CloseIdleConnections()
+			}
+			return nil, fileError("SPOOL_DIR", cfg.SpoolDir, err)
+		}
+		c.spool = sp
 	}
 	go c.run()
 	return c, nil
@@ -512,7 +549,7 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 	if len(line) > c.cfg.MaxLineBytes {
 		line = truncate(line, c.cfg.MaxLineBytes)
 	}
-	q := queued{stream: st.key, labels: st.labels, ts: t.UnixNano(), line: line}
+	q := queued{stream: st.key, labels: st.labels, ts: t.UnixNano(), line: line, prio: priority}
 	cost := q.cost()
 	c.mu.Lock()
 	full := func() bool {
@@ -541,13 +578,20 @@ func (c *Client) PushLabeled(st *LabelSet, t time.Time, line string, priority bo
 	}
 	// The first entry of an empty queue wakes the sender, which has no timer
 	// while idle; so does a queue that holds a batch.
-	if n == 1 || qb >= c.cfg.BatchSize {
+	// With a spool, so does a queue over half full: the sender spools it.
+	if n == 1 || qb >= c.cfg.BatchSize || c.spool != nil && c.overHalf(n, qb) {
 		select {
 		case c.wake <- struct{}{}:
 		default:
 		}
 	}
 	return true
+}
+
+// overHalf reports whether a queue of n entries and qb bytes is over half
+// full: the sender then moves its oldest entries to the spool.
+func (c *Client) overHalf(n, qb int) bool {
+	return n > c.cfg.QueueSize/2 || qb > c.cfg.QueueBytes/2
 }
 
 // cost is what q counts against QueueBytes.
@@ -607,27 +651,162 @@ func (c *Client) queueLen() int {
 // BatchWait unless it is full already, then sends until the queue is empty.
 // It needs no timer while the queue is empty: it goes idle only once it has
 // seen the queue empty, and the Push that queues the next entry wakes it.
+//
+// Records in the spool are sent first, at once, those of an earlier
+// process included.
 func (c *Client) run() {
 	defer close(c.done)
 	for {
-		select {
-		case <-c.stop:
-			return
-		case <-c.wake:
-		}
-		if c.queueBytesApprox() < c.cfg.BatchSize {
+		c.spool.acquire()
+		if !c.spool.has() {
 			select {
-			case <-c.cfg.after(c.cfg.BatchWait):
 			case <-c.stop:
 				return
+			case <-c.wake:
+			}
+			if c.queueBytesApprox() < c.cfg.BatchSize && !c.spoolDue() {
+				select {
+				case <-c.cfg.after(c.cfg.BatchWait):
+				case <-c.stop:
+					return
+				}
 			}
 		}
-		for c.queueLen() > 0 {
-			batch := c.take(c.cfg.BatchSize)
-			if !c.send(batch, c.stop) {
-				return // stopping: the batch went back to the queue
+		if !c.drain(c.stop) {
+			return // stopping: the batch went back to the queue, or stays in the spool
+		}
+	}
+}
+
+// spoolDue reports whether the queue should be spooled now.
+func (c *Client) spoolDue() bool {
+	if !c.spool.roomy() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.overHalf(len(c.normal)+len(c.priority), c.qbytes)
+}
+
+// drain sends the spool, oldest first, then the queue, until both are
+// empty; it returns false if stop closed first. A queue over half full is
+// moved to the spool first.
+func (c *Client) drain(stop <-chan struct{}) bool {
+	c.spool.acquire() // if another client had it, and let it go
+	for {
+		c.spill(false)
+		if c.spool.has() {
+			if !c.sendSpooled(stop) {
+				return false
+			}
+			continue
+		}
+		if c.queueLen() == 0 {
+			return true
+		}
+		if !c.send(c.take(c.cfg.BatchSize), stop) {
+			return false
+		}
+	}
+}
+
+// spill moves the queue's oldest entries (priority first, as they would
+// be sent) to the spool: while the queue is over half full, or all of it.
+// What the spool has no room for stays queued.
+func (c *Client) spill(all bool) {
+	for c.spool.roomy() && (all && c.queueLen() > 0 || c.spoolDue()) {
+		batch := c.take(c.cfg.BatchSize)
+		if !c.spoolBatch(batch) {
+			return
+		}
+	}
+}
+
+// spoolBatch writes batch, taken from the queue, to the spool; what does
+// not fit goes back to the queue's front. It reports whether all of it was
+// written.
+func (c *Client) spoolBatch(batch []queued) bool {
+	n := c.spool.append(batch)
+	c.spooled.Add(uint64(n))
+	if n < len(batch) {
+		c.requeue(batch[n:])
+		return false
+	}
+	c.inFlight.Store(0)
+	return true
+}
+
+// sendSpooled sends the spool's oldest records until Loki accepts them or
+// refuses them for good (a 3xx, a 4xx but 429: they are dropped, counted);
+// a network error, 429 or 5xx is retried without end, with backoff, while
+// the queue is spooled as it fills. It returns false if stop closed first;
+// the records stay in the spool.
+func (c *Client) sendSpooled(stop <-chan struct{}) bool {
+	batch := c.spool.next(c.cfg.BatchSize)
+	if len(batch) == 0 {
+		return true
+	}
+	var body []byte
+	var err error
+	if c.cfg.JSON {
+		body, err = encode(batch)
+	} else {
+		body = encodeProtobuf(batch)
+	}
+	if err != nil {
+		c.dropped.Add(uint64(len(batch)))
+		c.spool.commit()
+		c.report(err)
+		return true
+	}
+	delay := c.cfg.retryBaseDelay
+	for attempt := 1; ; attempt++ {
+		ans, err := c.post(body, stop)
+		switch {
+		case err == nil && ans.status/100 == 2:
+			c.sent.Add(uint64(len(batch)))
+			c.replayed.Add(uint64(len(batch)))
+			c.spool.commit()
+			if c.failing.CompareAndSwap(true, false) {
+				c.report(fmt.Errorf("loki push recovered after %d retries: sending the spool", attempt-1))
+			}
+			return true
+		case err == nil && (ans.status/100 != 5 && ans.status != http.StatusTooManyRequests):
+			c.failed.Add(1)
+			c.dropped.Add(uint64(len(batch)))
+			c.spool.commit()
+			c.report(fmt.Errorf("loki refused a batch of %d spooled records: HTTP %d: %s", len(batch), ans.status, c.reason(ans.body, batch)))
+			return true
+		}
+		if err == nil {
+			err = fmt.Errorf("HTTP %d", ans.status)
+		}
+		select {
+		case <-stop:
+			return false
+		default:
+		}
+		c.retries.Add(1)
+		if c.failing.CompareAndSwap(false, true) {
+			c.report(fmt.Errorf("loki push failed, retrying; records wait in the spool: %v", err))
+		}
+		wait := delay/2 + rand.N(delay/2+1)
+		if ans.retryAfter > 0 {
+			wait = ans.retryAfter
+		}
+		timer := c.cfg.after(wait)
+	waiting:
+		for {
+			select {
+			case <-timer:
+				break waiting
+			case <-c.wake:
+				c.spill(false)
+			case <-stop:
+				return false
 			}
 		}
+		delay = min(delay*2, c.cfg.MaxBackoff)
 	}
 }
 
@@ -688,6 +867,22 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 		}
 		if err == nil {
 			err = fmt.Errorf("HTTP %d", ans.status)
+		}
+		if c.spool.writable() {
+			// Loki is unreachable: the batch waits in the spool, and the
+			// sender sends the spool, retrying, before the queue. What the
+			// spool has no room for waits in the queue.
+			n := c.spool.append(batch)
+			c.spooled.Add(uint64(n))
+			if n > 0 || c.spool.has() {
+				c.requeue(batch[n:])
+				if c.failing.CompareAndSwap(false, true) {
+					c.report(fmt.Errorf("loki push failed, retrying; records wait in the spool: %v", err))
+				}
+				return true
+			}
+			// Nothing written to an empty spool (its writing failed): the
+			// batch is retried as without a spool.
 		}
 		select {
 		case <-stop: // stopping, not failing: Close sends the batch again
@@ -796,9 +991,20 @@ func location(loc string) string {
 // requeue puts a batch back at the front of its queues.
 func (c *Client) requeue(batch []queued) {
 	c.mu.Lock()
-	c.normal = append(batch, c.normal...)
+	var prio, normal []queued
 	for i := range batch {
+		if batch[i].prio {
+			prio = append(prio, batch[i])
+		} else {
+			normal = append(normal, batch[i])
+		}
 		c.qbytes += batch[i].cost()
+	}
+	if prio != nil {
+		c.priority = append(prio, c.priority...)
+	}
+	if normal != nil {
+		c.normal = append(normal, c.normal...)
 	}
 	c.inFlight.Store(0)
 	c.mu.Unlock()
@@ -954,12 +1160,12 @@ func (c *Client) Close(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
-	for c.queueLen() > 0 && ctx.Err() == nil {
-		batch := c.take(c.cfg.BatchSize)
-		if !c.send(batch, ctx.Done()) {
-			break
-		}
+	if ctx.Err() == nil {
+		c.drain(ctx.Done())
 	}
+	c.spool.acquire()
+	c.spill(true) // what is left waits in the spool for the next start
+	c.spool.close()
 	if n := c.queueLen(); n > 0 {
 		c.mu.Lock()
 		c.normal, c.priority, c.qbytes = nil, nil, 0
@@ -975,6 +1181,7 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		Sent: c.sent.Load(), Dropped: c.dropped.Load(), Retries: c.retries.Load(),
 		FailedBatches: c.failed.Load(), Pending: c.queueLen() + int(c.inFlight.Load()),
+		Spooled: c.spooled.Load(), Replayed: c.replayed.Load(), SpoolTorn: c.torn.Load(),
 	}
 }
 

@@ -463,3 +463,69 @@ func TestLokiSetupCloseCycles(t *testing.T) {
 	}
 	assert.Len(t, seen, 301, "every cycle's record arrived (snappy-compressed, decoded by Loki)")
 }
+
+// With a spool (issue #16), a Loki outage mid-run loses nothing: the
+// failed batches and the records of the outage wait on disk, with the
+// default MaxTries, and all arrive exactly once when Loki is back; then a
+// Close while Loki is down leaves records in the spool, and the next Setup
+// on the same directory sends them.
+func TestLokiSpoolRestart(t *testing.T) {
+	srv := startLoki(t)
+	start := time.Now().Add(-time.Minute)
+	cfg := lokiTestConfig(srv.url, "tenant-s")
+	cfg.QueueSize = 20000
+	cfg.MaxBackoff = 500 * time.Millisecond
+	cfg.SpoolDir = filepath.Join(t.TempDir(), "spool")
+	base := logging.Stats().Loki
+	require.NoError(t, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON), logging.WithLoki(cfg)))
+	l := logging.Logger("spool")
+	const total = 30000
+	for i := range total {
+		switch i {
+		case 10000:
+			srv.stop(t) // Loki goes away mid-run
+		case 20000:
+			srv.start(t) // and comes back
+		}
+		l.Info("record", "id", fmt.Sprintf("s-%d", i), "seq", i)
+	}
+	require.NoError(t, logging.Close())
+	st := logging.Stats().Loki
+	assert.Equal(t, base.Dropped, st.Dropped, "nothing dropped")
+	assert.Greater(t, st.Spooled, base.Spooled, "the outage went to the spool")
+	assert.Equal(t, st.Spooled-base.Spooled, st.Replayed-base.Replayed, "and all of it was sent")
+
+	// Close while Loki is down: the next Setup sends what waits.
+	srv.stop(t)
+	cfg.FlushTimeout = time.Second
+	require.NoError(t, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON), logging.WithLoki(cfg)))
+	for i := total; i < total+1000; i++ {
+		l.Info("record", "id", fmt.Sprintf("s-%d", i), "seq", i)
+	}
+	require.NoError(t, logging.Close(), "nothing lost: it waits in the spool")
+	srv.start(t)
+	cfg.FlushTimeout = 60 * time.Second
+	require.NoError(t, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON), logging.WithLoki(cfg)))
+	require.NoError(t, logging.Close())
+	st = logging.Stats().Loki
+	assert.Equal(t, base.Dropped, st.Dropped, "nothing dropped")
+
+	seen := map[string]int{}
+	for _, s := range srv.query(t, "tenant-s", `{service="e2e"}`, start, time.Now().Add(time.Minute)) {
+		for _, v := range s.Values {
+			var r e2eRecord
+			require.NoError(t, json.Unmarshal([]byte(v[1]), &r))
+			if r.ID != "" {
+				seen[r.ID]++
+			}
+		}
+	}
+	for i := range total + 1000 {
+		if n := seen[fmt.Sprintf("s-%d", i)]; n != 1 {
+			t.Fatalf("record s-%d stored %d times", i, n)
+		}
+	}
+	m, err := filepath.Glob(filepath.Join(cfg.SpoolDir, "*.seg"))
+	require.NoError(t, err)
+	assert.Empty(t, m, "every segment deleted once sent")
+}
