@@ -794,6 +794,10 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 		if ans.retryAfter > 0 {
 			wait = ans.retryAfter
 		}
+		// Loki is unreachable: what waits in memory goes to the spool now,
+		// and so does what is pushed while the retry waits, so that a crash
+		// during an outage loses nothing the spool had room for.
+		c.spill(true)
 		timer := c.cfg.after(wait)
 	waiting:
 		for {
@@ -801,7 +805,7 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 			case <-timer:
 				break waiting
 			case <-c.wake:
-				c.spill(false)
+				c.spill(true)
 			case <-stop:
 				return false
 			}
