@@ -50,7 +50,8 @@ type fileSink struct {
 
 	mu        sync.Mutex
 	path      string
-	lj        *lumberjack.Logger
+	lj        *lumberjack.Logger // taken from ljPool, kept there again by close
+	ljKey     ljKey
 	maxBytes  int64
 	size      int64
 	info      os.FileInfo // the file the path named when it was last checked
@@ -80,20 +81,17 @@ func openFileSink(path string, rot Rotation, clk clock, report func(err error, r
 		local:    rot.LocalTime,
 		path:     path,
 		maxBytes: int64(rot.MaxSizeMB) << 20,
-		lj: &lumberjack.Logger{
-			Filename: path,
-			// lumberjack never rotates by itself: its limit is beyond ours,
-			// and rotate renames the file itself. lumberjack keeps the
-			// retention (it removes backups by name); the sink compresses.
-			MaxSize:    rot.MaxSizeMB * 2,
-			MaxBackups: rot.MaxBackups,
-			MaxAge:     rot.MaxAgeDays,
-			LocalTime:  rot.LocalTime,
-		},
+		// lumberjack never rotates by itself: its limit is beyond ours,
+		// and rotate renames the file itself. lumberjack keeps the
+		// retention (it removes backups by name); the sink compresses.
+		ljKey: ljKey{path: path, maxSize: rot.MaxSizeMB * 2, maxBackups: rot.MaxBackups, maxAgeDays: rot.MaxAgeDays, localTime: rot.LocalTime},
 	}
+	s.lj = takeLumberjack(s.ljKey)
 	s.write = s.lj.Write
 	warns, err := s.prepare()
 	if err != nil {
+		_ = s.lj.Close()
+		keepLumberjack(s.ljKey, s.lj)
 		return nil, nil, err
 	}
 	if rot.Compress {
@@ -367,9 +365,10 @@ func (s *fileSink) stats(*Statistics) {} // its failures are counted by report
 
 // close writes what is queued, stops the writer, closes the file and
 // waits for the compression of backups in progress. lumberjack's own
-// goroutine (its retention, started at the first open) stays parked on its
-// channel afterwards (lumberjack v2.2.1 has no way to stop it); it holds
-// no file.
+// goroutine (its retention, started at the first open) cannot be stopped
+// (lumberjack v2.2.1): the closed Logger is kept for the next sink on the
+// same file (lumberjackpool.go), so Setup and Close cycles do not add
+// goroutines.
 func (s *fileSink) close() error {
 	s.q.close()
 	s.stopChain()
@@ -380,6 +379,7 @@ func (s *fileSink) close() error {
 	}
 	s.closed = true
 	err := s.lj.Close()
+	keepLumberjack(s.ljKey, s.lj)
 	s.watchFile(nil)
 	s.mu.Unlock()
 	if s.millCh != nil {

@@ -3,6 +3,7 @@ package logging
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +22,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/codomyrmex/logging/loki"
+	"github.com/codomyrmex/logging/loki/lokitest"
 )
 
 // lumberjack's compression goroutine outlives Close (lumberjack v2.2.1 has no
@@ -692,4 +697,33 @@ func TestFileFailureReportedOncePerOutage(t *testing.T) {
 	out = console.String()
 	assert.Equal(t, 1, strings.Count(out, "recovered"), out)
 	assert.Contains(t, out, "file sink recovered after 10 lost records")
+}
+
+// Setup and Close, 300 times with a rotating, compressing file, a
+// security file and Loki (issue #23), leave no goroutine (and no
+// connection) behind: not even lumberjack's, which cannot be
+// stopped; its closed Logger is kept for the next sink on the same file.
+// Only the first cycle's goroutine of lumberjack remains.
+func TestSetupCloseCyclesWithFileLeaveNoGoroutine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	security := filepath.Join(filepath.Dir(path), "security.log")
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	cycle := func(i int) {
+		require.NoError(t, Setup(WithConsole(io.Discard), WithFile(path), WithSecurityFile(security),
+			WithLoki(loki.Config{URL: srv.URL, BatchWait: time.Millisecond, SpoolDir: "off"}),
+			WithRotation(Rotation{MaxSizeMB: 1, MaxBackups: 2, Compress: true}), WithReopenOnSIGHUP()))
+		Logger("cycles").Info("record", "i", i)
+		SecurityEvent(context.Background(), Event{Type: ConfigChange, Action: "cycle", Resource: strconv.Itoa(i)})
+		require.NoError(t, Close())
+	}
+	cycle(0) // lumberjack's goroutines for the two files start here, once
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for i := 1; i <= 300; i++ {
+		cycle(i)
+	}
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, 301, strings.Count(string(data), "cycles"), "every cycle's record is in the file")
+	assert.Len(t, srv.KeptLines(), 2*301, "and in Loki, with the security events")
 }
