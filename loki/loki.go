@@ -872,6 +872,12 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 		if err == nil {
 			err = fmt.Errorf("HTTP %d", ans.status)
 		}
+		select {
+		case <-stop: // stopping, not failing: Close sends the batch again, or spools it
+			c.requeue(batch)
+			return false
+		default:
+		}
 		if c.spool.writable() {
 			// Loki is unreachable: the batch waits in the spool, and the
 			// sender sends the spool, retrying, before the queue. What the
@@ -887,12 +893,6 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			}
 			// Nothing written to an empty spool (its writing failed): the
 			// batch is retried as without a spool.
-		}
-		select {
-		case <-stop: // stopping, not failing: Close sends the batch again
-			c.requeue(batch)
-			return false
-		default:
 		}
 		if expired == nil {
 			expired = c.cfg.after(c.cfg.MaxRetryAge)

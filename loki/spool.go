@@ -53,7 +53,8 @@ type spool struct {
 	broken  bool  // a write failed: nothing more is written (reported once)
 	fullAt  int64 // total when a record found no room; -1 once a segment was deleted since
 	report  func(error)
-	torn    func() // counts a torn record
+	torn    func()                              // counts a torn record
+	writeTo func(*os.File, []byte) (int, error) // (*os.File).Write; tests fake a full disk
 
 	r        *os.File      // the first segment, open for reading
 	br       *bufio.Reader // on r
@@ -96,7 +97,7 @@ func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn
 		return nil, err
 	}
 	s := &spool{lock: lock, dir: dir, max: maxBytes, segMax: min(max(maxBytes/16, 64<<10), 16<<20), recCap: 12 + maxSpoolLabels + max(maxLine, DefaultMaxLineBytes),
-		maxLine: maxLine, report: report, torn: torn, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
+		maxLine: maxLine, report: report, torn: torn, writeTo: (*os.File).Write, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
 	s.acquire()
 	return s, nil
 }
@@ -255,9 +256,15 @@ func (s *spool) append(batch []queued) int {
 			n++
 		}
 		if len(buf) > 0 {
-			if _, err := s.w.Write(buf); err != nil {
-				s.fail(err) // the torn tail, if any, is skipped when read
-				return start
+			if w, err := s.writeTo(s.w, buf); err != nil {
+				// The records the write got on disk whole will be read back
+				// and sent: they count as spooled, and are not sent from the
+				// queue too. A torn tail after them is skipped when read.
+				whole, size := wholeRecords(buf[:max(w, 0)])
+				seg.size += int64(size)
+				s.total += int64(size)
+				s.fail(err)
+				return start + whole
 			}
 			seg.size += int64(len(buf))
 			s.total += int64(len(buf))
@@ -273,6 +280,19 @@ func (s *spool) append(batch []queued) int {
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// wholeRecords counts the records at the start of p, as append writes
+// them, that p holds whole, and their bytes.
+func wholeRecords(p []byte) (n, size int) {
+	for len(p)-size >= 8 {
+		end := size + 8 + int(binary.BigEndian.Uint32(p[size:]))
+		if end > len(p) {
+			break
+		}
+		n, size = n+1, end
+	}
+	return n, size
+}
 
 // seal closes the segment being written; the next write starts another.
 func (s *spool) seal() {

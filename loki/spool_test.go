@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -376,4 +378,61 @@ func TestSpoolHandedOver(t *testing.T) {
 	assert.Equal(t, uint64(11), st.Sent)
 	assert.Zero(t, st.Dropped)
 	assert.Empty(t, segments(t, cfg.SpoolDir))
+}
+
+// A spool on a full disk (issue #16): the write that finds no space is
+// reported once and the spool is no longer written; what it could not
+// write waits in memory. Nothing is lost or sent twice: the records whole
+// on disk are sent from the spool, the half-written one is skipped as a
+// torn tail (counted) and sent from memory with those after it.
+func TestSpoolDiskFull(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	clk.set(cfg.BatchWait, atOnce)
+	r := newReports(&cfg)
+	c, err := New(cfg)
+	require.NoError(t, err)
+	var room atomic.Int64 // bytes left on the disk
+	room.Store(3000)
+	c.spool.writeTo = func(f *os.File, p []byte) (int, error) {
+		if int64(len(p)) <= room.Load() {
+			room.Add(-int64(len(p)))
+			return f.Write(p)
+		}
+		n, _ := f.Write(p[:room.Load()])
+		room.Store(0)
+		return n, syscall.ENOSPC
+	}
+	var want []string
+	for i := range 50 {
+		want = append(want, fmt.Sprintf("a %d", i))
+		c.Push(Entry{Time: time.Unix(1, int64(i)), Line: want[len(want)-1]})
+	}
+	backoff := clk.next(t) // the first batch failed, was spooled, and the spool's push failed too
+	for i := range 400 {   // spilled while Loki is down, until the disk is full
+		want = append(want, fmt.Sprintf("b %d", i))
+		c.Push(Entry{Time: time.Unix(2, int64(i)), Line: want[len(want)-1]})
+	}
+	require.Eventually(t, func() bool { return room.Load() == 0 }, watchdog, time.Millisecond)
+	srv.SetStatus(0)
+	backoff.fire()
+	require.NoError(t, srv.WaitLines(watched(t), len(want)))
+	require.NoError(t, c.Close(context.Background()))
+	assert.Equal(t, want, srv.KeptLines(), "all, once, in order")
+	st := c.Stats()
+	assert.Zero(t, st.Dropped)
+	assert.Equal(t, uint64(len(want)), st.Sent)
+	assert.Greater(t, st.Spooled, uint64(0))
+	assert.Less(t, st.Spooled, uint64(len(want)), "the disk had room for some")
+	assert.Equal(t, st.Spooled, st.Replayed, "what was spooled whole was sent from the spool")
+	assert.Equal(t, uint64(1), st.SpoolTorn, "the half-written record skipped")
+	n := 0
+	for _, e := range r.all() {
+		if strings.Contains(e.Error(), "no space left on device") {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "reported once: %v", r.all())
 }
