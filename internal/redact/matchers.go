@@ -837,10 +837,19 @@ func ssnEdge(c byte) bool {
 }
 
 // findSSNs finds AAA-GG-SSSS that validSSN accepts (the "us-ssn" regexp, written out).
+// It goes from dash to dash (strings.IndexByte): byte 3 of each is one.
 func findSSNs(s string, out [][2]int) ([][2]int, int) {
 	work := len(s)
-	for i := 0; i+11 <= len(s); i++ {
-		if s[i+3] != '-' || s[i+6] != '-' {
+	for i := 0; i+11 <= len(s); i++ { // i: the first start not yet tried
+		d := strings.IndexByte(s[i+3:], '-')
+		if d < 0 {
+			break
+		}
+		i += d // s[i+3] is a dash
+		if i+11 > len(s) {
+			break
+		}
+		if s[i+6] != '-' {
 			continue
 		}
 		work += 11

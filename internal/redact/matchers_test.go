@@ -108,3 +108,53 @@ func equalSpans(a, b [][2]int) bool {
 	}
 	return true
 }
+
+// findSSNs, which jumps from dash to dash, finds what trying every
+// position finds (its former loop, kept here as the reference), on text
+// made at random of SSN-shaped pieces, near misses and the bytes around.
+func TestFindSSNsAgreesWithEveryPosition(t *testing.T) {
+	every := func(s string) (out [][2]int) {
+		for i := 0; i+11 <= len(s); i++ {
+			if s[i+3] != '-' || s[i+6] != '-' {
+				continue
+			}
+			ok := true
+			for _, k := range [...]int{0, 1, 2, 4, 5, 7, 8, 9, 10} {
+				ok = ok && isDigit(s[i+k])
+			}
+			if !ok || i > 0 && ssnEdge(s[i-1]) || i+11 < len(s) && ssnEdge(s[i+11]) {
+				continue
+			}
+			if validSSN(s[i : i+11]) {
+				out = append(out, [2]int{i, i + 11})
+				i += 10
+			}
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	digits := func(n int) string { return redacttest.Gen("0123456789", n) }
+	matched := 0
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			switch rng.IntN(3) {
+			case 0:
+				b.WriteString(pick("", " ", "-", "a", ":", "/", ".", "9") + digits(3) + "-" + digits(2) + "-" + digits(4) + pick("", " ", "-", "x", "0", "."))
+			case 1:
+				b.WriteString(pick("123-45-6789", "000-12-3456", "666-12-3456", "912-34-5678", "123-00-4567", "123-45-0000", "12-34-5678", "1234-56-7890", "123-45-67890"))
+			default:
+				b.WriteString(pick("-", "--", "1-", "12-", "-1-", " ", "a", "é", digits(1+rng.IntN(4))))
+			}
+		}
+		s := b.String()
+		got, _ := findSSNs(s, nil)
+		want := every(s)
+		require.True(t, equalSpans(got, want), "%q: got %v, want %v", s, got, want)
+		if len(got) > 0 {
+			matched++
+		}
+	}
+	require.Greater(t, matched, 500, "the pieces make matches")
+}

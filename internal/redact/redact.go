@@ -6,6 +6,7 @@
 package redact
 
 import (
+	mathbits "math/bits"
 	"regexp"
 	"slices"
 	"sort"
@@ -410,9 +411,11 @@ func (r *Redactor) RedactKnown(s string) (out string, changed, known bool) {
 	}
 	var spanBuf, tmpBuf [4]span
 	f := found{spans: spanBuf[:0], tmp: tmpBuf[:0], work: len(s)}
-	for i := range min(len(r.rules), maxRules) {
-		if cand.has(i) {
-			f = r.try(i, s, f)
+	for w, bits := range cand { // the candidates' bits, lowest first
+		for ; bits != 0; bits &= bits - 1 {
+			if i := w<<6 | mathbits.TrailingZeros64(bits); i < len(r.rules) { // not the known values' bit
+				f = r.try(i, s, f)
+			}
 		}
 	}
 	for _, i := range r.always {
