@@ -34,7 +34,7 @@ func TestAutomatonAgreesWithContains(t *testing.T) {
 			a := newAutomaton(kws)
 			require.Equal(t, tc.wide, a.delta32 != nil, "table width")
 			for range 3000 {
-				s := word(rng.IntN(80))
+				s := word(rng.IntN(240))
 				if rng.IntN(2) == 0 {
 					s = strings.ToUpper(s)
 				}
