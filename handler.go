@@ -136,7 +136,7 @@ func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 // hands it to the sinks.
 func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	wk := h.m.walker(false) // the record's budgets
-	r.Message, _ = wk.str(r.Message)
+	r.Message, _ = wk.message(r.Message)
 	if len(ctxAttrs) > 0 {
 		ctxAttrs, _ = wk.attrs(ctxAttrs, 0) // at the top level, outside h's groups
 	}

@@ -386,7 +386,7 @@ func TestWrapManyRenamedNames(t *testing.T) {
 // key's slots hold current entries, the key is not remembered (and adding
 // it allocates nothing); after forget (a Mask), stale entries give way.
 func TestKeyCacheKeepsCurrentEntries(t *testing.T) {
-	var c keyCache
+	var c cleanCache
 	full := func() bool {
 		for i := range c.slots {
 			if c.slots[i].Load() == nil {
@@ -397,7 +397,11 @@ func TestKeyCacheKeepsCurrentEntries(t *testing.T) {
 	}
 	for i := 0; !full(); i++ {
 		require.Less(t, i, 1<<20, "the cache never filled")
-		c.add(fmt.Sprint("key-", i), false, c.generation())
+		k := fmt.Sprint("key-", i)
+		c.add(k, false, c.generation())
+		_, ok := c.get(k)
+		require.False(t, ok, "remembered the second time it misses, not the first")
+		c.add(k, false, c.generation())
 	}
 	k := fmt.Sprint("another-key-", 7)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { c.add(k, true, c.generation()) }))

@@ -28,7 +28,8 @@ type attrMapper struct {
 	red    *redact.Redactor // nil: no redaction
 	limit  int              // bytes per string value; 0: no limit
 	escape bool             // escape strings, keys and group names (handlers outside this package)
-	clean  keyCache         // keys that key left as they were
+	clean  cleanCache       // keys that key left as they were
+	msgs   cleanCache       // messages that message left as they were
 	fp     fingerprinter    // which key-redacted values are fingerprinted
 	allow  allowSet         // keys not redacted by key
 }
@@ -125,15 +126,35 @@ func (m *attrMapper) key(k string, b *budget) (nk string, changed, secret bool) 
 	if m.red == nil {
 		long := m.limit > 0 && len(k) > m.limit
 		if !long && (!m.escape || IsClean(k)) {
-			m.clean.add(k, secret, gen)
+			if len(k) <= maxCachedKey {
+				m.clean.add(k, secret, gen)
+			}
 			return k, false, secret
 		}
 	}
 	nk, changed = m.str(k, b)
-	if !changed {
+	if !changed && len(k) <= maxCachedKey {
 		m.clean.add(k, secret, gen)
 	}
 	return nk, changed, secret
+}
+
+// message maps a record's message as str maps a value. A message seen
+// unchanged before costs a lookup in m.msgs, so that the constant messages
+// a program logs again and again are not scanned again.
+func (m *attrMapper) message(s string, b *budget) (string, bool) {
+	if len(s) > maxCachedMessage {
+		return m.str(s, b)
+	}
+	if _, ok := m.msgs.get(s); ok {
+		return s, false
+	}
+	gen := m.msgs.generation()
+	out, changed := m.str(s, b)
+	if !changed {
+		m.msgs.add(s, false, gen)
+	}
+	return out, changed
 }
 
 // secretKey reports whether a key's whole value is to be redacted.
@@ -201,6 +222,9 @@ func (m *attrMapper) walker(hidden bool) walker {
 
 // str maps a message or a string value within the record's budget.
 func (w *walker) str(s string) (string, bool) { return w.m.str(s, &w.b) }
+
+// message maps the record's message (see attrMapper.message).
+func (w *walker) message(s string) (string, bool) { return w.m.message(s, &w.b) }
 
 // spend takes one value from the record's budget; false when it is spent.
 func (w *walker) spend() bool {

@@ -83,6 +83,7 @@ func Mask(values ...string) error {
 		if m := wp.Value(); m != nil {
 			m.red.Mask(values...) // a redactor shared by two mappers ignores the repeat
 			m.clean.forget()      // a key found clean before may hold a value now registered
+			m.msgs.forget()       // and so may a message
 			live = append(live, wp)
 		}
 	}

@@ -133,7 +133,7 @@ func (h *stageHandler) WithGroup(name string) slog.Handler {
 // key is unique at its level: a name in taken or written before is written
 // as name#2, name#3, … (see keys.go for Setup's encoder).
 func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) slog.Record {
-	msg, mc := wk.str(r.Message)
+	msg, mc := wk.message(r.Message)
 	if taken != nil {
 		var buf [16]slog.Attr
 		f, tail, check := firstChange(r, wk, taken, mc || len(ctxAttrs) > 0, buf[:0])
