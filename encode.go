@@ -216,16 +216,21 @@ func appendJSONValue(dst []byte, v slog.Value, kind slog.Kind) []byte {
 	case nil:
 		return append(dst, "null"...)
 	case valueList:
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONValue(dst, e, e.Kind())
-		}
-		return append(dst, ']')
+		return appendJSONList(dst, x)
 	}
 	return appendJSONString(dst, unwalked)
+}
+
+// appendJSONList appends l as a JSON array.
+func appendJSONList(dst []byte, l valueList) []byte {
+	dst = append(dst, '[')
+	for i, e := range l {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONValue(dst, e, e.Kind())
+	}
+	return append(dst, ']')
 }
 
 // unwalked stands for a value of kind Any that reached an encoder without

@@ -404,7 +404,7 @@ type valueList []slog.Value
 // package (slog.JSONHandler behind Wrap) print lists as arrays.
 func (l valueList) MarshalJSON() ([]byte, error) {
 	bp := bufPool.Get().(*[]byte) // written in a pooled buffer: one allocation, not one per growth
-	b := appendJSONValue((*bp)[:0], slog.AnyValue(l), slog.KindAny)
+	b := appendJSONList((*bp)[:0], l) // not through slog.AnyValue, which would box l
 	out := slices.Clone(b)
 	putBuf(bp, b)
 	return out, nil
