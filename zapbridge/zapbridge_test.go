@@ -1,7 +1,14 @@
 package zapbridge_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -41,4 +48,60 @@ func TestZapThroughTheChain(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "zap", e.Logger)
 	assert.Equal(t, "ERROR", e.Level)
+}
+
+// A service ported to zap keeps one output: with its own handler as the
+// chain's only sink (logging.WithHandler, the README's recommended way),
+// its zap records, the middleware's access records and the security
+// events all reach that handler, redacted, and nothing goes anywhere else.
+func TestZapServiceHasOneOutput(t *testing.T) {
+	var own syncBuffer
+	require.NoError(t, logging.Setup(logging.WithHandler(slog.NewJSONHandler(&own, nil)),
+		logging.Fixed(logging.WithConsole(nil))))
+	t.Cleanup(func() { _ = logging.Close() })
+	zl := zap.New(zapbridge.NewCore()).Named("orders")
+	key := "demo" + "Secret123"
+	srv := logging.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		zl.Info("listing orders", zap.String("api_key", key))
+		if r.URL.Path == "/admin" {
+			w.WriteHeader(http.StatusForbidden)
+		}
+	}))
+	for _, path := range []string{"/orders?api_key=" + key, "/admin"} {
+		srv.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+	require.NoError(t, logging.Close())
+
+	msgs := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(own.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		msgs[m["msg"].(string)]++
+		if m["msg"] == "listing orders" {
+			assert.Equal(t, "orders", m["logger"])
+			assert.Equal(t, "[REDACTED]", m["api_key"])
+		}
+	}
+	assert.Equal(t, 2, msgs["listing orders"], "zap's records")
+	assert.Equal(t, 2, msgs["request"], "the access records")
+	assert.Equal(t, 1, msgs["security event: authz_denied"], "the 403's event")
+	assert.NotContains(t, own.String(), key)
+}
+
+// syncBuffer is a bytes.Buffer safe for the chain's writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
