@@ -403,7 +403,7 @@ type valueList []slog.Value
 // MarshalJSON encodes the list as a JSON array, so that handlers outside this
 // package (slog.JSONHandler behind Wrap) print lists as arrays.
 func (l valueList) MarshalJSON() ([]byte, error) {
-	bp := bufPool.Get().(*[]byte) // written in a pooled buffer: one allocation, not one per growth
+	bp := bufPool.Get().(*[]byte)     // written in a pooled buffer: one allocation, not one per growth
 	b := appendJSONList((*bp)[:0], l) // not through slog.AnyValue, which would box l
 	out := slices.Clone(b)
 	putBuf(bp, b)
