@@ -1,14 +1,12 @@
 package zapbridge_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/codomyrmex/logging"
+	"github.com/codomyrmex/logging/internal/testutil"
 	"github.com/codomyrmex/logging/logtest"
 	"github.com/codomyrmex/logging/zapbridge"
 )
@@ -55,7 +54,7 @@ func TestZapThroughTheChain(t *testing.T) {
 // its zap records, the middleware's access records and the security
 // events all reach that handler, redacted, and nothing goes anywhere else.
 func TestZapServiceHasOneOutput(t *testing.T) {
-	var own syncBuffer
+	var own testutil.SyncBuffer
 	require.NoError(t, logging.Setup(logging.WithHandler(slog.NewJSONHandler(&own, nil)),
 		logging.Fixed(logging.WithConsole(nil))))
 	t.Cleanup(func() { _ = logging.Close() })
@@ -86,22 +85,4 @@ func TestZapServiceHasOneOutput(t *testing.T) {
 	assert.Equal(t, 2, msgs["request"], "the access records")
 	assert.Equal(t, 1, msgs["security event: authz_denied"], "the 403's event")
 	assert.NotContains(t, own.String(), key)
-}
-
-// syncBuffer is a bytes.Buffer safe for the chain's writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
