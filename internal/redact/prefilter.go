@@ -6,6 +6,11 @@ package redact
 // counter of digit runs for the digit rules (cards, SSNs). Only the rules it
 // names run their regular expressions, as gitleaks does with rule keywords.
 
+import (
+	"encoding/binary"
+	"sync"
+)
+
 // ruleSet is a bitset of rule indices.
 type ruleSet [4]uint64 // up to 256 rules
 
@@ -141,6 +146,41 @@ func newAutomaton(kws [][]string) *automaton {
 	}
 	return a
 }
+
+// sharedAutomaton is newAutomaton, built once for each set of keywords
+// and shared: an automaton is never changed once built, and building one
+// for the built-in rules (1,300 states, 2,600 allocations, 1.4 MB) was
+// most of what each Setup cost. It keeps the last few sets (a program
+// that sets up with one configuration after another builds each once).
+func sharedAutomaton(kws [][]string) *automaton {
+	var key []byte
+	for _, ks := range kws {
+		key = binary.AppendUvarint(key, uint64(len(ks)))
+		for _, k := range ks {
+			key = binary.AppendUvarint(key, uint64(len(k)))
+			key = append(key, k...)
+		}
+	}
+	automata.Lock()
+	defer automata.Unlock()
+	if a, ok := automata.m[string(key)]; ok {
+		return a
+	}
+	if len(automata.m) >= maxSharedAutomata {
+		clear(automata.m)
+	}
+	a := newAutomaton(kws)
+	automata.m[string(key)] = a
+	return a
+}
+
+// automata holds the automata sharedAutomaton built, by their keywords.
+var automata = struct {
+	sync.Mutex
+	m map[string]*automaton
+}{m: map[string]*automaton{}}
+
+const maxSharedAutomata = 8
 
 // scan returns the rules whose keywords occur in s, and the longest run of
 // digits in s (single spaces or dashes between them allowed).

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -94,4 +95,23 @@ func TestDigitRunLengths(t *testing.T) {
 			assert.Equal(t, uint32(13), ru.minRun)
 		}
 	}
+}
+
+// Redactors with the same rules share one automaton (built once: most of
+// what Setup cost); other keywords get their own, and the shared one still
+// finds exactly its own keywords.
+func TestAutomatonShared(t *testing.T) {
+	a, b := New(Config{}), New(Config{})
+	assert.Same(t, a.ac, b.ac)
+	custom := func() Config {
+		return Config{Rules: []Rule{{Kind: "custom", Pattern: regexp.MustCompile(`acme_[a-z0-9]{20}`)}}}
+	}
+	c := New(custom())
+	assert.NotSame(t, a.ac, c.ac)
+	assert.Same(t, c.ac, New(custom()).ac)
+	secret := "acme_" + strings.Repeat("q7", 10)
+	out, _ := a.Redact("id " + secret)
+	assert.Equal(t, "id "+secret, out, "not a built-in format")
+	out, _ = c.Redact("id " + secret)
+	assert.NotContains(t, out, secret)
 }

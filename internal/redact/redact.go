@@ -359,7 +359,7 @@ func New(c Config) *Redactor {
 		}
 		kws = append(kws, ru.Keywords)
 	}
-	r.ac = newAutomaton(kws)
+	r.ac = sharedAutomaton(kws)
 	r.kws = kws
 	r.keys = newKeySet(append(DefaultKeys(), c.Keys...))
 	return r
