@@ -32,6 +32,10 @@ type attrMapper struct {
 	msgs   cleanCache       // messages that message left as they were
 	fp     fingerprinter    // which key-redacted values are fingerprinted
 	allow  allowSet         // keys not redacted by key
+	// passJSON: the handler behind is slog's JSON handler, and a value of
+	// kind Any it would write as the walk writes it goes as it is
+	// (passthrough.go).
+	passJSON bool
 }
 
 // Redaction's share of a record. A string is redacted over at most the
@@ -105,6 +109,33 @@ func (m *attrMapper) redact(s string, b *budget) (string, int, bool) {
 	head, _, known := m.red.RedactKnown(s[:n])
 	b.known = b.known || known
 	return head, len(s) - n, true
+}
+
+// strClean reports whether str would leave s as it is, spending from b
+// what str would spend and counting nothing (see passes).
+func (m *attrMapper) strClean(s string, b *budget) bool {
+	if m.limit > 0 && len(s) > m.limit {
+		return false
+	}
+	if m.red != nil {
+		if len(s) > b.work {
+			return false
+		}
+		b.work -= len(s)
+		if m.red.Finds(s) {
+			return false
+		}
+	}
+	return !m.escape || IsClean(s)
+}
+
+// keyClean is strClean for a key, with the key's cache, also reporting
+// whether the key names a secret.
+func (m *attrMapper) keyClean(k string, b *budget) (clean, secret bool) {
+	if secret, ok := m.clean.get(k); ok || k == "" {
+		return true, secret
+	}
+	return m.strClean(k, b), m.secretKey(k)
 }
 
 // key maps a key or a group name as str maps a value: redacted by pattern
@@ -351,7 +382,11 @@ func (w *walker) value(v slog.Value, depth int) (slog.Value, bool) {
 		}
 		return slog.AnyValue(out), true
 	}
-	return w.walk(reflect.ValueOf(v.Any()), depth), true
+	rv := reflect.ValueOf(v.Any())
+	if w.m.passJSON && w.passValue(rv, depth) {
+		return v, false // slog's JSON handler writes it as the walk would
+	}
+	return w.walk(rv, depth), true
 }
 
 // element maps one element of a list, from the record's budget.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 )
 
 // Per-type plans for the deep walk (walk.go). The first time the walk meets
@@ -68,7 +69,13 @@ type typePlan struct {
 	special planSpecial
 	str     string      // "!" + the type, for kindOther
 	fields  []fieldPlan // kindStruct: the fields written, in order
-	elem    atomic.Pointer[typePlan]
+	// jsonAlike (kindStruct): encoding/json writes the same fields under
+	// the same names, in the same order (passthrough.go): no embedded
+	// field, no tag option, no field the walk leaves out that encoding/json
+	// writes (log:"-"), no name twice, and at least one field (the walk
+	// leaves an empty group out; encoding/json writes {}).
+	jsonAlike bool
+	elem      atomic.Pointer[typePlan]
 }
 
 // fieldPlan is one struct field the walk writes (exported, not tagged
@@ -123,6 +130,7 @@ func newPlan(t reflect.Type) *typePlan {
 		p.str = "!" + t.String()
 	case kindStruct:
 		p.fields = planFields(t)
+		p.jsonAlike = jsonAlike(t, p.fields)
 	}
 	return p
 }
@@ -271,4 +279,51 @@ func (a *walkArena) valueSlice(n int) []slog.Value {
 // blockSize is the size of the block after one of size prev, for n elements.
 func blockSize(prev, n int) int {
 	return max(n, min(max(2*prev, arenaBlock), arenaMaxBlock))
+}
+
+// jsonAlike reports whether encoding/json writes exactly the fields fs of
+// struct type t, under the same names and in the same order (see
+// typePlan.jsonAlike).
+func jsonAlike(t reflect.Type, fs []fieldPlan) bool {
+	if len(fs) == 0 {
+		return false
+	}
+	names := make(map[string]bool, len(fs))
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Anonymous {
+			return false // encoding/json promotes the fields of embedded structs, exported or not
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue // left out by both
+		}
+		// Any option ("-," is the name "-" to encoding/json), any log tag.
+		if strings.Contains(tag, ",") || sf.Tag.Get("log") != "" || !plainJSONName(tag) {
+			return false
+		}
+	}
+	for i := range fs {
+		f := &fs[i]
+		if f.redact || f.inline || names[f.name] {
+			return false
+		}
+		names[f.name] = true
+	}
+	return true
+}
+
+// plainJSONName reports whether encoding/json takes the tag name j as it
+// is: letters, digits, '_' and '-' (it falls back to the Go name for
+// some others); "" is the Go name.
+func plainJSONName(j string) bool {
+	for _, c := range j {
+		if c != '_' && c != '-' && !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			return false
+		}
+	}
+	return true
 }

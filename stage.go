@@ -19,7 +19,7 @@ import (
 // setting it was given is worse than a program that does not start.
 func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byWrap, "logging.Wrap")
-	m := &attrMapper{limit: c.maxValueBytes, escape: true, fp: c.fingerprinter(), allow: c.allowSet()}
+	m := &attrMapper{limit: c.maxValueBytes, escape: true, fp: c.fingerprinter(), allow: c.allowSet(), passJSON: passesJSON(next)}
 	if c.redact {
 		m.red = newRedactor(c)
 		track(m)

@@ -96,34 +96,47 @@ const minCardNumber = 1e12
 // in a string): its digits are redacted as a string would be. Numbers with
 // fewer than 13 digits cost one comparison.
 func (w *walker) number(v slog.Value) (slog.Value, bool) {
-	if w.m.red == nil {
-		return v, false
-	}
-	var digits string
-	switch v.Kind() {
-	case slog.KindInt64:
-		n := v.Int64()
-		if n > -minCardNumber && n < minCardNumber {
-			return v, false
-		}
-		digits = strconv.FormatInt(n, 10)
-	case slog.KindUint64:
-		n := v.Uint64()
-		if n < minCardNumber {
-			return v, false
-		}
-		digits = strconv.FormatUint(n, 10)
-	case slog.KindFloat64:
-		f := math.Abs(v.Float64())
-		if f < minCardNumber || f >= 1e20 || f != math.Trunc(f) {
-			return v, false
-		}
-		digits = strconv.FormatFloat(v.Float64(), 'f', -1, 64)
-	default:
+	digits, ok := w.digits(v)
+	if !ok {
 		return v, false
 	}
 	if s, c := w.m.red.Redact(digits); c {
 		return slog.StringValue(s), true
 	}
 	return v, false
+}
+
+// digits is v's digits when v is a number long enough to be a card number
+// and w redacts; false otherwise (nothing to look at).
+func (w *walker) digits(v slog.Value) (string, bool) {
+	if w.m.red == nil {
+		return "", false
+	}
+	switch v.Kind() {
+	case slog.KindInt64:
+		n := v.Int64()
+		if n > -minCardNumber && n < minCardNumber {
+			return "", false
+		}
+		return strconv.FormatInt(n, 10), true
+	case slog.KindUint64:
+		n := v.Uint64()
+		if n < minCardNumber {
+			return "", false
+		}
+		return strconv.FormatUint(n, 10), true
+	case slog.KindFloat64:
+		f := math.Abs(v.Float64())
+		if f < minCardNumber || f >= 1e20 || f != math.Trunc(f) {
+			return "", false
+		}
+		return strconv.FormatFloat(v.Float64(), 'f', -1, 64), true
+	}
+	return "", false
+}
+
+// numberClean reports whether number leaves v as it is, counting nothing.
+func (w *walker) numberClean(v slog.Value) bool {
+	digits, ok := w.digits(v)
+	return !ok || !w.m.red.Finds(digits)
 }

@@ -1,0 +1,114 @@
+package logging
+
+import (
+	"log/slog"
+	"reflect"
+)
+
+// Behind Wrap, slog's own JSON handler writes a value of kind Any with
+// encoding/json. For a value the walk would not change (no secret, nothing
+// to escape or cut) and whose type encoding/json writes exactly as the walk
+// does, the walk's copy would only cost: it is a group or a list that the
+// handler has to encode again (lists through a MarshalJSON whose output
+// encoding/json compacts). Such values are passed to the handler as they
+// are. passes decides it, spending the record's budgets as the walk would;
+// when it says no, the value is walked as before. The test of the claim is
+// TestPassThroughWritesWhatTheWalkWrites: the same output either way.
+
+// passes reports whether rv, of plan p and found at the given depth, holds
+// nothing the walk would change and only what encoding/json writes as the
+// walk writes it: strings, bools, integers, float64s, times, durations,
+// pointers, interfaces, slices and arrays of those, and structs whose
+// fields encoding/json and the walk see alike (see planFields). Anything
+// else (a method that formats the value, a map, []byte, a struct with
+// tag options or embedded fields, a cycle, the depth or node limit) is a
+// no. It may spend from w's budgets before saying no; the caller restores
+// them.
+func (w *walker) passes(rv reflect.Value, p *typePlan, depth int) bool {
+	if depth >= maxDepth {
+		return false
+	}
+	switch p.special {
+	case specialNone:
+	case specialTime, specialDuration:
+		// Written as slog writes a time and a duration: RFC 3339 with
+		// nanoseconds, and nanoseconds as an integer.
+		return true
+	default:
+		return false
+	}
+	switch p.kind {
+	case kindInterface:
+		if rv.IsNil() {
+			return true
+		}
+		e := rv.Elem()
+		return w.passes(e, planOf(e.Type()), depth)
+	case kindPointer:
+		// No cycle check: a cycle ends at the depth limit, a no.
+		return rv.IsNil() || w.passes(rv.Elem(), p.elemPlan(), depth+1)
+	case kindString:
+		return w.m.strClean(rv.String(), &w.b)
+	case kindBool:
+		return true
+	case kindInt:
+		return w.numberClean(slog.Int64Value(rv.Int()))
+	case kindUint:
+		return w.numberClean(slog.Uint64Value(rv.Uint()))
+	case kindFloat:
+		// encoding/json writes a float32 with 32-bit precision, the walk as
+		// a float64.
+		if rv.Kind() != reflect.Float64 {
+			return false
+		}
+		return w.numberClean(slog.Float64Value(rv.Float()))
+	case kindList:
+		if rv.Kind() == reflect.Slice && rv.IsNil() {
+			return true
+		}
+		if rv.Len() > maxElems {
+			return false
+		}
+		ep := p.elemPlan()
+		for i := range rv.Len() {
+			if !w.spend() || !w.passes(rv.Index(i), ep, depth+1) {
+				return false
+			}
+		}
+		return true
+	case kindStruct:
+		if !p.jsonAlike {
+			return false
+		}
+		for i := range p.fields {
+			f := &p.fields[i]
+			if clean, secret := w.m.keyClean(f.name, &w.b); !clean || secret || w.hidden || f.alt != "" && w.m.secretKey(f.alt) {
+				return false
+			}
+			if !w.spend() || !w.passes(rv.Field(f.index), f.planIn(p.typ), depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// passValue is value's step for a value of kind Any behind slog's JSON
+// handler: true when v goes to the handler as it is (see passes); the
+// record's budgets are as the walk would have left them either way.
+func (w *walker) passValue(rv reflect.Value, depth int) bool {
+	nodes, b := w.nodes, w.b
+	if w.passes(rv, planOf(rv.Type()), depth) {
+		return true
+	}
+	w.nodes, w.b = nodes, b
+	return false
+}
+
+// passesJSON reports whether h is slog's JSON handler, which writes a
+// value of kind Any with encoding/json.
+func passesJSON(h slog.Handler) bool {
+	_, ok := h.(*slog.JSONHandler)
+	return ok
+}
