@@ -157,7 +157,7 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 		nr.Attrs(func(a slog.Attr) bool { as = append(as, a); return true })
 		as, _ = dropEmpty(append(append(as, tail...), ctxAttrs...))
 		if !alreadyUnique(as, taken) {
-			as, _ = uniqueAttrs(as, newNameSet(taken))
+			uniqueInPlace(as, newNameSet(taken)) // as is this record's own
 		}
 		nr = slog.NewRecord(r.Time, r.Level, msg, r.PC)
 		nr.AddAttrs(as...)
@@ -244,28 +244,39 @@ func firstChange(r slog.Record, wk *walker, taken []string, changed bool, tail [
 // group without a key (inlined) among the attrs around it. It copies as
 // only if it renames something.
 func uniqueAttrs(as []slog.Attr, names *nameSet) ([]slog.Attr, bool) {
-	return mapAttrs(as, func(a slog.Attr) (slog.Attr, bool) {
-		kind := a.Value.Kind()
-		if isEmptyAttr(a, kind) {
-			return a, false // left out by handlers: takes no name
+	return mapAttrs(as, func(a slog.Attr) (slog.Attr, bool) { return uniqueAttr(a, names) })
+}
+
+// uniqueInPlace is uniqueAttrs for a slice the caller owns: renamed in
+// place, without a copy.
+func uniqueInPlace(as []slog.Attr, names *nameSet) {
+	for i := range as {
+		as[i], _ = uniqueAttr(as[i], names)
+	}
+}
+
+// uniqueAttr is uniqueAttrs's step for one attr.
+func uniqueAttr(a slog.Attr, names *nameSet) (slog.Attr, bool) {
+	kind := a.Value.Kind()
+	if isEmptyAttr(a, kind) {
+		return a, false // left out by handlers: takes no name
+	}
+	na, c := a, false
+	if kind == slog.KindGroup {
+		var ng []slog.Attr
+		if a.Key == "" {
+			return uniqueGroup(a, names) // inlined: its members are at this level
 		}
-		na, c := a, false
-		if kind == slog.KindGroup {
-			var ng []slog.Attr
-			if a.Key == "" {
-				return uniqueGroup(a, names) // inlined: its members are at this level
-			}
-			if g := a.Value.Group(); alreadyUnique(g, nil) {
-				c = false
-			} else if ng, c = uniqueAttrs(g, newNameSet(nil)); c {
-				na.Value = slog.GroupValue(ng...)
-			}
+		if g := a.Value.Group(); alreadyUnique(g, nil) {
+			c = false
+		} else if ng, c = uniqueAttrs(g, newNameSet(nil)); c {
+			na.Value = slog.GroupValue(ng...)
 		}
-		if k := names.unique(a.Key); k != a.Key {
-			na.Key, c = k, true
-		}
-		return na, c
-	})
+	}
+	if k := names.unique(a.Key); k != a.Key {
+		na.Key, c = k, true
+	}
+	return na, c
 }
 
 // maxQuickUnique is the most attrs at one level that alreadyUnique checks
@@ -319,6 +330,7 @@ type nameSet struct {
 	buf   [16]string // list's first storage: one allocation for a usual level
 	set   map[string]struct{}
 	next  []nameNext     // few names are renamed: a list, searched…
+	nbuf  [2]nameNext    // next's first storage
 	nexts map[string]int // …and a map once there are many (each is linear)
 }
 
@@ -331,6 +343,7 @@ type nameNext struct {
 func newNameSet(taken []string) *nameSet {
 	s := &nameSet{}
 	s.list = append(s.buf[:0], taken...)
+	s.next = s.nbuf[:0]
 	return s
 }
 
