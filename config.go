@@ -181,10 +181,14 @@ var envVars = []envVar{
 		if err != nil {
 			return err
 		}
-		c.attrs = nil
+		var attrs []slog.Attr
 		for _, k := range slices.Sorted(maps.Keys(m)) {
-			c.attrs = append(c.attrs, slog.String(k, m[k]))
+			attrs = append(attrs, slog.String(k, m[k]))
 		}
+		if err := checkProcessAttrs(attrs); err != nil {
+			return err
+		}
+		c.attrs = attrs
 		return nil
 	}},
 	{"STACKS", false, choice(map[string]func(*config){

@@ -134,6 +134,14 @@ func (s Severity) level() slog.Level {
 	return slog.LevelWarn
 }
 
+// securityLabels are the names of the labels a security event carries, which
+// alert rules and queries select by. They always keep their names on an
+// event: process attrs may not take them (Setup refuses), and an attr of
+// the same name from elsewhere (With, the context, Event.Attrs) is written
+// as name#2.
+var securityLabels = [...]string{"security_event_type", "user_id", "ip_address", "user_agent",
+	"resource", "action", "outcome", "severity", "threat_level", "reason"}
+
 // eventRecord is the record of the event e, of severity sev, logged at pc:
 // the fixed labels (security_event_type, outcome, severity and
 // threat_level always; user_id, ip_address, user_agent, resource and

@@ -620,6 +620,35 @@ func TestProcessAttrs(t *testing.T) {
 	assert.Contains(t, err.Error(), "CODOMYRMEX_LOG_ATTRS")
 }
 
+// A process attr cannot take a security event's label: written first on
+// every record, it would push the event's own value to label#2, where the
+// alert rules (| json user_id) do not look. Setup refuses it, from the
+// variable and from the option, and no other name is refused.
+func TestProcessAttrsCannotTakeEventLabels(t *testing.T) {
+	for _, label := range securityLabels {
+		t.Setenv(EnvPrefix+"ATTRS", "service=api,"+label+"=x")
+		err := Setup(WithConsole(&syncBuffer{}))
+		require.Error(t, err, label)
+		assert.Contains(t, err.Error(), "CODOMYRMEX_LOG_ATTRS", label)
+		assert.Contains(t, err.Error(), label)
+	}
+	require.NoError(t, os.Unsetenv(EnvPrefix+"ATTRS")) // restored by t.Setenv
+	for _, label := range securityLabels {
+		err := Setup(WithConsole(&syncBuffer{}), WithProcessAttrs(slog.String(label, "x")))
+		require.Error(t, err, label)
+		assert.Contains(t, err.Error(), label)
+	}
+	require.Error(t, Setup(WithConsole(&syncBuffer{}), WithProcessAttrs(slog.String("", "x"))))
+	t.Cleanup(func() { _ = Close() })
+	buf := setup(t, WithOutputType(OutputJSON), WithProcessAttrs(slog.String("service", "api"), slog.String("user", "svc")))
+	SecurityEvent(t.Context(), Event{Type: AuthzDenied, UserID: "mallory"})
+	m := lastJSON(t, buf)
+	assert.Equal(t, "mallory", m["user_id"])
+	assert.Equal(t, "svc", m["user"])
+	assert.Equal(t, "api", m["service"])
+	assert.Equal(t, "authz_denied", m["security_event_type"])
+}
+
 // Every option that has a variable is named in optionVars (so that Setup
 // can say when a variable overrides it), and only with variables that
 // exist.

@@ -392,12 +392,34 @@ func WithLoki(cfg loki.Config) Option {
 // Loki's label-name rules): the labels that say which service and
 // environment wrote a record, as the security audit asks. A record's own
 // attr of the same key is written as key#2. They replace those of the
-// variable, and of an earlier WithProcessAttrs.
+// variable, and of an earlier WithProcessAttrs. A name must not be empty
+// nor one of a security event's labels (security_event_type, user_id,
+// ip_address, user_agent, resource, action, outcome, severity,
+// threat_level, reason): written first,
+// it would take the label's name and push the event's own value to
+// label#2, where alert rules do not look; Setup refuses it.
 func WithProcessAttrs(attrs ...slog.Attr) Option {
 	return option("WithProcessAttrs", bySetup, func(c *config) error {
+		if err := checkProcessAttrs(attrs); err != nil {
+			return err
+		}
 		c.attrs = slices.Clone(attrs)
 		return nil
 	})
+}
+
+// checkProcessAttrs refuses process attrs without a name or named after a
+// security event's label.
+func checkProcessAttrs(attrs []slog.Attr) error {
+	for _, a := range attrs {
+		if a.Key == "" {
+			return errors.New("a process attr needs a name")
+		}
+		if slices.Contains(securityLabels[:], a.Key) {
+			return fmt.Errorf("%q is a security event's label; a process attr of that name would take it from every event", a.Key)
+		}
+	}
+	return nil
 }
 
 // WithIntegrityKeyFile turns on the MAC chain of the file sinks
