@@ -229,10 +229,12 @@ type derived struct {
 	p     *pipeline
 	h     *encHandler
 	level slog.Level
+	gen   uint64 // the redactor's generation the name was redacted in (Mask moves it on)
 }
 
 func (n *namedHandler) derive(p *pipeline) *derived {
-	if d := n.cache.Load(); d != nil && d.p == p {
+	gen := p.m.clean.generation()
+	if d := n.cache.Load(); d != nil && d.p == p && d.gen == gen {
 		return d
 	}
 	h := p.handler(n.name, n.security)
@@ -263,7 +265,7 @@ func (n *namedHandler) derive(p *pipeline) *derived {
 			level = slog.Level(math.MinInt)
 		}
 	}
-	d := &derived{p: p, h: h, level: level, hs: p.handlerSinks(n.name, p.attrs, n.ops)}
+	d := &derived{p: p, h: h, level: level, hs: p.handlerSinks(n.name, p.attrs, n.ops), gen: gen}
 	n.cache.Store(d)
 	return d
 }

@@ -123,8 +123,11 @@ func (p *pipeline) lockedWriter(w io.Writer) *lockedWriter {
 	return lw
 }
 
-// handler returns the chain for one logger name.
+// handler returns the chain for one logger name, the name redacted as a
+// value is (derive makes it again when Mask moved the redactor on).
 func (p *pipeline) handler(name string, security bool) *encHandler {
+	b := newBudget()
+	name, _ = p.m.str(name, &b) // a logger's name is written on every record, and is a Loki label
 	return &encHandler{enc: p.enc, m: p.m, logger: name, security: security}
 }
 

@@ -379,3 +379,26 @@ func TestAllowedKeys(t *testing.T) {
 	assert.Equal(t, "tok [REDACTED:github-token]", m["continuation_token"], "patterns still apply")
 	assert.Equal(t, "[REDACTED]", m["token"])
 }
+
+// A logger's name is written on every record and is a Loki label: it is
+// redacted as a value is, by pattern and by the values registered with
+// Mask, also when Mask comes after the logger wrote its first record.
+func TestLoggerNameRedacted(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	for _, out := range []OutputType{OutputJSON, OutputText} {
+		buf := setup(t, WithOutputType(out))
+		Logger("svc-"+tok).Info("m")
+		assert.NotContains(t, buf.String(), tok, out)
+		assert.Contains(t, buf.String(), "svc-[REDACTED:github-token]", out)
+	}
+	v := knownValue()
+	buf := setup(t, WithOutputType(OutputJSON))
+	l := Logger("svc-" + v)
+	l.Info("before")
+	require.Contains(t, buf.String(), v, "not registered yet")
+	buf.Reset()
+	require.NoError(t, Mask(v))
+	l.Info("after")
+	assert.NotContains(t, buf.String(), v)
+	assert.Contains(t, buf.String(), "svc-[REDACTED:known-secret]")
+}
