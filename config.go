@@ -35,6 +35,7 @@ type config struct {
 	fingerprint    Fingerprint
 	fingerprintKey []byte
 	environ        []string // the environment Setup read
+	maskNoFiles    bool     // maskEnv reads no *_FILE file (the chain before Setup)
 	redactKeys     []string
 	allowKeys      []string // keys not redacted by key (REDACT_ALLOW_KEYS), after the defaults
 	pii            []string // kinds of personal data redacted too (REDACT_PII)

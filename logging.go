@@ -56,17 +56,21 @@ func load() *pipeline {
 // defaultConfig is the chain in force before Setup: the console (stderr,
 // TEXT, INFO), with redaction on and at least the redaction the
 // environment asks for (CODOMYRMEX_LOG_REDACT_KEYS and REDACT_PATTERNS; a
-// bad pattern is left out here and reported by Setup). Nothing else of
-// the environment applies before Setup: no file is opened, and
-// CODOMYRMEX_LOG_REDACT=false does not turn redaction off.
+// bad pattern is left out here and reported by Setup), and the
+// environment's secrets masked as Setup masks them (unless
+// CODOMYRMEX_LOG_MASK_ENV=false), but for the contents of the files *_FILE
+// variables name. Nothing else of the environment applies before Setup: no
+// file is opened, and CODOMYRMEX_LOG_REDACT=false does not turn redaction
+// off.
 func defaultConfig(environ []string) *config {
 	c := newConfig()
 	for _, kv := range environ {
 		switch k, _, _ := strings.Cut(kv, "="); k {
-		case EnvPrefix + "REDACT_KEYS", EnvPrefix + "REDACT_PATTERNS":
+		case EnvPrefix + "REDACT_KEYS", EnvPrefix + "REDACT_PATTERNS", EnvPrefix + "MASK_ENV":
 			c.fromEnv([]string{kv})
 		}
 	}
+	c.environ, c.maskNoFiles = environ, true
 	return c
 }
 

@@ -99,12 +99,15 @@ func Mask(values ...string) error {
 // secretenv.FromEnviron): values of variables named like secrets that are
 // long and varied enough (redact.Maskable), passwords of URLs and DSNs,
 // and the contents of the files *_FILE variables name (regular files only,
-// at most 64 KiB, never blocking). It counts the values skipped and
-// returns the files that could not be read, each naming its variable.
-func maskEnv(red *redact.Redactor, environ []string) error {
-	vals, skipped, err := secretenv.FromEnviron(environ, func(name string) ([]byte, error) {
-		return securefile.ReadFile(name, secretenv.MaxFileSize)
-	})
+// at most 64 KiB, never blocking; with files false, none is read). It
+// counts the values skipped and returns the files that could not be read,
+// each naming its variable.
+func maskEnv(red *redact.Redactor, environ []string, files bool) error {
+	var read func(string) ([]byte, error) // nil: *_FILE variables are passed over
+	if files {
+		read = func(name string) ([]byte, error) { return securefile.ReadFile(name, secretenv.MaxFileSize) }
+	}
+	vals, skipped, err := secretenv.FromEnviron(environ, read)
 	envSkipped.Store(int64(skipped))
 	red.Mask(vals...)
 	if err != nil {

@@ -44,7 +44,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	if c.redact {
 		p.m.red = newRedactor(c)
 		if c.maskEnv && c.environ != nil {
-			if err := maskEnv(p.m.red, c.environ); err != nil {
+			if err := maskEnv(p.m.red, c.environ, !c.maskNoFiles); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,6 +302,27 @@ func TestRedactionBeforeSetup(t *testing.T) {
 	assert.NotContains(t, out, "12345678", out)
 }
 
+// Before Setup, the environment's secrets are masked as Setup masks them
+// (CODOMYRMEX_LOG_MASK_ENV is on by default), but for the files *_FILE
+// variables name, which are read only by Setup; MASK_ENV=false turns it
+// off here too.
+func TestEnvironmentMaskedBeforeSetup(t *testing.T) {
+	pw := "Zq7" + redacttest.Gen(redacttest.AlnumChars, 14)
+	inFile := "Xk9" + redacttest.Gen(redacttest.AlnumChars, 14)
+	path := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(path, []byte(inFile), 0o600))
+	log := func(w io.Writer) {
+		os.Stderr = os.Stdout
+		os.Setenv(EnvPrefix+"MASK_ENV", os.Getenv("MASK")) // TestMain clears CODOMYRMEX_LOG_*
+		Logger("early").Info("connecting with " + os.Getenv("DB_PASSWORD") + " and " + os.Getenv("IN_FILE"))
+	}
+	out := inChild(t, log, "DB_PASSWORD="+pw, "API_TOKEN_FILE="+path, "IN_FILE="+inFile)
+	assert.Contains(t, out, "connecting with [REDACTED:known-secret] and "+inFile, "a file is read by Setup only")
+	assert.NotContains(t, out, pw)
+	out = inChild(t, log, "DB_PASSWORD="+pw, "IN_FILE=x", "MASK=false")
+	assert.Contains(t, out, "connecting with "+pw)
+}
+
 // Every string the package writes on its own behalf goes through the same
 // redactor as records: the rate-limit summary, which names dropped
 // messages as keys; a sink's failure, reported on the console and to the
@@ -387,7 +409,7 @@ func TestLoggerNameRedacted(t *testing.T) {
 	tok := redacttest.GHToken("gh" + "p")
 	for _, out := range []OutputType{OutputJSON, OutputText} {
 		buf := setup(t, WithOutputType(out))
-		Logger("svc-"+tok).Info("m")
+		Logger("svc-" + tok).Info("m")
 		assert.NotContains(t, buf.String(), tok, out)
 		assert.Contains(t, buf.String(), "svc-[REDACTED:github-token]", out)
 	}
