@@ -334,7 +334,7 @@ func newLokiSink(c *config, report func(error)) (*lokiSink, error) {
 			// The problem names the value where it may (bounded); the
 			// variable's value itself is not repeated: it may be a secret
 			// or megabytes long.
-			return nil, &ConfigError{Name: EnvPrefix + "LOKI_" + fie.Field, Value: "", Err: err}
+			return nil, &ConfigError{Name: EnvPrefix + "LOKI_" + fie.Field, Value: notShown, Err: err}
 		}
 		u := Redact(cfg.URL)
 		if len(u) > 512 {

@@ -454,3 +454,32 @@ func TestLokiSpoolBesideFile(t *testing.T) {
 		})
 	}
 }
+
+// A credential or header value with CR or LF is refused at Setup with an
+// error that names the variable and the character, reads whole (no
+// "[REDACTED" where a word was taken for the credential) and never shows
+// the value.
+func TestLokiHeaderValuesWithControlsRefused(t *testing.T) {
+	secret := redacttest.Gen(redacttest.AlnumChars, 10)
+	for _, v := range []string{"BEARER_TOKEN", "PASSWORD", "USERNAME", "TENANT"} {
+		for _, c := range []string{"\r", "\n"} {
+			t.Run(v, func(t *testing.T) {
+				t.Setenv(EnvPrefix+"LOKI_URL", "http://127.0.0.1:3100")
+				if v == "PASSWORD" {
+					t.Setenv(EnvPrefix+"LOKI_USERNAME", "u")
+				}
+				t.Setenv(EnvPrefix+"LOKI_"+v, secret+c+"x")
+				err := Setup(WithConsole(&syncBuffer{}))
+				t.Cleanup(func() { _ = Close() })
+				require.Error(t, err)
+				msg := err.Error()
+				assert.Contains(t, msg, EnvPrefix+"LOKI_"+v)
+				assert.Contains(t, msg, "not a valid HTTP header value")
+				assert.NotContains(t, msg, "[REDACTED")
+				if v == "BEARER_TOKEN" || v == "PASSWORD" {
+					assert.NotContains(t, msg, secret)
+				}
+			})
+		}
+	}
+}

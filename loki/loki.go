@@ -283,7 +283,9 @@ func (c *Config) Validate() error {
 		{"Password", "PASSWORD", c.Password, true}, {"BearerToken", "BEARER_TOKEN", c.BearerToken, true}} {
 		if err := checkHeaderValue(h.value); err != nil {
 			if h.secret {
-				return fieldError(h.env, fmt.Errorf("%s: %w", h.field, err))
+				// Not "BearerToken: not …", which reads as an assignment: a
+				// scrubber would take "not" for the token.
+				return fieldError(h.env, fmt.Errorf("%s is %w", h.field, err))
 			}
 			return fieldError(h.env, fmt.Errorf("%s %s: %w", h.field, Quote(h.value, 64), err))
 		}
