@@ -96,8 +96,9 @@ func hostile() map[string]func() slog.Attr {
 	}
 }
 
-// Hostile values finish quickly, through Setup (TEXT and JSON) and Wrap,
-// with the cut marked and every line a whole record.
+// Hostile values finish (a hang fails the child), through Setup (TEXT and
+// JSON) and Wrap (JSON and TEXT), with the cut marked in every record and
+// every line a whole record.
 func TestHostileValuesAreBounded(t *testing.T) {
 	for name, mk := range hostile() {
 		t.Run(name, func(t *testing.T) {
@@ -117,6 +118,9 @@ func TestHostileValuesAreBounded(t *testing.T) {
 			require.Len(t, lines, 4, "one line per record")
 			for i, l := range lines {
 				assert.Less(t, len(l), 4<<20, "record %d stays small", i)
+				assert.True(t, strings.Contains(l, "!DEPTH") || strings.Contains(l, "!LIMIT") || strings.Contains(l, cycleMarker) ||
+					strings.Contains(l, "LogValue called too many times"), // slog.Value.Resolve's own bound
+					"record %d marks where the value was cut: %.300s", i, l)
 				if i == 1 || i == 2 { // Setup's JSON and Wrap's JSON handler
 					var m map[string]any
 					require.NoError(t, json.Unmarshal([]byte(l), &m), "JSON record %d", i)
