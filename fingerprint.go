@@ -3,11 +3,14 @@ package logging
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"log/slog"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/codomyrmex/logging/internal/securefile"
@@ -83,18 +86,97 @@ func (f *fingerprinter) mark(s string) string {
 
 // secretAttr is the attr that replaces the value v of a secret key (raw
 // as given, key as written): its fingerprint when the fingerprinter takes
-// it and v is text or a scalar, otherwise [REDACTED]. Each is counted
-// under "key".
+// it and v has a text form (see fingerprintText), otherwise [REDACTED].
+// Each is counted under "key".
 func (m *attrMapper) secretAttr(key, raw string, v slog.Value) slog.Attr {
 	if m.fp.on(raw) {
-		switch v.Kind() {
-		case slog.KindGroup, slog.KindAny, slog.KindLogValuer:
-		default:
+		if s, ok := fingerprintText(v); ok {
 			countRedaction("key")
-			return slog.String(key, m.fp.mark(v.String()))
+			return slog.String(key, m.fp.mark(s))
 		}
 	}
 	return redacted(key)
+}
+
+// secretField is secretAttr for a struct field or map entry the walk
+// found under a secret key.
+func (m *attrMapper) secretField(key, raw string, v reflect.Value) slog.Attr {
+	switch {
+	case !v.IsValid() || !m.fp.on(raw):
+	case v.CanInterface():
+		return m.secretAttr(key, raw, slog.AnyValue(v.Interface()))
+	case v.Kind() == reflect.String:
+		return m.secretAttr(key, raw, slog.StringValue(v.String()))
+	}
+	return redacted(key)
+}
+
+// fingerprintText is the text a secret value is fingerprinted by, the
+// same for a typed id as for the equal string, so that a session id
+// logged as a uuid.UUID on one record and as its string on the next
+// gives one fingerprint: a string as it is; a number, bool, duration or
+// time as slog writes it (numbers in decimal); a LogValuer by what it
+// resolves to; a value of kind Any by its MarshalText, else its String
+// method, a []byte as a string, and a named string or integer type by its
+// value (through pointers). A group, a nil, an error, any other value, or
+// a method that panics or fails has none: such a value is written
+// [REDACTED].
+func fingerprintText(v slog.Value) (s string, ok bool) {
+	switch v.Kind() {
+	case slog.KindGroup:
+		return "", false
+	case slog.KindLogValuer:
+		v = v.Resolve() // a panic in LogValue resolves to an error: no text
+		if k := v.Kind(); k == slog.KindGroup || k == slog.KindLogValuer {
+			return "", false
+		}
+	}
+	if v.Kind() != slog.KindAny {
+		return v.String(), true
+	}
+	defer func() {
+		if recover() != nil {
+			s, ok = "", false
+		}
+	}()
+	return anyText(v.Any())
+}
+
+// maxTextDerefs bounds the pointers anyText follows.
+const maxTextDerefs = 4
+
+// anyText is fingerprintText for a value of kind Any.
+func anyText(x any) (string, bool) {
+	for range maxTextDerefs {
+		switch t := x.(type) {
+		case nil, error:
+			return "", false
+		case encoding.TextMarshaler:
+			b, err := t.MarshalText()
+			return string(b), err == nil
+		case fmt.Stringer:
+			return t.String(), true
+		case []byte:
+			return string(t), true
+		}
+		rv := reflect.ValueOf(x)
+		switch rv.Kind() {
+		case reflect.String:
+			return rv.String(), true
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			return strconv.FormatInt(rv.Int(), 10), true
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			return strconv.FormatUint(rv.Uint(), 10), true
+		case reflect.Pointer:
+			if rv.IsNil() || !rv.Elem().CanInterface() {
+				return "", false
+			}
+			x = rv.Elem().Interface()
+			continue
+		}
+		return "", false
+	}
+	return "", false
 }
 
 // fingerprinter is c's fingerprinter.
