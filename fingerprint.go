@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/codomyrmex/logging/internal/securefile"
 )
@@ -29,7 +31,8 @@ type Fingerprint string
 const (
 	// FingerprintSessions fingerprints session ids (ContextWithSessionID,
 	// and any attr whose key names a session: session_id, sessionId,
-	// JSESSIONID, …); other secrets stay [REDACTED]. The default: session
+	// JSESSIONID, connect.sid, …; see sessionKey); other secrets stay
+	// [REDACTED]. The default: session
 	// ids are random, so a hash without a key reveals nothing.
 	FingerprintSessions Fingerprint = "sessions"
 	// FingerprintAll fingerprints every value redacted by its key. It
@@ -65,11 +68,126 @@ func (f *fingerprinter) on(k string) bool {
 }
 
 // sessionKey reports whether k names a session id: it holds "session" or
-// "sessid" in any case.
+// "sessid" in any case and across the separators _ - . and space
+// ("sess_id"), or it is one of the session cookie names of
+// sessionCookieKey.
 func sessionKey(k string) bool {
-	l := strings.ToLower(k)
-	return strings.Contains(l, "session") || strings.Contains(l, "sessid")
+	l := strings.Map(func(r rune) rune {
+		if r < utf8.RuneSelf && isKeySep(byte(r)) {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, k)
+	return strings.Contains(l, "session") || strings.Contains(l, "sessid") || sessionCookieKey(k)
 }
+
+// sessionIDStems are the names of session ids, beyond the default secret
+// key stems, that a key may end with (in any case, across separators,
+// before digits): Django's session_key and the like.
+var sessionIDStems = []string{"sessionkey", "sesskey", "sessionuuid", "sessuuid", "sessionguid", "sessguid"}
+
+// sessionCookieKey reports whether k names a session id that the default
+// secret key stems miss; such keys are secret too (attrMapper.secretKey,
+// IsSecretKey), and fingerprinted as session ids. They are:
+//   - keys whose last word is "sid" or "sess", before digits: Express's
+//     connect.sid, sid, SID, userSid, sid2, Koa's koa.sess; the word must
+//     start after a separator or any byte that is not a letter or digit,
+//     at a camelCase boundary, after digits or at the start, so "side",
+//     "consider", "residue" and "ssid" (a Wi-Fi network) are not;
+//   - keys ending with one of sessionIDStems (session_key, sess_key,
+//     session_uuid, …);
+//   - classic ASP's ASPSESSIONID… and Drupal's SESS/SSESS and 32 hex
+//     digits.
+//
+// It does not allocate.
+func sessionCookieKey(k string) bool {
+	if hasPrefixFold(k, "aspsessionid") || drupalSessionKey(k) {
+		return true
+	}
+	end := len(k)
+	for end > 0 && isDigitByte(k[end-1]) {
+		end--
+	}
+	w := k[:end]
+	if lastWordIs(w, "sid") || lastWordIs(w, "sess") {
+		return true
+	}
+	for _, stem := range sessionIDStems {
+		if endsWithStem(w, stem) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastWordIs reports whether k ends with word (in any case) and the word
+// starts a word of k (see sessionCookieKey).
+func lastWordIs(k, word string) bool {
+	i := len(k) - len(word)
+	if i < 0 || !strings.EqualFold(k[i:], word) {
+		return false
+	}
+	if i == 0 {
+		return true
+	}
+	p, c := k[i-1], k[i]
+	switch {
+	case !isDigitByte(p) && !isLetterByte(p), isDigitByte(p):
+		return true
+	case isUpperByte(c) && !isUpperByte(p): // camelCase: userSid
+		return true
+	case isUpperByte(c): // capitals: a new word when a small letter follows (XMLSid), not inside one (PHPSID)
+		return i+1 < len(k) && !isUpperByte(k[i+1])
+	}
+	return false
+}
+
+// endsWithStem reports whether k ends with stem (lowercase letters),
+// compared in any case and across the separators _ - . and space.
+func endsWithStem(k, stem string) bool {
+	j := len(stem)
+	for i := len(k) - 1; i >= 0 && j > 0; i-- {
+		c := k[i]
+		if isKeySep(c) {
+			continue
+		}
+		if c|0x20 != stem[j-1] || !isLetterByte(c) {
+			return false
+		}
+		j--
+	}
+	return j == 0
+}
+
+// drupalSessionKey reports whether k is a Drupal session cookie name:
+// SESS or SSESS and 32 small hex digits.
+func drupalSessionKey(k string) bool {
+	h, ok := strings.CutPrefix(k, "SSESS")
+	if !ok {
+		if h, ok = strings.CutPrefix(k, "SESS"); !ok {
+			return false
+		}
+	}
+	if len(h) != 32 {
+		return false
+	}
+	for i := range len(h) {
+		if c := h[i]; !isDigitByte(c) && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// hasPrefixFold reports whether s starts with prefix, in any case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func isKeySep(c byte) bool     { return c == '_' || c == '-' || c == '.' || c == ' ' }
+func isDigitByte(c byte) bool  { return c >= '0' && c <= '9' }
+func isUpperByte(c byte) bool  { return c >= 'A' && c <= 'Z' }
+func isLetterByte(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // mark returns the fingerprint marker of s.
 func (f *fingerprinter) mark(s string) string {

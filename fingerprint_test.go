@@ -189,3 +189,46 @@ func TestSessionFingerprintsOfTypedIDs(t *testing.T) {
 	assert.Equal(t, 4, strings.Count(out, `"[REDACTED]"`), out)
 	assert.NotRegexp(t, fpMarker, out)
 }
+
+// The session cookie and key names of the common frameworks are secret and
+// written as fingerprints, also those the default stems miss (sid, sess,
+// session_key, ASPSESSIONID…, Drupal's SESS…, sess_id); words that only
+// contain the letters (side, consider, residue, ssid) stay as they are.
+func TestSessionKeyNames(t *testing.T) {
+	id := redacttest.Gen(redacttest.AlnumChars, 24)
+	want := sha256Mark(id)
+	drupal := "SESS" + redacttest.Gen(redacttest.HexChars, 32)
+	sessions := []string{
+		"sid", "SID", "connect.sid", "sails.sid", "userSid", "sid2", "koa.sess", "koa:sess",
+		"sess_id", "Sess-Id", "session_key", "sessionKey", "sess_key", "session_uuid",
+		"PHPSESSID", "JSESSIONID", "ASP.NET_SessionId", "laravel_session", "ci_session",
+		"ASPSESSIONID" + redacttest.Gen(redacttest.UpperChars, 8), drupal, "S" + drupal,
+		"session_id", "sessionid", "sessid", "session",
+	}
+	for _, k := range sessions {
+		t.Run(k, func(t *testing.T) {
+			assert.True(t, IsSecretKey(k))
+			buf := setup(t, WithOutputType(OutputJSON))
+			Logger("web").Info("m", k, id)
+			Logger("web").Info("m", "req", map[string]string{k: id})
+			out := buf.String()
+			assert.NotContains(t, out, id)
+			assert.Equal(t, 2, strings.Count(out, want), out)
+		})
+	}
+
+	benign := []string{"side", "consider", "residue", "inside", "ssid", "SSID", "sidebar", "sids",
+		"sid_count", "Sidney", "obsess", "assess", "sessions", "session_keys", "PHPSID", "SESS" + id}
+	buf := setup(t, WithOutputType(OutputJSON))
+	for _, k := range benign {
+		assert.False(t, IsSecretKey(k), k)
+		Logger("web").Info("m", k, id)
+	}
+	assert.Equal(t, len(benign), strings.Count(buf.String(), `":"`+id+`"`), buf.String())
+
+	buf = setup(t, WithOutputType(OutputJSON), WithRedactAllowKeys("ORACLE_SID"))
+	Logger("db").Info("m", "ORACLE_SID", id, "sid", id)
+	out := buf.String()
+	assert.Contains(t, out, `"ORACLE_SID":"`+id+`"`, "allowed back")
+	assert.Contains(t, out, `"sid":"`+want+`"`)
+}
