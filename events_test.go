@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -405,4 +406,91 @@ func TestCallSitesWithoutBuildPaths(t *testing.T) {
 	assert.Equal(t, "github.com/codomyrmex/logging", funcPackage("github.com/codomyrmex/logging.(*limiter).allow.func1"))
 	assert.Equal(t, "main", funcPackage("main.main"))
 	assert.Equal(t, "unknown", callSite(0))
+}
+
+// readmeText is README.md with its whitespace runs made single spaces, so
+// that a sentence can be read across line breaks.
+func readmeText(t testing.TB) string {
+	b, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// readmeNames are the `names` in s, in order.
+func readmeNames(s string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// Every event type's default severity, and the level it gives the record,
+// is the one the README's "Security events" section documents: the
+// expected values are read from the README's sentences (the inventory of
+// event types, "Default severities: low for …; high for …; critical for
+// …; medium for the rest", and the levels of the severities), so that a
+// change to the code's table or to the README alone fails.
+func TestSecurityEventDefaultSeverities(t *testing.T) {
+	readme := readmeText(t)
+
+	inv := regexp.MustCompile(`Event types: (.*?)\. Default severities:`).FindStringSubmatch(readme)
+	require.NotNil(t, inv, "the README's inventory of event types")
+	var documented []EventType
+	for _, n := range readmeNames(inv[1]) {
+		documented = append(documented, EventType(n))
+	}
+	require.ElementsMatch(t, EventTypes(), documented, "the README's inventory is EventTypes()")
+
+	sevs := regexp.MustCompile(`Default severities: ([^.]*)\.`).FindStringSubmatch(readme)
+	require.NotNil(t, sevs, "the README's default severities")
+	want := map[EventType]Severity{}
+	var rest Severity
+	for part := range strings.SplitSeq(sevs[1], "; ") {
+		sev, list, ok := strings.Cut(part, " for ")
+		require.True(t, ok, part)
+		require.Contains(t, []Severity{SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}, Severity(sev), part)
+		if list == "the rest" {
+			rest = Severity(sev)
+			continue
+		}
+		names := readmeNames(list)
+		require.NotEmpty(t, names, part)
+		for _, n := range names {
+			require.Contains(t, documented, EventType(n), "%s in the README's severities is an event type", n)
+			require.NotContains(t, want, EventType(n), "%s is given one severity", n)
+			want[EventType(n)] = Severity(sev)
+		}
+	}
+	require.NotEmpty(t, rest, "the README gives the rest a severity")
+	for _, et := range documented {
+		if _, ok := want[et]; !ok {
+			want[et] = rest
+		}
+	}
+
+	lv := regexp.MustCompile(`Severity ((?:` + "`[a-z]+`" + `,? )+)sets the level \(([A-Z, ]+)\)`).FindStringSubmatch(readme)
+	require.NotNil(t, lv, "the README's levels of the severities")
+	levelNames := strings.Split(lv[2], ", ")
+	sevNames := readmeNames(lv[1])
+	require.Len(t, levelNames, len(sevNames))
+	levels := map[Severity]string{}
+	for i, n := range sevNames {
+		levels[Severity(n)] = levelNames[i]
+	}
+
+	// The Codomyrmex schema names the levels as the README does (WARNING).
+	buf := setup(t, WithOutputType(OutputJSON), WithJSONSchema(SchemaCodomyrmex), WithLevel(slog.LevelDebug))
+	types := EventTypes()
+	for _, et := range types {
+		SecurityEvent(t.Context(), Event{Type: et, Outcome: OutcomeFailure})
+	}
+	lines := jsonLines(t, buf.String())
+	require.Len(t, lines, len(types))
+	for i, m := range lines {
+		et := types[i]
+		assert.Equal(t, string(et), m["security_event_type"])
+		assert.Equal(t, string(want[et]), m["severity"], "default severity of %s", et)
+		assert.Equal(t, levels[want[et]], m["level"], "level of %s", et)
+	}
 }

@@ -188,9 +188,11 @@ func (m *attrMapper) message(s string, b *budget) (string, bool) {
 	return out, changed
 }
 
-// secretKey reports whether a key's whole value is to be redacted.
+// secretKey reports whether a key's whole value is to be redacted: it
+// names a secret (the redactor's key stems) or a session id
+// (sessionCookieKey), and is not allowed.
 func (m *attrMapper) secretKey(k string) bool {
-	return m.red != nil && m.red.SecretKey(k) && !m.allow.has(k)
+	return m.red != nil && (m.red.SecretKey(k) || sessionCookieKey(k)) && !m.allow.has(k)
 }
 
 // secretGroup reports whether the attrs of a handler's group are all

@@ -73,9 +73,10 @@ func defaultRedact() *redact.Redactor {
 }
 
 // IsSecretKey reports whether an attribute with this key has its whole value
-// redacted by default ("password", "db_password", "X-Api-Key", "apiKey", …).
+// redacted by default ("password", "db_password", "X-Api-Key", "apiKey",
+// and session ids: "session_id", "connect.sid", "PHPSESSID", …).
 func IsSecretKey(key string) bool {
-	return defaultRedact().SecretKey(key)
+	return defaultRedact().SecretKey(key) || sessionCookieKey(key)
 }
 
 // Secret is a string the program knows is secret. However it is logged or

@@ -273,10 +273,7 @@ func (w *walker) field(key, alt string, v reflect.Value, p *typePlan, depth int)
 		return slog.String(k, nodesMarker)
 	}
 	if w.hidden || secret || alt != "" && w.m.secretKey(alt) {
-		if v.IsValid() && v.Kind() == reflect.String {
-			return w.m.secretAttr(k, key, slog.StringValue(v.String()))
-		}
-		return redacted(k)
+		return w.m.secretField(k, key, v)
 	}
 	if !v.IsValid() {
 		return slog.Attr{Key: k, Value: slog.AnyValue(nil)}
