@@ -141,7 +141,7 @@ func captureLines(r *os.File, logger *slog.Logger, level slog.Level) {
 	q.close()
 	<-logged
 	if err != nil {
-		logger.Log(context.Background(), slog.LevelError, "capture stopped: "+err.Error())
+		logAt(context.Background(), logger, slog.LevelError, 0, "capture stopped: "+err.Error(), nil)
 	}
 }
 
@@ -176,10 +176,10 @@ func logQueued(q *lineQueue, logger *slog.Logger, level slog.Level) {
 			return
 		}
 		for _, l := range lines {
-			logger.Log(ctx, level, l)
+			logAt(ctx, logger, level, 0, l, nil) // no source: no line of the program wrote it
 		}
 		if dropped > 0 {
-			logger.Log(ctx, slog.LevelWarn, strconv.Itoa(dropped)+" captured lines dropped: the chain did not keep up")
+			logAt(ctx, logger, slog.LevelWarn, 0, strconv.Itoa(dropped)+" captured lines dropped: the chain did not keep up", nil)
 		}
 	}
 }
