@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -123,15 +124,43 @@ func renameToBackup(path string, now time.Time, local bool) (string, error) {
 	return "", fmt.Errorf("rotating %s: no free backup name after %d tries", path, maxNameTries)
 }
 
+// tmpSuffix ends the name a compressed backup is written under
+// ("app-2026-12-01T19-17-10.000.log.gz.tmp") until it is whole: neither a
+// backup for isBackup nor for lumberjack's retention.
+const tmpSuffix = ".tmp"
+
+// compressMu makes one compression pass at a time in the process: a pass
+// that outlived its sink's close (see fileSink.close) and the next sink's
+// first pass never write the same file.
+var compressMu sync.Mutex
+
 // compressBackups compresses every uncompressed backup of the log file at
-// path (see compressBackup) and returns the first error. A directory that
-// cannot be listed is not its error: the writer reports it.
+// path (see compressBackup) and returns the first error. The compressed
+// copies a pass cut short left (the process exited during it) are removed
+// first; their backups are still there, uncompressed, and compressed
+// again. A directory that cannot be listed is not its error: the writer
+// reports it.
 func compressBackups(path string) error {
-	names, err := backups(path)
+	compressMu.Lock()
+	defer compressMu.Unlock()
+	dir, prefix, ext := backupNames(path)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
-	dir, prefix, ext := backupNames(path)
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if gz, found := strings.CutSuffix(n, tmpSuffix); found {
+			if ok, compressed := isBackup(gz, prefix, ext); ok && compressed {
+				_ = os.Remove(filepath.Join(dir, n)) // a partial copy; remove never follows a link
+			}
+			continue
+		}
+		if ok, _ := isBackup(n, prefix, ext); ok {
+			names = append(names, n)
+		}
+	}
 	var first error
 	for _, n := range names {
 		if _, gz := isBackup(n, prefix, ext); !gz {
@@ -143,13 +172,21 @@ func compressBackups(path string) error {
 	return first
 }
 
+// compressCopy copies the backup into the gzip writer; tests hold a
+// compression in the middle through it.
+var compressCopy = io.Copy
+
 // compressBackup writes src gzipped to src+".gz" (0600) and removes src.
 // src is opened without following a link and without blocking, and must
-// be a regular file of the process's own; the compressed file is created
-// new (O_EXCL|O_NOFOLLOW), so that neither a link nor a file planted under
-// either name is read or written. On failure src is kept and a partial
-// compressed file removed. A backup that retention removed meanwhile is
-// not an error.
+// be a regular file of the process's own. The compressed copy is written
+// under src+".gz.tmp", created new (O_EXCL|O_NOFOLLOW), synced, and only
+// then renamed to src+".gz", which must not exist: a .gz is always whole,
+// neither a link nor a file planted under either name is read or written,
+// and no backup replaces another. src is removed last. On failure src is
+// kept and the partial copy removed; a process that exits in the middle
+// leaves src and the .tmp, which the next pass removes (see
+// compressBackups). A backup that retention removed meanwhile is not an
+// error.
 func compressBackup(src string) (err error) {
 	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -170,19 +207,23 @@ func compressBackup(src string) (err error) {
 		return fmt.Errorf("log backup %s: %w", src, err)
 	}
 	dst := src + gzSuffix
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, FileMode)
+	if _, err := os.Lstat(dst); !errors.Is(err, fs.ErrNotExist) {
+		return &fs.PathError{Op: "open", Path: dst, Err: syscall.EEXIST} // as O_EXCL says it
+	}
+	tmp := dst + tmpSuffix
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, FileMode)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
-			_ = os.Remove(dst)
+			_ = os.Remove(tmp)
 		}
 	}()
 	zw := gzip.NewWriter(out)
 	err = out.Chmod(FileMode) // exactly 0600, whatever the umask
 	if err == nil {
-		_, err = io.Copy(zw, in)
+		_, err = compressCopy(zw, in)
 	}
 	if err == nil {
 		err = zw.Close()
@@ -192,6 +233,13 @@ func compressBackup(src string) (err error) {
 	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		if _, lerr := os.Lstat(dst); !errors.Is(lerr, fs.ErrNotExist) {
+			err = &fs.PathError{Op: "rename", Path: dst, Err: syscall.EEXIST}
+		} else {
+			err = os.Rename(tmp, dst)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("compressing log backup %s: %w", src, err)

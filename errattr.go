@@ -55,6 +55,9 @@ func errorTypes(err error) []string {
 // caller of Exception, each as function and import-path-relative file
 // ("github.com/acme/shop/billing.(*Svc).Charge github.com/acme/shop/billing/charge.go:42"),
 // never the build machine's directories.
+//
+// The record's call site (its source with ADD_SOURCE, its rate-limit
+// bucket) is the caller of Exception.
 func Exception(ctx context.Context, logger *slog.Logger, msg string, err error, attrs ...slog.Attr) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -67,7 +70,7 @@ func Exception(ctx context.Context, logger *slog.Logger, msg string, err error, 
 	if load().stacks {
 		as = append(as, slog.Any("stack", stack(3)))
 	}
-	logger.LogAttrs(ctx, slog.LevelError, msg, append(as, attrs...)...)
+	logAt(ctx, logger, slog.LevelError, callerPC(0), msg, append(as, attrs...))
 }
 
 // stack returns the frames of the calling goroutine from skip on (see

@@ -17,18 +17,21 @@ import (
 func ExampleSetup() {
 	// Options win over CODOMYRMEX_LOG_* variables. The console is stdout here
 	// and the time is left out of the format, so that the output is stable.
+	logger := logging.Logger("billing") // safe before Setup: it follows Setup
 	err := logging.Setup(
 		logging.WithConsole(os.Stdout),
 		logging.WithFormat("%(name)s %(levelname)-8s %(message)s"),
 	)
-	if err != nil {
-		slog.Error("logging setup", "err", err) // the chain works anyway
+	if err != nil { // a working chain is installed anyway
+		for _, p := range logging.Problems(err) { // one record per problem
+			logger.Error("logging configuration", "problem", p)
+		}
 	}
 	defer logging.Close()
 
-	log := logging.Logger("billing")
-	log.Info("invoice sent", "id", 1042, "password", "hunter2")
-	log.Warn("retry", "user", "bob\nINFO forged")
+	password := "correct-" + "horse" // any value: redacted by its key
+	logger.Info("invoice sent", "id", 1042, "password", password)
+	logger.Warn("retry", "user", "bob\nINFO forged")
 	// Output:
 	// billing INFO     invoice sent id=1042 password=[REDACTED]
 	// billing WARNING  retry user="bob\nINFO forged"
@@ -63,8 +66,8 @@ func ExampleWrap() {
 			return a
 		},
 	})
-	log := slog.New(logging.Wrap(h))
-	log.Info("connect", "dsn", "postgres://app:"+"s3cret"+"@db:5432/main", "note", "line1\nline2")
+	logger := slog.New(logging.Wrap(h))
+	logger.Info("connect", "dsn", "postgres://app:"+"s3cret"+"@db:5432/main", "note", "line1\nline2")
 	// Output:
 	// level=INFO msg=connect dsn=postgres://app:[REDACTED:url-credentials]@db:5432/main note=line1\nline2
 }
@@ -85,7 +88,7 @@ func ExampleSecret() {
 		User     string
 		Password logging.Secret
 	}
-	log := slog.New(logging.Wrap(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
+	logger := slog.New(logging.Wrap(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey {
 				return slog.Attr{}
@@ -93,7 +96,7 @@ func ExampleSecret() {
 			return a
 		},
 	})))
-	log.Info("login", "req", login{User: "ann", Password: logging.Secret("hunter2")})
+	logger.Info("login", "req", login{User: "ann", Password: logging.Secret("correct-" + "horse")})
 	// Output: {"level":"INFO","msg":"login","req":{"User":"ann","Password":"[REDACTED]"}}
 }
 
@@ -105,8 +108,8 @@ func ExampleFlush() {
 		logging.WithFormat("%(levelname)s %(message)s"))
 	defer logging.Close()
 
-	log := logging.Logger("app")
-	log.Info("written behind the caller")
+	logger := logging.Logger("app")
+	logger.Info("written behind the caller")
 	logging.Flush() // now it is in the file, as before os.Exit
 	data, _ := os.ReadFile(path)
 	os.Stdout.Write(data)
@@ -180,9 +183,9 @@ func ExampleContextWith() {
 	ctx = logging.ContextWith(ctx, slog.String("region", "eu-west-1"))
 
 	// The record's own attrs come first, then the context's, at the top level.
-	log := logging.Logger("orders")
-	log.InfoContext(ctx, "order placed", "order", 1042)
-	log.Info("no context, no ids")
+	logger := logging.Logger("orders")
+	logger.InfoContext(ctx, "order placed", "order", 1042)
+	logger.Info("no context, no ids")
 	// Output:
 	// orders INFO order placed order=1042 request_id=req-7 user_id=u-42 region=eu-west-1
 	// orders INFO no context, no ids
@@ -211,9 +214,9 @@ func ExampleWithContextExtractor() {
 
 	ctx := context.WithValue(context.Background(), spanKey{},
 		span{traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7"})
-	log := logging.Logger("api")
-	log.InfoContext(ctx, "charge", "amount", 1999)
-	log.InfoContext(context.Background(), "no span, no ids")
+	logger := logging.Logger("api")
+	logger.InfoContext(ctx, "charge", "amount", 1999)
+	logger.InfoContext(context.Background(), "no span, no ids")
 	// Output:
 	// api INFO charge amount=1999 trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7
 	// api INFO no span, no ids

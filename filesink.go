@@ -363,8 +363,17 @@ func (s *fileSink) flush() { s.q.flush() }
 
 func (s *fileSink) stats(*Statistics) {} // its failures are counted by report
 
+// closeCompressWait bounds how long close waits for the compression of
+// backups in progress (see close).
+const closeCompressWait = 3 * time.Second
+
 // close writes what is queued, stops the writer, closes the file and
-// waits for the compression of backups in progress. lumberjack's own
+// waits for the compression of backups in progress, for at most
+// closeCompressWait on the sink's clock: a compression still running then
+// goes on in the background (the process's next sink on the file waits
+// for it before its own pass), and if the process exits first, the backup
+// stays uncompressed, with no .gz beside it (see compressBackup), and is
+// compressed by the next sink started on the file. lumberjack's own
 // goroutine (its retention, started at the first open) cannot be stopped
 // (lumberjack v2.2.1): the closed Logger is kept for the next sink on the
 // same file (lumberjackpool.go), so Setup and Close cycles do not add
@@ -384,7 +393,10 @@ func (s *fileSink) close() error {
 	s.mu.Unlock()
 	if s.millCh != nil {
 		close(s.millCh)
-		<-s.millDone
+		select {
+		case <-s.millDone:
+		case <-s.clock.After(closeCompressWait):
+		}
 	}
 	return err
 }

@@ -54,7 +54,9 @@ func TestFileModesUnderUmask(t *testing.T) {
 			for range 40 { // 40 × 60 KB: several rotations, backups compressed
 				Logger("m").Info(strings.Repeat("x", 60000))
 			}
-			require.NoError(t, Close()) // waits for the compression
+			sinks := fileSinks(load())
+			require.NoError(t, Close())
+			waitCompression(sinks)
 			entries, err := os.ReadDir(dir)
 			require.NoError(t, err)
 			gz := 0
@@ -327,7 +329,19 @@ func TestCloseLeaksNoGoroutine(t *testing.T) {
 	for range 20 {
 		Logger("g").Info(strings.Repeat("y", 60000))
 	}
+	sinks := fileSinks(load())
 	require.NoError(t, Close())
+	waitCompression(sinks)
+}
+
+// waitCompression waits for the compression that the sinks' bounded Close
+// may have left running (see fileSink.close).
+func waitCompression(sinks []*fileSink) {
+	for _, s := range sinks {
+		if s.millDone != nil {
+			<-s.millDone
+		}
+	}
 }
 
 // readAllRecords reads every JSON line of the current file, the backups and
@@ -394,12 +408,13 @@ func rotationUnderLoad(t *testing.T) {
 	wg.Wait()
 	fs := fileSinks(load())[0]
 	require.NoError(t, Close()) // writes what is queued: rotations are counted after
+	waitCompression([]*fileSink{fs})
 	fs.mu.Lock()
 	rotations := fs.rotations
 	fs.mu.Unlock()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	for _, e := range entries { // Close waited for the compression
+	for _, e := range entries { // every backup compressed
 		if e.Name() != "app.log" {
 			assert.True(t, strings.HasSuffix(e.Name(), ".gz"), e.Name())
 		}
@@ -726,4 +741,102 @@ func TestSetupCloseCyclesWithFileLeaveNoGoroutine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 301, strings.Count(string(data), "cycles"), "every cycle's record is in the file")
 	assert.Len(t, srv.KeptLines(), 2*301, "and in Loki, with the security events")
+}
+
+// Close waits for a compression in progress for at most closeCompressWait
+// on the sink's clock, then returns; the compression goes on, and until
+// it ends no .gz exists beside the backup (a process that exits meanwhile
+// leaves the backup whole and uncompressed, never a partial .gz).
+func TestCloseBoundsTheWaitForCompression(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	backup := filepath.Join(dir, "app-2026-12-01T11-00-00.000.log")
+	content := strings.Repeat("left uncompressed by an earlier run\n", 100)
+	require.NoError(t, os.WriteFile(backup, []byte(content), 0o600))
+
+	started, release := make(chan struct{}), make(chan struct{})
+	compressCopy = func(w io.Writer, r io.Reader) (int64, error) {
+		n, err := io.CopyN(w, r, 10) // part of it, then a stuck disk
+		close(started)
+		<-release
+		if err != nil {
+			return n, err
+		}
+		m, err := io.Copy(w, r)
+		return n + m, err
+	}
+	t.Cleanup(func() { compressCopy = io.Copy })
+	clk := newFakeClock()
+	s, _, err := openFileSink(path, Rotation{MaxSizeMB: 1, Compress: true}, clk, func(error, int) {}, func(err error) { t.Error(err) })
+	require.NoError(t, err)
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	<-started
+
+	closed := make(chan error, 1)
+	go func() { closed <- s.close() }()
+	for clk.Waiting() == 0 { // close is waiting for the compression, on the clock
+		runtime.Gosched()
+	}
+	clk.Advance(closeCompressWait)
+	require.NoError(t, <-closed)
+	_, err = os.Lstat(backup + ".gz")
+	assert.ErrorIs(t, err, os.ErrNotExist, "no .gz while the compression runs")
+	assert.Equal(t, content, readFile(t, backup), "the backup whole")
+
+	close(release)
+	released = true
+	<-s.millDone
+	assert.Equal(t, content, gunzipFile(t, backup+".gz"))
+	_, err = os.Lstat(backup)
+	assert.ErrorIs(t, err, os.ErrNotExist, "removed once compressed")
+}
+
+// The partial copy of a compression cut short (the process exited after a
+// bounded Close) is removed by the next sink on the file, which compresses
+// the backup whole.
+func TestInterruptedCompressionRedoneAtStart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	backup := filepath.Join(dir, "app-2026-12-01T11-00-00.000.log")
+	content := "whole backup\n"
+	require.NoError(t, os.WriteFile(backup, []byte(content), 0o600))
+	require.NoError(t, os.WriteFile(backup+".gz"+tmpSuffix, []byte("\x1f\x8b partial"), 0o600))
+
+	s, _, err := openFileSink(path, Rotation{MaxSizeMB: 1, Compress: true}, newFakeClock(), func(error, int) {}, func(err error) { t.Error(err) })
+	require.NoError(t, err)
+	require.NoError(t, s.close())
+	<-s.millDone
+
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"app.log", filepath.Base(backup) + ".gz"}, names)
+	assert.Equal(t, content, gunzipFile(t, backup+".gz"))
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func gunzipFile(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	b, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return string(b)
 }

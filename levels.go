@@ -11,9 +11,10 @@ import (
 // LevelCritical is Python's CRITICAL, above slog.LevelError.
 const LevelCritical = slog.Level(12)
 
-// Critical logs at LevelCritical on l, with the context.
+// Critical logs at LevelCritical on l, with the context; the record's
+// call site is the caller of Critical.
 func Critical(ctx context.Context, l *slog.Logger, msg string, args ...any) {
-	l.Log(ctx, LevelCritical, msg, args...)
+	logAt(ctx, l, LevelCritical, callerPC(0), msg, nil, args...)
 }
 
 var levelNames = map[slog.Level]string{

@@ -111,10 +111,10 @@ func Setup(opts ...Option) error {
 		p.emitInternal(slog.NewRecord(time.Now(), slog.LevelWarn, n, 0))
 	}
 	for _, w := range p.out.warnings {
-		internalLogger.Warn(w)
+		logAt(context.Background(), internalLogger, slog.LevelWarn, 0, w, nil)
 	}
 	if !c.redact && redactionOffWarned.CompareAndSwap(false, true) {
-		internalLogger.Warn("redaction is turned off: secrets will reach the logs")
+		logAt(context.Background(), internalLogger, slog.LevelWarn, 0, "redaction is turned off: secrets will reach the logs", nil)
 	}
 	return setupError(errs)
 }

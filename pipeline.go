@@ -58,7 +58,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	p.out = out
 	if c.console != nil {
 		st := out.state("console", false)
-		out.reporter = p.lockedWriter(c.console)
+		out.reporter = p.lockedWriter(uncaptured(c.console)) // never a pipe of the capture (stdio.go)
 		out.add(st, &writerSink{w: out.reporter, st: st})
 		out.console = st
 	} else {
@@ -88,7 +88,7 @@ func newPipeline(c *config) (*pipeline, []error) {
 	}
 	for _, s := range c.sinks {
 		st := out.state(s.name, false)
-		out.add(st, &writerSink{w: p.lockedWriter(s.w), st: st})
+		out.add(st, &writerSink{w: p.lockedWriter(uncaptured(s.w)), st: st})
 	}
 	lokiOn := false
 	st := out.state("loki", false)

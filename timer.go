@@ -3,6 +3,8 @@ package logging
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"slices"
 	"time"
 )
 
@@ -14,22 +16,48 @@ import (
 //
 // Stop logs a record whose message is the operation's name, with
 // duration_ms (milliseconds, fractional) and the attrs, at INFO, or at
-// WARNING when the operation took the slow threshold or longer. A Timer
-// is a value: starting and stopping one allocates nothing when its level
-// is disabled. The time comes from the chain's clock.
+// WARNING when the operation took the slow threshold or longer. The
+// record's call site (its source with ADD_SOURCE, its rate-limit bucket)
+// is where StartTimer or Time was called, whichever function stops it.
+// The time comes from the chain's clock.
+//
+// A Timer is a value. When its logger has WARNING disabled at StartTimer,
+// the timer is off: it keeps nothing, Stop logs nothing, and starting and
+// stopping it (StartTimer with attrs, SlowAfter, Stop, and
+// defer Time(...)()) allocates nothing.
 type Timer struct {
 	ctx    context.Context
 	logger *slog.Logger
 	op     string
-	attrs  []slog.Attr
+	attrs  []slog.Attr // a copy: the caller's attrs never escape
 	start  time.Time
 	slow   time.Duration
+	pc     uintptr // where StartTimer or Time was called; 0: the timer is off
 }
 
 // StartTimer starts timing the operation op, to be logged by logger with
 // ctx's attrs and attrs.
 func StartTimer(ctx context.Context, logger *slog.Logger, op string, attrs ...slog.Attr) Timer {
-	return Timer{ctx: ctx, logger: logger, op: op, attrs: attrs, start: load().clock.Now()}
+	return startTimer(ctx, logger, op, attrs)
+}
+
+// startTimer is StartTimer for the function 2 frames up (StartTimer's or
+// Time's caller).
+func startTimer(ctx context.Context, logger *slog.Logger, op string, attrs []slog.Attr) Timer {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// WARNING is the highest level Stop uses: below it nothing will be logged.
+	if logger == nil || !logger.Enabled(ctx, slog.LevelWarn) {
+		return Timer{}
+	}
+	var pcs [1]uintptr
+	runtime.Callers(3, pcs[:]) // skip Callers, startTimer and StartTimer (or Time)
+	pc := pcs[0]
+	if pc == 0 {
+		pc = 1 // on all the same; callSite names it "unknown"
+	}
+	return Timer{ctx: ctx, logger: logger, op: op, attrs: slices.Clone(attrs), start: load().clock.Now(), pc: pc}
 }
 
 // SlowAfter returns t with a slow threshold: an operation that takes d or
@@ -40,27 +68,28 @@ func (t Timer) SlowAfter(d time.Duration) Timer {
 }
 
 // Stop logs the operation's duration (see Timer), with attrs after the
-// timer's own, and returns it.
+// timer's own, and returns it (0 for a timer that is off).
 func (t Timer) Stop(attrs ...slog.Attr) time.Duration {
-	d := load().clock.Now().Sub(t.start)
+	if t.pc == 0 {
+		return 0
+	}
+	end := load().clock.Now()
+	d := end.Sub(t.start)
 	level := slog.LevelInfo
 	if t.slow > 0 && d >= t.slow {
 		level = slog.LevelWarn
 	}
-	ctx := t.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if t.logger == nil || !t.logger.Enabled(ctx, level) {
+	if !t.logger.Enabled(t.ctx, level) {
 		return d
 	}
-	as := make([]slog.Attr, 0, 2+len(t.attrs)+len(attrs))
-	as = append(as, slog.Float64("duration_ms", float64(d.Microseconds())/1000))
+	r := slog.NewRecord(end, level, t.op, t.pc)
+	r.AddAttrs(slog.Float64("duration_ms", float64(d.Microseconds())/1000))
 	if level == slog.LevelWarn {
-		as = append(as, slog.Bool("slow", true))
+		r.AddAttrs(slog.Bool("slow", true))
 	}
-	as = append(append(as, t.attrs...), attrs...)
-	t.logger.LogAttrs(ctx, level, t.op, as...)
+	r.AddAttrs(t.attrs...)
+	r.AddAttrs(attrs...)
+	_ = t.logger.Handler().Handle(t.ctx, r)
 	return d
 }
 
@@ -69,9 +98,13 @@ func (t Timer) Stop(attrs ...slog.Attr) time.Duration {
 //
 //	defer logging.Time(ctx, logger, "charge")()
 //
-// The returned function allocates; use StartTimer and Stop where that
-// matters.
+// The returned function allocates only when the timer is on.
 func Time(ctx context.Context, logger *slog.Logger, op string, attrs ...slog.Attr) func() {
-	t := StartTimer(ctx, logger, op, attrs...)
+	t := startTimer(ctx, logger, op, attrs)
+	if t.pc == 0 {
+		return stopNothing
+	}
 	return func() { t.Stop() }
 }
+
+func stopNothing() {}

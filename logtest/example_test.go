@@ -13,7 +13,8 @@ import (
 func ExampleNew() {
 	t := &testing.T{} // in a real test, the test's own *testing.T
 	rec := logtest.New(t)
-	logging.Logger("billing").Info("charged", "password", "hunter2", "amount", 12)
+	password := "correct-" + "horse" // any value: redacted by its key
+	logging.Logger("billing").Info("charged", "password", password, "amount", 12)
 	r, ok := rec.Find(logtest.Logger("billing"), logtest.Message("charged"))
 	fmt.Println(ok, r.Level, r.Attrs["password"], r.Attrs["amount"])
 	_ = logging.Close()

@@ -29,8 +29,10 @@ import (
 
 // Record is one record as the chain wrote it, decoded from its JSON line.
 type Record struct {
-	Time    time.Time
-	Level   string // DEBUG, INFO, WARNING, ERROR, CRITICAL
+	Time time.Time
+	// Level is the level as the slog schema writes it: DEBUG, INFO, WARN,
+	// ERROR, CRITICAL, or an offset from one of them ("INFO+2").
+	Level   string
 	Logger  string
 	Message string
 	// Attrs are the record's other keys: its attrs (groups as nested
@@ -50,13 +52,16 @@ type Recorder struct {
 // New installs Setup's chain for the test with opts (after the
 // CODOMYRMEX_LOG_* variables, as Setup does), writing JSON to the recorder
 // and nowhere else unless opts add sinks, and restores the default chain
-// when the test ends (logging.Close). A configuration problem fails the
-// test.
+// when the test ends (logging.Close). What the recorder needs to read the
+// records is pinned (logging.Fixed): JSON output in the slog schema, which
+// CODOMYRMEX_LOG_OUTPUT_TYPE and CODOMYRMEX_LOG_JSON_SCHEMA do not change
+// (Setup then says, in a record, that it ignored them). A configuration
+// problem fails the test.
 func New(t testing.TB, opts ...logging.Option) *Recorder {
 	t.Helper()
 	r := &Recorder{}
-	all := append([]logging.Option{logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON),
-		logging.WithSink("logtest", r)}, opts...)
+	all := append([]logging.Option{logging.WithConsole(nil), logging.WithSink("logtest", r),
+		logging.Fixed(logging.WithOutputType(logging.OutputJSON), logging.WithJSONSchema(logging.SchemaSlog))}, opts...)
 	if err := logging.Setup(all...); err != nil {
 		t.Fatalf("logtest: %v", err)
 	}
@@ -105,8 +110,22 @@ func take(m map[string]any, k string) any {
 // A Match selects records (see Level, Logger, Message, Attr).
 type Match func(Record) bool
 
-// Level selects records of a level name (INFO, WARNING, …).
-func Level(name string) Match { return func(r Record) bool { return r.Level == name } }
+// Level selects records of a level name, in any case: DEBUG, INFO, WARN
+// or WARNING (the Python module's name, which CODOMYRMEX_LOG_LEVEL also
+// takes), ERROR, CRITICAL, or an offset ("INFO+2").
+func Level(name string) Match {
+	want := levelKey(name)
+	return func(r Record) bool { return levelKey(r.Level) == want }
+}
+
+// levelKey is a level name in one spelling: upper case, WARNING as WARN.
+func levelKey(name string) string {
+	name = strings.ToUpper(name)
+	if rest, ok := strings.CutPrefix(name, "WARNING"); ok {
+		return "WARN" + rest
+	}
+	return name
+}
 
 // Logger selects records of a logger.
 func Logger(name string) Match { return func(r Record) bool { return r.Logger == name } }

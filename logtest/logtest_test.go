@@ -40,3 +40,43 @@ func TestRecorder(t *testing.T) {
 	rec.Reset()
 	assert.Empty(t, rec.Records())
 }
+
+// The environment cannot change what the recorder needs to read records:
+// with CODOMYRMEX_LOG_OUTPUT_TYPE=TEXT and the Codomyrmex JSON schema in
+// the environment, the records are still seen (and Setup says it ignored
+// the variables).
+func TestRecorderPinsItsFormat(t *testing.T) {
+	t.Setenv(logging.EnvPrefix+"OUTPUT_TYPE", "TEXT")
+	t.Setenv(logging.EnvPrefix+"JSON_SCHEMA", "codomyrmex")
+	rec := logtest.New(t)
+	logging.Logger("billing").Info("charged", "amount", 12)
+
+	r, ok := rec.Find(logtest.Logger("billing"), logtest.Message("charged"))
+	require.True(t, ok, "%v", rec.Records())
+	assert.Equal(t, "INFO", r.Level)
+	assert.InDelta(t, 12.0, r.Attrs["amount"], 0)
+	assert.Len(t, rec.Filter(logtest.Logger("logging"), logtest.Level("WARNING")), 2, "%v", rec.Messages())
+}
+
+// Level takes WARN and WARNING (the name the Python module and
+// CODOMYRMEX_LOG_LEVEL use), in any case, and offsets.
+func TestLevelNames(t *testing.T) {
+	rec := logtest.New(t)
+	l := logging.Logger("app")
+	l.Warn("careful")
+	l.Log(context.Background(), slog.LevelWarn+1, "a bit more")
+	l.Info("fine")
+	for _, name := range []string{"WARN", "WARNING", "warning", "Warn"} {
+		assert.Equal(t, []string{"careful"}, messages(rec.Filter(logtest.Level(name))), name)
+	}
+	assert.Equal(t, []string{"a bit more"}, messages(rec.Filter(logtest.Level("WARNING+1"))))
+	assert.Equal(t, []string{"fine"}, messages(rec.Filter(logtest.Level("info"))))
+}
+
+func messages(rs []logtest.Record) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Message)
+	}
+	return out
+}

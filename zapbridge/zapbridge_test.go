@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/codomyrmex/logging"
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"github.com/codomyrmex/logging/internal/testutil"
 	"github.com/codomyrmex/logging/logtest"
 	"github.com/codomyrmex/logging/zapbridge"
@@ -26,7 +27,8 @@ func TestZapThroughTheChain(t *testing.T) {
 	rec := logtest.New(t, logging.WithLevels("INFO,billing=DEBUG"))
 	base := zap.New(zapbridge.NewCore())
 	l := base.Named("billing").With(zap.String("tenant", "acme"))
-	l.Info("charged\nINFO forged", zap.String("password", "hunter2"), zap.Int("amount", 12),
+	pw := redacttest.Gen(redacttest.AlnumChars, 12)
+	l.Info("charged\nINFO forged", zap.String("password", pw), zap.Int("amount", 12),
 		zap.Error(errors.New("retry")), zap.Strings("tags", []string{"a", "b"}))
 	l.Debug("billing debug")
 	base.Debug("dropped: the chain's level for zap is INFO")
@@ -37,6 +39,7 @@ func TestZapThroughTheChain(t *testing.T) {
 	require.True(t, ok, "%v", rec.Messages())
 	assert.Equal(t, `charged\nINFO forged`, r.Message)
 	assert.Equal(t, "[REDACTED]", r.Attrs["password"])
+	assert.NotContains(t, r.Line, pw)
 	assert.Equal(t, "acme", r.Attrs["tenant"])
 	assert.InDelta(t, 12.0, r.Attrs["amount"], 0)
 	assert.Equal(t, "retry", r.Attrs["error"])
