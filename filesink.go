@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -229,8 +230,15 @@ func (s *fileSink) verify(now time.Time) error {
 	if err == nil && s.broken == nil && s.info != nil && os.SameFile(st, s.info) {
 		return nil
 	}
+	if s.broken == nil && s.info != nil {
+		filesReopened.Add(1) // the file it was writing is gone from the path
+	}
 	return s.reopenLocked()
 }
+
+// filesReopened counts the files found moved, removed or replaced
+// (Statistics.FilesReopened).
+var filesReopened atomic.Uint64
 
 // reopenLocked closes lumberjack's file and prepares the path again;
 // lumberjack then opens the prepared file on the next write. Called with s.mu held.

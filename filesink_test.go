@@ -663,9 +663,10 @@ func TestRemovalNoticedAtNextWrite(t *testing.T) {
 			} else {
 				require.NoError(t, os.RemoveAll(dir))
 			}
-			lost := Stats().WriteErrors
+			lost, reopened := Stats().WriteErrors, Stats().FilesReopened
 			l.Info("after the removal")
 			Flush()
+			assert.Equal(t, reopened+1, Stats().FilesReopened, "counted")
 			data, err := os.ReadFile(path)
 			require.NoError(t, err, "made again at the next write")
 			assert.Contains(t, string(data), "after the removal")

@@ -17,6 +17,11 @@ type Statistics struct {
 	WriteErrors uint64
 	// RateLimited counts records dropped by the rate limiter.
 	RateLimited uint64
+	// FilesReopened counts the times a file sink found that its path no
+	// longer named the file it was writing (moved by logrotate, removed
+	// with its directory, replaced) and opened the path anew, with the
+	// file's 0600 and the directory's 0700.
+	FilesReopened uint64
 	// KnownSecrets is how many values the chain in force masks by value:
 	// those given to Mask and those of the environment (never the values).
 	KnownSecrets int
@@ -30,7 +35,8 @@ type Statistics struct {
 
 // Stats returns the package's counters.
 func Stats() Statistics {
-	s := Statistics{Redactions: map[string]uint64{}, WriteErrors: writeErrors.Load(), RateLimited: rateLimited.Load()}
+	s := Statistics{Redactions: map[string]uint64{}, WriteErrors: writeErrors.Load(), RateLimited: rateLimited.Load(),
+		FilesReopened: filesReopened.Load()}
 	lokiClosed.mu.Lock()
 	addLokiStats(&s.Loki, lokiClosed.st, false)
 	lokiClosed.mu.Unlock()
