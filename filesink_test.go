@@ -99,12 +99,17 @@ func TestSymlinkRefused(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "target")
 	require.NoError(t, os.WriteFile(target, []byte("precious\n"), 0o644))
-	for name, dest := range map[string]string{"existing": target, "dangling": filepath.Join(dir, "nowhere")} {
+	for name, dest := range map[string]string{"existing": target, "dangling": filepath.Join(dir, "nowhere"),
+		"security existing": target, "security dangling": filepath.Join(dir, "nowhere")} {
 		t.Run(name, func(t *testing.T) {
-			link := filepath.Join(dir, "link-"+name+".log")
+			link := filepath.Join(dir, "link-"+strings.ReplaceAll(name, " ", "-")+".log")
 			require.NoError(t, os.Symlink(dest, link))
 			buf := &syncBuffer{}
-			err := Setup(WithConsole(buf), WithFile(link))
+			opt := WithFile(link)
+			if strings.HasPrefix(name, "security") {
+				opt = WithSecurityFile(link) // the security file has the same checks
+			}
+			err := Setup(WithConsole(buf), opt)
 			t.Cleanup(func() { _ = Close() })
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "symlink")
