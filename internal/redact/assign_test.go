@@ -325,6 +325,8 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		"Authorization: ", "Authorization:[", "'Authorization: ", `\nAuthorization: `, "authorization=Bearer ", `"Authorization":"`, `\"Authorization\": \"`,
 		"Cookie: ", "Cookie:[", "curl -u a:", "curl --user ", " -u a:b ", "curl", "curl -u 'a:", "-u ",
 		"redis://a:b#c@", "x://a:b@@", "x://a:b@h?", "x://a?b:c@d", "a:b@", "@tcp(", "a:b@c@tcp(", "a:b@@tcp(",
+		`<wsse:Password>`, `<wsse:Password>x<`, `<password a="1">x<`, `<password a="1" `, `<add key="token" value="`, `<add key="token" value="x"/>`,
+		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
@@ -348,4 +350,41 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 			assert.LessOrEqual(t, float64(b.cpu), 12*float64(a.cpu), "%q: %v at 16 KiB, %v at 64 KiB", unit, a.cpu, b.cpu)
 		}
 	}
+}
+
+// Issue 19: XML gives a secret its value in more forms than a bare element:
+// a namespace prefix (WS-Security, in SOAP requests), attributes on the
+// element, the value in a value attribute, and an element whose key or name
+// attribute names the secret (.NET's appSettings, Spring's beans).
+func TestXMLForms(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("WS-Security", "<wsse:UsernameToken><wsse:Username>ann</wsse:Username><wsse:Password>", "</wsse:Password></wsse:UsernameToken>")
+	add("attributes", `<password type="text">`, "</password>")
+	add("prefix and attributes", `<wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">`, "</wsse:Password>")
+	add("multi-line tag", "<password\n  type=\"text\">", "</password>")
+	add("value attribute", `<apiKey value="`, `"/>`)
+	add("value attribute, single quotes", `<apiKey value='`, `' />`)
+	add(".NET appSettings", `<appSettings><add key="ApiToken" value="`, `"/></appSettings>`)
+	add("Spring property", `<property name="password" value="`, `"/>`)
+	add("Hibernate property", `<property name="hibernate.connection.password">`, `</property>`)
+	add("Java properties entry", `<entry key="db.password">`, `</entry>`)
+	add("in a JSON string", `{"xml":"<add key=\"ApiToken\" value=\"`, `\"/>"}`)
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		`<add key="LogLevel" value="Debug"/>`,
+		`<property name="username" value="ann"/>`,
+		`<password type="text"></password>`,
+		`<wsse:Password Type="x"/>`,
+		`<passwordPolicy minLength="12">strict</passwordPolicy>`,
+		`<entry key="password.policy">strict</entry>`,
+		`<apiKey name="x" enabled="true"/>`,
+		"a <b> c > d <password x=\"1\"> and no end tag",
+		`<token value="0x34ed9ac1c1e00ae"/>`,
+		"<x:token>com.apple.xpc.activity.x</x:token>",
+	})
 }

@@ -191,8 +191,8 @@ func isHandle(v string) (bool, int) {
 // assignment operators := ::= ?= .= += (Go, Make, PHP); typed declarations
 // ("var apiToken string = …", "val apiToken: String = …"); setter calls
 // with a key string and a value string (System.setProperty("API_TOKEN",
-// "…"), os.Setenv("DB_PASSWORD", "…")); XML elements (<password>…</password>;
-// attributes are key="value"); and, under a quoted key, a JSON object or
+// "…"), os.Setenv("DB_PASSWORD", "…")); XML elements and attributes (see
+// xmlTag; an attribute password="…" is key="value"); and, under a quoted key, a JSON object or
 // array, whose strings and scalars are redacted one by one (see walkJSON).
 // Which keys and which values: kvSecretKeys and kvTokenKeys.
 //
@@ -211,6 +211,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 	stop.from = 1
 	nl, lt := newCursor(newlines), newCursor(lessThan)
 	dq, sq := newCursor(dquote), newCursor(squote)
+	tagFrom := 0 // the backward scans of xmlTag stop here: no byte is read by two
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !assignTrig[c] {
@@ -288,17 +289,12 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			if v >= len(s) || s[v] != '"' && s[v] != '\'' {
 				continue
 			}
-		case '>': // <key>value</key>
-			k = i
-			for k > 0 && isKeyByte(s[k-1]) {
-				k--
-			}
-			work += i - k
-			if k == i || k == 0 || s[k-1] != '<' {
-				continue
-			}
-			end = i
-			v = i + 1
+		case '>': // an XML start tag (see xmlTag)
+			var next int
+			out, next = xmlTag(s, tagFrom, i, out, &lt, &work)
+			tagFrom = i + 1
+			i = max(i, next-1)
+			continue
 		}
 		if k >= end {
 			continue
@@ -308,7 +304,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		strong := kvSecretKeys.match(key)
 		if !strong && !kvTokenKeys.match(key) {
 			// Two words: "api key: …", "Client Secret = …".
-			if k < 2 || s[k-1] != ' ' || !isKeyByte(s[k-2]) || c == '>' {
+			if k < 2 || s[k-1] != ' ' || !isKeyByte(s[k-2]) {
 				continue
 			}
 			k2 := k - 1
@@ -323,20 +319,6 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			}
 		}
 		if c == ':' && key == "PASS" { // go test's and automake's "--- PASS: TestName"
-			continue
-		}
-		if c == '>' { // the element's text, up to its end tag
-			e := lt.next(s, v, &work)
-			tag := len(key) + 3
-			work += tag
-			if e+tag > len(s) || s[e+1] != '/' || s[e+2+len(key)] != '>' || s[e+2:e+2+len(key)] != key || strings.TrimSpace(s[v:e]) == "" {
-				continue
-			}
-			work += e - v
-			if strong || !handleAt(s, v, e, &work) {
-				out = append(out, [2]int{v, e})
-				i = e - 1
-			}
 			continue
 		}
 		// The value.
@@ -427,6 +409,118 @@ func handleAt(s string, vs, ve int, work *int) bool {
 	}
 	*work += j - ve
 	return j > ve && j < len(s) && s[j] == '{'
+}
+
+// xmlTag looks at the start tag that ends at s[gt] ('>'), and appends to
+// out the secret it gives a value to, in these forms:
+//
+//   - an element named as a secret, its text: <password>…</password>, with
+//     a namespace prefix and attributes too (WS-Security's
+//     <wsse:Password Type="…">…</wsse:Password>);
+//   - an element named as a secret, its value attribute: <apiKey value="…"/>;
+//   - an element whose key or name attribute names a secret, its value
+//     attribute or else its text: .NET's <add key="ApiToken" value="…"/>,
+//     Spring's <property name="password" value="…"/>, Java properties'
+//     <entry key="password">…</entry>.
+//
+// The tag is read backwards from s[gt] to its '<', no further than from (the
+// byte after the previous tag's '>'), so that no byte is read by two calls;
+// the text, forward to the next '<' (the cursor lt). A key as an attribute
+// (<user password="…">) is key=value text, found by findAssignments. It
+// returns out and where the caller may resume (gt+1, or the end of the text).
+func xmlTag(s string, from, gt int, out [][2]int, lt *cursor, work *int) ([][2]int, int) {
+	j := gt - 1
+	for j >= from && s[j] != '<' && s[j] != '>' {
+		j--
+	}
+	*work += 2*(gt-j) + 1 // the scan back, and the parse forward
+	if j < from || s[j] != '<' {
+		return out, gt + 1
+	}
+	tag := s[j+1 : gt]
+	self := strings.HasSuffix(tag, "/")
+	tag = strings.TrimSuffix(tag, "/")
+	n := 0
+	for n < len(tag) && (isKeyByte(tag[n]) || tag[n] == ':') {
+		n++
+	}
+	qname := tag[:n]
+	if qname == "" || n < len(tag) && !isXMLSpace(tag[n]) {
+		return out, gt + 1
+	}
+	local := qname[strings.LastIndexByte(qname, ':')+1:]
+	// The attributes: name="value" (or '…', or "…" inside a JSON string).
+	var named string      // the value of a key or name attribute
+	val := [2]int{-1, -1} // the value attribute, in s
+	for p := n; p < len(tag); {
+		for p < len(tag) && isXMLSpace(tag[p]) {
+			p++
+		}
+		a := p
+		for p < len(tag) && (isKeyByte(tag[p]) || tag[p] == ':') {
+			p++
+		}
+		name := tag[a:p]
+		if name == "" || p >= len(tag) || tag[p] != '=' {
+			break
+		}
+		p++
+		q := `\"`
+		if p < len(tag) && (tag[p] == '"' || tag[p] == '\'') {
+			q = tag[p : p+1]
+		} else if !strings.HasPrefix(tag[p:], q) {
+			break
+		}
+		p += len(q)
+		e := strings.Index(tag[p:], q)
+		if e < 0 {
+			break
+		}
+		switch v := tag[p : p+e]; {
+		case strings.EqualFold(name, "value"):
+			val = [2]int{j + 1 + p, j + 1 + p + e}
+		case strings.EqualFold(name, "key") || strings.EqualFold(name, "name"):
+			named = v
+		}
+		p += e + len(q)
+	}
+	strong := kvSecretKeys.match(local) || kvSecretKeys.match(named)
+	if !strong && !kvTokenKeys.match(local) && !kvTokenKeys.match(named) {
+		return out, gt + 1
+	}
+	if val[0] >= 0 {
+		if val[1] > val[0] && (strong || !handleAt(s, val[0], val[1], work)) {
+			out = appendSpan(out, val[0], val[1])
+		}
+		return out, gt + 1
+	}
+	if self {
+		return out, gt + 1
+	}
+	// The element's text, up to its end tag.
+	v := gt + 1
+	e := lt.next(s, v, work)
+	end := e + 2 + len(qname)
+	*work += len(qname) + 3
+	if end >= len(s) || s[e+1] != '/' || s[end] != '>' || s[e+2:end] != qname || strings.TrimSpace(s[v:e]) == "" {
+		return out, gt + 1
+	}
+	*work += e - v
+	if strong || !handleAt(s, v, e, work) {
+		return appendSpan(out, v, e), e
+	}
+	return out, gt + 1
+}
+
+func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// appendSpan appends [a, b) to out, merged with the last span if they overlap.
+func appendSpan(out [][2]int, a, b int) [][2]int {
+	if n := len(out); n > 0 && a < out[n-1][1] {
+		out[n-1][1] = max(out[n-1][1], b)
+		return out
+	}
+	return append(out, [2]int{a, b})
 }
 
 // readKey reads the key that ends before s[i] (a separator), backwards:
