@@ -326,6 +326,8 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		"Cookie: ", "Cookie:[", "curl -u a:", "curl --user ", " -u a:b ", "curl", "curl -u 'a:", "-u ",
 		"redis://a:b#c@", "x://a:b@@", "x://a:b@h?", "x://a?b:c@d", "a:b@", "@tcp(", "a:b@c@tcp(", "a:b@@tcp(",
 		`<wsse:Password>`, `<wsse:Password>x<`, `<password a="1">x<`, `<password a="1" `, `<add key="token" value="`, `<add key="token" value="x"/>`,
+		`password={`, `password={"v":"x"} `, `password={"v":"`, `password=[`, `password: {a: [`, `password = {"`, `token => {'`, `password={\"`,
+		"\"password\":\n", "\"password\":\n{", `\"password\":\n`, `password={a}`, `password=[ `, `password={a}b `, `x={`, `{`, `{"`, `{'`,
 		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
 	}
 	for _, u := range units {
@@ -386,5 +388,52 @@ func TestXMLForms(t *testing.T) {
 		"a <b> c > d <password x=\"1\"> and no end tag",
 		`<token value="0x34ed9ac1c1e00ae"/>`,
 		"<x:token>com.apple.xpc.activity.x</x:token>",
+	})
+}
+
+// Issue 19: an object under a secret key whose key has no quotes (key=value
+// text, YAML's flow style, HCL, Ruby, Go's %+v) is redacted whole, up to
+// the bracket that closes it, and what follows it stays; a JSON value on
+// the line after its key is found as on the same line.
+func TestObjectUnderUnquotedKey(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, tmpl, after string) {
+		v := pw(16)
+		obj := strings.Replace(tmpl, "%s", v, 1)
+		cases = append(cases, redaction{name, before + obj + after, obj, kind})
+	}
+	add("key=value, JSON", "password=", `{"v":"%s"}`, " user=ann")
+	add("YAML flow", "password: ", `{value: '%s'}`, "\nuser: ann")
+	add("HCL", "password = ", `{ value = "%s" }`, "\nuser = \"ann\"")
+	add("HCL, lines", "password = ", "{\n  value = \"%s\"\n}", "\nuser = \"ann\"")
+	add("Ruby", "password => ", `{ value => '%s' }`, ", user => 'ann'")
+	add("Go %+v", "Config{Password:", `{Value:%s}`, " User:ann}")
+	add("array", "secret=", `[%s, x]`, " ok")
+	add("nested", "api_key: ", `{a: {b: [%s]}}`, " done")
+	add("bracket in quotes", "token=", `{"v":"ab}%s"}`, " ok")
+	checkRedactions(t, cases)
+
+	// Unclosed: redacted to the end of the text, or at most maxObject bytes.
+	v := pw(16)
+	assert.Equal(t, "password=[REDACTED:secret-assignment]", redactString("password={v: "+v))
+	long := "password={v: " + v + strings.Repeat(" x", maxObject)
+	out := redactString(long)
+	assert.NotContains(t, out, v)
+	assert.Equal(t, len("password=[REDACTED:secret-assignment]")+len(long)-len("password=")-maxObject, len(out))
+
+	// JSON whose value starts on the next line (pretty-printed).
+	w, x := pw(16), pw(16)
+	assert.Equal(t, "{\"password\":\n  {\"value\":\"[REDACTED:secret-assignment]\"}, \"user\": \"ann\"}",
+		redactString("{\"password\":\n  {\"value\":\""+w+"\"}, \"user\": \"ann\"}"))
+	assert.Equal(t, "{\"password\":\n  \"[REDACTED:secret-assignment]\"}", redactString("{\"password\":\n  \""+x+"\"}"))
+	assert.Equal(t, `{"m":"{\"password\":\n {\"v\":\"[REDACTED:secret-assignment]\"}}"}`,
+		redactString(`{"m":"{\"password\":\n {\"v\":\"`+w+`\"}}"}`))
+
+	checkUntouched(t, []string{
+		"password={} user=ann",
+		"token: [] sessions: {}",
+		"tokens_used={prompt: 12} password_policy={min: 12}",
+		"user={name: ann} config={debug: true}",
 	})
 }

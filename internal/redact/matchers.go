@@ -326,6 +326,14 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 			v++
 		}
+		if quotedKey != 0 && c == ':' { // JSON: the value may start on the next line
+			for v < len(s) && (isXMLSpace(s[v]) || quotedKey == '\\' && escapedBlank(s, v)) {
+				if s[v] == '\\' {
+					v++
+				}
+				v++
+			}
+		}
 		work += v - b
 		if v >= len(s) {
 			continue
@@ -355,6 +363,20 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		if (s[v] == '{' || s[v] == '[') && quotedKey != 0 && c != ',' {
 			var e int
 			out, e = walkJSON(s, v, quotedKey == '\\', out, &work)
+			i = e - 1
+			continue
+		}
+		if (s[v] == '{' || s[v] == '[') && c != ',' { // an object under a key without quotes: whole
+			e, closed := objectEnd(s, v, &work)
+			if closed && e < len(s) && !valueEnds(s, e) && s[e] != ')' && s[e] != ']' && s[e] != '}' {
+				// More of the value follows the bracket ("[REDACTED]hunter2":
+				// a marker cannot shield what follows it): up to its end.
+				e = stop.next(s, e, &work)
+			} else if closed && strings.TrimSpace(s[v+1:e-1]) == "" { // {} []
+				i = e - 1
+				continue
+			}
+			out = append(out, [2]int{v, e})
 			i = e - 1
 			continue
 		}
@@ -621,6 +643,58 @@ func walkJSON(s string, v int, esc bool, out [][2]int, work *int) ([][2]int, int
 		}
 	}
 	return out, i
+}
+
+// maxObject bounds what objectEnd reads: an object under a secret key is
+// a few fields, and the bound keeps the marker from swallowing the rest of
+// a long line when its bracket never closes.
+const maxObject = 4 << 10
+
+// objectEnd returns where the object or array that starts at s[v] ends, in
+// text where its key has no quotes (password={"v":"…"}, YAML's password:
+// {value: …}, HCL's password = { value = "…" }, Ruby's password => {…}):
+// after the bracket that closes it, and true; or, when none does within
+// maxObject bytes, at that bound or the end of s, and false. Brackets are
+// counted whatever their kind; a bracket in quotes (up to the closing
+// quote, a backslash escaping the next byte, or the line's end) does not
+// count, so that a value holding one cannot end the object early and leave
+// the rest of it.
+func objectEnd(s string, v int, work *int) (int, bool) {
+	lim := min(len(s), v+maxObject)
+	depth := 0
+	i := v
+	defer func() { *work += i - v + 1 }()
+	for i < lim {
+		switch c := s[i]; c {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				i++
+				return i, true
+			}
+		case '\\':
+			i++
+		case '"', '\'':
+			i++
+			for i < lim && s[i] != c && s[i] != '\n' && s[i] != '\r' {
+				if s[i] == '\\' {
+					i++
+				}
+				i++
+			}
+		}
+		i++
+	}
+	i = min(i, lim)
+	return i, false
+}
+
+// escapedBlank reports whether s[i:] starts with an escaped newline, return
+// or tab (\n \r \t written out, as in JSON inside a JSON string).
+func escapedBlank(s string, i int) bool {
+	return s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r' || s[i+1] == 't')
 }
 
 // jsonDelim ends a scalar in walkJSON.
