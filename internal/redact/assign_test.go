@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -328,6 +329,7 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		`<wsse:Password>`, `<wsse:Password>x<`, `<password a="1">x<`, `<password a="1" `, `<add key="token" value="`, `<add key="token" value="x"/>`,
 		`password={`, `password={"v":"x"} `, `password={"v":"`, `password=[`, `password: {a: [`, `password = {"`, `token => {'`, `password={\"`,
 		"\"password\":\n", "\"password\":\n{", `\"password\":\n`, `password={a}`, `password=[ `, `password={a}b `, `x={`, `{`, `{"`, `{'`,
+		"password_", "password.x_", "tokens_", "AppToken.", "password_policy_", "a.password.b=", "prompt_tokens_", "tokens_used.", "password x=",
 		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
 	}
 	for _, u := range units {
@@ -436,4 +438,83 @@ func TestObjectUnderUnquotedKey(t *testing.T) {
 		"tokens_used={prompt: 12} password_policy={min: 12}",
 		"user={name: ann} config={debug: true}",
 	})
+}
+
+// Issue 19: a secret word in any segment of a key makes it secret (a flat
+// key of nested configuration, a qualifier after the word), and so does the
+// plural of one that names the secret itself; a segment that describes the
+// secret (its policy, count, name, id, lifetime…) after it, or a count
+// word before a plural (a language model's token counts), does not.
+func TestSecretWordInAnySegment(t *testing.T) {
+	r := New(Config{})
+	secret := []string{
+		"password.current", "api_key.primary", "apiKey.primary", "apiKeyPrimary", "db.password.value", "PASSWORD_CURRENT",
+		"token_value", "client_secret.old", "secretKey-backup", "private_key.pem", "credentials.aws", "passphrase_new",
+		"passwords", "tokens", "secrets", "api_keys", "apiKeys", "API_KEYS", "private_keys", "privateKeys", "access_keys",
+		"cookies", "refresh_tokens", "user_passwords", "passwords.old", "tokens[0]", "secrets.list",
+	}
+	benign := []string{
+		"password_policy", "password_length", "password.min_length", "passwordPolicy", "token_count", "tokens_used", "tokensUsed",
+		"token_type", "token_endpoint", "token_url", "token_expires_at", "tokenTTL", "secret_name", "secretName", "secret.ref",
+		"api_key_id", "apiKeyID", "api_key_name", "private_key_path", "password_file", "credentials_provider", "password_changed_at",
+		"prompt_tokens", "completion_tokens", "total_tokens", "max_tokens", "maxTokens", "maxOutputTokens", "max_new_tokens",
+		"cache_creation_input_tokens", "num_tokens", "token.scopes", "password_reset_required", "secret.version",
+		// Unchanged: stems that name a subject more often than the secret,
+		// words that only start with a stem, type names before a member.
+		"session_user", "sessions", "sessions_count", "cookie_domain", "pass_rate", "passes", "pins", "signature_algorithm",
+		"tokenizer", "passwordless", "passport", "keyboard", "AppWindowToken.destroySurfaces", "SessionToken.Refresh",
+	}
+	for _, k := range secret {
+		assert.True(t, r.SecretKey(k), k)
+	}
+	for _, k := range benign {
+		assert.False(t, r.SecretKey(k), k)
+	}
+	assert.True(t, IsSecretName("DB_PASSWORD_CURRENT"))
+	assert.True(t, IsSecretName("API_KEYS"))
+	for _, k := range []string{"MAX_TOKENS", "POSTGRES_PASSWORD_FILE", "TOKEN_URL", "SECRET_NAME"} {
+		assert.False(t, IsSecretName(k), k)
+	}
+	assert.Equal(t, 0.0, testing.AllocsPerRun(100, func() {
+		for _, k := range []string{"password.current", "prompt_tokens", "api_key_id", "request_id"} {
+			r.SecretKey(k)
+		}
+	}))
+
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("dotted", "password.current=", " user=ann")
+	add("dotted, secret word first", "api_key.primary: ", "")
+	add("plural", "passwords=", " ok")
+	add("plural, camel", `{"apiKeys": "`, `"}`)
+	add("plural, JSON array", `{"tokens":["`, `"]}`)
+	add("plural, private keys", "private_keys: ", "")
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"password_policy=strict password.min_length=12 token_count=3 tokens_used=10 prompt_tokens=12 max_tokens=4096",
+		`{"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42},"token_type":"bearer"}`,
+		"com.android.server.wm.AppWindowToken.destroySurfaces:374",
+		"secret_name=db-credentials api_key_id=ak-1 password x=1",
+	})
+}
+
+// SecretKey is linear in the key's length, whatever stems and descriptor
+// words the key repeats (a client may send a 1 MiB key): the thread's CPU
+// time, the least of five runs, grows at most maxGrowth times from 16 KiB
+// to 64 KiB, as TestRedactIsLinear requires of the rules.
+func TestSecretKeyIsLinear(t *testing.T) {
+	r := New(Config{})
+	for _, unit := range []string{"password_", "password.x_", "tokens_", "Token.", "prompt_tokens.", "password_policy.", "p_a_s_s_", "apiKeyPolicy"} {
+		small, large := repeatTo(unit, smallInput), repeatTo(unit, largeInput)
+		a, b := time.Duration(1<<62), time.Duration(1<<62)
+		for range 5 {
+			a = min(a, cpuTime(func() { r.SecretKey(small) }))
+			b = min(b, cpuTime(func() { r.SecretKey(large) }))
+		}
+		assert.LessOrEqual(t, float64(b), maxGrowth*float64(max(a, time.Microsecond)), "%q: %v at 16 KiB, %v at 64 KiB", unit, a, b)
+	}
 }

@@ -313,8 +313,8 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			}
 			work += 3 * (k - k2)
 			key = s[k2:end]
-			strong = kvSecretKeys.match(key)
-			if !strong && !kvTokenKeys.match(key) {
+			strong = kvSecretKeys.matchFinal(key)
+			if !strong && !kvTokenKeys.matchFinal(key) {
 				continue
 			}
 		}
