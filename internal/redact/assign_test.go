@@ -329,6 +329,7 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		`<wsse:Password>`, `<wsse:Password>x<`, `<password a="1">x<`, `<password a="1" `, `<add key="token" value="`, `<add key="token" value="x"/>`,
 		`password={`, `password={"v":"x"} `, `password={"v":"`, `password=[`, `password: {a: [`, `password = {"`, `token => {'`, `password={\"`,
 		"\"password\":\n", "\"password\":\n{", `\"password\":\n`, `password={a}`, `password=[ `, `password={a}b `, `x={`, `{`, `{"`, `{'`,
+		"x://a:b/", "x://a:b/c@", "x://a:b c@h ", "x://a:b/@", "x://a:b/@/", "https://svc:a/@h/", "x://a:b'@", "@", "@h/",
 		"password_", "password.x_", "tokens_", "AppToken.", "password_policy_", "a.password.b=", "prompt_tokens_", "tokens_used.", "password x=",
 		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
 	}
@@ -517,4 +518,32 @@ func TestSecretKeyIsLinear(t *testing.T) {
 		}
 		assert.LessOrEqual(t, float64(b), maxGrowth*float64(max(a, time.Microsecond)), "%q: %v at 16 KiB, %v at 64 KiB", unit, a, b)
 	}
+}
+
+// Issue 19: a URL password holding a '/', a blank or a quote (pasted into a
+// DSN unencoded) is found: the user information ends at the last '@' that a
+// host follows. Only after user:word where word is not a port, so that a
+// path holding '@' after host or host:port stays.
+func TestURLPasswordsWithBreaks(t *testing.T) {
+	var cases []redaction
+	add := func(name, before, secret, after string) {
+		cases = append(cases, redaction{name, before + secret + after, secret, "url-credentials"})
+	}
+	add("slash", "https://svc:", pw(5)+"/"+pw(4), "@db.internal/x")
+	add("two slashes", "postgres://app:", pw(4)+"/"+pw(3)+"/"+pw(4), "@db.internal:5432/main?sslmode=verify-full")
+	add("space", "connect postgres://app:", pw(5)+" "+pw(4), "@db:5432/main ok")
+	add("single quote", "amqp://app:", pw(5)+"'"+pw(4), "@mq.internal:5672")
+	add("double quote", "redis://app:", pw(5)+`"`+pw(4), "@cache:6379/0 done")
+	add("slash and @", "mysql://app:", pw(4)+"/@"+pw(4), "@db:3306/main")
+	add("at the end", "dsn=postgres://app:", pw(5)+"/"+pw(4), "@db")
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"https://host/users/@me",
+		"https://host:8080/users/@me and https://example.com:8080/@ann/posts",
+		"https://host/a/bob@example.com/x and https://host:443/u/ann@example.com",
+		"http://localhost:3000/u/a:b@c",
+		"see https://example.com/a:b@c and ftp://host/x",
+		"https://svc:ab/cd no at sign\nmail bob@example.com",
+		"http://a:b/c http://d@e",
+	})
 }

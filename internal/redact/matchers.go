@@ -719,7 +719,8 @@ var hostByte = setOf(letters + digits + ".-_~%:[]")
 
 // findURLCredentials finds the password in scheme://user:password@host.
 // People paste passwords that should have been percent-encoded
-// (redis://app:abc#12@host:6379/0, postgres://u:p@ss@host/db): after
+// (redis://app:abc#12@host:6379/0, postgres://u:p@ss@host/db; and
+// https://svc:ab/cd@db, see userinfoPastBreak for / blanks and quotes): after
 // scheme://, up to the first / or blank, the host is after the last '@'
 // that a host and port follow (up to a ? or # or the end), and the password
 // runs from the first ':' to that '@'. Not credentials: a ':' after a ? or #
@@ -769,7 +770,13 @@ func findURLCredentials(s string, out [][2]int) ([][2]int, int) {
 			h = x
 		}
 		if at < 0 {
-			continue
+			var w int
+			at, w = userinfoPastBreak(s, a, e)
+			work += w
+			if at < 0 {
+				continue
+			}
+			off = max(off, at)
 		}
 		colon := strings.IndexByte(s[a:at], ':')
 		if colon < 0 {
@@ -786,6 +793,54 @@ func findURLCredentials(s string, out [][2]int) ([][2]int, int) {
 		if at > colon+1 {
 			out = append(out, [2]int{colon + 1, at})
 		}
+	}
+}
+
+// maxUserinfo bounds how far userinfoPastBreak looks for the '@' that ends
+// a password holding a break.
+const maxUserinfo = 256
+
+// userinfoPastBreak finds the '@' that ends a password holding a '/', a
+// blank or a quote, which people paste unencoded into DSNs
+// (https://svc:ab/cd@db.internal/x): s[a:e] is what follows scheme:// up to
+// that break, and holds a ':' after a user name, then something that is not
+// a port (so that s[a:e] is not host:port, and the '/' is not the path's:
+// https://host:8080/users/@me stays). It returns the last '@' within
+// maxUserinfo bytes of a, on the same line and before the next "://", that
+// a host follows, or -1, and the bytes it read.
+func userinfoPastBreak(s string, a, e int) (int, int) {
+	colon := strings.IndexByte(s[a:e], ':')
+	if e >= len(s) || colon <= 0 || strings.ContainsAny(s[a:a+colon], "?#@") {
+		return -1, 0
+	}
+	port := s[a+colon+1 : e]
+	if port == "" || strings.Trim(port, digits) == "" {
+		return -1, 0
+	}
+	lim := min(len(s), a+maxUserinfo)
+	if n := strings.IndexAny(s[e:lim], "\r\n<>"); n >= 0 {
+		lim = e + n
+	}
+	if n := strings.Index(s[e:lim], "://"); n >= 0 {
+		lim = e + n
+	}
+	// From the last '@' back; the host after each is read up to the '@'
+	// tried before it at most (an '@' is no host's): each byte once.
+	stop := min(len(s), lim+maxUserinfo)
+	for h := lim; ; {
+		x := strings.LastIndexByte(s[e:h], '@')
+		if x < 0 {
+			return -1, 2*(lim-e) + stop - lim
+		}
+		x += e
+		end := x + 1
+		for end < stop && !urlUserinfoEnd[s[end]] && s[end] != '@' {
+			end++
+		}
+		if (end == len(s) || urlUserinfoEnd[s[end]]) && validHost(s[x+1:end]) {
+			return x, 2*(lim-e) + stop - lim
+		}
+		h, stop = x, x
 	}
 }
 
