@@ -143,10 +143,45 @@ func scrubWith(red *redact.Redactor, s string) string {
 			b.WriteString(s[last:start])
 			b.WriteString(redactedMarker)
 			last = at
+		} else if u := schemeUserinfo(s, last, start, at); u >= 0 {
+			b.WriteString(s[last:u])
+			b.WriteString(redactedMarker)
+			last = at
 		}
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// schemeUserinfo returns where the user information that ends at s[at]
+// ('@') starts when it holds a '/' (a password pasted unencoded:
+// https://svc:ab/cd@host), or -1: s[start:at], the word before the '@',
+// follows a '/', and before it, on the same word since from, is
+// scheme://user:word where word, up to the first '/', is not a port (so
+// that https://host:8080/users/@me is a path). It reads at most 512 bytes
+// back: a string of many '@' costs no more than linear time.
+func schemeUserinfo(s string, from, start, at int) int {
+	if start == from || s[start-1] != '/' {
+		return -1
+	}
+	q := start
+	for q > from && start-q < 512 && s[q-1] > ' ' && strings.IndexByte("\"'`<>", s[q-1]) < 0 {
+		q--
+	}
+	p := strings.LastIndex(s[q:start], "://")
+	if p < 0 {
+		return -1
+	}
+	u := q + p + 3
+	user, rest, ok := strings.Cut(s[u:at], ":")
+	if !ok || user == "" || strings.ContainsAny(user, "/?#") {
+		return -1
+	}
+	word, _, _ := strings.Cut(rest, "/")
+	if strings.Trim(word, "0123456789") == "" {
+		return -1
+	}
+	return u
 }
 
 // nextAt returns the index of the next '@' after i, or -1.

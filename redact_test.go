@@ -212,3 +212,32 @@ func TestStatsCountRedactions(t *testing.T) {
 }
 
 func mustRe(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// Issue 19: a key with a secret word in any segment, or the plural of one,
+// is secret on every path a key takes: attrs, struct fields (by name and by
+// JSON tag), map keys; a key that describes a secret is not.
+func TestSecretWordKeysEveryPath(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	type creds struct {
+		PasswordCurrent string
+		Tokens          []string
+		APIKeys         map[string]string `json:"api_keys"`
+		TokenCount      int
+	}
+	v := func() string { return redacttest.Gen(redacttest.AlnumChars, 16) }
+	secrets := []string{v(), v(), v(), v(), v(), v(), v()}
+	Logger("k").Info("m",
+		"password.current", secrets[0],
+		"passwords", []string{secrets[1]},
+		"c", creds{PasswordCurrent: secrets[2], Tokens: []string{secrets[3]}, APIKeys: map[string]string{"a": secrets[4]}, TokenCount: 7},
+		"m", map[string]any{"private_keys": secrets[5], "api_key.primary": secrets[6], "password_policy": "strict"},
+		"prompt_tokens", 12,
+	)
+	line := buf.String()
+	for _, s := range secrets {
+		assert.NotContains(t, line, s)
+	}
+	assert.Contains(t, line, `"password_policy":"strict"`)
+	assert.Contains(t, line, `"prompt_tokens":12`)
+	assert.Contains(t, line, `"TokenCount":7`)
+}

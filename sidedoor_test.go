@@ -245,6 +245,30 @@ func TestConfigErrorsRepeatNoSecret(t *testing.T) {
 			assert.NotContains(t, buf.String(), pw)
 		})
 	}
+	// A URL password holding a '/', a blank or a quote (issue 19): no part
+	// of it in the error, with the redactor or with the scrub alone.
+	for _, sep := range []string{"/", " ", "'", `"`} {
+		a, b := redacttest.Gen(redacttest.AlnumChars, 8), redacttest.Gen(redacttest.AlnumChars, 8)
+		t.Run("URL password with "+sep, func(t *testing.T) {
+			t.Setenv(EnvPrefix+"LOKI_URL", "https://svc:"+a+sep+b+"@loki.internal:99999")
+			err := Setup(WithConsole(&syncBuffer{}))
+			t.Cleanup(func() { _ = Close() })
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), a)
+			assert.NotContains(t, err.Error(), b)
+		})
+	}
+	t.Run("scrub without a redactor", func(t *testing.T) {
+		for in, want := range map[string]string{
+			`parse "https://svc:` + pw[:6] + "/" + pw[6:] + `@loki.internal:99999": bad`: `parse "https://[REDACTED]@loki.internal:99999": bad`,
+			"https://host:8080/users/@me":  "https://host:8080/users/@me",
+			"https://host/users/@me":       "https://host/users/@me",
+			"https://host/a/b:c/ann@x.com": "https://host/a/b:c/ann@x.com",
+			"/var/log/a@b.log and x:y/z@w": "/var/log/a@b.log and x:y/z@w",
+		} {
+			assert.Equal(t, want, scrubWith(nil, in), in)
+		}
+	})
 	t.Run("scrub", func(t *testing.T) {
 		for in, want := range map[string]string{
 			"app:" + pw + "@host:1":                "[REDACTED]@host:1",

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -325,6 +326,12 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		"Authorization: ", "Authorization:[", "'Authorization: ", `\nAuthorization: `, "authorization=Bearer ", `"Authorization":"`, `\"Authorization\": \"`,
 		"Cookie: ", "Cookie:[", "curl -u a:", "curl --user ", " -u a:b ", "curl", "curl -u 'a:", "-u ",
 		"redis://a:b#c@", "x://a:b@@", "x://a:b@h?", "x://a?b:c@d", "a:b@", "@tcp(", "a:b@c@tcp(", "a:b@@tcp(",
+		`<wsse:Password>`, `<wsse:Password>x<`, `<password a="1">x<`, `<password a="1" `, `<add key="token" value="`, `<add key="token" value="x"/>`,
+		`password={`, `password={"v":"x"} `, `password={"v":"`, `password=[`, `password: {a: [`, `password = {"`, `token => {'`, `password={\"`,
+		"\"password\":\n", "\"password\":\n{", `\"password\":\n`, `password={a}`, `password=[ `, `password={a}b `, `x={`, `{`, `{"`, `{'`,
+		"x://a:b/", "x://a:b/c@", "x://a:b c@h ", "x://a:b/@", "x://a:b/@/", "https://svc:a/@h/", "x://a:b'@", "@", "@h/",
+		"password_", "password.x_", "tokens_", "AppToken.", "password_policy_", "a.password.b=", "prompt_tokens_", "tokens_used.", "password x=",
+		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
@@ -348,4 +355,195 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 			assert.LessOrEqual(t, float64(b.cpu), 12*float64(a.cpu), "%q: %v at 16 KiB, %v at 64 KiB", unit, a.cpu, b.cpu)
 		}
 	}
+}
+
+// Issue 19: XML gives a secret its value in more forms than a bare element:
+// a namespace prefix (WS-Security, in SOAP requests), attributes on the
+// element, the value in a value attribute, and an element whose key or name
+// attribute names the secret (.NET's appSettings, Spring's beans).
+func TestXMLForms(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("WS-Security", "<wsse:UsernameToken><wsse:Username>ann</wsse:Username><wsse:Password>", "</wsse:Password></wsse:UsernameToken>")
+	add("attributes", `<password type="text">`, "</password>")
+	add("prefix and attributes", `<wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">`, "</wsse:Password>")
+	add("multi-line tag", "<password\n  type=\"text\">", "</password>")
+	add("value attribute", `<apiKey value="`, `"/>`)
+	add("value attribute, single quotes", `<apiKey value='`, `' />`)
+	add(".NET appSettings", `<appSettings><add key="ApiToken" value="`, `"/></appSettings>`)
+	add("Spring property", `<property name="password" value="`, `"/>`)
+	add("Hibernate property", `<property name="hibernate.connection.password">`, `</property>`)
+	add("Java properties entry", `<entry key="db.password">`, `</entry>`)
+	add("in a JSON string", `{"xml":"<add key=\"ApiToken\" value=\"`, `\"/>"}`)
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		`<add key="LogLevel" value="Debug"/>`,
+		`<property name="username" value="ann"/>`,
+		`<password type="text"></password>`,
+		`<wsse:Password Type="x"/>`,
+		`<passwordPolicy minLength="12">strict</passwordPolicy>`,
+		`<entry key="password.policy">strict</entry>`,
+		`<apiKey name="x" enabled="true"/>`,
+		"a <b> c > d <password x=\"1\"> and no end tag",
+		`<token value="0x34ed9ac1c1e00ae"/>`,
+		"<x:token>com.apple.xpc.activity.x</x:token>",
+	})
+}
+
+// Issue 19: an object under a secret key whose key has no quotes (key=value
+// text, YAML's flow style, HCL, Ruby, Go's %+v) is redacted whole, up to
+// the bracket that closes it, and what follows it stays; a JSON value on
+// the line after its key is found as on the same line.
+func TestObjectUnderUnquotedKey(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, tmpl, after string) {
+		v := pw(16)
+		obj := strings.Replace(tmpl, "%s", v, 1)
+		cases = append(cases, redaction{name, before + obj + after, obj, kind})
+	}
+	add("key=value, JSON", "password=", `{"v":"%s"}`, " user=ann")
+	add("YAML flow", "password: ", `{value: '%s'}`, "\nuser: ann")
+	add("HCL", "password = ", `{ value = "%s" }`, "\nuser = \"ann\"")
+	add("HCL, lines", "password = ", "{\n  value = \"%s\"\n}", "\nuser = \"ann\"")
+	add("Ruby", "password => ", `{ value => '%s' }`, ", user => 'ann'")
+	add("Go %+v", "Config{Password:", `{Value:%s}`, " User:ann}")
+	add("array", "secret=", `[%s, x]`, " ok")
+	add("nested", "api_key: ", `{a: {b: [%s]}}`, " done")
+	add("bracket in quotes", "token=", `{"v":"ab}%s"}`, " ok")
+	checkRedactions(t, cases)
+
+	// Unclosed: redacted to the end of the text, or at most maxObject bytes.
+	v := pw(16)
+	assert.Equal(t, "password=[REDACTED:secret-assignment]", redactString("password={v: "+v))
+	long := "password={v: " + v + strings.Repeat(" x", maxObject)
+	out := redactString(long)
+	assert.NotContains(t, out, v)
+	assert.Equal(t, len("password=[REDACTED:secret-assignment]")+len(long)-len("password=")-maxObject, len(out))
+
+	// JSON whose value starts on the next line (pretty-printed).
+	w, x := pw(16), pw(16)
+	assert.Equal(t, "{\"password\":\n  {\"value\":\"[REDACTED:secret-assignment]\"}, \"user\": \"ann\"}",
+		redactString("{\"password\":\n  {\"value\":\""+w+"\"}, \"user\": \"ann\"}"))
+	assert.Equal(t, "{\"password\":\n  \"[REDACTED:secret-assignment]\"}", redactString("{\"password\":\n  \""+x+"\"}"))
+	assert.Equal(t, `{"m":"{\"password\":\n {\"v\":\"[REDACTED:secret-assignment]\"}}"}`,
+		redactString(`{"m":"{\"password\":\n {\"v\":\"`+w+`\"}}"}`))
+
+	checkUntouched(t, []string{
+		"password={} user=ann",
+		"token: [] sessions: {}",
+		"tokens_used={prompt: 12} password_policy={min: 12}",
+		"user={name: ann} config={debug: true}",
+	})
+}
+
+// Issue 19: a secret word in any segment of a key makes it secret (a flat
+// key of nested configuration, a qualifier after the word), and so does the
+// plural of one that names the secret itself; a segment that describes the
+// secret (its policy, count, name, id, lifetime…) after it, or a count
+// word before a plural (a language model's token counts), does not.
+func TestSecretWordInAnySegment(t *testing.T) {
+	r := New(Config{})
+	secret := []string{
+		"password.current", "api_key.primary", "apiKey.primary", "apiKeyPrimary", "db.password.value", "PASSWORD_CURRENT",
+		"token_value", "client_secret.old", "secretKey-backup", "private_key.pem", "credentials.aws", "passphrase_new",
+		"passwords", "tokens", "secrets", "api_keys", "apiKeys", "API_KEYS", "private_keys", "privateKeys", "access_keys",
+		"cookies", "refresh_tokens", "user_passwords", "passwords.old", "tokens[0]", "secrets.list",
+	}
+	benign := []string{
+		"password_policy", "password_length", "password.min_length", "passwordPolicy", "token_count", "tokens_used", "tokensUsed",
+		"token_type", "token_endpoint", "token_url", "token_expires_at", "tokenTTL", "secret_name", "secretName", "secret.ref",
+		"api_key_id", "apiKeyID", "api_key_name", "private_key_path", "password_file", "credentials_provider", "password_changed_at",
+		"prompt_tokens", "completion_tokens", "total_tokens", "max_tokens", "maxTokens", "maxOutputTokens", "max_new_tokens",
+		"cache_creation_input_tokens", "num_tokens", "token.scopes", "password_reset_required", "secret.version",
+		// Unchanged: stems that name a subject more often than the secret,
+		// words that only start with a stem, type names before a member.
+		"session_user", "sessions", "sessions_count", "cookie_domain", "pass_rate", "passes", "pins", "signature_algorithm",
+		"tokenizer", "passwordless", "passport", "keyboard", "AppWindowToken.destroySurfaces", "SessionToken.Refresh",
+	}
+	for _, k := range secret {
+		assert.True(t, r.SecretKey(k), k)
+	}
+	for _, k := range benign {
+		assert.False(t, r.SecretKey(k), k)
+	}
+	assert.True(t, IsSecretName("DB_PASSWORD_CURRENT"))
+	assert.True(t, IsSecretName("API_KEYS"))
+	for _, k := range []string{"MAX_TOKENS", "POSTGRES_PASSWORD_FILE", "TOKEN_URL", "SECRET_NAME"} {
+		assert.False(t, IsSecretName(k), k)
+	}
+	assert.Equal(t, 0.0, testing.AllocsPerRun(100, func() {
+		for _, k := range []string{"password.current", "prompt_tokens", "api_key_id", "request_id"} {
+			r.SecretKey(k)
+		}
+	}))
+
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("dotted", "password.current=", " user=ann")
+	add("dotted, secret word first", "api_key.primary: ", "")
+	add("plural", "passwords=", " ok")
+	add("plural, camel", `{"apiKeys": "`, `"}`)
+	add("plural, JSON array", `{"tokens":["`, `"]}`)
+	add("plural, private keys", "private_keys: ", "")
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"password_policy=strict password.min_length=12 token_count=3 tokens_used=10 prompt_tokens=12 max_tokens=4096",
+		`{"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42},"token_type":"bearer"}`,
+		"com.android.server.wm.AppWindowToken.destroySurfaces:374",
+		"secret_name=db-credentials api_key_id=ak-1 password x=1",
+	})
+}
+
+// SecretKey is linear in the key's length, whatever stems and descriptor
+// words the key repeats (a client may send a 1 MiB key): the thread's CPU
+// time, the least of five runs, grows at most maxGrowth times from 16 KiB
+// to 64 KiB, as TestRedactIsLinear requires of the rules.
+func TestSecretKeyIsLinear(t *testing.T) {
+	r := New(Config{})
+	for _, unit := range []string{"password_", "password.x_", "tokens_", "Token.", "prompt_tokens.", "password_policy.", "p_a_s_s_", "apiKeyPolicy"} {
+		small, large := repeatTo(unit, smallInput), repeatTo(unit, largeInput)
+		a, b := time.Duration(1<<62), time.Duration(1<<62)
+		for range 5 {
+			a = min(a, cpuTime(func() { r.SecretKey(small) }))
+			b = min(b, cpuTime(func() { r.SecretKey(large) }))
+		}
+		assert.LessOrEqual(t, float64(b), maxGrowth*float64(max(a, time.Microsecond)), "%q: %v at 16 KiB, %v at 64 KiB", unit, a, b)
+	}
+}
+
+// Issue 19: a URL password holding a '/', a blank or a quote (pasted into a
+// DSN unencoded) is found: the user information ends at the last '@' that a
+// host follows. Only after user:word where word is not a port, so that a
+// path holding '@' after host or host:port stays.
+func TestURLPasswordsWithBreaks(t *testing.T) {
+	var cases []redaction
+	add := func(name, before, secret, after string) {
+		cases = append(cases, redaction{name, before + secret + after, secret, "url-credentials"})
+	}
+	add("slash", "https://svc:", pw(5)+"/"+pw(4), "@db.internal/x")
+	add("two slashes", "postgres://app:", pw(4)+"/"+pw(3)+"/"+pw(4), "@db.internal:5432/main?sslmode=verify-full")
+	add("space", "connect postgres://app:", pw(5)+" "+pw(4), "@db:5432/main ok")
+	add("single quote", "amqp://app:", pw(5)+"'"+pw(4), "@mq.internal:5672")
+	add("double quote", "redis://app:", pw(5)+`"`+pw(4), "@cache:6379/0 done")
+	add("slash and @", "mysql://app:", pw(4)+"/@"+pw(4), "@db:3306/main")
+	add("at the end", "dsn=postgres://app:", pw(5)+"/"+pw(4), "@db")
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"https://host/users/@me",
+		"https://host:8080/users/@me and https://example.com:8080/@ann/posts",
+		"https://host/a/bob@example.com/x and https://host:443/u/ann@example.com",
+		"http://localhost:3000/u/a:b@c",
+		"see https://example.com/a:b@c and ftp://host/x",
+		"https://svc:ab/cd no at sign\nmail bob@example.com",
+		"http://a:b/c http://d@e",
+	})
 }

@@ -191,8 +191,8 @@ func isHandle(v string) (bool, int) {
 // assignment operators := ::= ?= .= += (Go, Make, PHP); typed declarations
 // ("var apiToken string = …", "val apiToken: String = …"); setter calls
 // with a key string and a value string (System.setProperty("API_TOKEN",
-// "…"), os.Setenv("DB_PASSWORD", "…")); XML elements (<password>…</password>;
-// attributes are key="value"); and, under a quoted key, a JSON object or
+// "…"), os.Setenv("DB_PASSWORD", "…")); XML elements and attributes (see
+// xmlTag; an attribute password="…" is key="value"); and, under a quoted key, a JSON object or
 // array, whose strings and scalars are redacted one by one (see walkJSON).
 // Which keys and which values: kvSecretKeys and kvTokenKeys.
 //
@@ -211,6 +211,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 	stop.from = 1
 	nl, lt := newCursor(newlines), newCursor(lessThan)
 	dq, sq := newCursor(dquote), newCursor(squote)
+	tagFrom := 0 // the backward scans of xmlTag stop here: no byte is read by two
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !assignTrig[c] {
@@ -288,17 +289,12 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			if v >= len(s) || s[v] != '"' && s[v] != '\'' {
 				continue
 			}
-		case '>': // <key>value</key>
-			k = i
-			for k > 0 && isKeyByte(s[k-1]) {
-				k--
-			}
-			work += i - k
-			if k == i || k == 0 || s[k-1] != '<' {
-				continue
-			}
-			end = i
-			v = i + 1
+		case '>': // an XML start tag (see xmlTag)
+			var next int
+			out, next = xmlTag(s, tagFrom, i, out, &lt, &work)
+			tagFrom = i + 1
+			i = max(i, next-1)
+			continue
 		}
 		if k >= end {
 			continue
@@ -308,7 +304,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		strong := kvSecretKeys.match(key)
 		if !strong && !kvTokenKeys.match(key) {
 			// Two words: "api key: …", "Client Secret = …".
-			if k < 2 || s[k-1] != ' ' || !isKeyByte(s[k-2]) || c == '>' {
+			if k < 2 || s[k-1] != ' ' || !isKeyByte(s[k-2]) {
 				continue
 			}
 			k2 := k - 1
@@ -317,32 +313,26 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			}
 			work += 3 * (k - k2)
 			key = s[k2:end]
-			strong = kvSecretKeys.match(key)
-			if !strong && !kvTokenKeys.match(key) {
+			strong = kvSecretKeys.matchFinal(key)
+			if !strong && !kvTokenKeys.matchFinal(key) {
 				continue
 			}
 		}
 		if c == ':' && key == "PASS" { // go test's and automake's "--- PASS: TestName"
 			continue
 		}
-		if c == '>' { // the element's text, up to its end tag
-			e := lt.next(s, v, &work)
-			tag := len(key) + 3
-			work += tag
-			if e+tag > len(s) || s[e+1] != '/' || s[e+2+len(key)] != '>' || s[e+2:e+2+len(key)] != key || strings.TrimSpace(s[v:e]) == "" {
-				continue
-			}
-			work += e - v
-			if strong || !handleAt(s, v, e, &work) {
-				out = append(out, [2]int{v, e})
-				i = e - 1
-			}
-			continue
-		}
 		// The value.
 		b := v
 		for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 			v++
+		}
+		if quotedKey != 0 && c == ':' { // JSON: the value may start on the next line
+			for v < len(s) && (isXMLSpace(s[v]) || quotedKey == '\\' && escapedBlank(s, v)) {
+				if s[v] == '\\' {
+					v++
+				}
+				v++
+			}
 		}
 		work += v - b
 		if v >= len(s) {
@@ -373,6 +363,20 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		if (s[v] == '{' || s[v] == '[') && quotedKey != 0 && c != ',' {
 			var e int
 			out, e = walkJSON(s, v, quotedKey == '\\', out, &work)
+			i = e - 1
+			continue
+		}
+		if (s[v] == '{' || s[v] == '[') && c != ',' { // an object under a key without quotes: whole
+			e, closed := objectEnd(s, v, &work)
+			if closed && e < len(s) && !valueEnds(s, e) && s[e] != ')' && s[e] != ']' && s[e] != '}' {
+				// More of the value follows the bracket ("[REDACTED]hunter2":
+				// a marker cannot shield what follows it): up to its end.
+				e = stop.next(s, e, &work)
+			} else if closed && strings.TrimSpace(s[v+1:e-1]) == "" { // {} []
+				i = e - 1
+				continue
+			}
+			out = append(out, [2]int{v, e})
 			i = e - 1
 			continue
 		}
@@ -427,6 +431,118 @@ func handleAt(s string, vs, ve int, work *int) bool {
 	}
 	*work += j - ve
 	return j > ve && j < len(s) && s[j] == '{'
+}
+
+// xmlTag looks at the start tag that ends at s[gt] ('>'), and appends to
+// out the secret it gives a value to, in these forms:
+//
+//   - an element named as a secret, its text: <password>…</password>, with
+//     a namespace prefix and attributes too (WS-Security's
+//     <wsse:Password Type="…">…</wsse:Password>);
+//   - an element named as a secret, its value attribute: <apiKey value="…"/>;
+//   - an element whose key or name attribute names a secret, its value
+//     attribute or else its text: .NET's <add key="ApiToken" value="…"/>,
+//     Spring's <property name="password" value="…"/>, Java properties'
+//     <entry key="password">…</entry>.
+//
+// The tag is read backwards from s[gt] to its '<', no further than from (the
+// byte after the previous tag's '>'), so that no byte is read by two calls;
+// the text, forward to the next '<' (the cursor lt). A key as an attribute
+// (<user password="…">) is key=value text, found by findAssignments. It
+// returns out and where the caller may resume (gt+1, or the end of the text).
+func xmlTag(s string, from, gt int, out [][2]int, lt *cursor, work *int) ([][2]int, int) {
+	j := gt - 1
+	for j >= from && s[j] != '<' && s[j] != '>' {
+		j--
+	}
+	*work += 2*(gt-j) + 1 // the scan back, and the parse forward
+	if j < from || s[j] != '<' {
+		return out, gt + 1
+	}
+	tag := s[j+1 : gt]
+	self := strings.HasSuffix(tag, "/")
+	tag = strings.TrimSuffix(tag, "/")
+	n := 0
+	for n < len(tag) && (isKeyByte(tag[n]) || tag[n] == ':') {
+		n++
+	}
+	qname := tag[:n]
+	if qname == "" || n < len(tag) && !isXMLSpace(tag[n]) {
+		return out, gt + 1
+	}
+	local := qname[strings.LastIndexByte(qname, ':')+1:]
+	// The attributes: name="value" (or '…', or "…" inside a JSON string).
+	var named string      // the value of a key or name attribute
+	val := [2]int{-1, -1} // the value attribute, in s
+	for p := n; p < len(tag); {
+		for p < len(tag) && isXMLSpace(tag[p]) {
+			p++
+		}
+		a := p
+		for p < len(tag) && (isKeyByte(tag[p]) || tag[p] == ':') {
+			p++
+		}
+		name := tag[a:p]
+		if name == "" || p >= len(tag) || tag[p] != '=' {
+			break
+		}
+		p++
+		q := `\"`
+		if p < len(tag) && (tag[p] == '"' || tag[p] == '\'') {
+			q = tag[p : p+1]
+		} else if !strings.HasPrefix(tag[p:], q) {
+			break
+		}
+		p += len(q)
+		e := strings.Index(tag[p:], q)
+		if e < 0 {
+			break
+		}
+		switch v := tag[p : p+e]; {
+		case strings.EqualFold(name, "value"):
+			val = [2]int{j + 1 + p, j + 1 + p + e}
+		case strings.EqualFold(name, "key") || strings.EqualFold(name, "name"):
+			named = v
+		}
+		p += e + len(q)
+	}
+	strong := kvSecretKeys.match(local) || kvSecretKeys.match(named)
+	if !strong && !kvTokenKeys.match(local) && !kvTokenKeys.match(named) {
+		return out, gt + 1
+	}
+	if val[0] >= 0 {
+		if val[1] > val[0] && (strong || !handleAt(s, val[0], val[1], work)) {
+			out = appendSpan(out, val[0], val[1])
+		}
+		return out, gt + 1
+	}
+	if self {
+		return out, gt + 1
+	}
+	// The element's text, up to its end tag.
+	v := gt + 1
+	e := lt.next(s, v, work)
+	end := e + 2 + len(qname)
+	*work += len(qname) + 3
+	if end >= len(s) || s[e+1] != '/' || s[end] != '>' || s[e+2:end] != qname || strings.TrimSpace(s[v:e]) == "" {
+		return out, gt + 1
+	}
+	*work += e - v
+	if strong || !handleAt(s, v, e, work) {
+		return appendSpan(out, v, e), e
+	}
+	return out, gt + 1
+}
+
+func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// appendSpan appends [a, b) to out, merged with the last span if they overlap.
+func appendSpan(out [][2]int, a, b int) [][2]int {
+	if n := len(out); n > 0 && a < out[n-1][1] {
+		out[n-1][1] = max(out[n-1][1], b)
+		return out
+	}
+	return append(out, [2]int{a, b})
 }
 
 // readKey reads the key that ends before s[i] (a separator), backwards:
@@ -529,6 +645,58 @@ func walkJSON(s string, v int, esc bool, out [][2]int, work *int) ([][2]int, int
 	return out, i
 }
 
+// maxObject bounds what objectEnd reads: an object under a secret key is
+// a few fields, and the bound keeps the marker from swallowing the rest of
+// a long line when its bracket never closes.
+const maxObject = 4 << 10
+
+// objectEnd returns where the object or array that starts at s[v] ends, in
+// text where its key has no quotes (password={"v":"…"}, YAML's password:
+// {value: …}, HCL's password = { value = "…" }, Ruby's password => {…}):
+// after the bracket that closes it, and true; or, when none does within
+// maxObject bytes, at that bound or the end of s, and false. Brackets are
+// counted whatever their kind; a bracket in quotes (up to the closing
+// quote, a backslash escaping the next byte, or the line's end) does not
+// count, so that a value holding one cannot end the object early and leave
+// the rest of it.
+func objectEnd(s string, v int, work *int) (int, bool) {
+	lim := min(len(s), v+maxObject)
+	depth := 0
+	i := v
+	defer func() { *work += i - v + 1 }()
+	for i < lim {
+		switch c := s[i]; c {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				i++
+				return i, true
+			}
+		case '\\':
+			i++
+		case '"', '\'':
+			i++
+			for i < lim && s[i] != c && s[i] != '\n' && s[i] != '\r' {
+				if s[i] == '\\' {
+					i++
+				}
+				i++
+			}
+		}
+		i++
+	}
+	i = min(i, lim)
+	return i, false
+}
+
+// escapedBlank reports whether s[i:] starts with an escaped newline, return
+// or tab (\n \r \t written out, as in JSON inside a JSON string).
+func escapedBlank(s string, i int) bool {
+	return s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r' || s[i+1] == 't')
+}
+
 // jsonDelim ends a scalar in walkJSON.
 var jsonDelim = setOf("{}[],:=\"' \t\r\n")
 
@@ -551,7 +719,8 @@ var hostByte = setOf(letters + digits + ".-_~%:[]")
 
 // findURLCredentials finds the password in scheme://user:password@host.
 // People paste passwords that should have been percent-encoded
-// (redis://app:abc#12@host:6379/0, postgres://u:p@ss@host/db): after
+// (redis://app:abc#12@host:6379/0, postgres://u:p@ss@host/db; and
+// https://svc:ab/cd@db, see userinfoPastBreak for / blanks and quotes): after
 // scheme://, up to the first / or blank, the host is after the last '@'
 // that a host and port follow (up to a ? or # or the end), and the password
 // runs from the first ':' to that '@'. Not credentials: a ':' after a ? or #
@@ -601,7 +770,13 @@ func findURLCredentials(s string, out [][2]int) ([][2]int, int) {
 			h = x
 		}
 		if at < 0 {
-			continue
+			var w int
+			at, w = userinfoPastBreak(s, a, e)
+			work += w
+			if at < 0 {
+				continue
+			}
+			off = max(off, at)
 		}
 		colon := strings.IndexByte(s[a:at], ':')
 		if colon < 0 {
@@ -618,6 +793,54 @@ func findURLCredentials(s string, out [][2]int) ([][2]int, int) {
 		if at > colon+1 {
 			out = append(out, [2]int{colon + 1, at})
 		}
+	}
+}
+
+// maxUserinfo bounds how far userinfoPastBreak looks for the '@' that ends
+// a password holding a break.
+const maxUserinfo = 256
+
+// userinfoPastBreak finds the '@' that ends a password holding a '/', a
+// blank or a quote, which people paste unencoded into DSNs
+// (https://svc:ab/cd@db.internal/x): s[a:e] is what follows scheme:// up to
+// that break, and holds a ':' after a user name, then something that is not
+// a port (so that s[a:e] is not host:port, and the '/' is not the path's:
+// https://host:8080/users/@me stays). It returns the last '@' within
+// maxUserinfo bytes of a, on the same line and before the next "://", that
+// a host follows, or -1, and the bytes it read.
+func userinfoPastBreak(s string, a, e int) (int, int) {
+	colon := strings.IndexByte(s[a:e], ':')
+	if e >= len(s) || colon <= 0 || strings.ContainsAny(s[a:a+colon], "?#@") {
+		return -1, 0
+	}
+	port := s[a+colon+1 : e]
+	if port == "" || strings.Trim(port, digits) == "" {
+		return -1, 0
+	}
+	lim := min(len(s), a+maxUserinfo)
+	if n := strings.IndexAny(s[e:lim], "\r\n<>"); n >= 0 {
+		lim = e + n
+	}
+	if n := strings.Index(s[e:lim], "://"); n >= 0 {
+		lim = e + n
+	}
+	// From the last '@' back; the host after each is read up to the '@'
+	// tried before it at most (an '@' is no host's): each byte once.
+	stop := min(len(s), lim+maxUserinfo)
+	for h := lim; ; {
+		x := strings.LastIndexByte(s[e:h], '@')
+		if x < 0 {
+			return -1, 2*(lim-e) + stop - lim
+		}
+		x += e
+		end := x + 1
+		for end < stop && !urlUserinfoEnd[s[end]] && s[end] != '@' {
+			end++
+		}
+		if (end == len(s) || urlUserinfoEnd[s[end]]) && validHost(s[x+1:end]) {
+			return x, 2*(lim-e) + stop - lim
+		}
+		h, stop = x, x
 	}
 }
 

@@ -23,7 +23,7 @@ const Marker = "[REDACTED]"
 const MarkerPrefix = "[REDACTED"
 
 // defaultSecretKeys are the key stems whose values are always redacted. A
-// key matches when it ends with a stem, compared in any case and across the
+// key matches when it ends with a stem (or holds one, see keySet), compared in any case and across the
 // separators _ - . and space ("db_password", "X-Api-Key", "apiKey" and
 // "DB.PASSWORD" all do); see keySet for where a stem may start and which
 // suffixes may follow it.
@@ -55,8 +55,16 @@ func DefaultKeys() []string { return slices.Clone(defaultSecretKeys) }
 // What may follow the stem: the key may end with digits ("password2",
 // Django's password1/password2 fields; "cvv2") and with one of keySuffixes
 // ("password_confirmation", Rails' confirmation field; "password_hint"),
-// each after the stem or the other. Anything else after a stem makes the
-// key something else: "password_policy", "tokens_used", "sessions_count".
+// each after the stem or the other. The stems that name the secret itself
+// (innerStems: password, secret, token, apikey, privatekey…) make the key
+// secret before other segments too ("password.current", "api_key.primary",
+// a flat key of nested configuration), unless one of those segments
+// describes the secret (descriptorWords: "password_policy", "token_type",
+// "secret_name", "api_key_id"); and so does their plural (pluralStems:
+// "passwords", "api_keys", "apiKeys"), unless a count word precedes it
+// (countWords: "prompt_tokens", "max_tokens") or a descriptor follows it
+// ("tokens_used"). After the other stems, anything else makes the key
+// something else: "sessions_count", "session_user", "cookie_domain".
 //
 // The key "PWD" exactly, in capitals, is the shell's working directory, not
 // a password: environment dumps log it (see notSecretKey).
@@ -68,6 +76,8 @@ type keySet struct {
 const (
 	endAnywhere = 1 // a long stem: it may start inside a segment of the key
 	endSegment  = 2 // a short stem: it must start a segment of the key
+	endInner    = 4 // the stem makes the key secret before other segments too (innerStems)
+	endPlural   = 8 // the stem's plural is secret too (pluralStems)
 	// shortStem: stems of at most this many bytes (normalized) must start a segment.
 	shortStem = 4
 )
@@ -104,7 +114,13 @@ func newKeySet(keys []string) *keySet {
 				e = endSegment
 			}
 			if ks.end[node] == 0 || e == endAnywhere { // a stem given twice: the laxer wins
-				ks.end[node] = e
+				ks.end[node] = e | ks.end[node]&(endInner|endPlural)
+			}
+			if slices.Contains(innerStems, n) {
+				ks.end[node] |= endInner
+			}
+			if slices.Contains(pluralStems, n) {
+				ks.end[node] |= endPlural
 			}
 		}
 	}
@@ -134,30 +150,216 @@ func normalizeKey(k string) string {
 	return b.String()
 }
 
-// match reports whether key ends with one of the stems, as keySet describes.
-// It does not allocate. It runs on every attribute key: the common case,
-// a key that no stem ends and that ends with no suffix, costs one walk of
-// a byte or two and a table lookup.
+// match reports whether key names a secret, as keySet describes. It does
+// not allocate. It runs on every attribute key: the common case, a key that
+// no stem ends and that ends with no suffix, costs one walk of a byte or two
+// and a table lookup, then a walk of a byte or two from each segment's end.
 func (ks *keySet) match(key string) bool {
 	if len(key) == 0 || notSecretKey(key) {
 		return false
 	}
-	if ks.matchEnd(key, key) {
+	if _, ok := ks.matchEnd(key, key, 0); ok {
 		return true
 	}
-	if !mayHaveSuffix[key[len(key)-1]] {
+	if mayHaveSuffix[key[len(key)-1]] {
+		if end := cutKeySuffix(key); end < len(key) {
+			if _, ok := ks.matchEnd(key[:end], key, 0); ok {
+				return true
+			}
+		}
+	}
+	return ks.matchInner(key)
+}
+
+// matchFinal is match without matchInner: a stem at the end of key only
+// (with its digits and suffixes). Two words read from text ("Client
+// Secret = …") must end with the stem: "password x=1" is not a key.
+func (ks *keySet) matchFinal(key string) bool {
+	if len(key) == 0 || notSecretKey(key) {
 		return false
 	}
+	if _, ok := ks.matchEnd(key, key, 0); ok {
+		return true
+	}
 	if end := cutKeySuffix(key); end < len(key) {
-		return ks.matchEnd(key[:end], key)
+		_, ok := ks.matchEnd(key[:end], key, 0)
+		return ok
+	}
+	return false
+}
+
+// matchInner reports whether a stem of innerStems ends a segment of key
+// that other segments follow, none of them a descriptorWord
+// ("password.current", "api_key.primary", "apiKeyPrimary"; not
+// "password_policy", "token_type", "secret.name"), or whether the plural
+// of one of pluralStems does, at the end of key or before such segments,
+// after no countWord ("passwords", "api_keys", "apiKeys"; not
+// "prompt_tokens", "maxTokens", "tokens_used").
+//
+// A capitalized word followed by a dot is a type's name before a member
+// ("AppWindowToken.destroySurfaces"): not a key of nested configuration.
+//
+// Its cost is linear in len(key): the walk back from each segment's end
+// reads at most as many letters as the longest stem, and the separators
+// between them (which each walk of at most that many crosses).
+func (ks *keySet) matchInner(key string) bool {
+	desc := -2 // where the last descriptor word starts (-1: none), once a stem is found
+	described := func(e int) bool {
+		if desc == -2 {
+			desc = lastDescriptor(key)
+		}
+		return desc >= e
+	}
+	for e := 1; e <= len(key); e++ {
+		if !segmentEnd(key, e) || e < len(key) && key[e] == '.' && typeName(key, e) {
+			continue
+		}
+		if e < len(key) {
+			if _, ok := ks.matchEnd(key[:e], key, endInner); ok && !described(e) {
+				return true
+			}
+		}
+		if c := key[e-1]; (c == 's' || c == 'S') && e > 1 {
+			need := uint8(endPlural)
+			if e < len(key) {
+				need |= endInner
+			}
+			if st, ok := ks.matchEnd(key[:e-1], key, need); ok && !countBefore(key[:st]) && !described(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// typeName reports whether the word of letters and digits that ends at
+// key[e] starts with a capital: a type's name, as in a stack frame's
+// "AppWindowToken.destroySurfaces:374" (Android), not a key.
+func typeName(key string, e int) bool {
+	t := e
+	for t > 0 && (isLetterByte(key[t-1]) || isDigit(key[t-1])) {
+		t--
+	}
+	return key[t] >= 'A' && key[t] <= 'Z'
+}
+
+// segmentEnd reports whether a segment of key ends before key[e]: a letter
+// followed by the end, a byte that is not a letter or digit, or a capital
+// after a lowercase letter ("passwordCurrent").
+func segmentEnd(key string, e int) bool {
+	p := key[e-1]
+	if !isLetterByte(p) {
+		return false
+	}
+	if e == len(key) {
+		return true
+	}
+	c := key[e]
+	return !isLetterByte(c) && !isDigit(c) || p >= 'a' && p <= 'z' && c >= 'A' && c <= 'Z'
+}
+
+// innerStems are the stems that name the secret itself, so that a key is
+// secret when other segments follow them too: a flat key of nested
+// configuration ("password.current", "api_key.primary") or a qualifier
+// ("token_value", "secretKeyBackup"). The other stems are more often the
+// subject of a key that holds something else, which descriptorWords could
+// not all name: "session_user", "cookie_domain", "pass_rate",
+// "authorization_status", "signature_algorithm", "pin_attempts".
+var innerStems = []string{
+	"password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey",
+	"secretkey", "privatekey", "clientsecret", "credential", "credentials",
+}
+
+// pluralStems are the stems whose plural is secret: a list of the
+// secrets ("passwords", "api_keys", "cookies").
+var pluralStems = []string{
+	"password", "passphrase", "secret", "token", "apikey", "accesskey",
+	"secretkey", "privatekey", "clientsecret", "cookie",
+}
+
+// descriptorWords are the segments that, after a stem, make the key hold
+// something about the secret rather than the secret: its rules, size,
+// count, kind, name, identifier, lifetime, state, location and checks
+// ("password_policy", "token_count", "tokens_used", "secret_name",
+// "api_key_id", "token_expires_at", "password_file", "token_endpoint",
+// "signature_valid"). Any of them, anywhere after the stem, is enough:
+// "password.min_length", "token.ttl_seconds". A key that ends with a
+// stem is secret whatever precedes it ("token_count_secret").
+var descriptorWords = []string{
+	"policy", "policies", "length", "len", "count", "counts", "size", "min", "max", "minimum", "maximum",
+	"limit", "limits", "budget", "used", "usage", "remaining", "left", "per", "rate", "total", "bits",
+	"type", "types", "kind", "name", "names", "id", "ids", "label", "description", "desc", "prefix", "last",
+	"expiry", "expires", "expired", "expiration", "exp", "ttl", "timeout", "lifetime", "age", "duration",
+	"created", "updated", "changed", "modified", "rotated", "rotation", "issued", "revoked", "refreshed",
+	"at", "time", "timestamp", "date", "ts", "seconds", "secs", "ms",
+	"valid", "validity", "invalid", "required", "enabled", "disabled", "present", "provided", "missing",
+	"empty", "set", "reset", "error", "errors", "err", "status", "state", "ok", "fail", "failed",
+	"failure", "failures", "attempts", "attempt", "retries", "tries", "locked", "lockout",
+	"version", "format", "algorithm", "alg", "algo", "method", "scheme", "strength", "score", "complexity",
+	"rule", "rules", "pattern", "regex", "scope", "scopes", "audience", "aud", "issuer", "iss", "subject",
+	"claims", "owner", "endpoint", "url", "uri", "path", "file", "dir", "location", "source", "ref",
+	"arn", "store", "provider", "manager", "mode", "header", "field", "param", "env", "var",
+	"result", "response", "match", "mismatch", "check", "checked", "verified", "verification",
+}
+
+// countWords, before a plural stem, make it a number of tokens (a language
+// model's "prompt_tokens", "max_tokens", "maxOutputTokens"), not a list of
+// secrets.
+var countWords = []string{
+	"max", "min", "total", "num", "number", "count", "prompt", "completion", "input", "output", "cached",
+	"cache", "reasoning", "remaining", "used", "generated", "new", "context", "text", "image", "audio",
+	"prediction", "accepted", "rejected", "estimated", "billed", "batch", "request", "response",
+}
+
+// lastDescriptor returns where the last segment of key that is one of
+// descriptorWords (in any case) starts, or -1. Segments are split at
+// separators, other bytes that are not letters, and camelCase boundaries.
+func lastDescriptor(key string) int {
+	last := -1
+	for i := 0; i < len(key); {
+		if !isLetterByte(key[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(key) && isLetterByte(key[j]) && !(key[j] >= 'A' && key[j] <= 'Z' && key[j-1] >= 'a' && key[j-1] <= 'z') {
+			j++
+		}
+		if j-i <= 12 && containsFold(descriptorWords, key[i:j]) {
+			last = i
+		}
+		i = j
+	}
+	return last
+}
+
+// countBefore reports whether before (what precedes a plural stem in a
+// key), without its trailing separators, ends with one of countWords.
+func countBefore(before string) bool {
+	before = strings.TrimRight(before, "_-. ")
+	for _, w := range countWords {
+		if hasSuffixFold(before, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether words (lowercase) holds w in any case.
+func containsFold(words []string, w string) bool {
+	for _, x := range words {
+		if len(x) == len(w) && hasSuffixFold(w, x) {
+			return true
+		}
 	}
 	return false
 }
 
 // matchEnd reports whether k, a prefix of key, ends with a stem that may
-// start where it does in key. A stem that ends here but may not start
-// there does not stop the walk: a longer one may.
-func (ks *keySet) matchEnd(k, key string) bool {
+// start where it does in key and whose flags hold need, and where that stem
+// starts. A stem that ends here but may not start there does not stop the
+// walk: a longer one may.
+func (ks *keySet) matchEnd(k, key string, need uint8) (int, bool) {
 	node := int32(0)
 	for i := len(k) - 1; i >= 0; i-- {
 		c := k[i]
@@ -166,17 +368,17 @@ func (ks *keySet) matchEnd(k, key string) bool {
 		}
 		x := keyIndex(lower(c))
 		if x < 0 {
-			return false
+			return 0, false
 		}
 		node = ks.next[node][x]
 		if node == 0 {
-			return false
+			return 0, false
 		}
-		if e := ks.end[node]; e != 0 && (e == endAnywhere || segmentStart(key, i)) {
-			return true
+		if e := ks.end[node]; e&(endAnywhere|endSegment) != 0 && e&need == need && (e&endAnywhere != 0 || segmentStart(key, i)) {
+			return i, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // mayHaveSuffix: the last bytes of the keys that cutKeySuffix may cut: a
@@ -366,9 +568,11 @@ func New(c Config) *Redactor {
 }
 
 // SecretKey reports whether key names a secret: whether it ends with one of
-// the sensitive stems, in any case and across separators, as keySet
-// describes ("db_password", "X-Api-Key", "apiKey", "password_confirmation";
-// not "spin", "OLDPWD" or "password_policy"). It does not allocate.
+// the sensitive stems, in any case and across separators, or holds one that
+// names the secret itself, or its plural, before segments that do not
+// describe it, as keySet describes ("db_password", "X-Api-Key", "apiKey",
+// "password_confirmation", "password.current", "api_keys"; not "spin",
+// "OLDPWD", "password_policy" or "prompt_tokens"). It does not allocate.
 func (r *Redactor) SecretKey(key string) bool { return r.keys.match(key) }
 
 type span struct {

@@ -177,7 +177,9 @@ var genericRules = []Rule{
 	rule("private-key", `(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*))`, "private key").matcher(findPrivateKeys),
 	// Credentials in URLs: scheme://user:password@host (database, broker,
 	// HTTP), the password up to the last '@' that a host follows, so that
-	// one with ? # @ not percent-encoded is found whole (findURLCredentials).
+	// one with ? # @ not percent-encoded is found whole, and one with / a
+	// blank or a quote after user:word that is not a port
+	// (findURLCredentials; the regexp leaves out the latter).
 	rule("url-credentials", `\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^/\s:@"'<>?#]*:([^/\s"'<>]+)@[A-Za-z0-9._~%:\[\]-]+(?:[?#/\s"'<>]|$)`, "://").matcher(findURLCredentials),
 	// Go database DSNs: user:password@tcp(host) and friends; the password
 	// may hold '@' (the MySQL driver splits at the last one).

@@ -126,6 +126,16 @@ func TestFromEnvironSkipsWords(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, values)
 	assert.Equal(t, 5, skipped)
+
+	// Words of 12 bytes or more too (issue 24): masking them would blank
+	// them from every record and raise a false secret_exposure.
+	values, skipped, err = FromEnviron([]string{
+		"KEYCLOAK_ADMIN_PASSWORD=administrator", "APP_SECRET=configuration", "DB_PASSWORD=production_database",
+		"AMQP_URL=amqp://app:authentication@mq/vhost",
+	}, nil)
+	require.NoError(t, err)
+	assert.Empty(t, values)
+	assert.Equal(t, 4, skipped)
 }
 
 func TestURLPasswords(t *testing.T) {
