@@ -22,10 +22,12 @@ import (
 // The MAC chain of the file sinks (CODOMYRMEX_LOG_INTEGRITY_KEY_FILE): every
 // line a file sink writes is sealed by internal/chain, in write order, by
 // the sink's writer goroutine (under s.mu, which it holds anyway while it
-// writes a batch). An epoch ends at every rotation, after epochLines lines
-// and after epochInterval; the next epoch begins with a checkpoint line,
-// which also goes to the sinks that are not files (Loki, WithSink writers,
-// the console), so that a cut tail shows against what they keep.
+// writes a batch). An epoch ends with a checkpoint line, sealed with its
+// key, after which the key evolves: at every rotation (the checkpoint is
+// the new file's first line), after epochLines lines, and after
+// epochInterval if it sealed a line. The
+// checkpoint also goes to the sinks that are not files (Loki, WithSink
+// writers, the console), so that a cut tail shows against what they keep.
 const (
 	epochLines    = 10000
 	epochInterval = 60 * time.Second
@@ -40,7 +42,7 @@ const (
 )
 
 // checkpointMsg is the message of checkpoint records.
-const checkpointMsg = "log chain checkpoint"
+const checkpointMsg = chain.CheckpointMessage
 
 // fileChain is the chain state of one file sink. Every field is guarded by
 // the sink's mu.
@@ -101,12 +103,10 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 		}
 	}
 	c := &fileChain{name: name, reason: "start", epochStart: s.clock.Now()}
-	var run, seq uint64
+	var seq uint64
 	var prev chain.MAC
 	newFile := last == nil
 	switch {
-	case last != nil && last.Run >= 1<<62:
-		finding, newFile = fmt.Sprintf("the last line of %s names run %d: a new chain starts", from, last.Run), true
 	case last != nil:
 		var wrongKey bool
 		if finding, wrongKey = checkTail(k0, name, window, whole, from); wrongKey {
@@ -115,7 +115,7 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 			finding, newFile = finding+": a new chain starts", true
 			break
 		}
-		run, seq, prev = last.Run+1, last.Seq, last.MAC
+		seq, prev = last.Seq, last.MAC
 		c.reason = "resume"
 	case sealedSeen:
 		finding = fmt.Sprintf("the last line of %s is not sealed: a new chain starts", from)
@@ -126,7 +126,9 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 			return finding, err
 		}
 	}
-	c.sealer = chain.NewSealer(format, k0, name, run, seq, prev)
+	// Every start is a new run, with a run id of its own: whatever the
+	// files say, no key ever seals two lines under one nonce.
+	c.sealer = chain.NewSealer(format, k0, name, chain.NewRunID(), seq, prev)
 	s.chain = c
 	return finding, nil
 }
@@ -266,7 +268,7 @@ func (s *fileSink) sealFinal() {
 	s.mu.Lock()
 	c := s.chain
 	var err error
-	if !s.closed && c.sealer.EpochLines > 1 {
+	if !s.closed && c.sealer.EpochLines > 0 {
 		err = s.writeCheckpointLocked("close", s.clock.Now())
 	}
 	s.mu.Unlock()
@@ -325,13 +327,13 @@ func (s *fileSink) stopChain() {
 	s.mu.Unlock()
 }
 
-// checkpoint appends the sealed checkpoint line that begins a new epoch
-// (for reason "start" and "resume", the run's first epoch): the epoch, the
-// sequence number and the MAC of the line before. Called with s.mu held.
+// checkpoint appends the sealed checkpoint line that ends the epoch in
+// progress (for reason "start" and "resume", the run's first line, alone
+// in epoch 0): the run, the epoch, the sequence number and the MAC of the
+// line before. It is sealed with the epoch's key, which then evolves: the
+// lines after it are in the next epoch. Called with s.mu held.
 func (c *fileChain) checkpoint(dst []byte, reason string, now time.Time, path string) []byte {
-	if c.started {
-		c.sealer.NextEpoch()
-	} else {
+	if !c.started {
 		reason, c.started = c.reason, true
 	}
 	c.epochStart = now
@@ -341,7 +343,7 @@ func (c *fileChain) checkpoint(dst []byte, reason string, now time.Time, path st
 		slog.String("checkpoint_sink", c.name),
 		slog.String("checkpoint_file", filepath.Base(path)),
 		slog.String("checkpoint_reason", reason),
-		slog.Uint64("checkpoint_run", c.sealer.Run()),
+		slog.String("checkpoint_run", c.sealer.Run().String()),
 		slog.Uint64("checkpoint_epoch", c.sealer.Epoch()),
 		slog.Uint64("checkpoint_seq", c.sealer.Seq()),
 		slog.String("checkpoint_head", hex.EncodeToString(head[:])),
@@ -350,12 +352,14 @@ func (c *fileChain) checkpoint(dst []byte, reason string, now time.Time, path st
 	if !c.quiet {
 		c.pending = append(c.pending, r)
 	}
-	return c.sealer.Seal(dst, line)
+	return c.sealer.SealEnd(dst, line)
 }
 
-// due reports whether the epoch in progress must end before the next line.
+// due reports whether the epoch in progress must end before the next line:
+// it holds epochLines lines, or it sealed a line and epochInterval has
+// passed.
 func (c *fileChain) due(now time.Time) bool {
-	return c.sealer.EpochLines >= epochLines || c.sealer.EpochLines > 1 && now.Sub(c.epochStart) >= epochInterval
+	return c.sealer.EpochLines >= epochLines || c.sealer.EpochLines > 0 && now.Sub(c.epochStart) >= epochInterval
 }
 
 // writeChainLocked seals the records of batch p (whole lines) and writes

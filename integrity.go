@@ -159,7 +159,7 @@ func VerifyLogFiles(keyFile string, files []string, checkpoints ...string) (*Int
 		if err != nil {
 			return nil, err
 		}
-		got, err := chain.ReadCheckpoints(f, path, 0)
+		got, _, err := chain.ReadCheckpoints(f, path, 0)
 		f.Close()
 		if err != nil {
 			return nil, err
