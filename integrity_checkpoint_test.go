@@ -1,0 +1,108 @@
+package logging
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A user's redaction pattern that matches hex ([0-9a-f]{32}) does not
+// reach the checkpoint records sent off the host: the library writes
+// their fields, and they are encoded without the redactor (the writer
+// still escapes them). Cut by 5 lines, the file's tail shows against them.
+func TestIntegrityOffHostCheckpointsNotRedacted(t *testing.T) {
+	for _, out := range []OutputType{OutputText, OutputJSON} {
+		t.Run(out.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			key := newKeyFile(t, dir, "log.key")
+			path := filepath.Join(dir, "app.log")
+			sink := &syncBuffer{}
+			setup(t, WithFile(path), WithOutputType(out), WithIntegrityKeyFile(key), withClock(newFakeClock()),
+				WithSink("offhost", sink), WithRedactPatterns(`[0-9a-f]{32}`))
+			secret := strings.Repeat("0123456789abcdef", 2) // a value the pattern matches, outside a checkpoint
+			Logger("t").Info("record", "token", secret)
+			for i := range 30 {
+				Logger("t").Info("record", "i", i)
+			}
+			require.NoError(t, Close())
+			assert.NotContains(t, sink.String(), secret, "the pattern still applies to the records")
+			assert.Equal(t, 2, strings.Count(sink.String(), checkpointMsg))
+			assert.NotContains(t, strings.Join(grepLines(sink.String(), checkpointMsg), "\n"), "REDACTED")
+			cps := filepath.Join(t.TempDir(), "cps")
+			require.NoError(t, os.WriteFile(cps, []byte(sink.String()), 0o600))
+			verifyOK(t, key, []string{path}, cps)
+
+			ls := readLines(t, path)
+			writeLines(t, path, ls[:len(ls)-5])
+			rep, err := VerifyLogFiles(key, []string{path}, cps)
+			require.NoError(t, err)
+			require.False(t, rep.OK())
+			assert.Equal(t, IntegrityKind("truncated"), rep.Problems[0].Kind, "%s", problems(rep))
+		})
+	}
+}
+
+// grepLines returns the lines of s that hold sub.
+func grepLines(s, sub string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// The verifier does not pass over checkpoints it cannot use: a checkpoint
+// record whose fields cannot be read (redacted on its way by another
+// tool) is a "bad checkpoint" problem naming its line, and so is a file
+// of checkpoints that holds none of the chain verified (another chain's,
+// numbered alike), which would leave a cut tail unseen.
+func TestIntegrityUnusableCheckpointsReported(t *testing.T) {
+	l := writeChainedLog(t, OutputText, 40)
+	cps := grepLines(l.sink.String(), checkpointMsg)
+	require.Len(t, cps, 2)
+
+	redacted := filepath.Join(t.TempDir(), "redacted.log")
+	mangled := cps[1][:strings.Index(cps[1], "checkpoint_head=")] + "checkpoint_head=[REDACTED:custom]"
+	require.NoError(t, os.WriteFile(redacted, []byte(cps[0]+"\n"+mangled+"\n"), 0o600))
+	rep, err := VerifyLogFiles(l.key, logFiles(t, l.path), redacted)
+	require.NoError(t, err)
+	require.False(t, rep.OK())
+	require.Len(t, rep.Problems, 1, "%s", problems(rep))
+	assert.Equal(t, IntegrityProblem{File: redacted, Line: 2, Kind: "bad checkpoint",
+		Detail: "a checkpoint record whose fields cannot be read (redacted or cut on its way?)"}, rep.Problems[0])
+
+	// Another chain's checkpoints (same sink, same numbers, another run)
+	// do not check this one: said so, and no false "modified".
+	other := writeChainedLog(t, OutputText, 40)
+	otherCps := filepath.Join(t.TempDir(), "other.log")
+	require.NoError(t, os.WriteFile(otherCps, []byte(other.sink.String()), 0o600))
+	rep, err = VerifyLogFiles(l.key, logFiles(t, l.path), otherCps)
+	require.NoError(t, err)
+	require.Len(t, rep.Problems, 1, "%s", problems(rep))
+	assert.Equal(t, IntegrityKind("bad checkpoint"), rep.Problems[0].Kind)
+	assert.Contains(t, rep.Problems[0].Detail, "no checkpoint of this file chain among 2 read")
+}
+
+// Cutting the last checkpoint line and everything after it shows against
+// the checkpoint kept elsewhere, although the line it names is still in
+// the file: it is matched to its own line (sequence, run, epoch).
+func TestIntegrityCutCheckpointLineShows(t *testing.T) {
+	l := writeChainedLog(t, OutputJSON, 40)
+	cps := filepath.Join(t.TempDir(), "cps")
+	require.NoError(t, os.WriteFile(cps, []byte(l.sink.String()), 0o600))
+	ls := readLines(t, l.path)
+	require.Contains(t, ls[len(ls)-1], checkpointMsg, "the close checkpoint")
+	writeLines(t, l.path, ls[:len(ls)-1])
+	verifyOK(t, l.key, []string{l.path})
+	rep, err := VerifyLogFiles(l.key, []string{l.path}, cps)
+	require.NoError(t, err)
+	require.False(t, rep.OK())
+	assert.Equal(t, IntegrityKind("truncated"), rep.Problems[0].Kind, "%s", problems(rep))
+	assert.Equal(t, len(ls), rep.Problems[0].Line)
+}
