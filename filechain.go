@@ -78,15 +78,17 @@ func loadIntegrityKey(path string) ([]byte, error) {
 // last line of the file, or of its newest backup when the file is empty),
 // checks the chain's tail there, and prepares the first checkpoint, which
 // startIntegrity writes. A file whose last line is not sealed (written
-// before the chain was turned on, or cut) is rotated away first, so that
-// every file of a chain is sealed from its first line. It returns what
-// the check found wrong, "" if nothing.
+// before the chain was turned on, or cut), or whose tail cannot be read,
+// is rotated away first, so that every file of a chain is sealed from its
+// first line; a tail that cannot be read starts a new chain. It returns
+// what the check found wrong, "" if nothing; the error is a file that
+// cannot be rotated.
 func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (finding string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	window, whole, from, err := s.tail()
-	if err != nil {
-		return "", err
+	window, whole, from, readErr := s.tail()
+	if readErr != nil {
+		window, whole = nil, true
 	}
 	lines := bytes.Split(bytes.TrimSuffix(window, []byte("\n")), []byte("\n"))
 	if !whole && len(lines) > 0 {
@@ -107,6 +109,11 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 	var prev chain.MAC
 	newFile := last == nil
 	switch {
+	case readErr != nil:
+		// A tail that cannot be read is for the verifier to judge (an
+		// intruder's junk, a disk error), not a reason to stop sealing:
+		// a new chain starts, in a file of its own.
+		finding, newFile = fmt.Sprintf("the tail of %s cannot be read (%v): a new chain starts", from, readErr), true
 	case last != nil:
 		var wrongKey bool
 		if finding, wrongKey = checkTail(k0, name, window, whole, from); wrongKey {
@@ -120,7 +127,7 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 	case sealedSeen:
 		finding = fmt.Sprintf("the last line of %s is not sealed: a new chain starts", from)
 	}
-	if newFile && len(window) > 0 && from == s.path {
+	if newFile && (len(window) > 0 || readErr != nil && s.size > 0) && from == s.path {
 		// Start the new chain in a file of its own.
 		if err := s.rotate(); err != nil {
 			return finding, err

@@ -106,3 +106,29 @@ func TestIntegrityCutCheckpointLineShows(t *testing.T) {
 	assert.Equal(t, IntegrityKind("truncated"), rep.Problems[0].Kind, "%s", problems(rep))
 	assert.Equal(t, len(ls), rep.Problems[0].Line)
 }
+
+// An intruder empties the file and overwrites the newest backup with junk:
+// at the next start the tail cannot be read. That is tampering, not a
+// reason to stop sealing: Setup succeeds, a tampering_detected event names
+// the backup, and a new chain is sealed, which verifies.
+func TestIntegrityUnreadableTailStartsNewChain(t *testing.T) {
+	l := writeChainedLog(t, OutputText, 2600)
+	files := logFiles(t, l.path)
+	newest := files[len(files)-2]
+	require.True(t, strings.HasSuffix(newest, ".gz"))
+	require.NoError(t, os.WriteFile(newest, []byte("not gzip"), 0o600))
+	require.NoError(t, os.Truncate(l.path, 0))
+
+	console := setup(t, WithFile(l.path), WithIntegrityKeyFile(l.key), withClock(newFakeClock()))
+	Logger("t").Info("after the attack")
+	require.NoError(t, Close())
+	assert.Contains(t, console.String(), "tampering_detected")
+	assert.Contains(t, console.String(), filepath.Base(newest))
+	assert.Contains(t, console.String(), "cannot be read")
+	b, err := os.ReadFile(l.path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "checkpoint_reason=start")
+	assert.Contains(t, string(b), "after the attack")
+	rep := verifyOK(t, l.key, []string{l.path})
+	assert.Equal(t, 4, rep.Records, "start, the security event, the record, close: every line sealed")
+}

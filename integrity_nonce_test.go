@@ -40,7 +40,8 @@ func allSealedLines(t *testing.T, path string, seen map[string]bool) {
 
 // Every start of a writer draws a new run id, from which its keys are
 // derived: chains started again and again over the same key (forced by a
-// junk tail, a log rolled back to an earlier copy) never seal two lines under one (key, nonce), whatever the disk
+// junk tail, a log rolled back to an earlier copy, a tail that cannot be
+// read) never seal two lines under one (key, nonce), whatever the disk
 // says. Before, each new chain began at run 0, sequence 0, under K(0,0)
 // again, and two GMAC tags under one nonce gave a forgery.
 func TestIntegrityNoKeyNonceRepeatsAcrossRestarts(t *testing.T) {
@@ -76,6 +77,10 @@ func TestIntegrityNoKeyNonceRepeatsAcrossRestarts(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, firstCopy, 0o600))
 		run(fmt.Sprint("rolled back ", i))
 	}
+	require.NoError(t, os.WriteFile(path, nil, 0o600)) // the file emptied, the newest backup unreadable
+	files := logFiles(t, path)
+	require.NoError(t, os.WriteFile(files[len(files)-2], []byte("not a log\x00"), 0o600))
+	run("unreadable")
 
 	k0 := readK0(t, key)
 	type use struct {
