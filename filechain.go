@@ -24,13 +24,18 @@ import (
 // the sink's writer goroutine (under s.mu, which it holds anyway while it
 // writes a batch). An epoch ends with a checkpoint line, sealed with its
 // key, after which the key evolves: at every rotation (the checkpoint is
-// the new file's first line), after epochLines lines, and after
-// epochInterval if it sealed a line. The
+// the new file's first line), after epochLines lines, and before
+// epochInterval has passed since it began if it sealed a line. The
 // checkpoint also goes to the sinks that are not files (Loki, WithSink
 // writers, the console), so that a cut tail shows against what they keep.
 const (
 	epochLines    = 10000
 	epochInterval = 60 * time.Second
+	// epochCheckEvery is how often a timer looks for an epoch that is due, even
+	// when nothing is logged: an epoch is due epochCheckEvery before
+	// epochInterval, so that the tick that ends it comes at most
+	// epochInterval after it began, whatever its phase.
+	epochCheckEvery = 5 * time.Second
 	// tailWindow is how much of the end of a file the sink reads at start
 	// to find the line to continue from and check the chain's tail.
 	tailWindow = 64 << 10
@@ -248,7 +253,7 @@ func (s *fileSink) startIntegrity(encode func([]byte, *slog.Record) []byte, emit
 	s.emitCheckpoints()
 	s.mu.Lock()
 	c.stop, c.done = make(chan struct{}), make(chan struct{})
-	t := s.clock.NewTicker(epochInterval)
+	t := s.clock.NewTicker(epochCheckEvery)
 	go every(t, c.stop, c.done, s.epochTick)
 	s.mu.Unlock()
 }
@@ -363,10 +368,10 @@ func (c *fileChain) checkpoint(dst []byte, reason string, now time.Time, path st
 }
 
 // due reports whether the epoch in progress must end before the next line:
-// it holds epochLines lines, or it sealed a line and epochInterval has
-// passed.
+// it holds epochLines lines, or it sealed a line and the next tick would
+// come after epochInterval.
 func (c *fileChain) due(now time.Time) bool {
-	return c.sealer.EpochLines >= epochLines || c.sealer.EpochLines > 0 && now.Sub(c.epochStart) >= epochInterval
+	return c.sealer.EpochLines >= epochLines || c.sealer.EpochLines > 0 && now.Sub(c.epochStart) > epochInterval-epochCheckEvery
 }
 
 // writeChainLocked seals the records of batch p (whole lines) and writes

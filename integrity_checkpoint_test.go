@@ -5,9 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/chain"
 )
 
 // A user's redaction pattern that matches hex ([0-9a-f]{32}) does not
@@ -131,4 +134,33 @@ func TestIntegrityUnreadableTailStartsNewChain(t *testing.T) {
 	assert.Contains(t, string(b), "after the attack")
 	rep := verifyOK(t, l.key, []string{l.path})
 	assert.Equal(t, 4, rep.Records, "start, the security event, the record, close: every line sealed")
+}
+
+// The key of an epoch that sealed a line is wiped at most epochInterval
+// after the epoch began, even when nothing more is logged, whatever the
+// epoch's phase against the timer (before, an epoch begun just after a
+// tick kept its key almost two intervals). The timer's ticks are
+// simulated, each at its own time.
+func TestIntegrityQuietEpochEndsWithinInterval(t *testing.T) {
+	t0 := newFakeClock().Now() // the timer starts: ticks at t0 + n·epochCheckEvery
+	for phase := time.Duration(0); phase < epochCheckEvery; phase += epochCheckEvery / 20 {
+		for _, lines := range []int{1, 2} {
+			start := t0.Add(3*epochCheckEvery + phase) // an epoch begins between two ticks
+			c := &fileChain{sealer: chain.NewSealer(chain.Text, make([]byte, 32), "file", chain.NewRunID(), 0, chain.MAC{}), epochStart: start}
+			for range lines {
+				c.sealer.Seal(nil, []byte("quiet\n"))
+			}
+			tick := t0
+			for !tick.After(start) {
+				tick = tick.Add(epochCheckEvery)
+			}
+			for !c.due(tick) {
+				require.LessOrEqual(t, tick.Sub(start), epochInterval, "phase %v: not yet due", phase)
+				tick = tick.Add(epochCheckEvery)
+			}
+			assert.LessOrEqual(t, tick.Sub(start), epochInterval, "phase %v: the key lived too long", phase)
+		}
+	}
+	idle := &fileChain{sealer: chain.NewSealer(chain.Text, make([]byte, 32), "file", chain.NewRunID(), 0, chain.MAC{}), epochStart: t0}
+	assert.False(t, idle.due(t0.Add(10*epochInterval)), "an epoch that sealed nothing has nothing to protect")
 }
