@@ -3,6 +3,7 @@ package logging
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +164,57 @@ func TestIntegrityQuietEpochEndsWithinInterval(t *testing.T) {
 	}
 	idle := &fileChain{sealer: chain.NewSealer(chain.Text, make([]byte, 32), "file", chain.NewRunID(), 0, chain.MAC{}), epochStart: t0}
 	assert.False(t, idle.due(t0.Add(10*epochInterval)), "an epoch that sealed nothing has nothing to protect")
+}
+
+// The kinds the evidence allows: the last line of a backup deleted is
+// "deleted" (no epoch ends in the gap, so no file is missing), a copy of
+// a line is "duplicated", a line moved after its place is "reordered"
+// (its MAC verifies after the line it follows), the first problem still
+// naming where the chain first breaks.
+func TestIntegrityDeletedDuplicatedMovedKinds(t *testing.T) {
+	for _, out := range []OutputType{OutputText, OutputJSON} {
+		t.Run(out.String(), func(t *testing.T) {
+			l := writeChainedLog(t, out, 2600)
+			type want struct {
+				file string
+				line int
+				kind IntegrityKind
+			}
+			cases := map[string]func(files []string) []want{
+				"the last line of a backup deleted": func(files []string) []want {
+					ls := strings.SplitAfter(strings.TrimSuffix(gunzip(t, files[1]), "\n"), "\n")
+					require.NoError(t, os.WriteFile(files[1], gzipBytes(t, strings.Join(ls[:len(ls)-1], "")), 0o600))
+					return []want{{files[2], 1, "deleted"}}
+				},
+				"a line duplicated": func(files []string) []want {
+					f := files[len(files)-1]
+					ls := readLines(t, f)
+					writeLines(t, f, slices.Insert(ls, 10, ls[9]))
+					return []want{{f, 11, "duplicated"}}
+				},
+				"line 10 moved to line 30": func(files []string) []want {
+					f := files[len(files)-1]
+					ls := readLines(t, f)
+					x := ls[9]
+					ls = slices.Insert(slices.Delete(ls, 9, 10), 29, x)
+					writeLines(t, f, ls)
+					return []want{{f, 10, "deleted"}, {f, 30, "reordered"}}
+				},
+			}
+			for name, tamper := range cases {
+				t.Run(name, func(t *testing.T) {
+					files := copyLog(t, l)
+					require.GreaterOrEqual(t, len(files), 3)
+					wants := tamper(files)
+					rep, err := VerifyLogFiles(l.key, files)
+					require.NoError(t, err)
+					require.Len(t, rep.Problems, len(wants), "%s", problems(rep))
+					for i, w := range wants {
+						p := rep.Problems[i]
+						assert.Equal(t, w, want{p.File, p.Line, p.Kind}, "%s", problems(rep))
+					}
+				})
+			}
+		})
+	}
 }
