@@ -22,13 +22,20 @@ import (
 // The MAC chain of the file sinks (CODOMYRMEX_LOG_INTEGRITY_KEY_FILE): every
 // line a file sink writes is sealed by internal/chain, in write order, by
 // the sink's writer goroutine (under s.mu, which it holds anyway while it
-// writes a batch). An epoch ends at every rotation, after epochLines lines
-// and after epochInterval; the next epoch begins with a checkpoint line,
-// which also goes to the sinks that are not files (Loki, WithSink writers,
-// the console), so that a cut tail shows against what they keep.
+// writes a batch). An epoch ends with a checkpoint line, sealed with its
+// key, after which the key evolves: at every rotation (the checkpoint is
+// the new file's first line), after epochLines lines, and before
+// epochInterval has passed since it began if it sealed a line. The
+// checkpoint also goes to the sinks that are not files (Loki, WithSink
+// writers, the console), so that a cut tail shows against what they keep.
 const (
 	epochLines    = 10000
 	epochInterval = 60 * time.Second
+	// epochCheckEvery is how often a timer looks for an epoch that is due, even
+	// when nothing is logged: an epoch is due epochCheckEvery before
+	// epochInterval, so that the tick that ends it comes at most
+	// epochInterval after it began, whatever its phase.
+	epochCheckEvery = 5 * time.Second
 	// tailWindow is how much of the end of a file the sink reads at start
 	// to find the line to continue from and check the chain's tail.
 	tailWindow = 64 << 10
@@ -40,7 +47,7 @@ const (
 )
 
 // checkpointMsg is the message of checkpoint records.
-const checkpointMsg = "log chain checkpoint"
+const checkpointMsg = chain.CheckpointMessage
 
 // fileChain is the chain state of one file sink. Every field is guarded by
 // the sink's mu.
@@ -76,15 +83,17 @@ func loadIntegrityKey(path string) ([]byte, error) {
 // last line of the file, or of its newest backup when the file is empty),
 // checks the chain's tail there, and prepares the first checkpoint, which
 // startIntegrity writes. A file whose last line is not sealed (written
-// before the chain was turned on, or cut) is rotated away first, so that
-// every file of a chain is sealed from its first line. It returns what
-// the check found wrong, "" if nothing.
+// before the chain was turned on, or cut), or whose tail cannot be read,
+// is rotated away first, so that every file of a chain is sealed from its
+// first line; a tail that cannot be read starts a new chain. It returns
+// what the check found wrong, "" if nothing; the error is a file that
+// cannot be rotated.
 func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (finding string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	window, whole, from, err := s.tail()
-	if err != nil {
-		return "", err
+	window, whole, from, readErr := s.tail()
+	if readErr != nil {
+		window, whole = nil, true
 	}
 	lines := bytes.Split(bytes.TrimSuffix(window, []byte("\n")), []byte("\n"))
 	if !whole && len(lines) > 0 {
@@ -101,12 +110,15 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 		}
 	}
 	c := &fileChain{name: name, reason: "start", epochStart: s.clock.Now()}
-	var run, seq uint64
+	var seq uint64
 	var prev chain.MAC
 	newFile := last == nil
 	switch {
-	case last != nil && last.Run >= 1<<62:
-		finding, newFile = fmt.Sprintf("the last line of %s names run %d: a new chain starts", from, last.Run), true
+	case readErr != nil:
+		// A tail that cannot be read is for the verifier to judge (an
+		// intruder's junk, a disk error), not a reason to stop sealing:
+		// a new chain starts, in a file of its own.
+		finding, newFile = fmt.Sprintf("the tail of %s cannot be read (%v): a new chain starts", from, readErr), true
 	case last != nil:
 		var wrongKey bool
 		if finding, wrongKey = checkTail(k0, name, window, whole, from); wrongKey {
@@ -115,18 +127,20 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 			finding, newFile = finding+": a new chain starts", true
 			break
 		}
-		run, seq, prev = last.Run+1, last.Seq, last.MAC
+		seq, prev = last.Seq, last.MAC
 		c.reason = "resume"
 	case sealedSeen:
 		finding = fmt.Sprintf("the last line of %s is not sealed: a new chain starts", from)
 	}
-	if newFile && len(window) > 0 && from == s.path {
+	if newFile && (len(window) > 0 || readErr != nil && s.size > 0) && from == s.path {
 		// Start the new chain in a file of its own.
 		if err := s.rotate(); err != nil {
 			return finding, err
 		}
 	}
-	c.sealer = chain.NewSealer(format, k0, name, run, seq, prev)
+	// Every start is a new run, with a run id of its own: whatever the
+	// files say, no key ever seals two lines under one nonce.
+	c.sealer = chain.NewSealer(format, k0, name, chain.NewRunID(), seq, prev)
 	s.chain = c
 	return finding, nil
 }
@@ -239,7 +253,7 @@ func (s *fileSink) startIntegrity(encode func([]byte, *slog.Record) []byte, emit
 	s.emitCheckpoints()
 	s.mu.Lock()
 	c.stop, c.done = make(chan struct{}), make(chan struct{})
-	t := s.clock.NewTicker(epochInterval)
+	t := s.clock.NewTicker(epochCheckEvery)
 	go every(t, c.stop, c.done, s.epochTick)
 	s.mu.Unlock()
 }
@@ -266,7 +280,7 @@ func (s *fileSink) sealFinal() {
 	s.mu.Lock()
 	c := s.chain
 	var err error
-	if !s.closed && c.sealer.EpochLines > 1 {
+	if !s.closed && c.sealer.EpochLines > 0 {
 		err = s.writeCheckpointLocked("close", s.clock.Now())
 	}
 	s.mu.Unlock()
@@ -325,13 +339,13 @@ func (s *fileSink) stopChain() {
 	s.mu.Unlock()
 }
 
-// checkpoint appends the sealed checkpoint line that begins a new epoch
-// (for reason "start" and "resume", the run's first epoch): the epoch, the
-// sequence number and the MAC of the line before. Called with s.mu held.
+// checkpoint appends the sealed checkpoint line that ends the epoch in
+// progress (for reason "start" and "resume", the run's first line, alone
+// in epoch 0): the run, the epoch, the sequence number and the MAC of the
+// line before. It is sealed with the epoch's key, which then evolves: the
+// lines after it are in the next epoch. Called with s.mu held.
 func (c *fileChain) checkpoint(dst []byte, reason string, now time.Time, path string) []byte {
-	if c.started {
-		c.sealer.NextEpoch()
-	} else {
+	if !c.started {
 		reason, c.started = c.reason, true
 	}
 	c.epochStart = now
@@ -341,7 +355,7 @@ func (c *fileChain) checkpoint(dst []byte, reason string, now time.Time, path st
 		slog.String("checkpoint_sink", c.name),
 		slog.String("checkpoint_file", filepath.Base(path)),
 		slog.String("checkpoint_reason", reason),
-		slog.Uint64("checkpoint_run", c.sealer.Run()),
+		slog.String("checkpoint_run", c.sealer.Run().String()),
 		slog.Uint64("checkpoint_epoch", c.sealer.Epoch()),
 		slog.Uint64("checkpoint_seq", c.sealer.Seq()),
 		slog.String("checkpoint_head", hex.EncodeToString(head[:])),
@@ -350,12 +364,14 @@ func (c *fileChain) checkpoint(dst []byte, reason string, now time.Time, path st
 	if !c.quiet {
 		c.pending = append(c.pending, r)
 	}
-	return c.sealer.Seal(dst, line)
+	return c.sealer.SealEnd(dst, line)
 }
 
-// due reports whether the epoch in progress must end before the next line.
+// due reports whether the epoch in progress must end before the next line:
+// it holds epochLines lines, or it sealed a line and the next tick would
+// come after epochInterval.
 func (c *fileChain) due(now time.Time) bool {
-	return c.sealer.EpochLines >= epochLines || c.sealer.EpochLines > 1 && now.Sub(c.epochStart) >= epochInterval
+	return c.sealer.EpochLines >= epochLines || c.sealer.EpochLines > 0 && now.Sub(c.epochStart) > epochInterval-epochCheckEvery
 }
 
 // writeChainLocked seals the records of batch p (whole lines) and writes

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/codomyrmex/logging/internal/chain"
 	"github.com/codomyrmex/logging/internal/securefile"
@@ -63,6 +64,13 @@ func (p *pipeline) startChains(sinks []*fileSink) {
 	}
 	enc := *p.enc
 	enc.out = &others
+	// A checkpoint record holds only the package's own values (its
+	// message and checkpoint_* fields: numbers, hex, the sink's name, the
+	// file's base name and a reason word): it is encoded without the
+	// redactor, in the file and to the other sinks, so that no pattern
+	// (a user's [0-9a-f]{32}) can mangle the run or the MAC the verifier
+	// reads back from it. The writer still escapes every string.
+	plain := &attrMapper{}
 	emit := func(r slog.Record) {
 		if !p.closed.Load() {
 			if !p.acquire() {
@@ -70,12 +78,8 @@ func (p *pipeline) startChains(sinks []*fileSink) {
 			}
 			defer p.release()
 		}
-		_ = (&encHandler{enc: &enc, m: p.m, logger: "logging"}).handle(r, nil)
+		_ = (&encHandler{enc: &enc, m: plain, logger: "logging"}).handle(r, nil)
 	}
-	// The checkpoint line in the file holds only the package's own values:
-	// it is encoded without the redactor, so that no pattern can mangle
-	// the MAC the verifier reads back from it.
-	plain := &attrMapper{}
 	encode := func(dst []byte, r *slog.Record) []byte {
 		h := &encHandler{enc: p.enc, m: plain, logger: "logging"}
 		wk := plain.walker(false)
@@ -104,7 +108,9 @@ func (p *pipeline) startChains(sinks []*fileSink) {
 type IntegrityProblem = chain.Problem
 
 // IntegrityKind names what is wrong at a line: "modified", "deleted",
-// "inserted", "reordered", "missing file", "truncated" or "wrong key".
+// "inserted", "reordered", "duplicated", "missing file", "truncated" or
+// "wrong key"; or, for a file of checkpoints, "bad checkpoint" (a
+// checkpoint record that cannot be read, or none of the chain verified).
 type IntegrityKind = chain.Kind
 
 // IntegrityReport is what [VerifyLogFiles] found.
@@ -154,17 +160,18 @@ func VerifyLogFiles(keyFile string, files []string, checkpoints ...string) (*Int
 		return nil, errors.New("no log file given")
 	}
 	var cps []chain.Checkpoint
+	var bad []chain.Problem
 	for _, path := range checkpoints {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err
 		}
-		got, err := chain.ReadCheckpoints(f, path, 0)
+		got, b, err := chain.ReadCheckpoints(f, path, 0)
 		f.Close()
 		if err != nil {
 			return nil, err
 		}
-		cps = append(cps, got...)
+		cps, bad = append(cps, got...), append(bad, b...)
 	}
 	inputs := make([]chain.Input, len(files))
 	for i, f := range files {
@@ -174,8 +181,21 @@ func VerifyLogFiles(keyFile string, files []string, checkpoints ...string) (*Int
 	if err != nil {
 		return nil, err
 	}
-	return &IntegrityReport{Sink: sum.Sink, Records: sum.Records, Files: sum.Files, Epochs: sum.Epochs,
-		Problems: probs, TotalProblems: sum.Problems}, nil
+	rep := &IntegrityReport{Sink: sum.Sink, Records: sum.Records, Files: sum.Files, Epochs: sum.Epochs,
+		Problems: probs, TotalProblems: sum.Problems}
+	// What the checkpoints could not check is a problem too: a tail cut
+	// would pass unseen.
+	if len(checkpoints) > 0 && sum.Checkpoints == 0 {
+		bad = append(bad, chain.Problem{File: strings.Join(checkpoints, ", "), Kind: chain.BadCheckpoint,
+			Detail: fmt.Sprintf("no checkpoint of this %s chain among %d read: the tail is not checked", sum.Sink, len(cps))})
+	}
+	for _, p := range bad {
+		rep.TotalProblems++
+		if len(rep.Problems) < 100 {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
+	return rep, nil
 }
 
 // readKeyFile reads a key file for verification: a regular file of at

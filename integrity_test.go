@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -176,11 +177,43 @@ func TestIntegrityIntactAcrossRotationsAndRestart(t *testing.T) {
 	}
 }
 
-// A TEXT log is verified by the command too: exit 0 and a one-line summary.
+// A TEXT log is verified by the command too, built and run as an
+// operator runs it: exit 0 and a one-line summary; exit 1 naming the
+// line once a byte is changed, with -checkpoints after the file names too.
 func TestLogverifyCommandOnIntactLog(t *testing.T) {
 	l := writeChainedLog(t, OutputText, 400)
 	rep := verifyOK(t, l.key, logFiles(t, l.path))
-	assert.Regexp(t, `^ok: \d+ records, 1 files, \d+ epochs \(file chain\)$`, rep.Summary())
+	bin := filepath.Join(t.TempDir(), "logverify")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/logverify")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	cps := filepath.Join(t.TempDir(), "cps.log")
+	require.NoError(t, os.WriteFile(cps, []byte(l.sink.String()), 0o600))
+
+	run := func(args ...string) (string, int) {
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		return stdout.String() + stderr.String(), code
+	}
+	got, code := run("-key-file", l.key, "-checkpoints", cps, l.path)
+	assert.Equal(t, 0, code, got)
+	assert.Equal(t, rep.Summary()+"\n", got)
+	assert.Regexp(t, `^ok: \d+ records, 1 files, \d+ epochs \(file chain\)\n$`, got)
+
+	ls := readLines(t, l.path)
+	ls[5] = strings.Replace(ls[5], "request served", "request servee", 1)
+	writeLines(t, l.path, ls)
+	got, code = run("-key-file", l.key, l.path, "-checkpoints", cps)
+	assert.Equal(t, 1, code, got)
+	assert.True(t, strings.HasPrefix(got, l.path+":6: modified: its MAC does not verify\n"), got)
 }
 
 // Each kind of tampering is detected, and the first problem names the
@@ -603,10 +636,30 @@ func TestIntegrityRestartWithAnotherKey(t *testing.T) {
 	verifyOK(t, l.key, files[:len(files)-1])
 }
 
-// A file sink whose chain could not start (its error is Setup's) is left
-// out when the chains start, instead of failing the pipeline.
+// A file sink whose chain cannot start is left out when the chains start,
+// instead of failing the pipeline, and the error says why: here the file
+// holds unsealed lines (so the new chain needs a file of its own) and the
+// path was replaced by a symlink after the sink opened it (so it can be
+// neither read nor rotated).
 func TestIntegrityChainThatCannotStartIsLeftOut(t *testing.T) {
-	p := &pipeline{}
-	require.NotPanics(t, func() { p.startChains([]*fileSink{{}}) })
-	assert.Empty(t, p.onClose)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	require.NoError(t, os.WriteFile(path, []byte("2026-12-01 12:00:00,000 - t - INFO - before the chain\n"), 0o600))
+	fs, _, err := openFileSink(path, Rotation{MaxSizeMB: 100}, newFakeClock(), func(error, int) {}, func(error) {})
+	require.NoError(t, err)
+	defer fs.close()
+	require.NoError(t, os.Rename(path, filepath.Join(dir, "moved.log")))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "moved.log"), path))
+
+	errs := fs.chainOn(make([]byte, 32), "file", &config{})
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrSymlink)
+	assert.Contains(t, errs[0].Error(), "file sink: starting the integrity chain")
+	require.Nil(t, fs.chain, "the chain is off")
+
+	setup(t, WithFile(filepath.Join(dir, "other.log")), WithIntegrityKeyFile(newKeyFile(t, dir, "log.key")))
+	p := load()
+	before := len(p.onClose)
+	require.NotPanics(t, func() { p.startChains([]*fileSink{fs}) })
+	assert.Len(t, p.onClose, before, "nothing to seal at close for the sink left out")
 }

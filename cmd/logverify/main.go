@@ -3,15 +3,18 @@
 //
 //	go run github.com/codomyrmex/logging/cmd/logverify -key-file KEY [-checkpoints FILE]... FILE...
 //
-// FILE are the log file and its backups (plain or .gz, in any order: they
+// Flags may come before, between or after the file names; after "--"
+// every argument is a file name. FILE are the log file and its backups (plain or .gz, in any order: they
 // are ordered by the chain), all of one sink. -checkpoints names a file of
 // records kept elsewhere (exported from Loki, or written by a WithSink
 // writer), whose checkpoint records show a cut tail.
 //
 // It exits 0 with a one-line summary when the chain is intact, 1 with one
 // line per problem ("file:line: kind: detail", the first naming the first
-// bad line; kinds: modified, deleted, inserted, reordered, missing file,
-// truncated, wrong key), and 2 when it cannot run (a file that cannot be
+// bad line; kinds: modified, deleted, inserted, reordered, duplicated,
+// missing file, truncated, wrong key, and bad checkpoint for a
+// -checkpoints file with a checkpoint record that cannot be read or none
+// of the chain verified), and 2 when it cannot run (a file that cannot be
 // read, a bad key file, bad arguments).
 package main
 
@@ -41,14 +44,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: logverify -key-file KEY [-checkpoints FILE]... FILE...")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
-		return 2
+	// Go's flag package stops at the first argument that is not a flag:
+	// parse again after each file name, so that flags may follow them.
+	var files []string
+	for {
+		if err := fl.Parse(args); err != nil {
+			return 2
+		}
+		rest := fl.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			files = append(files, rest...) // after "--", file names only
+			break
+		}
+		files, args = append(files, rest[0]), rest[1:]
 	}
-	if *keyFile == "" || fl.NArg() == 0 {
+	if *keyFile == "" || len(files) == 0 {
 		fl.Usage()
 		return 2
 	}
-	rep, err := logging.VerifyLogFiles(*keyFile, fl.Args(), cps...)
+	rep, err := logging.VerifyLogFiles(*keyFile, files, cps...)
 	if err != nil {
 		fmt.Fprintln(stderr, "logverify:", err)
 		return 2

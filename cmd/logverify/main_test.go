@@ -48,6 +48,14 @@ func TestLogverify(t *testing.T) {
 	assert.Equal(t, path+":6: modified: its MAC does not verify", first)
 
 	out.Reset()
+	require.Equal(t, 1, run([]string{path, "-key-file", key}, &out, &errb), "flags after the file names")
+	first, _, _ = strings.Cut(out.String(), "\n")
+	assert.Equal(t, path+":6: modified: its MAC does not verify", first)
+	out.Reset()
+	assert.Equal(t, 2, run([]string{"-key-file", key, "--", "-checkpoints"}, &out, &errb), "after --, a file name")
+	assert.Contains(t, errb.String(), "-checkpoints")
+
+	out.Reset()
 	assert.Equal(t, 2, run([]string{path}, &out, &errb), "no key file")
 	assert.Equal(t, 2, run([]string{"-key-file", filepath.Join(t.TempDir(), "none"), path}, &out, &errb))
 }

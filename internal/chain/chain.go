@@ -16,10 +16,14 @@
 //	{<record fields>,"chain_seq":<N>,"chain_mac":"<R>.<E>:<32 hex digits>"}
 //
 // N is the line's sequence number (1 for the first line of a chain, one
-// more for every line after it, across rotations and restarts), R the run
-// (0 for the first run of a chain, one more at every restart of the
-// writer), E the epoch within the run (0, then one more at every epoch
-// change). Numbers are decimal without leading zeros, the MAC lower-case hex.
+// more for every line after it, across rotations and restarts), R the run:
+// 32 hex digits, 128 random bits drawn by the writer when it starts (every
+// start of a writer is a new run, whether it continues the chain on disk
+// or begins a new one), E the epoch within the run (0, then one more after
+// every line that ends an epoch). The line that ends its epoch (a
+// checkpoint) has a '+' after E: `<R>.<E>+:<MAC>`; the next line of the
+// run is in epoch E+1, sealed with the next key. Numbers are decimal
+// without leading zeros, hex lower case.
 //
 // # MAC
 //
@@ -27,17 +31,19 @@
 // with no plaintext and header ‖ body as its additional data, the 16-byte
 // tag (see gmac.go) — where body is the
 // record's bytes as written before the suffix (in JSON, without the closing
-// brace), and header is one byte for the format ('T' or 'J'), N, R and E
-// as 8-byte big-endian numbers, and the MAC of the line before (16 zero
-// bytes for the first line of a chain): 41 bytes. The keys serve this MAC
-// only (their derivation names it), so the header needs no domain string.
+// brace), and header is one byte for the format ('T' or 'J'), one byte
+// saying whether the line ends its epoch (1) or not (0), N and E as
+// 8-byte big-endian numbers, R (16 bytes) and the MAC of the line before
+// (16 zero bytes for the first line of a chain): 50 bytes. The keys serve
+// this MAC only (their derivation names it), so the header needs no
+// domain string.
 //
 // # Keys
 //
 // From the initial key K0 (32 bytes) and the sink's name S ("file",
 // "security-file"), the first key of run R is
 //
-//	K(R,0) = HMAC-SHA256(K0, "codomyrmex-log-chain-v1 start" ‖ 0 ‖ S ‖ 0 ‖ R as 8 bytes)
+//	K(R,0) = HMAC-SHA256(K0, "codomyrmex-log-chain-v1 start" ‖ 0 ‖ S ‖ 0 ‖ R)
 //
 // and every epoch evolves it one way:
 //
@@ -46,10 +52,31 @@
 // The writer holds only the key of the epoch in progress and wipes the one
 // before, so that who takes the host later cannot make a MAC of an earlier
 // epoch; a restart needs K0 again (it starts a new run).
+//
+// # Nonces
+//
+// A GMAC key must never authenticate two messages under one nonce. Each
+// key serves one epoch of one run, and R is drawn at random at every start
+// of a writer, whatever the files on disk say (a chain restarted over a
+// junk tail, a log rolled back to an earlier copy, a forged run number):
+// two runs share a key only if their 128-bit R collide. Within a run one
+// Sealer, in memory, seals every line, and N grows by one at each: no
+// (key, nonce) pair is ever used twice.
+//
+// # Epoch order
+//
+// The verifier enforces the order of epochs within a run: the first line
+// of a run is in epoch 0 and ends it; a line is in the epoch of the line
+// before, or in the next one if the line before ended its epoch; never
+// another. So the key of epoch E cannot re-seal lines of an earlier epoch
+// (they would have to follow a line that ended epoch E-1, made with
+// K(R,E-1)), and who holds K(R,E) can rewrite only the lines sealed after
+// the last line that ended epoch E-1.
 package chain
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -57,14 +84,38 @@ import (
 	"strconv"
 )
 
-// Sizes of keys and MACs.
+// Sizes of keys, MACs and run ids.
 const (
-	KeySize = 32
-	MACSize = 16
+	KeySize   = 32
+	MACSize   = 16
+	RunIDSize = 16
 )
 
 // MAC is a line's GMAC tag.
 type MAC [MACSize]byte
+
+// RunID names a run: 128 random bits drawn when a writer starts.
+type RunID [RunIDSize]byte
+
+// String is the id as the lines write it, 32 lower-case hex digits.
+func (id RunID) String() string { return hex.EncodeToString(id[:]) }
+
+// NewRunID draws a run id from crypto/rand.
+func NewRunID() RunID {
+	var id RunID
+	_, _ = rand.Read(id[:]) // never fails (crypto/rand panics rather than return an error)
+	return id
+}
+
+// ParseRunID reads a run id written by String.
+func ParseRunID(b []byte) (RunID, bool) {
+	var id RunID
+	if len(b) != 2*RunIDSize || !lowerHex(b) {
+		return id, false
+	}
+	_, err := hex.Decode(id[:], b)
+	return id, err == nil
+}
 
 // Format is how a line is sealed: 'T' (TEXT suffix) or 'J' (JSON fields).
 type Format byte
@@ -76,8 +127,11 @@ const (
 )
 
 const (
-	domain    = "codomyrmex-log-chain-v1"
-	headerLen = 1 + 3*8 + MACSize
+	domain = "codomyrmex-log-chain-v1"
+	// The header: format, end flag, N, E, R, the MAC before. The nonce
+	// is N, at nonceAt.
+	nonceAt   = 2
+	headerLen = 2 + 2*8 + RunIDSize + MACSize
 
 	textSeq = " chain_seq="
 	textMAC = " chain_mac="
@@ -85,18 +139,17 @@ const (
 	jsonMAC = `,"chain_mac":"`
 
 	// MaxSuffix bounds the bytes a seal adds to a line (the JSON suffix
-	// with three 20-digit numbers).
-	MaxSuffix = len(jsonSeq) + 20 + len(jsonMAC) + 20 + 1 + 20 + 1 + 2*MACSize + 2
+	// with two 20-digit numbers, the run id and the end mark).
+	MaxSuffix = len(jsonSeq) + 20 + len(jsonMAC) + 2*RunIDSize + 1 + 20 + 1 + 1 + 2*MACSize + 2
 )
 
 // StartKey is the first key of run run of the sink sink, K(R,0).
-func StartKey(k0 []byte, sink string, run uint64) [KeySize]byte {
+func StartKey(k0 []byte, sink string, run RunID) [KeySize]byte {
 	m := hmac.New(sha256.New, k0)
 	m.Write([]byte(domain + " start\x00"))
 	m.Write([]byte(sink))
-	var b [9]byte
-	binary.BigEndian.PutUint64(b[1:], run)
-	m.Write(b[:])
+	m.Write([]byte{0})
+	m.Write(run[:])
 	var k [KeySize]byte
 	m.Sum(k[:0])
 	return k
@@ -113,22 +166,25 @@ func Evolve(k *[KeySize]byte) {
 }
 
 // header fills h with the MAC header of a line.
-func header(h *[headerLen]byte, f Format, seq, run, epoch uint64, prev *MAC) {
+func header(h *[headerLen]byte, f Format, end bool, seq, epoch uint64, run *RunID, prev *MAC) {
 	h[0] = byte(f)
-	n := 1
-	binary.BigEndian.PutUint64(h[n:], seq)
-	binary.BigEndian.PutUint64(h[n+8:], run)
-	binary.BigEndian.PutUint64(h[n+16:], epoch)
-	copy(h[n+24:], prev[:])
+	h[1] = 0
+	if end {
+		h[1] = 1
+	}
+	binary.BigEndian.PutUint64(h[nonceAt:], seq)
+	binary.BigEndian.PutUint64(h[nonceAt+8:], epoch)
+	copy(h[nonceAt+16:], run[:])
+	copy(h[nonceAt+16+RunIDSize:], prev[:])
 }
 
-// Sealer seals the lines of one chain, in order. It is not safe for
-// concurrent use: one writer goroutine owns it.
+// Sealer seals the lines of one run of a chain, in order. It is not safe
+// for concurrent use: one writer goroutine owns it.
 type Sealer struct {
 	format Format
 	key    [KeySize]byte
 	mac    hash.Hash
-	run    uint64
+	run    RunID
 	epoch  uint64
 	seq    uint64 // of the last line sealed
 	prev   MAC    // of the last line sealed
@@ -139,10 +195,21 @@ type Sealer struct {
 
 // NewSealer returns a sealer for run run of sink's chain, whose next line
 // follows the line seq with MAC prev (seq 0 and a zero MAC: a new chain).
-// k0 is only read; the caller wipes it.
-func NewSealer(f Format, k0 []byte, sink string, run, seq uint64, prev MAC) *Sealer {
+// run must be drawn by NewRunID for every sealer (tests excepted): it is
+// what keeps nonces unique. k0 is only read; the caller wipes it.
+func NewSealer(f Format, k0 []byte, sink string, run RunID, seq uint64, prev MAC) *Sealer {
 	s := &Sealer{format: f, run: run, seq: seq, prev: prev}
 	s.key = StartKey(k0, sink, run)
+	s.mac = newGMAC(&s.key)
+	return s
+}
+
+// NewSealerWithKey returns a sealer that holds key as the key of epoch
+// epoch of run run, its next line following line seq with MAC prev: what
+// an intruder who read a writer's memory holds. The tests of the verifier
+// play that intruder with it; the sinks use NewSealer.
+func NewSealerWithKey(f Format, key *[KeySize]byte, run RunID, epoch, seq uint64, prev MAC) *Sealer {
+	s := &Sealer{format: f, key: *key, run: run, epoch: epoch, seq: seq, prev: prev}
 	s.mac = newGMAC(&s.key)
 	return s
 }
@@ -150,7 +217,18 @@ func NewSealer(f Format, k0 []byte, sink string, run, seq uint64, prev MAC) *Sea
 // Seal appends line (one record, with or without its final '\n') to dst,
 // sealed, ending in '\n'. It does not allocate when dst has room for
 // len(line)+MaxSuffix bytes.
-func (s *Sealer) Seal(dst, line []byte) []byte {
+func (s *Sealer) Seal(dst, line []byte) []byte { return s.seal(dst, line, false) }
+
+// SealEnd seals line as Seal does, as the last line of the epoch in
+// progress (a checkpoint), then moves to the next epoch: the key evolves
+// one way and the old one is wiped.
+func (s *Sealer) SealEnd(dst, line []byte) []byte {
+	dst = s.seal(dst, line, true)
+	s.nextEpoch()
+	return dst
+}
+
+func (s *Sealer) seal(dst, line []byte, end bool) []byte {
 	body := line
 	if n := len(body); n > 0 && body[n-1] == '\n' {
 		body = body[:n-1]
@@ -160,7 +238,7 @@ func (s *Sealer) Seal(dst, line []byte) []byte {
 		f, body = JSON, body[:len(body)-1]
 	}
 	s.seq++
-	header(&s.hdr, f, s.seq, s.run, s.epoch, &s.prev)
+	header(&s.hdr, f, end, s.seq, s.epoch, &s.run, &s.prev)
 	s.mac.Reset()
 	s.mac.Write(s.hdr[:])
 	s.mac.Write(body)
@@ -178,9 +256,12 @@ func (s *Sealer) Seal(dst, line []byte) []byte {
 	} else {
 		dst = append(dst, textMAC...)
 	}
-	dst = strconv.AppendUint(dst, s.run, 10)
+	dst = hex.AppendEncode(dst, s.run[:])
 	dst = append(dst, '.')
 	dst = strconv.AppendUint(dst, s.epoch, 10)
+	if end {
+		dst = append(dst, '+')
+	}
 	dst = append(dst, ':')
 	dst = hex.AppendEncode(dst, s.prev[:])
 	if f == JSON {
@@ -189,8 +270,8 @@ func (s *Sealer) Seal(dst, line []byte) []byte {
 	return append(dst, '\n')
 }
 
-// NextEpoch evolves the key one way and wipes the old one.
-func (s *Sealer) NextEpoch() {
+// nextEpoch evolves the key one way and wipes the old one.
+func (s *Sealer) nextEpoch() {
 	Evolve(&s.key)
 	s.mac = newGMAC(&s.key)
 	s.epoch++
@@ -209,7 +290,7 @@ func (s *Sealer) Wipe() {
 func (s *Sealer) Seq() uint64 { return s.seq }
 
 // Run is the sealer's run.
-func (s *Sealer) Run() uint64 { return s.run }
+func (s *Sealer) Run() RunID { return s.run }
 
 // Epoch is the current epoch within the run.
 func (s *Sealer) Epoch() uint64 { return s.epoch }
@@ -222,8 +303,9 @@ type Record struct {
 	Body   []byte // the bytes the MAC covers after the header (aliases the line)
 	Format Format
 	Seq    uint64
-	Run    uint64
+	Run    RunID
 	Epoch  uint64
+	End    bool // the line ends its epoch (a '+' after the epoch)
 	MAC    MAC
 }
 
@@ -251,13 +333,19 @@ func Parse(line []byte) (Record, bool) {
 	if len(rest) == 0 || rest[len(rest)-1] != ':' {
 		return r, false
 	}
+	rest = rest[:len(rest)-1]
+	if n := len(rest); n > 0 && rest[n-1] == '+' {
+		r.End, rest = true, rest[:n-1]
+	}
 	var ok bool
-	if rest, r.Epoch, ok = cutNumber(rest[:len(rest)-1]); !ok || len(rest) == 0 || rest[len(rest)-1] != '.' {
+	if rest, r.Epoch, ok = cutNumber(rest); !ok || len(rest) < 2*RunIDSize+1 || rest[len(rest)-1] != '.' {
 		return r, false
 	}
-	if rest, r.Run, ok = cutNumber(rest[:len(rest)-1]); !ok {
+	rest = rest[:len(rest)-1]
+	if r.Run, ok = ParseRunID(rest[len(rest)-2*RunIDSize:]); !ok {
 		return r, false
 	}
+	rest = rest[:len(rest)-2*RunIDSize]
 	if rest, ok = cutSuffix(rest, macKey); !ok {
 		return r, false
 	}
@@ -309,7 +397,7 @@ func lowerHex(b []byte) bool {
 // MAC (GMAC) made with the key of r's run and epoch.
 func Sum(m hash.Hash, r *Record, prev *MAC) MAC {
 	var h [headerLen]byte
-	header(&h, r.Format, r.Seq, r.Run, r.Epoch, prev)
+	header(&h, r.Format, r.End, r.Seq, r.Epoch, &r.Run, prev)
 	m.Reset()
 	m.Write(h[:])
 	m.Write(r.Body)

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/hex"
 	"fmt"
@@ -46,12 +47,15 @@ const maxCheckpoints = 1 << 20
 // ReadCheckpoints reads the checkpoint records among the lines of r (TEXT or
 // JSON, as the sinks write them; any other line is skipped). name is
 // used in each checkpoint's Source. Lines longer than maxLine are skipped.
-func ReadCheckpoints(r io.Reader, name string, maxLine int) ([]Checkpoint, error) {
+// A line that names itself a checkpoint (its message, or a checkpoint_head
+// field) but cannot be read whole (a field redacted or cut on its way) is
+// returned among bad, a BadCheckpoint problem: the verifier must not
+// pass it over in silence.
+func ReadCheckpoints(r io.Reader, name string, maxLine int) (cps []Checkpoint, bad []Problem, err error) {
 	if maxLine <= 0 {
 		maxLine = 4 << 20
 	}
 	lr := newLineReader(r, maxLine)
-	var out []Checkpoint
 	for n := 1; ; n++ {
 		line, long, ok := lr.next()
 		if !ok {
@@ -60,15 +64,29 @@ func ReadCheckpoints(r io.Reader, name string, maxLine int) ([]Checkpoint, error
 		if long {
 			continue
 		}
-		if cp, ok := parseCheckpoint(line); ok {
-			if len(out) >= maxCheckpoints {
-				return out, fmt.Errorf("%s: more than %d checkpoints", name, maxCheckpoints)
+		cp, ok := parseCheckpoint(line)
+		if !ok {
+			if looksLikeCheckpoint(line) && len(bad) < maxCheckpoints {
+				bad = append(bad, Problem{File: name, Line: n, Kind: BadCheckpoint,
+					Detail: "a checkpoint record whose fields cannot be read (redacted or cut on its way?)"})
 			}
-			cp.Source = name + ":" + strconv.Itoa(n)
-			out = append(out, cp)
+			continue
 		}
+		if len(cps) >= maxCheckpoints {
+			return cps, bad, fmt.Errorf("%s: more than %d checkpoints", name, maxCheckpoints)
+		}
+		cp.Source = name + ":" + strconv.Itoa(n)
+		cps = append(cps, cp)
 	}
-	return out, lr.err
+	return cps, bad, lr.err
+}
+
+// CheckpointMessage is the message of the checkpoint records.
+const CheckpointMessage = "log chain checkpoint"
+
+// looksLikeCheckpoint reports whether line says it is a checkpoint record.
+func looksLikeCheckpoint(line []byte) bool {
+	return bytes.Contains(line, []byte(CheckpointMessage)) || bytes.Contains(line, []byte("checkpoint_head"))
 }
 
 // parseCheckpoint reads the checkpoint_* fields of one line.
@@ -86,10 +104,17 @@ func parseCheckpoint(line []byte) (Checkpoint, bool) {
 		return cp, false
 	}
 	cp.Sink = string(s)
+	run, ok := field(line, "checkpoint_run")
+	if !ok {
+		return cp, false
+	}
+	if cp.Run, ok = ParseRunID(run); !ok {
+		return cp, false
+	}
 	for _, f := range []struct {
 		key string
 		dst *uint64
-	}{{"checkpoint_run", &cp.Run}, {"checkpoint_epoch", &cp.Epoch}, {"checkpoint_seq", &cp.Seq}} {
+	}{{"checkpoint_epoch", &cp.Epoch}, {"checkpoint_seq", &cp.Seq}} {
 		v, ok := field(line, f.key)
 		if !ok {
 			return cp, false

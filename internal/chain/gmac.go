@@ -8,9 +8,10 @@ import (
 
 // gmac is the MAC of a line: GMAC, AES-256-GCM with no plaintext, whose
 // additional data is what was written (the header and the line's body) and
-// whose nonce is the line's sequence number (bytes 1 to 8 of the header):
-// unique under each key, since a key serves one epoch of one run, where
-// sequence numbers only grow. With AES-NI and carry-less multiplication it
+// whose nonce is the line's sequence number (8 bytes of the header, at
+// nonceAt): unique under each key, since a key serves one epoch of one run
+// (a run id drawn at random at every start), where one sealer makes every
+// sequence number once, in order (see the package comment, "Nonces"). With AES-NI and carry-less multiplication it
 // costs about a quarter of HMAC-SHA256 per line.
 //
 // It satisfies hash.Hash so that the sealer and the verifier write and sum
@@ -47,8 +48,8 @@ func (g *gmac) Write(p []byte) (int, error) {
 // written by this package) gets a zero nonce.
 func (g *gmac) Sum(b []byte) []byte {
 	clear(g.nonce[:])
-	if len(g.buf) >= 9 {
-		copy(g.nonce[:8], g.buf[1:9])
+	if len(g.buf) >= nonceAt+8 {
+		copy(g.nonce[:8], g.buf[nonceAt:nonceAt+8])
 	}
 	g.tag = g.aead.Seal(g.tag[:0], g.nonce[:], nil, g.buf)
 	return append(b, g.tag...)

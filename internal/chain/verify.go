@@ -21,15 +21,20 @@ const (
 	Deleted     Kind = "deleted"      // lines are missing before this one
 	Inserted    Kind = "inserted"     // a line that was not sealed in this place
 	Reordered   Kind = "reordered"    // a sealed line out of its place
+	Duplicated  Kind = "duplicated"   // a copy of a line already in the chain
 	MissingFile Kind = "missing file" // a whole file of the chain is missing before this one
 	Truncated   Kind = "truncated"    // the chain ends before a checkpoint kept elsewhere
 	WrongKey    Kind = "wrong key"    // no line verifies with the key given
+	// BadCheckpoint is a checkpoint record kept elsewhere that cannot be
+	// read (a field redacted or cut on its way), or a file of checkpoints
+	// that holds none of the chain verified: the tail goes unchecked.
+	BadCheckpoint Kind = "bad checkpoint"
 )
 
 // Problem is one break of the chain, at a line of a file.
 type Problem struct {
 	File   string
-	Line   int // 1-based; for Truncated, one past the last line
+	Line   int // 1-based; for Truncated, one past the last line; 0 for a whole file
 	Kind   Kind
 	Detail string
 }
@@ -47,10 +52,11 @@ type Input struct {
 }
 
 // Checkpoint is a checkpoint record kept elsewhere: the chain of sink Sink
-// reached line Seq, whose MAC is Head, in epoch Epoch of run Run.
+// reached line Seq, whose MAC is Head, and the next line (Seq+1) is the
+// checkpoint's own, the last line of epoch Epoch of run Run.
 type Checkpoint struct {
 	Sink   string
-	Run    uint64
+	Run    RunID
 	Epoch  uint64
 	Seq    uint64
 	Head   MAC
@@ -67,6 +73,9 @@ type Summary struct {
 	Skipped  int    // files without a single sealed line, left out
 	LastSeq  uint64 // sequence number of the last line of the chain
 	Problems int    // problems found (all of them, even if not all are listed)
+	// Checkpoints counts the checkpoints given that belong to the chain
+	// verified (its sink, and a run of it or linked to it).
+	Checkpoints int
 }
 
 // Options bound the verifier's work.
@@ -124,12 +133,15 @@ func Verify(k0 []byte, inputs []Input, cps []Checkpoint, opt Options) (Summary, 
 		}
 	}
 	v.keys = newKeyCache(k0, v.sum.Sink, total, opt.Budget)
-	v.cps = map[uint64][]int{}
+	v.cpAt, v.cpBefore = map[uint64][]int{}, map[uint64][]int{}
 	v.cpState = make([]cpState, len(cps))
 	v.cpList = cps
+	v.runs = map[RunID]bool{}
+	v.recent = map[uint64]recentLine{}
 	for i, cp := range cps {
 		if cp.Sink == v.sum.Sink {
-			v.cps[cp.Seq] = append(v.cps[cp.Seq], i)
+			v.cpAt[cp.Seq+1] = append(v.cpAt[cp.Seq+1], i)
+			v.cpBefore[cp.Seq] = append(v.cpBefore[cp.Seq], i)
 		}
 	}
 	// Pass 2: verify in chain order.
@@ -380,11 +392,12 @@ func (lr *lineReader) next() (line []byte, long, ok bool) {
 type keyCache struct {
 	k0     []byte
 	sink   string
-	runs   map[uint64]*runKeys
+	runs   map[RunID]*runKeys
 	budget int
 	// the MAC of the last key asked for
-	lastRun, lastEpoch uint64
-	last               hash.Hash
+	lastRun   RunID
+	lastEpoch uint64
+	last      hash.Hash
 }
 
 // runKeys holds a run's keys: one every anchorEvery epochs, and the latest.
@@ -403,11 +416,11 @@ func newKeyCache(k0 []byte, sink string, lines, budget int) *keyCache {
 	if budget <= 0 {
 		budget = lines + 1024
 	}
-	return &keyCache{k0: k0, sink: sink, runs: map[uint64]*runKeys{}, budget: budget}
+	return &keyCache{k0: k0, sink: sink, runs: map[RunID]*runKeys{}, budget: budget}
 }
 
 // mac returns the MAC (GMAC) under K(run, epoch), or nil if it is out of budget.
-func (c *keyCache) mac(run, epoch uint64) hash.Hash {
+func (c *keyCache) mac(run RunID, epoch uint64) hash.Hash {
 	if c.last != nil && c.lastRun == run && c.lastEpoch == epoch {
 		return c.last
 	}
@@ -445,9 +458,20 @@ func (c *keyCache) mac(run, epoch uint64) hash.Hash {
 }
 
 type cpState struct {
-	matched  bool
-	mismatch *Problem
+	matched  bool     // the checkpoint's own line is in the chain, as sent
+	linked   bool     // the line it names (Seq, Head) is in the chain
+	mismatch *Problem // the line at Seq+1 is of its run, but not the one sent
 }
+
+// recentLine is a line of the chain the verifier passed lately.
+type recentLine struct {
+	mac  MAC
+	file string
+	line int
+}
+
+// recentLines bounds the lines remembered to tell a copied or moved line.
+const recentLines = 4096
 
 // verifier is pass 2's state.
 type verifier struct {
@@ -461,7 +485,10 @@ type verifier struct {
 	have       bool   // the chain so far is known
 	exp        uint64 // the sequence number expected next
 	expPrev    MAC    // the MAC the next line must follow
-	lastRun    uint64
+	run        RunID  // of the last line
+	epoch      uint64 // of the last line
+	closed     bool   // the last line ended its epoch
+	lastRun    RunID
 	lastEpoch  uint64
 	anyEpoch   bool
 	firstFile  string
@@ -469,9 +496,14 @@ type verifier struct {
 	lastFile   string
 	lastLineNo int
 
-	cps     map[uint64][]int // sequence number → checkpoints naming it
-	cpList  []Checkpoint
-	cpState []cpState
+	runs     map[RunID]bool        // runs with a line verified
+	recent   map[uint64]recentLine // the last recentLines lines, by sequence number
+	ring     [recentLines]uint64
+	ringN    int
+	cpAt     map[uint64][]int // sequence number of a checkpoint's own line → checkpoints
+	cpBefore map[uint64][]int // sequence number a checkpoint names → checkpoints
+	cpList   []Checkpoint
+	cpState  []cpState
 }
 
 // line is one line of pass 2.
@@ -550,31 +582,82 @@ func (v *verifier) check(r *Record, prev *MAC) bool {
 	return m != nil && Sum(m, r, prev) == r.MAC
 }
 
-// accept makes r the last line of the chain; verified says its MAC was checked.
-func (v *verifier) accept(name string, l *line, verified bool) {
+// accept makes r the last line of the chain; verified says its MAC was
+// checked, following prev.
+func (v *verifier) accept(name string, l *line, verified bool, prev MAC) {
 	r := &l.rec
 	if !v.have {
 		v.sum.Chains = 1
 	}
 	v.have, v.exp, v.expPrev = true, r.Seq+1, r.MAC
+	v.run, v.epoch, v.closed = r.Run, r.Epoch, r.End
+	v.remember(r, name, l.n)
 	if !verified {
 		return
 	}
 	v.sum.Records++
+	v.runs[r.Run] = true
 	if !v.anyEpoch || r.Run != v.lastRun || r.Epoch != v.lastEpoch {
 		v.sum.Epochs++
 		v.anyEpoch, v.lastRun, v.lastEpoch = true, r.Run, r.Epoch
 	}
-	for _, i := range v.cps[r.Seq] {
-		if v.cpState[i].matched {
-			continue
-		}
+	for _, i := range v.cpBefore[r.Seq] {
 		if v.cpList[i].Head == r.MAC {
-			v.cpState[i].matched = true
-		} else if v.cpState[i].mismatch == nil {
-			v.cpState[i].mismatch = &Problem{File: name, Line: l.n}
+			v.cpState[i].linked = true
 		}
 	}
+	for _, i := range v.cpAt[r.Seq] {
+		cp, st := &v.cpList[i], &v.cpState[i]
+		if st.matched || cp.Run != r.Run {
+			continue // another run's line of that number: not this checkpoint's
+		}
+		if r.End && r.Epoch == cp.Epoch && prev == cp.Head {
+			st.matched = true
+		} else if st.mismatch == nil {
+			st.mismatch = &Problem{File: name, Line: l.n}
+		}
+	}
+}
+
+// remember keeps r among the recent lines.
+func (v *verifier) remember(r *Record, name string, n int) {
+	slot := v.ringN % recentLines
+	if v.ringN >= recentLines {
+		delete(v.recent, v.ring[slot])
+	}
+	v.ring[slot] = r.Seq
+	v.ringN++
+	v.recent[r.Seq] = recentLine{mac: r.MAC, file: name, line: n}
+}
+
+// epochBreak says why r, which links to the chain so far, may not be in
+// its epoch ("" when it may): a run begins in epoch 0 with a line that
+// ends it; a line is in the epoch of the line before, or in the next one
+// when the line before ended its epoch.
+func (v *verifier) epochBreak(r *Record) string {
+	if r.Run != v.run {
+		if r.Epoch != 0 || !r.End {
+			return fmt.Sprintf("a new run (%s) that does not begin with its start checkpoint (epoch 0), but in epoch %d", r.Run, r.Epoch)
+		}
+		return ""
+	}
+	want := v.epochNext()
+	switch {
+	case r.Epoch == want:
+		return ""
+	case r.Epoch > want:
+		return fmt.Sprintf("sealed in epoch %d where the chain is in epoch %d: re-sealed with a later epoch's key (this line and the ones after it were rewritten)", r.Epoch, want)
+	default:
+		return fmt.Sprintf("sealed in epoch %d after a line of epoch %d: epochs never go back", r.Epoch, v.epoch)
+	}
+}
+
+// epochNext is the epoch the next line of the run must be in.
+func (v *verifier) epochNext() uint64 {
+	if v.closed {
+		return v.epoch + 1
+	}
+	return v.epoch
 }
 
 // line classifies one line; it returns true when it consumed the next
@@ -593,49 +676,77 @@ func (v *verifier) line(name string, l, n *line, hasNext, fileStart bool) bool {
 	var zero MAC
 	nx := hasNext && n.parsed
 	if v.have && r.Seq == v.exp && v.check(r, &v.expPrev) {
-		v.acceptChecked(name, l)
+		prev := v.expPrev
+		if why := v.epochBreak(r); why != "" {
+			v.report(name, l.n, Modified, "%s", why)
+			v.accept(name, l, false, prev)
+			return false
+		}
+		v.accept(name, l, true, prev)
 		return false
 	}
+	// A file begins with a checkpoint (a line that ends its epoch) naming
+	// the line before it; so does a chain, from nothing (its first line,
+	// in epoch 0).
 	anchor, anchored := anchorOf(r.Body, r.Seq)
-	anchored = anchored && v.check(r, &anchor)
-	genesis := r.Seq == 1 && v.check(r, &zero)
+	anchored = anchored && r.End && r.Seq > 1 && v.check(r, &anchor) // line 1 is a genesis or nothing
+	genesis := r.Seq == 1 && r.End && r.Epoch == 0 && v.check(r, &zero)
 	switch {
 	case genesis:
 		if v.have {
 			v.sum.Chains++ // a new chain, said so by its first line
 		}
-		v.acceptChecked(name, l)
+		v.accept(name, l, true, zero)
 		return false
 	case !v.have && anchored:
-		v.acceptChecked(name, l)
+		v.accept(name, l, true, anchor)
 		return false
 	case !v.have && v.opt.Tail:
-		v.accept(name, l, false)
+		v.accept(name, l, false, zero)
 		return false
 	case !v.have:
 		v.report(name, l.n, Deleted, "the chain's lines before this one are missing (the file does not begin with a checkpoint)")
-		v.accept(name, l, false)
+		v.accept(name, l, false, zero)
 		return false
 	case anchored && r.Seq > v.exp:
-		if fileStart {
+		// A whole file missing takes an epoch with it (every file begins
+		// with a line that ends one); lines cut from the end of the file
+		// before do not.
+		sameEpoch := r.Run == v.run && r.Epoch == v.epochNext()
+		switch {
+		case fileStart && !sameEpoch:
 			v.report(name, l.n, MissingFile, "lines %d to %d are in no file given", v.exp, r.Seq-1)
-		} else {
+		case fileStart:
+			v.report(name, l.n, Deleted, "%d lines (%d to %d) are missing before this one: the last lines of %s", r.Seq-v.exp, v.exp, r.Seq-1, v.lastFile)
+		default:
 			v.report(name, l.n, Deleted, "%d lines (%d to %d) are missing before this one", r.Seq-v.exp, v.exp, r.Seq-1)
 		}
-		v.acceptChecked(name, l)
+		v.accept(name, l, true, anchor)
 		return false
 	case anchored && r.Seq == v.exp:
 		v.report(name, l.n, Modified, "the line before this one was changed (its MAC differs from the one this checkpoint names)")
-		v.acceptChecked(name, l)
+		v.accept(name, l, true, anchor)
 		return false
+	}
+	// A line the chain has passed already: a copy, or a line moved.
+	if r.Seq < v.exp {
+		if p, ok := v.recent[r.Seq]; ok && p.mac == r.MAC {
+			v.report(name, l.n, Duplicated, "line %d again (a copy of %s:%d)", r.Seq, p.file, p.line)
+			return false
+		}
+		if p, ok := v.recent[r.Seq-1]; ok && r.Seq > 1 && v.check(r, &p.mac) {
+			v.report(name, l.n, Reordered, "line %d, sealed to follow line %d (%s:%d), was moved here", r.Seq, r.Seq-1, p.file, p.line)
+			return false
+		}
 	}
 	// Not linked to the chain so far: tell apart a swap, an insertion, a
 	// deletion and a change by how the next line links.
 	nextLinksBefore := nx && n.rec.Seq == v.exp && v.check(&n.rec, &v.expPrev)
 	if nextLinksBefore && r.Seq == v.exp+1 && v.check(r, &n.rec.MAC) {
 		v.report(name, l.n, Reordered, "line %d comes before line %d (swapped with the next line)", r.Seq, n.rec.Seq)
-		v.acceptChecked(name, n)
-		v.acceptChecked(name, l)
+		prev := v.expPrev
+		v.accept(name, n, true, prev)
+		v.accept(name, l, true, n.rec.MAC)
 		return true
 	}
 	if nextLinksBefore {
@@ -654,12 +765,12 @@ func (v *verifier) line(name string, l, n *line, hasNext, fileStart bool) bool {
 		// A file of the chain begins with a checkpoint: one that does not
 		// lost its first lines, whether or not files are missing too.
 		v.report(name, l.n, Deleted, "%d lines (%d to %d) are missing before this one", r.Seq-v.exp, v.exp, r.Seq-1)
-		v.accept(name, l, false)
+		v.accept(name, l, false, zero)
 		return false
 	default:
 		v.report(name, l.n, Modified, "its MAC does not verify")
 		if r.Seq == v.exp {
-			v.accept(name, l, false)
+			v.accept(name, l, false, v.expPrev)
 		} else {
 			v.exp++
 		}
@@ -667,31 +778,39 @@ func (v *verifier) line(name string, l, n *line, hasNext, fileStart bool) bool {
 	}
 }
 
-// acceptChecked accepts a line whose MAC verified, comparing it with the
-// checkpoints that name its sequence number.
-func (v *verifier) acceptChecked(name string, l *line) {
-	v.accept(name, l, true)
-}
-
-// checkpoints compares the chain with the checkpoints kept elsewhere.
+// checkpoints compares the chain with the checkpoints kept elsewhere. A
+// checkpoint belongs to the chain verified when it is of its sink and of
+// a run with a line verified, or names a line of the chain (the start of
+// a run whose lines are all gone); the checkpoints of other chains (an
+// older chain's, numbered alike) are left aside.
 func (v *verifier) checkpoints(cps []Checkpoint) {
 	last := v.exp - 1
+	runs := v.runs
+	for i := range cps {
+		if cps[i].Sink == v.sum.Sink && v.cpState[i].linked {
+			runs[cps[i].Run] = true
+		}
+	}
 	var trunc *Checkpoint
 	for i := range cps {
 		cp := &cps[i]
-		if cp.Sink != v.sum.Sink || v.cpState[i].matched {
+		if cp.Sink != v.sum.Sink || !runs[cp.Run] {
+			continue
+		}
+		v.sum.Checkpoints++
+		if v.cpState[i].matched {
 			continue
 		}
 		if p := v.cpState[i].mismatch; p != nil {
-			v.report(p.File, p.Line, Modified, "the line differs from the checkpoint at %s (seq %d)", cp.Source, cp.Seq)
+			v.report(p.File, p.Line, Modified, "the line differs from the checkpoint at %s (the checkpoint of run %s, epoch %d, after line %d)", cp.Source, cp.Run, cp.Epoch, cp.Seq)
 			continue
 		}
-		if cp.Seq > last && (trunc == nil || cp.Seq > trunc.Seq) {
+		if cp.Seq+1 > last && (trunc == nil || cp.Seq > trunc.Seq) {
 			trunc = cp
 		}
 	}
 	if trunc != nil {
-		v.report(v.lastFile, v.lastLineNo+1, Truncated, "the chain ends at line seq %d, but the checkpoint at %s names seq %d (run %d, epoch %d)",
-			last, trunc.Source, trunc.Seq, trunc.Run, trunc.Epoch)
+		v.report(v.lastFile, v.lastLineNo+1, Truncated, "the chain ends at line seq %d, but the checkpoint at %s was written as line seq %d (run %s, epoch %d)",
+			last, trunc.Source, trunc.Seq+1, trunc.Run, trunc.Epoch)
 	}
 }
