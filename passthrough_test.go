@@ -186,6 +186,9 @@ func TestPassThroughCountsOnce(t *testing.T) {
 // more allocations than slog's JSON handler alone: the values go as they
 // are and the record is not copied.
 func TestPassThroughAllocatesAsSlog(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector drops sync.Pool items at random: allocations vary")
+	}
 	passed, _ := passThroughCases()
 	attrs := []slog.Attr{slog.Any("user", passed["user"]), slog.Any("users", passed["users"]), slog.Any("ints", passed["ints"]), slog.Any("times", passed["times"])}
 	ctx := context.Background()
