@@ -393,6 +393,7 @@ type Client struct {
 	// The sender's own (and Close's, after the sender stopped).
 	ep      episode // the failures being reported
 	down    bool    // the last push found Loki unreachable, or refusing the client
+	closing bool    // Close is sending what is left
 	carried int     // server errors of the batch last spooled, counted against MaxTries in the spool
 }
 
@@ -695,6 +696,11 @@ func (c *Client) run() {
 	}
 }
 
+// waitsInSpool reports whether Close should leave what is left to the
+// spool at once: Loki is known down (the last push found it unreachable,
+// or refusing the client), and the spool can keep the records.
+func (c *Client) waitsInSpool() bool { return c.closing && c.down && c.spool.writable() }
+
 // spoolDue reports whether the queue should be spooled now.
 func (c *Client) spoolDue() bool {
 	if !c.spool.roomy() {
@@ -711,6 +717,9 @@ func (c *Client) spoolDue() bool {
 func (c *Client) drain(stop <-chan struct{}) bool {
 	c.spool.acquire() // if another client had it, and let it go
 	for {
+		if c.waitsInSpool() {
+			return false
+		}
 		c.spill(false)
 		if c.spool.has() {
 			if !c.sendSpooled(stop) {
@@ -1025,6 +1034,9 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 			c.failure(key, text, "records wait in the spool until Loki takes them (check the URL and the credentials)")
 		default:
 			c.failure(key, text, "retrying")
+		}
+		if c.waitsInSpool() {
+			return false // Close does not wait out an outage: the records are on disk
 		}
 		c.retries.Add(1)
 		wait := delay/2 + rand.N(delay/2+1)
@@ -1389,7 +1401,9 @@ func encode(batch []queued) ([]byte, error) {
 }
 
 // Close sends what is queued within FlushTimeout (or ctx, if sooner), then
-// stops. Records it could not send are counted as dropped and reported in the
+// stops. With a spool, when Loki is down (the last push, or the one Close
+// makes, found it unreachable or refusing the client), Close does not
+// wait: what is queued goes to the spool, for the next start. Records it could not send are counted as dropped and reported in the
 // returned error. When Close returns, no goroutine of the client is left,
 // and no connection either, unless Config.HTTPClient is set: the connections
 // of a caller's client are the caller's to close. Close is idempotent.
@@ -1405,10 +1419,14 @@ func (c *Client) Close(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
-	if ctx.Err() == nil {
+	c.closing = true
+	c.spool.acquire()
+	// Loki known down (the last push found it unreachable or refusing the
+	// client) and a spool to keep the records: Close does not wait for an
+	// outage to end, it spools what is queued and returns.
+	if ctx.Err() == nil && !c.waitsInSpool() {
 		c.drain(ctx.Done())
 	}
-	c.spool.acquire()
 	c.spill(true) // what is left waits in the spool for the next start
 	c.spool.close()
 	if n := c.queueLen(); n > 0 {

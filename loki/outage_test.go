@@ -222,7 +222,7 @@ func TestSpoolKeptWhenLokiRefusesTheClient(t *testing.T) {
 				require.LessOrEqual(t, b.d, cfg2.MaxBackoff, "a backoff")
 				b.fire()
 			}
-			require.NoError(t, closeAtDeadline(t, c2, clk2), "the records wait in the spool")
+			require.NoError(t, closeSpooling(t, c2), "the records wait in the spool")
 			st := c2.Stats()
 			assert.Zero(t, st.Dropped, "%+v", st)
 			assert.Zero(t, st.FailedBatches)
@@ -242,4 +242,40 @@ func TestSpoolKeptWhenLokiRefusesTheClient(t *testing.T) {
 			assert.Empty(t, segments(t, cfg.SpoolDir))
 		})
 	}
+}
+
+// With a spool, Close while Loki is known down does not wait for its
+// flush deadline (the test's clock never fires it): what is queued goes
+// to the spool at once, and the next start sends it. Before, Close spent
+// the whole FlushTimeout retrying.
+func TestCloseWhileDownSpoolsAtOnce(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	clk.set(cfg.BatchWait, atOnce)
+	c, err := New(cfg)
+	require.NoError(t, err)
+	want := lineList("d", 100)
+	c.Push(Entry{Time: time.Unix(1, 0), Line: want[0]})
+	clk.next(t) // the push failed, and its retry from the spool: Loki is known down; the backoff is never fired
+	for i, l := range want[1:] {
+		c.Push(Entry{Time: time.Unix(1, int64(i+1)), Line: l})
+	}
+	require.NoError(t, closeSpooling(t, c))
+	requests := len(srv.Requests())
+	st := c.Stats()
+	assert.Equal(t, uint64(100), st.Spooled)
+	assert.Zero(t, st.Dropped)
+	assert.Equal(t, uint64(1), st.Retries, "the sender's one retry wait, and none by Close")
+
+	srv.SetStatus(0)
+	cfg2, _ := testConfig(srv.URL)
+	cfg2.SpoolDir = cfg.SpoolDir
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	require.NoError(t, srv.WaitLines(watched(t), 100))
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, want, srv.KeptLines())
+	assert.Equal(t, 2, requests, "Close made no push of its own: Loki was known down")
 }
