@@ -446,3 +446,31 @@ func TestSpoolDiskFull(t *testing.T) {
 	}
 	assert.Equal(t, 1, n, "reported once: %v", r.all())
 }
+
+// Records spread over several segments are replayed in the order they were
+// spooled, segment after segment, by the next start.
+func TestSpoolReplayOrderAcrossSegments(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	cfg.QueueSize = 10_000
+	cfg.SpoolMaxBytes = 1 << 20 // segments of 64 KiB
+	pad := strings.Repeat("x", 100)
+	var want []string
+	for i := range 3000 { // about 400 KB: several segments of 64 KiB
+		want = append(want, fmt.Sprintf("o %04d %s", i, pad))
+	}
+	closeWhileDown(t, cfg, clk, want, none)
+	require.GreaterOrEqual(t, len(segments(t, cfg.SpoolDir)), 3, "several segments")
+
+	srv.SetStatus(0)
+	cfg2, _ := testConfig(srv.URL)
+	cfg2.SpoolDir = cfg.SpoolDir
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	require.NoError(t, srv.WaitLines(watched(t), len(want)))
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, want, srv.KeptLines(), "oldest segment first, in order")
+	assert.Empty(t, segments(t, cfg.SpoolDir))
+}
