@@ -358,7 +358,7 @@ type queued struct {
 // spool: see Spooled and Replayed).
 type Stats struct {
 	Sent          uint64 // records Loki accepted
-	Dropped       uint64 // records given up: queue full, rejected batch, tries spent, or unsent at Close
+	Dropped       uint64 // records given up: queue (and spool) full, refused by Loki, tries spent, unsent at Close, or read back corrupt from the spool
 	Retries       uint64 // push attempts that were retried
 	FailedBatches uint64 // batches dropped (a refused batch split to its refused records counts each): see Client.send and Client.sendSpooled
 	Pending       int    // records queued in memory or in the batch being sent (not those in the spool)
@@ -477,7 +477,7 @@ func New(cfg Config) (*Client, error) {
 		done:    make(chan struct{}),
 	}
 	if cfg.SpoolDir != "" {
-		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) })
+		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) }, func() { c.dropped.Add(1) })
 		if err != nil {
 			if own != nil {
 				own.CloseIdleConnections()

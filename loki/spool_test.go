@@ -211,8 +211,10 @@ func TestSpoolTornTailSkipped(t *testing.T) {
 	assert.Empty(t, segments(t, cfg.SpoolDir))
 }
 
-// A corrupt record (a flipped byte: its CRC fails) ends its segment: it is
-// counted, not sent.
+// A corrupt record in the middle of a segment (a flipped byte in its
+// payload: its CRC fails) is skipped, counted as torn and as dropped, and
+// the records after it are still sent: reading resumes at the next record.
+// Before, it ended the segment, losing the rest uncounted.
 func TestSpoolCorruptRecordSkipped(t *testing.T) {
 	srv := lokitest.NewServer()
 	defer srv.Close()
@@ -223,7 +225,10 @@ func TestSpoolCorruptRecordSkipped(t *testing.T) {
 	require.Len(t, segs, 1)
 	b, err := os.ReadFile(segs[0])
 	require.NoError(t, err)
-	b[len(b)/3*2] ^= 0xff // in the second or third record
+	// A record of the spool is 8+8+4 bytes, its labels {"level":"INFO"}
+	// (16) and its line "c 00" (4): 40 bytes.
+	require.Len(t, b, 3*40)
+	b[40+30] ^= 0xff // in the second record's labels
 	require.NoError(t, os.WriteFile(segs[0], b, 0o600))
 	// A huge length in a header is refused before anything is allocated.
 	require.NoError(t, os.WriteFile(filepath.Join(cfg.SpoolDir, "00000000000000000009"+spoolSuffix), []byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0}, 0o600))
@@ -235,9 +240,9 @@ func TestSpoolCorruptRecordSkipped(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c2.Close(context.Background()))
 	st := c2.Stats()
-	assert.Equal(t, uint64(2), st.SpoolTorn)
-	assert.Subset(t, lineList("c", 3), srv.KeptLines())
-	assert.Less(t, len(srv.KeptLines()), 3)
+	assert.Equal(t, uint64(2), st.SpoolTorn, "the corrupt record and the huge header")
+	assert.Equal(t, []string{"c 00", "c 02"}, srv.KeptLines(), "the record after the corrupt one is sent")
+	assert.Equal(t, uint64(1), st.Dropped, "the corrupt record counted as dropped")
 	assert.Empty(t, segments(t, cfg.SpoolDir))
 }
 
@@ -473,4 +478,22 @@ func TestSpoolReplayOrderAcrossSegments(t *testing.T) {
 	require.NoError(t, c2.Close(context.Background()))
 	assert.Equal(t, want, srv.KeptLines(), "oldest segment first, in order")
 	assert.Empty(t, segments(t, cfg.SpoolDir))
+}
+
+// A spool's lock file left with loose permissions is narrowed to 0600, as
+// the directory is narrowed to 0700.
+func TestSpoolLockNarrowed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	lock := filepath.Join(dir, "lock")
+	require.NoError(t, os.WriteFile(lock, nil, 0o600))
+	require.NoError(t, os.Chmod(lock, 0o666))
+	cfg, _ := testConfig("http://127.0.0.1:1")
+	cfg.SpoolDir = dir
+	c, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, c.Close(context.Background()))
+	fi, err := os.Stat(lock)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 }
