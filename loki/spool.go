@@ -53,7 +53,7 @@ type spool struct {
 	w       *os.File // the last segment, open for appending; nil if sealed
 	nextSeq uint64
 	broken  bool  // a write failed: nothing more is written (reported once)
-	fullAt  int64 // total when a record found no room; -1 once a segment was deleted since
+	fullAt  int64 // total when a priority record found no room; -1 once a segment was deleted since
 	report  func(error)
 	torn    func()                              // counts a torn record
 	lost    func()                              // counts a corrupt record skipped, as dropped
@@ -188,7 +188,7 @@ func (s *spool) has() bool { return s != nil && s.held && (len(s.segs) > 0 || s.
 func (s *spool) writable() bool { return s != nil && s.held && !s.broken }
 
 // roomy reports whether the spool may have room: it is writable, and no
-// record found it full since a segment was last deleted. The queue is not
+// priority record found it full since a segment was last deleted. The queue is not
 // moved to a full spool over and over.
 func (s *spool) roomy() bool { return s.writable() && (s.fullAt < 0 || s.total < s.fullAt) }
 
@@ -229,9 +229,11 @@ func (s *spool) append(batch []queued) int {
 	n := 0
 	var buf []byte
 	for n < len(batch) {
-		if s.total+int64(20+len(s.labelsJSON(&batch[n]))+len(batch[n].line)) > s.max {
-			s.fullAt = s.total
-			return n // full
+		if s.total+int64(20+len(s.labelsJSON(&batch[n]))+len(batch[n].line)) > s.limit(&batch[n]) {
+			if batch[n].prio {
+				s.fullAt = s.total
+			}
+			return n // full, for this record
 		}
 		if s.w == nil {
 			path := s.path(s.nextSeq)
@@ -251,7 +253,7 @@ func (s *spool) append(batch []queued) int {
 			q := &batch[n]
 			labels := s.labelsJSON(q)
 			size := 8 + 8 + 4 + len(labels) + len(q.line)
-			if len(labels) > maxSpoolLabels || s.total+int64(len(buf)+size) > s.max {
+			if len(labels) > maxSpoolLabels || s.total+int64(len(buf)+size) > s.limit(q) {
 				break
 			}
 			buf = binary.BigEndian.AppendUint32(buf, uint32(size-8))
@@ -289,6 +291,18 @@ func (s *spool) append(batch []queued) int {
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// limit is how full the spool may be after q is written: all of it for a
+// priority record (a security event), 7/8 of it for an ordinary one. The
+// last eighth is kept for priority records, so that security events
+// spilled after ordinary records filled the spool still find room:
+// ordinary records are dropped first.
+func (s *spool) limit(q *queued) int64 {
+	if q.prio {
+		return s.max
+	}
+	return s.max - s.max/8
+}
 
 // wholeRecords counts the records at the start of p, as append writes
 // them, that p holds whole, and their bytes.

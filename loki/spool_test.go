@@ -255,7 +255,8 @@ func TestSpoolFullDropsOrdinaryFirst(t *testing.T) {
 	srv.SetStatus(503)
 	cfg, _ := spoolConfig(t, srv.URL)
 	// A record of the spool is 8+8+4 bytes, its labels {"level":"INFO"} (16)
-	// and its line "n 00" (4): 40 bytes. Room for 8 records.
+	// and its line "n 00" (4): 40 bytes. Room for 8 records, of which
+	// ordinary records may take 7/8 (315 bytes): 7 records.
 	cfg.SpoolMaxBytes = 8*40 + 39
 	lines := append(lineList("n", 10), lineList("p", 5)...)
 	prio := func(i int) bool { return i >= 10 }
@@ -267,19 +268,19 @@ func TestSpoolFullDropsOrdinaryFirst(t *testing.T) {
 	}
 	err = closeSpooling(t, c)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "7 records")
+	assert.Contains(t, err.Error(), "8 records")
 	st := c.Stats()
-	assert.Equal(t, uint64(8), st.Spooled)
-	assert.Equal(t, uint64(7), st.Dropped)
+	assert.Equal(t, uint64(7), st.Spooled)
+	assert.Equal(t, uint64(8), st.Dropped)
 
 	srv.SetStatus(0)
 	cfg2, _ := testConfig(srv.URL)
 	cfg2.SpoolDir = cfg.SpoolDir
 	c2, err := New(cfg2)
 	require.NoError(t, err)
-	require.NoError(t, srv.WaitLines(watched(t), 8))
+	require.NoError(t, srv.WaitLines(watched(t), 7))
 	require.NoError(t, c2.Close(context.Background()))
-	assert.ElementsMatch(t, append(lineList("p", 5), lineList("n", 3)...), srv.KeptLines(), "every security event, then the oldest ordinary records")
+	assert.ElementsMatch(t, append(lineList("p", 5), lineList("n", 2)...), srv.KeptLines(), "every security event, then the oldest ordinary records")
 }
 
 // A spool directory that is a symbolic link is refused by New, naming the
@@ -496,4 +497,45 @@ func TestSpoolLockNarrowed(t *testing.T) {
 	fi, err := os.Stat(lock)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+// Security events pushed after ordinary records filled the spool still
+// find room: ordinary records may fill only 7/8 of it, the last eighth is
+// kept for priority records. At Close the ordinary records left in memory
+// are dropped, the security events are all kept and sent by the next
+// start. Before, the spool full of ordinary records dropped them.
+func TestSpoolKeepsRoomForSecurityEvents(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	clk.set(cfg.BatchWait, atOnce)
+	// Records of 40 bytes (see TestSpoolFullDropsOrdinaryFirst): 40 fit,
+	// ordinary records take at most 1,400 bytes: 35.
+	cfg.SpoolMaxBytes = 40 * 40
+	c, err := New(cfg)
+	require.NoError(t, err)
+	for i, l := range lineList("n", 50) {
+		c.Push(Entry{Time: time.Unix(100, int64(i)), Line: l, Labels: map[string]string{"level": "INFO"}})
+	}
+	clk.next(t) // the batch failed, was spooled as far as it fits, and the spool's push failed: the backoff, never fired
+	require.Equal(t, uint64(35), c.Stats().Spooled, "the spool is full for ordinary records")
+	for i, l := range lineList("p", 5) {
+		c.Push(Entry{Time: time.Unix(101, int64(i)), Line: l, Labels: map[string]string{"level": "WARN"}, Priority: true})
+	}
+	err = closeSpooling(t, c) // Close spools what it can, priority records first
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "15 records")
+	st := c.Stats()
+	assert.Equal(t, uint64(40), st.Spooled, "the security events found room")
+	assert.Equal(t, uint64(15), st.Dropped, "ordinary records only")
+
+	srv.SetStatus(0)
+	cfg2, _ := testConfig(srv.URL)
+	cfg2.SpoolDir = cfg.SpoolDir
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	require.NoError(t, srv.WaitLines(watched(t), 40))
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, append(lineList("n", 50)[:35], lineList("p", 5)...), srv.KeptLines(), "every security event kept")
 }
