@@ -118,7 +118,7 @@ func TestRedirectsNotFollowed(t *testing.T) {
 			assert.NotContains(t, msg, "record ")
 			assert.Less(t, len(msg), 600, "bounded whatever the server sends")
 			st := c.Stats()
-			assert.Equal(t, Stats{Dropped: 3, FailedBatches: 1}, st, "dropped, not counted as sent")
+			assert.Equal(t, Stats{Dropped: 3, FailedBatches: 1, Outages: 1}, st, "dropped, not counted as sent")
 			assert.Empty(t, target.Requests(), "nothing re-sent elsewhere")
 			mu.Lock()
 			// One POST; net/http itself may send it again on a fresh
@@ -192,7 +192,10 @@ func TestPoisonBatchDroppedAfterMaxTries(t *testing.T) {
 	assert.Equal(t, uint64(1), st.Dropped)
 	assert.Equal(t, uint64(1), st.FailedBatches)
 	assert.Equal(t, uint64(DefaultMaxTries-1), st.Retries)
-	assert.Len(t, rep.all(), 2, "reported when it began failing and when it was dropped: not once a try")
+	all := rep.all()
+	require.Len(t, all, 3, "reported when it began failing, when it was dropped, and when pushes succeeded again: not once a try")
+	assert.ErrorContains(t, all[2], "recovered after 10 failed pushes (last HTTP 500); 1 records in 1 batches dropped meanwhile")
+	assert.Equal(t, uint64(1), st.Outages)
 }
 
 // A batch is retried for at most MaxRetryAge after its first failure: when
@@ -219,13 +222,12 @@ func TestRetryAgeBounds(t *testing.T) {
 	require.NoError(t, c.Close(context.Background()))
 	n, _ := tries.Load("poison")
 	assert.Equal(t, 3, *n.(*int), "two tries, and one last when the age was reached")
-	var last error
-	for _, err := range rep.all() {
-		last = err
-	}
-	assert.ErrorContains(t, last, "failed 3 times in 400ms")
+	all := rep.all()
+	require.Len(t, all, 3, "failing, dropped, recovered")
+	assert.ErrorContains(t, all[1], "failed 3 times in 400ms")
+	assert.ErrorContains(t, all[2], "recovered")
 	st := c.Stats()
-	assert.Equal(t, Stats{Sent: 3, Dropped: 1, Retries: 2, FailedBatches: 1}, st)
+	assert.Equal(t, Stats{Sent: 3, Dropped: 1, Retries: 2, FailedBatches: 1, Outages: 1}, st)
 }
 
 // A 4xx other than 429 is not retried; the report quotes Loki's reason,

@@ -8,14 +8,23 @@
 // by QueueBytes and QueueSize; Close leaves no goroutine or connection.
 //
 // With Config.SpoolDir, records Loki cannot take yet wait on disk instead:
-// a batch whose push fails with a network error, 429 or 5xx goes to the
-// spool at once, and so do the queue's oldest records while the queue is
-// over half full (and what Close could not send). The spool is sent first,
-// oldest first, retried without end until Loki accepts it, by this client
-// or the next one started on the same directory; a segment file is deleted
-// once all its records were accepted (or refused for good: a 3xx, a 4xx but
-// 429, counted as dropped). Records are dropped only when the queue and the
-// spool are both full. Only the client's goroutine touches the disk.
+// a batch whose push fails (but for a 400, 413 or 422) goes to the spool
+// at once, and so do the queue's oldest records while the queue is over
+// half full (and what Close could not send). The spool is sent first,
+// oldest first, by this client or the next one started on the same
+// directory; a segment file is deleted once all its records were accepted
+// or given up.
+//
+// Two kinds of failure are told apart. Loki unreachable (a network error,
+// no answer, 429, 502, 503, 504) or refusing the client itself (a 3xx,
+// 401, 403, 404: the URL, the credentials, the tenant) is an outage: with
+// a spool it is waited out without bound, nothing dropped while the spool
+// has room. A definite answer about the batch (400, 413, 422 at once; 500
+// and other 5xx after MaxTries tries or MaxRetryAge) gives the batch up,
+// spooled or not: it is split to find the records Loki refuses, and only
+// those are dropped, counted and reported; the batches behind it go on.
+// Each episode of failures is reported once (again if its cause changes),
+// and its end with what it cost.
 //
 // The root package wires it in when CODOMYRMEX_LOG_LOKI_URL is set; it can
 // also be used alone. Package lokitest is a fake Loki for tests.
@@ -349,13 +358,14 @@ type queued struct {
 // spool: see Spooled and Replayed).
 type Stats struct {
 	Sent          uint64 // records Loki accepted
-	Dropped       uint64 // records given up: queue full, rejected batch, tries spent, or unsent at Close
+	Dropped       uint64 // records given up: queue (and spool) full, refused by Loki, tries spent, unsent at Close, or read back corrupt from the spool
 	Retries       uint64 // push attempts that were retried
-	FailedBatches uint64 // batches dropped: a non-retryable answer (3xx, 4xx but 429), or MaxTries or MaxRetryAge spent
+	FailedBatches uint64 // batches dropped (a refused batch split to its refused records counts each): see Client.send and Client.sendSpooled
 	Pending       int    // records queued in memory or in the batch being sent (not those in the spool)
 	Spooled       uint64 // records written to the spool (Config.SpoolDir)
 	Replayed      uint64 // records read back from the spool and accepted by Loki (counted in Sent too)
 	SpoolTorn     uint64 // spool records skipped as torn or corrupt (a crash's torn tail), never sent
+	Outages       uint64 // episodes of failed pushes, each reported once when it began and once when it ended
 }
 
 // Client pushes lines to Loki.
@@ -378,7 +388,13 @@ type Client struct {
 	spooled, replayed, torn        atomic.Uint64
 	spool                          *spool // nil without SpoolDir; used by the sender, and by Close after it
 	inFlight                       atomic.Int64
-	failing                        atomic.Bool
+	outages                        atomic.Uint64
+
+	// The sender's own (and Close's, after the sender stopped).
+	ep      episode // the failures being reported
+	down    bool    // the last push found Loki unreachable, or refusing the client
+	closing bool    // Close is sending what is left
+	carried int     // server errors of the batch last spooled, counted against MaxTries in the spool
 }
 
 // New reads the files of cfg (PasswordFile, BearerTokenFile: at most
@@ -461,7 +477,7 @@ func New(cfg Config) (*Client, error) {
 		done:    make(chan struct{}),
 	}
 	if cfg.SpoolDir != "" {
-		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) })
+		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) }, func() { c.dropped.Add(1) })
 		if err != nil {
 			if own != nil {
 				own.CloseIdleConnections()
@@ -680,6 +696,11 @@ func (c *Client) run() {
 	}
 }
 
+// waitsInSpool reports whether Close should leave what is left to the
+// spool at once: Loki is known down (the last push found it unreachable,
+// or refusing the client), and the spool can keep the records.
+func (c *Client) waitsInSpool() bool { return c.closing && c.down && c.spool.writable() }
+
 // spoolDue reports whether the queue should be spooled now.
 func (c *Client) spoolDue() bool {
 	if !c.spool.roomy() {
@@ -696,6 +717,9 @@ func (c *Client) spoolDue() bool {
 func (c *Client) drain(stop <-chan struct{}) bool {
 	c.spool.acquire() // if another client had it, and let it go
 	for {
+		if c.waitsInSpool() {
+			return false
+		}
 		c.spill(false)
 		if c.spool.has() {
 			if !c.sendSpooled(stop) {
@@ -738,73 +762,299 @@ func (c *Client) spoolBatch(batch []queued) bool {
 	return true
 }
 
-// sendSpooled sends the spool's oldest records until Loki accepts them or
-// refuses them for good (a 3xx, a 4xx but 429: they are dropped, counted);
-// a network error, 429 or 5xx is retried without end, with backoff, while
-// the queue is spooled as it fills. It returns false if stop closed first;
-// the records stay in the spool.
+// An outcome is what a push's answer says of Loki and of the batch.
+type outcome int
+
+const (
+	// pushed: a 2xx, the batch is stored.
+	pushed outcome = iota
+	// unreachable: a network error, no answer within Timeout, 408, 425,
+	// 429, 502, 503 or 504. Loki (or the way to it) takes nothing now: an
+	// outage, waited out in the spool without bound, or retried up to
+	// MaxTries and MaxRetryAge without a spool.
+	unreachable
+	// refusedUs: a 3xx (never followed), 401, 403, 404 or another 4xx that
+	// is not about the batch: the URL, the credentials or the tenant are
+	// wrong, and nothing will pass until they are fixed. With a spool the
+	// records wait there, as in an outage; without, the batch is dropped.
+	refusedUs
+	// badBatch: 400, 413 or 422. Loki refused this batch (a record it will
+	// never take, a body too large): not retried, split to find the
+	// records it refuses; those are dropped.
+	badBatch
+	// serverError: 500 and the other 5xx, and any other status. Retried up
+	// to MaxTries tries and MaxRetryAge, in the spool too; then split as a
+	// bad batch.
+	serverError
+)
+
+// classify sorts a push's answer (or its failure, err) into an outcome.
+func classify(ans answer, err error) outcome {
+	if err != nil {
+		return unreachable
+	}
+	switch s := ans.status; {
+	case s/100 == 2:
+		return pushed
+	case s == http.StatusRequestTimeout, s == http.StatusTooEarly, s == http.StatusTooManyRequests,
+		s == http.StatusBadGateway, s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
+		return unreachable
+	case s == http.StatusBadRequest, s == http.StatusRequestEntityTooLarge, s == http.StatusUnprocessableEntity:
+		return badBatch
+	case s/100 == 3, s/100 == 4:
+		return refusedUs
+	}
+	return serverError
+}
+
+// cause renders a failed push for a report, and gives the key of its
+// cause: the reports of one episode of failures are made once per key.
+func (c *Client) cause(ans answer, err error, batch []queued) (key, text string) {
+	switch {
+	case err != nil:
+		return "network", err.Error()
+	case ans.status/100 == 3:
+		return "HTTP " + strconv.Itoa(ans.status), fmt.Sprintf("loki answered HTTP %d, a redirect to %s, which is not followed (Loki's push API never redirects: check the URL)",
+			ans.status, ans.location)
+	case ans.status/100 == 4:
+		return "HTTP " + strconv.Itoa(ans.status), fmt.Sprintf("HTTP %d: %s", ans.status, c.reason(ans.body, batch))
+	}
+	return "HTTP " + strconv.Itoa(ans.status), fmt.Sprintf("HTTP %d", ans.status)
+}
+
+// episode is the sender's account of a run of failed pushes, so that a
+// persistent failure is reported once (and again only if its cause
+// changes), its drops are reported once and then counted, and its end is
+// reported with the counts. Only the sender (and Close, after it) use it.
+type episode struct {
+	key      string // the cause of the last failure; "" while pushes succeed
+	failed   uint64 // failed pushes
+	batches  uint64 // batches dropped
+	records  uint64 // records dropped with them
+	reported bool   // a drop was reported
+}
+
+// failure records a failed push and reports it if it begins an episode or
+// changes its cause. what says what becomes of the records meanwhile;
+// empty, the failure is not reported: a drop that follows reports it.
+func (c *Client) failure(key, text, what string) {
+	e := &c.ep
+	e.failed++
+	if e.key == key {
+		return
+	}
+	if e.key == "" {
+		c.outages.Add(1)
+	}
+	e.key = key
+	if what == "" {
+		return
+	}
+	c.report(fmt.Errorf("loki push failed: %s; %s (reported once until it recovers)", text, what))
+}
+
+// recovered ends an episode of failures, reporting it with its counts.
+func (c *Client) recovered() {
+	e := &c.ep
+	c.down = false
+	if e.key == "" {
+		return
+	}
+	c.report(fmt.Errorf("loki push recovered after %d failed pushes (last %s); %d records in %d batches dropped meanwhile",
+		e.failed, e.key, e.records, e.batches))
+	*e = episode{}
+}
+
+// drop gives a batch up: counted, and reported if it is the first drop of
+// the episode (the others are counted, and summed up at its end).
+func (c *Client) drop(batch []queued, err error) {
+	c.failed.Add(1)
+	c.dropped.Add(uint64(len(batch)))
+	c.inFlight.Store(0)
+	e := &c.ep
+	if e.key == "" {
+		c.outages.Add(1)
+		e.key = "dropped"
+	}
+	e.batches++
+	e.records += uint64(len(batch))
+	if !e.reported {
+		e.reported = true
+		c.report(fmt.Errorf("%w (further drops are counted until pushes succeed again)", err))
+	}
+}
+
+// encodeBatch is the push body of batch.
+func (c *Client) encodeBatch(batch []queued) ([]byte, error) {
+	if c.cfg.JSON {
+		return encode(batch)
+	}
+	return encodeProtobuf(batch), nil
+}
+
+// split looks for the records Loki refuses in a batch it refused for good
+// (why says how), so that one bad record does not take the others with
+// it: the batch's two halves are sent, once each; a half Loki takes is
+// sent; if it refuses one half only, that half is split in turn, down to
+// the record, which is dropped; if it refuses both, the refusal is not
+// about one record, and both are dropped (so that a batch Loki refuses
+// whole costs three pushes, and a batch with one bad record about twice
+// the logarithm of its length). It returns, in order, what is left when
+// Loki stopped answering (an outage, a refusal of the URL or credentials,
+// or stop): the caller goes on with it as with a failed batch. spooled
+// says the records come from the spool (they count as Replayed once sent).
+func (c *Client) split(batch []queued, why error, spooled bool, stop <-chan struct{}) []queued {
+	for len(batch) > 1 {
+		h := len(batch) / 2
+		halves := [2][]queued{batch[:h], batch[h:]}
+		var refused [][]queued
+		for i, p := range halves {
+			body, err := c.encodeBatch(p)
+			if err != nil {
+				c.drop(p, err)
+				continue
+			}
+			ans, err := c.post(body, stop)
+			switch classify(ans, err) {
+			case pushed:
+				c.sent.Add(uint64(len(p)))
+				if spooled {
+					c.replayed.Add(uint64(len(p)))
+				}
+			case badBatch, serverError:
+				refused = append(refused, p)
+				_, text := c.cause(ans, err, p)
+				why = fmt.Errorf("loki refused a part of %d records of a batch it refused: %s", len(p), text)
+			default:
+				var rest []queued
+				for _, p := range append(refused, halves[i:]...) {
+					rest = append(rest, p...)
+				}
+				return rest
+			}
+		}
+		switch len(refused) {
+		case 0:
+			return nil
+		case 1:
+			batch = refused[0]
+			continue
+		}
+		c.drop(batch, fmt.Errorf("%w, and the other half too: %d records dropped", why, len(batch)))
+		return nil
+	}
+	if len(batch) == 1 {
+		c.drop(batch, fmt.Errorf("%w: 1 record dropped", why))
+	}
+	return nil
+}
+
+// sendSpooled sends the spool's oldest records until Loki takes them or
+// they are given up. Loki unreachable (network error, 429, 502, 503, 504)
+// or refusing the client itself (3xx, 401, 403, 404: the URL or the
+// credentials) is waited out without bound, with backoff, the records
+// kept on disk, while the queue is spooled as it fills: an outage loses
+// nothing the spool has room for. A batch Loki refuses (400, 413, 422), or
+// answers with a server error (500, …) MaxTries times or for MaxRetryAge,
+// is split to find the records it refuses, and those are dropped and
+// counted: one bad record cannot block the spool, nor take others with it.
+// It returns false if stop closed first, or if Close found Loki
+// unreachable: the records stay in the spool.
 func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 	batch := c.spool.next(c.cfg.BatchSize)
 	if len(batch) == 0 {
 		return true
 	}
-	var body []byte
-	var err error
-	if c.cfg.JSON {
-		body, err = encode(batch)
-	} else {
-		body = encodeProtobuf(batch)
-	}
-	if err != nil {
-		c.dropped.Add(uint64(len(batch)))
-		c.spool.commit()
-		c.report(err)
-		return true
-	}
 	delay := c.cfg.retryBaseDelay
-	for attempt := 1; ; attempt++ {
+	tries := c.carried // server errors the batch met before it was spooled
+	c.carried = 0
+	var expired <-chan time.Time // MaxRetryAge after the first server error
+	aged := false
+	for {
+		body, err := c.encodeBatch(batch)
+		if err != nil {
+			c.drop(batch, err)
+			c.spool.commit()
+			return true
+		}
 		ans, err := c.post(body, stop)
+		out := classify(ans, err)
+		key, text := c.cause(ans, err, batch)
+		if out == serverError {
+			tries++
+			if expired == nil {
+				expired = c.cfg.after(c.cfg.MaxRetryAge)
+			}
+			if !aged {
+				select {
+				case <-expired:
+					aged = true
+				default:
+				}
+			}
+		}
+		var why error
 		switch {
-		case err == nil && ans.status/100 == 2:
+		case out == pushed:
 			c.sent.Add(uint64(len(batch)))
 			c.replayed.Add(uint64(len(batch)))
 			c.spool.commit()
-			if c.failing.CompareAndSwap(true, false) {
-				c.report(fmt.Errorf("loki push recovered after %d retries: sending the spool", attempt-1))
-			}
+			c.recovered()
 			return true
-		case err == nil && (ans.status/100 != 5 && ans.status != http.StatusTooManyRequests):
-			c.failed.Add(1)
-			c.dropped.Add(uint64(len(batch)))
-			c.spool.commit()
-			c.report(fmt.Errorf("loki refused a batch of %d spooled records: HTTP %d: %s", len(batch), ans.status, c.reason(ans.body, batch)))
-			return true
+		case out == badBatch:
+			why = fmt.Errorf("loki refused a batch of %d spooled records: %s", len(batch), text)
+		case out == serverError && aged:
+			why = fmt.Errorf("loki push of %d spooled records failed %d times in %v, last with %s", len(batch), tries, c.cfg.MaxRetryAge, text)
+		case out == serverError && tries >= c.cfg.MaxTries:
+			why = fmt.Errorf("loki push of %d spooled records failed %d times, last with %s", len(batch), tries, text)
 		}
-		if err == nil {
-			err = fmt.Errorf("HTTP %d", ans.status)
+		if why != nil {
+			c.failure(key, text, "")
+			rest := c.split(batch, why, true, stop)
+			if len(rest) == 0 {
+				c.spool.commit()
+				return true
+			}
+			// Loki stopped answering midway: the rest waits, as in an outage.
+			batch, tries, expired, aged = rest, 0, nil, false
+			c.spool.pending = rest
+			continue
 		}
 		select {
 		case <-stop:
 			return false
 		default:
 		}
-		c.retries.Add(1)
-		if c.failing.CompareAndSwap(false, true) {
-			c.report(fmt.Errorf("loki push failed, retrying; records wait in the spool: %v", err))
+		switch out {
+		case unreachable:
+			c.down = true
+			c.failure(key, text, "records wait in the spool")
+		case refusedUs:
+			c.down = true
+			c.failure(key, text, "records wait in the spool until Loki takes them (check the URL and the credentials)")
+		default:
+			c.failure(key, text, "retrying")
 		}
+		if c.waitsInSpool() {
+			return false // Close does not wait out an outage: the records are on disk
+		}
+		c.retries.Add(1)
 		wait := delay/2 + rand.N(delay/2+1)
 		if ans.retryAfter > 0 {
 			wait = ans.retryAfter
 		}
-		// Loki is unreachable: what waits in memory goes to the spool now,
-		// and so does what is pushed while the retry waits, so that a crash
-		// during an outage loses nothing the spool had room for.
+		// What waits in memory goes to the spool now, and so does what is
+		// pushed while the retry waits, so that a crash during an outage
+		// loses nothing the spool had room for.
 		c.spill(true)
 		timer := c.cfg.after(wait)
 	waiting:
 		for {
 			select {
 			case <-timer:
+				break waiting
+			case <-expired: // the last try is made at once
+				aged = true
 				break waiting
 			case <-c.wake:
 				c.spill(true)
@@ -822,57 +1072,48 @@ func (c *Client) queueBytesApprox() int {
 	return c.qbytes
 }
 
-// send pushes batch until it is accepted, rejected for good, or its tries
-// are spent. It returns false if stop closed first; the batch is then put
-// back at the queue's front.
+// send pushes batch until it is accepted, given up, or, with a spool,
+// moved there. It returns false if stop closed first; the batch is then
+// put back at the queue's front.
 //
-// A batch counts as sent only when its POST got a 2xx. A network error,
-// 429 or 5xx is retried with capped exponential backoff and jitter (or as
-// Retry-After says, within MaxBackoff), up to MaxTries tries and for at
-// most MaxRetryAge after the first failure; then the batch is dropped and
-// counted, and the batches behind it go on. A 3xx (never followed) or
-// another 4xx is not retried: the batch is dropped at once.
+// A batch counts as sent only when its POST got a 2xx. A batch Loki
+// refuses (400, 413, 422) is split to find the records it refuses, which
+// are dropped. Any other failure, with a writable spool, moves the batch
+// to the spool, whose sender applies the rules of sendSpooled. Without a
+// spool, a network error, 429 or 5xx is retried with capped exponential
+// backoff and jitter (or as Retry-After says, within MaxBackoff), up to
+// MaxTries tries and for at most MaxRetryAge after the first failure; then
+// the batch is split as a refused one. A 3xx (never followed) or a 4xx
+// that refuses the client itself (401, 403, 404, …) drops the batch at
+// once. Failures are reported once per episode (see episode).
 func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
-	var body []byte
-	var err error
-	if c.cfg.JSON {
-		body, err = encode(batch)
-	} else {
-		body = encodeProtobuf(batch)
-	}
-	if err != nil {
-		c.fail(batch, err)
-		return true
-	}
 	delay := c.cfg.retryBaseDelay
 	var expired <-chan time.Time // MaxRetryAge after the first failure
 	aged := false                // expired has fired
 	for attempt := 1; ; attempt++ {
-		ans, err := c.post(body, stop)
-		switch {
-		case err == nil && ans.status/100 == 2:
-			c.sent.Add(uint64(len(batch)))
-			c.inFlight.Store(0)
-			if c.failing.CompareAndSwap(true, false) {
-				c.report(fmt.Errorf("loki push recovered after %d retries", attempt-1))
-			}
-			return true
-		case err == nil && ans.status/100 == 3:
-			c.failed.Add(1)
-			c.fail(batch, fmt.Errorf("loki answered HTTP %d, a redirect to %s, which is not followed (Loki's push API never redirects: check the URL); a batch of %d records dropped",
-				ans.status, ans.location, len(batch)))
-			return true
-		case err == nil && ans.status != http.StatusTooManyRequests && ans.status/100 == 4:
-			c.failed.Add(1)
-			c.fail(batch, fmt.Errorf("loki rejected a batch of %d records: HTTP %d: %s", len(batch), ans.status, c.reason(ans.body, batch)))
-			return true
-		case err == nil && ans.status/100 != 5 && ans.status != http.StatusTooManyRequests:
-			c.failed.Add(1) // 1xx: not an answer a push can get
-			c.fail(batch, fmt.Errorf("loki answered a batch of %d records with HTTP %d", len(batch), ans.status))
+		body, err := c.encodeBatch(batch)
+		if err != nil {
+			c.drop(batch, err)
 			return true
 		}
-		if err == nil {
-			err = fmt.Errorf("HTTP %d", ans.status)
+		ans, err := c.post(body, stop)
+		out := classify(ans, err)
+		key, text := c.cause(ans, err, batch)
+		if out == pushed {
+			c.sent.Add(uint64(len(batch)))
+			c.inFlight.Store(0)
+			c.recovered()
+			return true
+		}
+		if out == badBatch {
+			c.failure(key, text, "")
+			rest := c.split(batch, fmt.Errorf("loki rejected a batch of %d records: %s", len(batch), text), false, stop)
+			if len(rest) == 0 {
+				c.inFlight.Store(0)
+				return true
+			}
+			batch = rest // Loki stopped answering midway: the rest is handled as a failed batch
+			continue
 		}
 		select {
 		case <-stop: // stopping, not failing: Close sends the batch again, or spools it
@@ -880,21 +1121,31 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			return false
 		default:
 		}
+		if out != serverError {
+			c.down = true
+		}
 		if c.spool.writable() {
-			// Loki is unreachable: the batch waits in the spool, and the
-			// sender sends the spool, retrying, before the queue. What the
-			// spool has no room for waits in the queue.
+			// The batch waits in the spool, and the sender sends the spool,
+			// retrying, before the queue. What the spool has no room for
+			// waits in the queue.
+			empty := !c.spool.has()
 			n := c.spool.append(batch)
 			c.spooled.Add(uint64(n))
 			if n > 0 || c.spool.has() {
-				c.requeue(batch[n:])
-				if c.failing.CompareAndSwap(false, true) {
-					c.report(fmt.Errorf("loki push failed, retrying; records wait in the spool: %v", err))
+				if empty && out == serverError {
+					c.carried = 1 // its try counts in the spool
 				}
+				c.requeue(batch[n:])
+				c.failure(key, text, "records wait in the spool")
 				return true
 			}
 			// Nothing written to an empty spool (its writing failed): the
-			// batch is retried as without a spool.
+			// batch is handled as without a spool.
+		}
+		if out == refusedUs {
+			c.failure(key, text, "")
+			c.drop(batch, fmt.Errorf("loki push failed: %s: a batch of %d records dropped", text, len(batch)))
+			return true
 		}
 		if expired == nil {
 			expired = c.cfg.after(c.cfg.MaxRetryAge)
@@ -913,16 +1164,22 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 		case attempt >= c.cfg.MaxTries:
 			spent = fmt.Sprintf("%d times", attempt)
 		}
+		c.failure(key, text, "retrying")
 		if spent != "" {
-			c.failed.Add(1)
-			c.failing.Store(false) // this report is the last word on the batch; the next failure is reported anew
-			c.fail(batch, fmt.Errorf("loki push failed %s, last with %v: a batch of %d records dropped", spent, err, len(batch)))
-			return true
+			why := fmt.Errorf("loki push failed %s, last with %s: a batch of %d records dropped", spent, text, len(batch))
+			if out == unreachable {
+				c.drop(batch, why) // splitting would not help
+				return true
+			}
+			rest := c.split(batch, why, false, stop)
+			if len(rest) == 0 {
+				c.inFlight.Store(0)
+				return true
+			}
+			batch, attempt, delay, expired, aged = rest, 0, c.cfg.retryBaseDelay, nil, false
+			continue
 		}
 		c.retries.Add(1)
-		if c.failing.CompareAndSwap(false, true) {
-			c.report(fmt.Errorf("loki push failed, retrying: %v", err))
-		}
 		wait := delay/2 + rand.N(delay/2+1)
 		if ans.retryAfter > 0 {
 			wait = ans.retryAfter
@@ -1014,12 +1271,6 @@ func (c *Client) requeue(batch []queued) {
 	}
 	c.inFlight.Store(0)
 	c.mu.Unlock()
-}
-
-func (c *Client) fail(batch []queued, err error) {
-	c.dropped.Add(uint64(len(batch)))
-	c.inFlight.Store(0)
-	c.report(err)
 }
 
 func (c *Client) report(err error) {
@@ -1150,7 +1401,9 @@ func encode(batch []queued) ([]byte, error) {
 }
 
 // Close sends what is queued within FlushTimeout (or ctx, if sooner), then
-// stops. Records it could not send are counted as dropped and reported in the
+// stops. With a spool, when Loki is down (the last push, or the one Close
+// makes, found it unreachable or refusing the client), Close does not
+// wait: what is queued goes to the spool, for the next start. Records it could not send are counted as dropped and reported in the
 // returned error. When Close returns, no goroutine of the client is left,
 // and no connection either, unless Config.HTTPClient is set: the connections
 // of a caller's client are the caller's to close. Close is idempotent.
@@ -1166,10 +1419,14 @@ func (c *Client) Close(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
-	if ctx.Err() == nil {
+	c.closing = true
+	c.spool.acquire()
+	// Loki known down (the last push found it unreachable or refusing the
+	// client) and a spool to keep the records: Close does not wait for an
+	// outage to end, it spools what is queued and returns.
+	if ctx.Err() == nil && !c.waitsInSpool() {
 		c.drain(ctx.Done())
 	}
-	c.spool.acquire()
 	c.spill(true) // what is left waits in the spool for the next start
 	c.spool.close()
 	if n := c.queueLen(); n > 0 {
@@ -1187,7 +1444,7 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		Sent: c.sent.Load(), Dropped: c.dropped.Load(), Retries: c.retries.Load(),
 		FailedBatches: c.failed.Load(), Pending: c.queueLen() + int(c.inFlight.Load()),
-		Spooled: c.spooled.Load(), Replayed: c.replayed.Load(), SpoolTorn: c.torn.Load(),
+		Spooled: c.spooled.Load(), Replayed: c.replayed.Load(), SpoolTorn: c.torn.Load(), Outages: c.outages.Load(),
 	}
 }
 

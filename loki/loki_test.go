@@ -174,9 +174,8 @@ func TestFaults(t *testing.T) {
 				assert.GreaterOrEqual(t, retry.d, cfg.retryBaseDelay/2, "the first retry waits half the base delay or more")
 				assert.LessOrEqual(t, retry.d, cfg.retryBaseDelay)
 			} else {
-				for c.Stats().Pending > 0 { // each rejected batch is dropped and reported
-					receive(t, reported)
-				}
+				receive(t, reported) // reported once, not once a batch
+				require.Eventually(t, func() bool { return c.Stats().Pending == 0 }, watchdog, time.Millisecond, "each rejected batch is dropped")
 			}
 			checkAccounting(t, c, 2000)
 			assert.Greater(t, c.Stats().Dropped, uint64(0), "queue bound enforced by dropping")
@@ -231,7 +230,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	assert.Len(t, srv.Requests(), 1, "no retry before Retry-After")
 	srv.SetStatus(0)
 	retry.fire()
-	assert.ErrorContains(t, receive(t, reports), "recovered after 1 retries")
+	assert.ErrorContains(t, receive(t, reports), "recovered after 1 failed pushes (last HTTP 429)")
 	assert.Equal(t, []string{"x"}, srv.Lines())
 	reqs := srv.Requests()
 	require.Len(t, reqs, 2)

@@ -35,9 +35,11 @@ const DefaultSpoolMaxBytes = 256 << 20
 // Loki. A record is a header, the payload's length and its CRC-32C (both
 // 4 bytes, big-endian), then the payload: the timestamp in Unix
 // nanoseconds (8 bytes), the length of the labels (4 bytes), the labels as
-// a JSON object, then the line. A record that does not read back whole
-// and intact (a torn tail, after a crash or a failed write) ends its
-// segment: it and what follows are skipped and counted, never sent.
+// a JSON object, then the line. A record cut short (a torn tail, after a
+// crash or a failed write) ends its segment: it is skipped and counted,
+// never sent. A record read whole that fails its CRC or its checks is
+// skipped, counted as torn and as dropped, and reading goes on at the
+// next one.
 type spool struct {
 	lock    *os.File // dir/lock, flock'ed while the spool is this client's
 	held    bool
@@ -51,9 +53,10 @@ type spool struct {
 	w       *os.File // the last segment, open for appending; nil if sealed
 	nextSeq uint64
 	broken  bool  // a write failed: nothing more is written (reported once)
-	fullAt  int64 // total when a record found no room; -1 once a segment was deleted since
+	fullAt  int64 // total when a priority record found no room; -1 once a segment was deleted since
 	report  func(error)
 	torn    func()                              // counts a torn record
+	lost    func()                              // counts a corrupt record skipped, as dropped
 	writeTo func(*os.File, []byte) (int, error) // (*os.File).Write; tests fake a full disk
 
 	r        *os.File      // the first segment, open for reading
@@ -88,16 +91,22 @@ func (s *spool) path(seq uint64) string {
 // client, perhaps of this process, as when Setup replaces a sink before it
 // closes the old one) keeps its records in memory and tries again at each
 // wake of its sender; once it holds the lock, it sends what the other left.
-func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn func()) (*spool, error) {
+func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn, lost func()) (*spool, error) {
 	if err := spoolDir(dir); err != nil {
 		return nil, err
 	}
-	lock, _, err := securefile.OpenLog(filepath.Join(dir, "lock"), 0o600)
+	lock, fi, err := securefile.OpenLog(filepath.Join(dir, "lock"), 0o600)
 	if err != nil {
 		return nil, err
 	}
+	if fi.Mode().Perm()&0o077 != 0 { // a lock file left looser, as the directory is narrowed
+		if err := lock.Chmod(0o600); err != nil {
+			lock.Close()
+			return nil, err
+		}
+	}
 	s := &spool{lock: lock, dir: dir, max: maxBytes, segMax: min(max(maxBytes/16, 64<<10), 16<<20), recCap: 12 + maxSpoolLabels + max(maxLine, DefaultMaxLineBytes),
-		maxLine: maxLine, report: report, torn: torn, writeTo: (*os.File).Write, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
+		maxLine: maxLine, report: report, torn: torn, lost: lost, writeTo: (*os.File).Write, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
 	s.acquire()
 	return s, nil
 }
@@ -179,7 +188,7 @@ func (s *spool) has() bool { return s != nil && s.held && (len(s.segs) > 0 || s.
 func (s *spool) writable() bool { return s != nil && s.held && !s.broken }
 
 // roomy reports whether the spool may have room: it is writable, and no
-// record found it full since a segment was last deleted. The queue is not
+// priority record found it full since a segment was last deleted. The queue is not
 // moved to a full spool over and over.
 func (s *spool) roomy() bool { return s.writable() && (s.fullAt < 0 || s.total < s.fullAt) }
 
@@ -220,9 +229,11 @@ func (s *spool) append(batch []queued) int {
 	n := 0
 	var buf []byte
 	for n < len(batch) {
-		if s.total+int64(20+len(s.labelsJSON(&batch[n]))+len(batch[n].line)) > s.max {
-			s.fullAt = s.total
-			return n // full
+		if s.total+int64(20+len(s.labelsJSON(&batch[n]))+len(batch[n].line)) > s.limit(&batch[n]) {
+			if batch[n].prio {
+				s.fullAt = s.total
+			}
+			return n // full, for this record
 		}
 		if s.w == nil {
 			path := s.path(s.nextSeq)
@@ -242,7 +253,7 @@ func (s *spool) append(batch []queued) int {
 			q := &batch[n]
 			labels := s.labelsJSON(q)
 			size := 8 + 8 + 4 + len(labels) + len(q.line)
-			if len(labels) > maxSpoolLabels || s.total+int64(len(buf)+size) > s.max {
+			if len(labels) > maxSpoolLabels || s.total+int64(len(buf)+size) > s.limit(q) {
 				break
 			}
 			buf = binary.BigEndian.AppendUint32(buf, uint32(size-8))
@@ -280,6 +291,18 @@ func (s *spool) append(batch []queued) int {
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// limit is how full the spool may be after q is written: all of it for a
+// priority record (a security event), 7/8 of it for an ordinary one. The
+// last eighth is kept for priority records, so that security events
+// spilled after ordinary records filled the spool still find room:
+// ordinary records are dropped first.
+func (s *spool) limit(q *queued) int64 {
+	if q.prio {
+		return s.max
+	}
+	return s.max - s.max/8
+}
 
 // wholeRecords counts the records at the start of p, as append writes
 // them, that p holds whole, and their bytes.
@@ -393,33 +416,44 @@ func openSegment(path string) (*os.File, error) {
 }
 
 // read reads the next record of the first segment; false at its end, or
-// at a record that is torn or corrupt (counted).
+// at a record cut short or with an impossible length (counted). A record
+// read whole but corrupt is skipped, counted as torn and as dropped, and
+// reading goes on at the next record, which its length gives (were the
+// length itself corrupt, the records after would fail their checks in
+// turn, each skipped the same way, to the segment's end).
 func (s *spool) read() (queued, bool) {
-	var hdr [8]byte
-	if _, err := io.ReadFull(s.br, hdr[:]); err != nil {
-		if err != io.EOF {
-			s.torn()
+	for {
+		var hdr [8]byte
+		if _, err := io.ReadFull(s.br, hdr[:]); err != nil {
+			if err != io.EOF {
+				s.torn()
+			}
+			return queued{}, false
 		}
-		return queued{}, false
+		n := binary.BigEndian.Uint32(hdr[:4])
+		if n < 12 || int64(n) > int64(s.recCap) {
+			s.torn()
+			return queued{}, false
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(s.br, p); err != nil {
+			s.torn() // a torn tail
+			return queued{}, false
+		}
+		q, ok := queued{}, crc32.Checksum(p, castagnoli) == binary.BigEndian.Uint32(hdr[4:])
+		if ok {
+			q, ok = decodeRecord(p)
+		}
+		if !ok {
+			s.torn()
+			s.lost()
+			continue
+		}
+		if len(q.line) > s.maxLine {
+			q.line = truncate(q.line, s.maxLine)
+		}
+		return q, true
 	}
-	n := binary.BigEndian.Uint32(hdr[:4])
-	if n < 12 || int64(n) > int64(s.recCap) {
-		s.torn()
-		return queued{}, false
-	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(s.br, p); err != nil || crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(hdr[4:]) {
-		s.torn()
-		return queued{}, false
-	}
-	q, ok := decodeRecord(p)
-	if !ok {
-		s.torn()
-	}
-	if len(q.line) > s.maxLine {
-		q.line = truncate(q.line, s.maxLine)
-	}
-	return q, ok
 }
 
 // decodeRecord decodes a payload and checks its labels as LabelSet would

@@ -104,8 +104,18 @@ func TestSpoolDownThenUp(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
 }
 
-// closeWhileDown pushes lines to a client whose Loki is down and closes it
-// at its flush deadline: the records wait in the spool.
+// closeSpooling closes c, which has a spool, while Loki is down: Close
+// finds Loki down, leaves what is left in the spool and returns without
+// waiting for its flush deadline, which the test's clock never fires.
+func closeSpooling(t *testing.T, c *Client) error {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(context.Background()) }()
+	return receive(t, closed)
+}
+
+// closeWhileDown pushes lines to a client whose Loki is down and closes it:
+// the records wait in the spool.
 func closeWhileDown(t *testing.T, cfg Config, clk *clock, lines []string, priority func(int) bool) *Client {
 	t.Helper()
 	c, err := New(cfg)
@@ -117,7 +127,7 @@ func closeWhileDown(t *testing.T, cfg Config, clk *clock, lines []string, priori
 		}
 		c.Push(Entry{Time: time.Unix(100, int64(i)), Line: l, Labels: map[string]string{"level": level}, Priority: priority(i)})
 	}
-	require.NoError(t, closeAtDeadline(t, c, clk), "nothing is lost: it waits in the spool")
+	require.NoError(t, closeSpooling(t, c), "nothing is lost: it waits in the spool")
 	return c
 }
 
@@ -201,8 +211,10 @@ func TestSpoolTornTailSkipped(t *testing.T) {
 	assert.Empty(t, segments(t, cfg.SpoolDir))
 }
 
-// A corrupt record (a flipped byte: its CRC fails) ends its segment: it is
-// counted, not sent.
+// A corrupt record in the middle of a segment (a flipped byte in its
+// payload: its CRC fails) is skipped, counted as torn and as dropped, and
+// the records after it are still sent: reading resumes at the next record.
+// Before, it ended the segment, losing the rest uncounted.
 func TestSpoolCorruptRecordSkipped(t *testing.T) {
 	srv := lokitest.NewServer()
 	defer srv.Close()
@@ -213,7 +225,10 @@ func TestSpoolCorruptRecordSkipped(t *testing.T) {
 	require.Len(t, segs, 1)
 	b, err := os.ReadFile(segs[0])
 	require.NoError(t, err)
-	b[len(b)/3*2] ^= 0xff // in the second or third record
+	// A record of the spool is 8+8+4 bytes, its labels {"level":"INFO"}
+	// (16) and its line "c 00" (4): 40 bytes.
+	require.Len(t, b, 3*40)
+	b[40+30] ^= 0xff // in the second record's labels
 	require.NoError(t, os.WriteFile(segs[0], b, 0o600))
 	// A huge length in a header is refused before anything is allocated.
 	require.NoError(t, os.WriteFile(filepath.Join(cfg.SpoolDir, "00000000000000000009"+spoolSuffix), []byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0}, 0o600))
@@ -225,9 +240,9 @@ func TestSpoolCorruptRecordSkipped(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c2.Close(context.Background()))
 	st := c2.Stats()
-	assert.Equal(t, uint64(2), st.SpoolTorn)
-	assert.Subset(t, lineList("c", 3), srv.KeptLines())
-	assert.Less(t, len(srv.KeptLines()), 3)
+	assert.Equal(t, uint64(2), st.SpoolTorn, "the corrupt record and the huge header")
+	assert.Equal(t, []string{"c 00", "c 02"}, srv.KeptLines(), "the record after the corrupt one is sent")
+	assert.Equal(t, uint64(1), st.Dropped, "the corrupt record counted as dropped")
 	assert.Empty(t, segments(t, cfg.SpoolDir))
 }
 
@@ -238,9 +253,10 @@ func TestSpoolFullDropsOrdinaryFirst(t *testing.T) {
 	srv := lokitest.NewServer()
 	defer srv.Close()
 	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	cfg, _ := spoolConfig(t, srv.URL)
 	// A record of the spool is 8+8+4 bytes, its labels {"level":"INFO"} (16)
-	// and its line "n 00" (4): 40 bytes. Room for 8 records.
+	// and its line "n 00" (4): 40 bytes. Room for 8 records, of which
+	// ordinary records may take 7/8 (315 bytes): 7 records.
 	cfg.SpoolMaxBytes = 8*40 + 39
 	lines := append(lineList("n", 10), lineList("p", 5)...)
 	prio := func(i int) bool { return i >= 10 }
@@ -250,21 +266,21 @@ func TestSpoolFullDropsOrdinaryFirst(t *testing.T) {
 		level := map[bool]string{false: "INFO", true: "WARN"}[prio(i)]
 		c.Push(Entry{Time: time.Unix(100, int64(i)), Line: l, Labels: map[string]string{"level": level}, Priority: prio(i)})
 	}
-	err = closeAtDeadline(t, c, clk)
+	err = closeSpooling(t, c)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "7 records")
+	assert.Contains(t, err.Error(), "8 records")
 	st := c.Stats()
-	assert.Equal(t, uint64(8), st.Spooled)
-	assert.Equal(t, uint64(7), st.Dropped)
+	assert.Equal(t, uint64(7), st.Spooled)
+	assert.Equal(t, uint64(8), st.Dropped)
 
 	srv.SetStatus(0)
 	cfg2, _ := testConfig(srv.URL)
 	cfg2.SpoolDir = cfg.SpoolDir
 	c2, err := New(cfg2)
 	require.NoError(t, err)
-	require.NoError(t, srv.WaitLines(watched(t), 8))
+	require.NoError(t, srv.WaitLines(watched(t), 7))
 	require.NoError(t, c2.Close(context.Background()))
-	assert.ElementsMatch(t, append(lineList("p", 5), lineList("n", 3)...), srv.KeptLines(), "every security event, then the oldest ordinary records")
+	assert.ElementsMatch(t, append(lineList("p", 5), lineList("n", 2)...), srv.KeptLines(), "every security event, then the oldest ordinary records")
 }
 
 // A spool directory that is a symbolic link is refused by New, naming the
@@ -351,7 +367,7 @@ func TestSpoolHandedOver(t *testing.T) {
 	srv := lokitest.NewServer()
 	defer srv.Close()
 	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	cfg, _ := spoolConfig(t, srv.URL)
 	c1, err := New(cfg)
 	require.NoError(t, err)
 	cfg2, clk2 := testConfig(srv.URL)
@@ -365,7 +381,7 @@ func TestSpoolHandedOver(t *testing.T) {
 	for i, l := range want {
 		c1.Push(Entry{Time: time.Unix(100, int64(i)), Line: l})
 	}
-	require.NoError(t, closeAtDeadline(t, c1, clk))
+	require.NoError(t, closeSpooling(t, c1))
 	assert.Equal(t, uint64(10), c1.Stats().Spooled)
 	srv.SetStatus(0)
 	c2.Push(Entry{Time: time.Unix(200, 0), Line: "after"}) // wakes c2's sender, which takes the directory over
@@ -435,4 +451,91 @@ func TestSpoolDiskFull(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, n, "reported once: %v", r.all())
+}
+
+// Records spread over several segments are replayed in the order they were
+// spooled, segment after segment, by the next start.
+func TestSpoolReplayOrderAcrossSegments(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	cfg.QueueSize = 10_000
+	cfg.SpoolMaxBytes = 1 << 20 // segments of 64 KiB
+	pad := strings.Repeat("x", 100)
+	var want []string
+	for i := range 3000 { // about 400 KB: several segments of 64 KiB
+		want = append(want, fmt.Sprintf("o %04d %s", i, pad))
+	}
+	closeWhileDown(t, cfg, clk, want, none)
+	require.GreaterOrEqual(t, len(segments(t, cfg.SpoolDir)), 3, "several segments")
+
+	srv.SetStatus(0)
+	cfg2, _ := testConfig(srv.URL)
+	cfg2.SpoolDir = cfg.SpoolDir
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	require.NoError(t, srv.WaitLines(watched(t), len(want)))
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, want, srv.KeptLines(), "oldest segment first, in order")
+	assert.Empty(t, segments(t, cfg.SpoolDir))
+}
+
+// A spool's lock file left with loose permissions is narrowed to 0600, as
+// the directory is narrowed to 0700.
+func TestSpoolLockNarrowed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	lock := filepath.Join(dir, "lock")
+	require.NoError(t, os.WriteFile(lock, nil, 0o600))
+	require.NoError(t, os.Chmod(lock, 0o666))
+	cfg, _ := testConfig("http://127.0.0.1:1")
+	cfg.SpoolDir = dir
+	c, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, c.Close(context.Background()))
+	fi, err := os.Stat(lock)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+// Security events pushed after ordinary records filled the spool still
+// find room: ordinary records may fill only 7/8 of it, the last eighth is
+// kept for priority records. At Close the ordinary records left in memory
+// are dropped, the security events are all kept and sent by the next
+// start. Before, the spool full of ordinary records dropped them.
+func TestSpoolKeepsRoomForSecurityEvents(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	clk.set(cfg.BatchWait, atOnce)
+	// Records of 40 bytes (see TestSpoolFullDropsOrdinaryFirst): 40 fit,
+	// ordinary records take at most 1,400 bytes: 35.
+	cfg.SpoolMaxBytes = 40 * 40
+	c, err := New(cfg)
+	require.NoError(t, err)
+	for i, l := range lineList("n", 50) {
+		c.Push(Entry{Time: time.Unix(100, int64(i)), Line: l, Labels: map[string]string{"level": "INFO"}})
+	}
+	clk.next(t) // the batch failed, was spooled as far as it fits, and the spool's push failed: the backoff, never fired
+	require.Equal(t, uint64(35), c.Stats().Spooled, "the spool is full for ordinary records")
+	for i, l := range lineList("p", 5) {
+		c.Push(Entry{Time: time.Unix(101, int64(i)), Line: l, Labels: map[string]string{"level": "WARN"}, Priority: true})
+	}
+	err = closeSpooling(t, c) // Close spools what it can, priority records first
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "15 records")
+	st := c.Stats()
+	assert.Equal(t, uint64(40), st.Spooled, "the security events found room")
+	assert.Equal(t, uint64(15), st.Dropped, "ordinary records only")
+
+	srv.SetStatus(0)
+	cfg2, _ := testConfig(srv.URL)
+	cfg2.SpoolDir = cfg.SpoolDir
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	require.NoError(t, srv.WaitLines(watched(t), 40))
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, append(lineList("n", 50)[:35], lineList("p", 5)...), srv.KeptLines(), "every security event kept")
 }
