@@ -268,10 +268,13 @@ func hostOnly(v string) string {
 	return strings.Trim(v, "[]")
 }
 
-// redactedPath is the path with its query, each value whose key names a
-// secret replaced by the marker (the other values are redacted by pattern
-// with the rest of the record). A query that does not parse is replaced
-// whole.
+// redactedPath is the path with its query, each value redacted on its own
+// as a value is, decoded: replaced by the marker when its key names a
+// secret, else redacted by pattern (a credential sent percent-encoded,
+// postgres%3A%2F%2Fuser%3Apw%40db, is found as the patterns know it), then
+// encoded again; keys are redacted by pattern likewise. Markers are
+// written as they are, not encoded. A query that does not parse is
+// replaced whole; without redaction (m nil or off) every value is.
 func redactedPath(u *url.URL, m *attrMapper) string {
 	if u.RawQuery == "" {
 		return u.Path
@@ -285,25 +288,78 @@ func redactedPath(u *url.URL, m *attrMapper) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	bud := newBudget() // the query's share, as a record's
 	var b strings.Builder
 	b.WriteString(u.Path)
 	for i, k := range keys {
+		secret := m == nil || m.red == nil || m.secretKey(k)
+		ek := k
+		if m != nil && m.red != nil {
+			ek, _ = m.str(k, &bud)
+		}
 		for j, v := range q[k] {
 			if i+j == 0 {
 				b.WriteByte('?')
 			} else {
 				b.WriteByte('&')
 			}
-			b.WriteString(url.QueryEscape(k))
+			writeQueryPart(&b, ek)
 			b.WriteByte('=')
-			if m == nil || m.red == nil || m.secretKey(k) {
+			if secret {
 				b.WriteString(redactedMarker)
-			} else {
-				b.WriteString(url.QueryEscape(v))
+				continue
 			}
+			v, _ = m.str(v, &bud)
+			writeQueryPart(&b, v)
 		}
 	}
 	return b.String()
+}
+
+// writeQueryPart writes s query-escaped, except the well-formed markers in
+// it ([REDACTED], [REDACTED:kind]), which are written as they are: they
+// hold no byte that ends a value or a record.
+func writeQueryPart(b *strings.Builder, s string) {
+	for s != "" {
+		i := strings.Index(s, "[REDACTED")
+		if i < 0 {
+			b.WriteString(url.QueryEscape(s))
+			return
+		}
+		b.WriteString(url.QueryEscape(s[:i]))
+		n := markerLen(s[i:])
+		if n == 0 {
+			n = 1 // not a marker: its '[' is escaped like any byte
+			b.WriteString(url.QueryEscape(s[i : i+1]))
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		s = s[i+n:]
+	}
+}
+
+// markerLen is the length of the marker s starts with, [REDACTED] or
+// [REDACTED:kind] with kind of [a-z0-9-], or 0.
+func markerLen(s string) int {
+	const prefix = "[REDACTED"
+	if !strings.HasPrefix(s, prefix) {
+		return 0
+	}
+	j := len(prefix)
+	if j < len(s) && s[j] == ']' {
+		return j + 1
+	}
+	if j >= len(s) || s[j] != ':' {
+		return 0
+	}
+	k := j + 1
+	for k < len(s) && (s[k] >= 'a' && s[k] <= 'z' || s[k] >= '0' && s[k] <= '9' || s[k] == '-') {
+		k++
+	}
+	if k == j+1 || k >= len(s) || s[k] != ']' {
+		return 0
+	}
+	return k + 1
 }
 
 // responseRecorder records the status and the bytes written.

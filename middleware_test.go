@@ -6,10 +6,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 )
 
 // serve runs one request through h and returns the records logged.
@@ -137,4 +141,34 @@ func TestMiddlewareRecordsHaveNoLibrarySource(t *testing.T) {
 	assert.NotContains(t, recs["request"], "source")
 	assert.NotContains(t, recs["security event: authz_denied"], "source")
 	assert.NotContains(t, buf.String(), "http.go")
+}
+
+// A credential sent percent-encoded in a query value is found by the
+// patterns as they know it: each value is redacted decoded, then encoded
+// again, in the access record and in the 401/403 events' resource.
+func TestMiddlewareRedactsEncodedQueryValues(t *testing.T) {
+	pw := redacttest.Gen(redacttest.AlnumChars, 14)
+	bearer := redacttest.Gen(redacttest.AlnumChars, 36)
+	values := map[string]string{
+		"redirect": redacttest.Join("post", "gres://admin:", pw, "@db:5432/app"),
+		"q":        redacttest.Join("pass", "word=", pw),
+		"filter":   redacttest.Join("Author", "ization: Bearer ", bearer),
+	}
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
+	for k, v := range values {
+		t.Run(k, func(t *testing.T) {
+			buf := setup(t, WithOutputType(OutputJSON))
+			recs := serve(t, buf, Middleware(deny), httptest.NewRequest("GET", "/p?"+k+"="+url.QueryEscape(v)+"&page=2", nil))
+			require.Contains(t, recs, "request")
+			require.Contains(t, recs, "security event: authn_failure")
+			assert.NotContains(t, buf.String(), pw)
+			assert.NotContains(t, buf.String(), bearer)
+			path := recs["request"]["path"].(string)
+			assert.Contains(t, path, "[REDACTED", "the marker is written as it is, not encoded")
+			assert.Contains(t, path, "page=2", "the other values are kept")
+			assert.Equal(t, path, recs["security event: authn_failure"]["resource"])
+			_, err := url.ParseQuery(strings.TrimPrefix(path, "/p?"))
+			assert.NoError(t, err, "the query is still a query")
+		})
+	}
 }
