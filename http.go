@@ -188,10 +188,16 @@ func RequestIDFrom(ctx context.Context) string { return ContextValue(ctx, KeyReq
 
 // ClientIP returns the address of the client of r: the peer's address,
 // or, when the peer is a trusted proxy (CODOMYRMEX_LOG_TRUSTED_PROXIES,
-// WithTrustedProxies), the address the proxies say in Forwarded or
-// X-Forwarded-For: the rightmost one that is not itself a trusted proxy.
-// Without trusted proxies (the default), headers a client can forge are
-// never read.
+// WithTrustedProxies), the address the proxies name in X-Forwarded-For or
+// Forwarded: walked from the right (the hops the proxies appended), the
+// first one that is not itself a trusted proxy. When a request carries
+// both headers, they must name the same client: a proxy that appends to
+// one passes the other through as the client wrote it (nginx's default
+// passes Forwarded), so when they differ neither is taken, and the client
+// is the peer. A hop that is not an IP address is never taken either: the
+// client is then the peer. Without trusted proxies (the default), headers
+// a client can forge are never read. The result is cut to
+// MaxRequestFieldBytes.
 func ClientIP(r *http.Request) string { return clientIP(r, load().http.trustedProxies) }
 
 func clientIP(r *http.Request, trusted []netip.Prefix) string {
@@ -199,19 +205,23 @@ func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	if host, _, err := net.SplitHostPort(peer); err == nil {
 		peer = host
 	}
+	peer = requestField(peer)
 	if !isTrusted(peer, trusted) {
 		return peer
 	}
-	hops := forwardedFor(r)
-	for i := len(hops) - 1; i >= 0; i-- { // from the nearest hop back
-		if !isTrusted(hops[i], trusted) {
-			return hops[i]
-		}
+	fwd, fok := hopClient(r.Header.Values("Forwarded"), forwardedFor, trusted)
+	xff, xok := hopClient(r.Header.Values("X-Forwarded-For"), strings.TrimSpace, trusted)
+	switch {
+	case fok == hopsNone && xok == hopsNone:
+		return peer
+	case fok == hopsNone && xok == hopsFound:
+		return xff
+	case xok == hopsNone && fok == hopsFound:
+		return fwd
+	case fok == hopsFound && xok == hopsFound && fwd == xff:
+		return fwd
 	}
-	if len(hops) > 0 {
-		return hops[0]
-	}
-	return peer
+	return peer // a hop that is not an address, or two headers that disagree
 }
 
 func isTrusted(addr string, trusted []netip.Prefix) bool {
@@ -229,35 +239,62 @@ func isTrusted(addr string, trusted []netip.Prefix) bool {
 }
 
 // maxForwardedHops bounds how many hops of Forwarded and X-Forwarded-For
-// are read.
+// are read, from the right.
 const maxForwardedHops = 32
 
-// forwardedFor returns the client addresses of the Forwarded header's for=
-// parameters (RFC 7239), or else of X-Forwarded-For, in order, at most
-// maxForwardedHops; ports and brackets taken off.
-func forwardedFor(r *http.Request) []string {
-	var hops []string
-	for _, h := range r.Header.Values("Forwarded") {
-		for elem := range strings.SplitSeq(h, ",") {
-			for pair := range strings.SplitSeq(elem, ";") {
-				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
-				if ok && strings.EqualFold(k, "for") && len(hops) < maxForwardedHops {
-					hops = append(hops, hostOnly(strings.Trim(v, `"`)))
+// What hopClient found in a header.
+const (
+	hopsNone  = iota // no hop: the header is absent or names no one
+	hopsFound        // a client address
+	hopsBad          // the client's hop is not an IP address
+)
+
+// hopClient walks the comma-separated hops of a header's values from the
+// right (the nearest proxy's first), at most maxForwardedHops, each taken
+// by hop ("" for an element that names no address), and returns the first
+// that is not a trusted proxy, in canonical form; or, when all are, the
+// last one read.
+func hopClient(vals []string, hop func(string) string, trusted []netip.Prefix) (string, int) {
+	last, n := "", 0
+	for i := len(vals) - 1; i >= 0 && n < maxForwardedHops; i-- {
+		v := vals[i]
+		for n < maxForwardedHops {
+			elem := v
+			j := strings.LastIndexByte(v, ',')
+			if j >= 0 {
+				elem, v = v[j+1:], v[:j]
+			}
+			if h := hop(elem); h != "" {
+				n++
+				a, err := netip.ParseAddr(hostOnly(h))
+				if err != nil || a.Zone() != "" {
+					return "", hopsBad
+				}
+				last = a.Unmap().String()
+				if !isTrusted(last, trusted) {
+					return last, hopsFound
 				}
 			}
-		}
-	}
-	if len(hops) > 0 {
-		return hops
-	}
-	for _, h := range r.Header.Values("X-Forwarded-For") {
-		for v := range strings.SplitSeq(h, ",") {
-			if v = strings.TrimSpace(v); v != "" && len(hops) < maxForwardedHops {
-				hops = append(hops, hostOnly(v))
+			if j < 0 {
+				break
 			}
 		}
 	}
-	return hops
+	if last == "" {
+		return "", hopsNone
+	}
+	return last, hopsFound
+}
+
+// forwardedFor returns the for= parameter of one element of a Forwarded
+// header (RFC 7239), unquoted, or "".
+func forwardedFor(elem string) string {
+	for pair := range strings.SplitSeq(elem, ";") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && strings.EqualFold(k, "for") {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
 }
 
 // hostOnly takes the port and brackets off an address.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -171,4 +172,59 @@ func TestMiddlewareRedactsEncodedQueryValues(t *testing.T) {
 			assert.NoError(t, err, "the query is still a query")
 		})
 	}
+}
+
+// Behind a trusted proxy, a header the proxy did not write never names
+// the client: nginx appends to X-Forwarded-For and passes the client's
+// Forwarded through; a client that prefills a header with many hops cannot
+// push the proxy's hop out of what is read; a hop that is not an IP address
+// is never the client (the peer is); and the client is bounded like the
+// other request fields.
+func TestClientIPBehindATrustedProxy(t *testing.T) {
+	var many []string
+	for i := 0; i < 3*maxForwardedHops; i++ {
+		many = append(many, "198.51.100.66")
+	}
+	long := strings.Repeat("x", 3*MaxRequestFieldBytes)
+	cases := []struct {
+		name, peer, xff, fwd, want string
+	}{
+		{"nginx default: forged Forwarded beside the appended XFF", "10.0.0.5:1", "203.0.113.9", "for=1.2.3.4", "10.0.0.5"},
+		{"both headers agree", "10.0.0.5:1", "198.51.100.1, 203.0.113.9", `for=203.0.113.9;proto=https`, "203.0.113.9"},
+		{"XFF only, trusted hops skipped", "10.0.0.5:1", "203.0.113.9, 10.0.0.7", "", "203.0.113.9"},
+		{"Forwarded only", "10.0.0.5:1", "", `for="[2001:db8::7]:4711", for=10.2.2.2`, "2001:db8::7"},
+		{"prefilled with many hops", "10.0.0.5:1", strings.Join(many, ", ") + ", 203.0.113.9", "", "203.0.113.9"},
+		{"a hop that is not an address", "10.0.0.5:1", "not-an-ip\nINFO forged, 10.0.0.7", "", "10.0.0.5"},
+		{"an obfuscated Forwarded hop", "10.0.0.5:1", "", "for=_hidden", "10.0.0.5"},
+		{"a zone is not an address", "10.0.0.5:1", "fe80::1%eth0", "", "10.0.0.5"},
+		{"an untrusted peer's headers are not read", "203.0.113.50:1", "198.51.100.66", "for=198.51.100.67", "203.0.113.50"},
+		{"a peer that is not an address, bounded", long, "198.51.100.66", "", requestField(long)},
+	}
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/login", nil)
+			r.RemoteAddr = c.peer
+			if c.xff != "" {
+				r.Header.Set("X-Forwarded-For", c.xff)
+			}
+			if c.fwd != "" {
+				r.Header.Set("Forwarded", c.fwd)
+			}
+			got := clientIP(r, trusted)
+			assert.Equal(t, c.want, got)
+			assert.LessOrEqual(t, len(got), MaxRequestFieldBytes)
+		})
+	}
+
+	t.Setenv(EnvPrefix+"TRUSTED_PROXIES", "10.0.0.0/8")
+	buf := setup(t, WithOutputType(OutputJSON))
+	r := httptest.NewRequest("GET", "/login", nil)
+	r.RemoteAddr = "10.0.0.5:1234"
+	r.Header.Set("X-Forwarded-For", "not-an-ip\nINFO forged, 10.0.0.7")
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
+	recs := serve(t, buf, Middleware(deny), r)
+	assert.Equal(t, "10.0.0.5", recs["request"]["client"])
+	assert.Equal(t, "10.0.0.5", recs["security event: authn_failure"]["ip_address"])
+	assert.NotContains(t, buf.String(), "forged")
 }
