@@ -408,7 +408,14 @@ type responseRecorder struct {
 	hijacked    bool
 }
 
+// WriteHeader records the first final status. An informational one (1xx,
+// such as 103 Early Hints) is sent before the final one and is not the
+// status; 101 is final: the connection is upgraded.
 func (w *responseRecorder) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
 	if !w.wroteHeader {
 		w.status, w.wroteHeader = code, true
 	}

@@ -228,3 +228,25 @@ func TestClientIPBehindATrustedProxy(t *testing.T) {
 	assert.Equal(t, "10.0.0.5", recs["security event: authn_failure"]["ip_address"])
 	assert.NotContains(t, buf.String(), "forged")
 }
+
+// An informational status (103 Early Hints) is not the response's status:
+// the final one after it is logged, and a 401 after 103 raises its event.
+func TestMiddlewareLogsTheFinalStatusAfter1xx(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	recs := serve(t, buf, Middleware(h), httptest.NewRequest("GET", "/a", nil))
+	assert.InDelta(t, 401.0, recs["request"]["status"], 0)
+	assert.Contains(t, recs, "security event: authn_failure")
+
+	buf = setup(t, WithOutputType(OutputJSON))
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusEarlyHints)
+		_, _ = w.Write([]byte("ok"))
+	})
+	recs = serve(t, buf, Middleware(h), httptest.NewRequest("GET", "/b", nil))
+	assert.InDelta(t, 200.0, recs["request"]["status"], 0, "a body after 103 is a 200")
+}
