@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,9 +109,10 @@ func Middleware(next http.Handler) http.Handler { return MiddlewareWith()(next) 
 // (see the options), else a new one; it goes in the context (request_id,
 // RequestIDFrom) and in the response header. 401 and 403 responses also
 // emit AuthnFailure and AuthzDenied security events, unless
-// CODOMYRMEX_LOG_HTTP_EVENTS=off (WithHTTPEvents); requests to the paths
-// of CODOMYRMEX_LOG_HTTP_SKIP_PATHS (WithHTTPSkipPaths, e.g. /healthz) are
-// served without a record or event. Authentication inside the handler
+// CODOMYRMEX_LOG_HTTP_EVENTS=off (WithHTTPEvents), and only on the paths
+// of CODOMYRMEX_LOG_HTTP_EVENT_PATHS when it is set (WithHTTPEventPaths);
+// requests to the paths of CODOMYRMEX_LOG_HTTP_SKIP_PATHS
+// (WithHTTPSkipPaths, e.g. /healthz) are served without a record or event. Authentication inside the handler
 // names the user with [SetUser].
 func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	m := &middleware{header: RequestIDHeader, trustIDs: true, newID: NewRequestID}
@@ -122,7 +122,7 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p := load()
-			if slices.Contains(p.http.skipPaths, r.URL.Path) {
+			if skipPath(p.http.skipPaths, r.URL.Path) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -165,7 +165,7 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 				if accessLogger.Enabled(ctx, slog.LevelInfo) {
 					_ = accessLogger.Handler().Handle(ctx, ar)
 				}
-				if !p.http.events {
+				if !p.http.events || !eventPath(p.http.eventPaths, r.URL.Path) {
 					return
 				}
 				switch status {

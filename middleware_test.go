@@ -250,3 +250,51 @@ func TestMiddlewareLogsTheFinalStatusAfter1xx(t *testing.T) {
 	recs = serve(t, buf, Middleware(h), httptest.NewRequest("GET", "/b", nil))
 	assert.InDelta(t, 200.0, recs["request"]["status"], 0, "a body after 103 is a 200")
 }
+
+// Automatic events can be limited to paths (an entry ending in "/" holds
+// the paths under it), matched cleaned so that a client cannot spell a path
+// around the list; the access record is written either way.
+func TestMiddlewareEventPaths(t *testing.T) {
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
+	cases := map[string]bool{
+		"/login": true, "/admin/users": true, "/admin/": true, "//admin/./users": true, "/x/../admin/users": true,
+		"/test/401": false, "/login/x": false, "/admin": false, "/administrator": false, "/loginx": false,
+	}
+	for _, how := range []string{"option", "variable"} {
+		for p, want := range cases {
+			t.Run(how+p, func(t *testing.T) {
+				var buf *syncBuffer
+				if how == "option" {
+					buf = setup(t, WithOutputType(OutputJSON), WithHTTPEventPaths("/login", "/admin/"))
+				} else {
+					t.Setenv(EnvPrefix+"HTTP_EVENT_PATHS", "/login,/admin/")
+					buf = setup(t, WithOutputType(OutputJSON))
+				}
+				r := httptest.NewRequest("GET", "/", nil)
+				r.URL.Path = p
+				recs := serve(t, buf, Middleware(deny), r)
+				assert.Contains(t, recs, "request")
+				if want {
+					assert.Contains(t, recs, "security event: authn_failure")
+				} else {
+					assert.NotContains(t, recs, "security event: authn_failure")
+				}
+			})
+		}
+	}
+	buf := setup(t, WithOutputType(OutputJSON), WithHTTPEventPaths("/login"), WithHTTPEvents(false))
+	recs := serve(t, buf, Middleware(deny), httptest.NewRequest("GET", "/login", nil))
+	assert.NotContains(t, recs, "security event: authn_failure", "off wins over the paths")
+	require.Error(t, Setup(WithConsole(&syncBuffer{}), WithHTTPEventPaths("login")), "a path starts with /")
+
+	// Skipped paths: matched as sent and cleaned, so that no other handler
+	// is served unlogged by a path spelled into a skipped one.
+	for p, skipped := range map[string]bool{"/healthz": true, "/static/app.js": true,
+		"/healthz/../admin": false, "/static/../admin": false, "/healthzx": false, "/static": false} {
+		buf := setup(t, WithOutputType(OutputJSON), WithHTTPSkipPaths("/healthz", "/static/"))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.URL.Path = p
+		recs := serve(t, buf, Middleware(deny), r)
+		assert.Equal(t, skipped, len(recs) == 0, p)
+	}
+}

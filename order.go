@@ -61,6 +61,7 @@ var optionVars = map[string][]string{
 	"WithCaptureStdio": {"CAPTURE_STDIO"}, "WithRedactAllowKeys": {"REDACT_ALLOW_KEYS"},
 	"WithRedactPII": {"REDACT_PII"}, "WithTrustedProxies": {"TRUSTED_PROXIES"},
 	"WithHTTPEvents": {"HTTP_EVENTS"}, "WithHTTPSkipPaths": {"HTTP_SKIP_PATHS"},
+	"WithHTTPEventPaths":   {"HTTP_EVENT_PATHS"},
 	"WithIntegrityKeyFile": {"INTEGRITY_KEY_FILE"},
 }
 
