@@ -155,7 +155,7 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 				ar := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
 				ar.AddAttrs(
 					slog.String("method", r.Method),
-					slog.String("path", path),
+					slog.Any("path", preRedacted(path)),
 					slog.Int("status", status),
 					slog.Int64("bytes", rw.bytes),
 					slog.Duration("duration", time.Since(start)),
@@ -171,10 +171,10 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 				switch status {
 				case http.StatusUnauthorized:
 					securityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: ua, Resource: path,
-						Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401"}, 0)
+						Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401", resourceRedacted: true}, 0)
 				case http.StatusForbidden:
 					securityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: ua, Resource: path,
-						Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403"}, 0)
+						Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403", resourceRedacted: true}, 0)
 				}
 			}()
 			next.ServeHTTP(rw, r.WithContext(ctx))
@@ -305,33 +305,61 @@ func hostOnly(v string) string {
 	return strings.Trim(v, "[]")
 }
 
-// redactedPath is the path with its query, each value redacted on its own
-// as a value is, decoded: replaced by the marker when its key names a
-// secret, else redacted by pattern (a credential sent percent-encoded,
+// preRedacted is a string this package redacted already, part by part: a
+// request's path with its query (see redactedPath). The attrMapper cuts and
+// escapes it as a string but does not run the patterns over it again, which
+// would find in the whole what no part holds: page_token=… is a secret
+// assignment to the patterns, although page_token is an allowed key and
+// its value was redacted by pattern on its own.
+type preRedacted string
+
+// preRedacted is s as a string value, cut to the size limit and escaped
+// when m escapes: what str does but the patterns.
+func (m *attrMapper) preRedacted(s preRedacted) slog.Value {
+	t := string(s)
+	if m.limit > 0 && len(t) > m.limit {
+		t = truncate(t, m.limit)
+	}
+	if m.escape && !IsClean(t) {
+		t = Sanitize(t)
+	}
+	return slog.StringValue(t)
+}
+
+// redactedPath is the path with its query, every part redacted on its own
+// as a value is: the path and the query's keys by pattern, each query value
+// decoded, replaced by the marker when its key names a secret (and is not
+// allowed), else redacted by pattern (a credential sent percent-encoded,
 // postgres%3A%2F%2Fuser%3Apw%40db, is found as the patterns know it), then
-// encoded again; keys are redacted by pattern likewise. Markers are
-// written as they are, not encoded. A query that does not parse is
-// replaced whole; without redaction (m nil or off) every value is.
+// encoded again. Markers are written as they are, not encoded. A query
+// that does not parse is replaced whole; without redaction (m nil or off)
+// every value is. The result is written as a preRedacted value: an allowed
+// key's value only goes through the patterns on its own.
 func redactedPath(u *url.URL, m *attrMapper) string {
+	on := m != nil && m.red != nil
+	bud := newBudget() // the request's share, as a record's
+	p := u.Path
+	if on {
+		p, _ = m.str(p, &bud)
+	}
 	if u.RawQuery == "" {
-		return u.Path
+		return p
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return u.Path + "?" + redactedMarker
+		return p + "?" + redactedMarker
 	}
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	bud := newBudget() // the query's share, as a record's
 	var b strings.Builder
-	b.WriteString(u.Path)
+	b.WriteString(p)
 	for i, k := range keys {
-		secret := m == nil || m.red == nil || m.secretKey(k)
+		secret := !on || m.secretKey(k)
 		ek := k
-		if m != nil && m.red != nil {
+		if on {
 			ek, _ = m.str(k, &bud)
 		}
 		for j, v := range q[k] {

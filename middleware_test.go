@@ -3,6 +3,7 @@ package logging
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -297,4 +298,53 @@ func TestMiddlewareEventPaths(t *testing.T) {
 		recs := serve(t, buf, Middleware(deny), r)
 		assert.Equal(t, skipped, len(recs) == 0, p)
 	}
+}
+
+// Pagination cursors in a query keep their values: each value goes through
+// the patterns on its own, not the assembled key=value, which the
+// secret-assignment pattern would take for a secret. Their values are still
+// redacted by pattern, and so are the path and the keys.
+func TestMiddlewareKeepsQueryCursors(t *testing.T) {
+	tok := redacttest.GHToken("gh" + "p")
+	pw := redacttest.Gen(redacttest.AlnumChars, 14)
+	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	cases := []struct{ query, want string }{
+		{"page_token=p-2", "page_token=p-2"},
+		{"nextPageToken=CiAKGjBpNDd2Nmp", "nextPageToken=CiAKGjBpNDd2Nmp"},
+		{"continuation_token=x1", "continuation_token=x1"},
+		{"NextToken=n-3", "NextToken=n-3"},
+		{"next_token=n-4", "next_token=n-4"},
+		{"resumeToken=r-5", "resumeToken=r-5"},
+		{"page_token=" + tok, "page_token=[REDACTED:github-token]"},
+		{"password=" + pw, "password=[REDACTED]"},
+		{"token=" + pw, "token=[REDACTED]"},
+		{tok + "=1", "[REDACTED:github-token]=1"},
+	}
+	for _, c := range cases {
+		buf := setup(t, WithOutputType(OutputJSON))
+		recs := serve(t, buf, Middleware(deny), httptest.NewRequest("GET", "/p?"+c.query, nil))
+		assert.Equal(t, "/p?"+c.want, recs["request"]["path"], c.query)
+		assert.Equal(t, "/p?"+c.want, recs["security event: authz_denied"]["resource"], c.query)
+		assert.NotContains(t, buf.String(), tok)
+		assert.NotContains(t, buf.String(), pw)
+	}
+	buf := setup(t, WithOutputType(OutputText))
+	Middleware(deny).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/p?page_token=p-2", nil))
+	assert.Contains(t, buf.String(), `path="/p?page_token=p-2"`)
+	assert.Contains(t, buf.String(), `resource="/p?page_token=p-2"`)
+	buf = setup(t, WithOutputType(OutputJSON))
+	recs := serve(t, buf, Middleware(deny), httptest.NewRequest("GET", "/reset/"+tok+"?page_token=p-2", nil))
+	assert.Equal(t, "/reset/[REDACTED:github-token]?page_token=p-2", recs["request"]["path"], "the path too")
+	assert.Equal(t, recs["request"]["path"], recs["security event: authz_denied"]["resource"])
+	// A WithHandler sink gets the same, escaped as its strings are.
+	var hb syncBuffer
+	require.NoError(t, Setup(WithHandler(slog.NewJSONHandler(&hb, nil)), WithConsole(nil)))
+	t.Cleanup(func() { _ = Close() })
+	Middleware(deny).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/p?page_token=p-2&q=a%0Ab", nil))
+	recs = map[string]map[string]any{}
+	for _, m := range jsonLines(t, hb.String()) {
+		recs[m["msg"].(string)] = m
+	}
+	assert.Equal(t, "/p?page_token=p-2&q=a%0Ab", recs["request"]["path"])
+	assert.Equal(t, "/p?page_token=p-2&q=a%0Ab", recs["security event: authz_denied"]["resource"])
 }
