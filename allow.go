@@ -3,8 +3,11 @@ package logging
 import "strings"
 
 // defaultAllowKeys are keys that look secret by their words but are not:
-// pagination cursors, opaque positions in a list that grant nothing.
-var defaultAllowKeys = []string{"page_token", "next_page_token", "prev_page_token", "previous_page_token", "continuation_token", "sync_token"}
+// pagination cursors, opaque positions in a list that grant nothing
+// (Google's pageToken/nextPageToken, AWS's NextToken, MongoDB's change
+// streams' resumeToken, …).
+var defaultAllowKeys = []string{"page_token", "next_page_token", "prev_page_token", "previous_page_token",
+	"continuation_token", "sync_token", "next_token", "resume_token"}
 
 // allowSet holds keys whose values are not redacted by key (patterns still
 // apply to them), normalized: lower case, without _ - . and spaces, so that
@@ -47,7 +50,7 @@ func normalizeAllowKey(k string) string {
 // comma-separated), matched in any case and with any separator. Patterns
 // still apply to their values: a token inside one is redacted by its
 // format. Pagination cursors (page_token, next_page_token,
-// continuation_token, …) are allowed by default. Wrap and
+// continuation_token, NextToken, resumeToken, …) are allowed by default. Wrap and
 // NewRedactingHandler take it too.
 func WithRedactAllowKeys(keys ...string) Option {
 	return option("WithRedactAllowKeys", byWrap|byRedacting, func(c *config) error {

@@ -313,21 +313,64 @@ func appendTextValue(dst []byte, v slog.Value, kind slog.Kind, quote bool) []byt
 	case nil:
 		return append(dst, "<nil>"...)
 	case valueList:
-		var tmp []byte
-		tmp = append(tmp, '[')
-		for i, e := range x {
-			if i > 0 {
-				tmp = append(tmp, ' ')
-			}
-			tmp = appendTextValue(tmp, e, e.Kind(), false)
-		}
-		tmp = append(tmp, ']')
+		// The list's text is built unescaped and escaped once, as a whole:
+		// quoted when it needs it, and always when anything in it is
+		// escaped (as any TEXT value).
+		raw := string(appendTextRaw(nil, x))
 		if quote {
-			return appendTextString(dst, string(tmp))
+			return appendTextString(dst, raw)
 		}
-		return append(dst, tmp...)
+		return appendEscaped(dst, raw, quoteNone)
 	}
 	return append(dst, unwalked...)
+}
+
+// appendTextRaw appends the list l as [a b c] without escaping anything:
+// appendTextValue escapes the whole once. Groups inside print as {k=v},
+// a key or string value that needs quoting between quotes.
+func appendTextRaw(dst []byte, l valueList) []byte {
+	dst = append(dst, '[')
+	for i, e := range l {
+		if i > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = appendTextRawValue(dst, e, false)
+	}
+	return append(dst, ']')
+}
+
+// appendTextRawValue appends v unescaped, a string between quotes when
+// quote is set and it needs them.
+func appendTextRawValue(dst []byte, v slog.Value, quote bool) []byte {
+	kind := v.Kind()
+	if kind == slog.KindLogValuer {
+		v = v.Resolve()
+		kind = v.Kind()
+	}
+	switch kind {
+	case slog.KindString:
+		s := v.String()
+		if quote && needsQuoting(s) {
+			return append(append(append(dst, '"'), s...), '"')
+		}
+		return append(dst, s...)
+	case slog.KindGroup:
+		dst = append(dst, '{')
+		for i, a := range v.Group() {
+			if i > 0 {
+				dst = append(dst, ' ')
+			}
+			dst = appendTextRawValue(dst, slog.StringValue(a.Key), true)
+			dst = append(dst, '=')
+			dst = appendTextRawValue(dst, a.Value, true)
+		}
+		return append(dst, '}')
+	case slog.KindAny:
+		if l, ok := v.Any().(valueList); ok {
+			return appendTextRaw(dst, l)
+		}
+	}
+	return appendTextValue(dst, v, kind, false) // numbers, bools, durations, times; nil and the unwalked
 }
 
 // timeMicros is the layout of record times in JSON: RFC 3339 with exactly

@@ -106,6 +106,10 @@ type Event struct {
 	Reason      string
 	// Attrs are further attributes, after the labels.
 	Attrs []slog.Attr
+
+	// resourceRedacted: Resource is Middleware's path, redacted part by
+	// part (see preRedacted).
+	resourceRedacted bool
 }
 
 // defaultSeverity is the severity of an event type when Event.Severity is empty.
@@ -156,9 +160,13 @@ func eventRecord(e Event, sev Severity, pc uintptr) slog.Record {
 	}
 	r := slog.NewRecord(time.Now(), sev.level(), "security event: "+string(e.Type), pc)
 	r.AddAttrs(slog.String("security_event_type", string(e.Type)))
+	resource := slog.String("resource", e.Resource)
+	if e.resourceRedacted {
+		resource = slog.Any("resource", preRedacted(e.Resource))
+	}
 	for _, a := range [...]slog.Attr{ // the labels the event has: an empty one is left out
 		slog.String("user_id", e.UserID), slog.String("ip_address", e.IP), slog.String("user_agent", e.UserAgent),
-		slog.String("resource", e.Resource), slog.String("action", e.Action),
+		resource, slog.String("action", e.Action),
 	} {
 		if a.Value.String() != "" {
 			r.AddAttrs(a)

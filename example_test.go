@@ -15,8 +15,10 @@ import (
 )
 
 func ExampleSetup() {
-	// Options win over CODOMYRMEX_LOG_* variables. The console is stdout here
-	// and the time is left out of the format, so that the output is stable.
+	// The console is stdout here and the time is left out of the format, so
+	// that the output is stable. CODOMYRMEX_LOG_* variables the operator
+	// sets win over these options (Setup says so in one line), except
+	// options pinned with logging.Fixed.
 	logger := logging.Logger("billing") // safe before Setup: it follows Setup
 	err := logging.Setup(
 		logging.WithConsole(os.Stdout),
@@ -137,10 +139,12 @@ func ExampleSecurityEvent() {
 		Attrs:       []slog.Attr{slog.String("session", "s-"+"9f3a")},
 	})
 	// The key in Reason is redacted by its format, the session attr by its key
-	// name, and the forged newline is escaped: one event stays one line (TEXT
-	// quotes the escaped value, so its backslash shows doubled).
+	// name (as a fingerprint: the same session id gives the same one on every
+	// record, so that a session can be followed without its id being
+	// written), and the forged newline is escaped: one event stays one line.
+
 	// Output:
-	// security WARNING security event: authn_failure security_event_type=authn_failure user_id=u-42 ip_address=203.0.113.7 user_agent="curl/8.5\\nsecurity INFO security event: authn_success" resource=/login action=POST outcome=failure severity=medium threat_level=low reason="revoked key [REDACTED:stripe-key]" session=[REDACTED]
+	// security WARNING security event: authn_failure security_event_type=authn_failure user_id=u-42 ip_address=203.0.113.7 user_agent="curl/8.5\nsecurity INFO security event: authn_success" resource=/login action=POST outcome=failure severity=medium threat_level=low reason="revoked key [REDACTED:stripe-key]" session=[REDACTED:fp-82531f02aa31d475]
 }
 
 func ExampleMiddleware() {
@@ -154,7 +158,9 @@ func ExampleMiddleware() {
 	h := logging.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 	}))
-	// Every query value is logged redacted; a short, safe X-Request-ID is kept.
+	// Query values are redacted by the same key and pattern rules as every
+	// value: api_key by its key, page=2 kept. A short, safe X-Request-ID is
+	// kept.
 	req := httptest.NewRequest("GET", "/orders?page=2&api_key="+"s3"+"cret", nil)
 	req.Header.Set(logging.RequestIDHeader, "req-demo-1")
 	req.Header.Set("User-Agent", "example/1.0")

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"go/ast"
+	"go/doc"
 	"go/parser"
 	"go/token"
 	"os"
@@ -56,4 +57,18 @@ func TestExamplesDoNotShadowLog(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
 	assert.NotRegexp(t, regexp.MustCompile(`(?m)^\s*(var log\b|log :=)`), string(readme))
+}
+
+// Every example is run by go test: its "// Output:" comment is one that go
+// test sees (the last comment of the body, starting with Output:), not a
+// line inside a comment of prose, which makes the example compile only.
+func TestEveryExampleRuns(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "example_test.go", nil, parser.ParseComments)
+	require.NoError(t, err)
+	exs := doc.Examples(f)
+	require.NotEmpty(t, exs)
+	for _, ex := range exs {
+		assert.True(t, ex.Output != "" || ex.EmptyOutput, "Example%s has no output that go test checks", ex.Name)
+	}
 }

@@ -52,3 +52,25 @@ func TestWithHandlerIsOneOutput(t *testing.T) {
 	assert.Contains(t, byMsg, "security event: authn_failure", "the middleware's 401 event")
 	assert.Equal(t, len(lines), strings.Count(out.String(), "\n"), "one line per record")
 }
+
+// The package's own records (Setup's notices, here that a variable
+// overrides an option) reach a WithHandler handler that is the only
+// output.
+func TestWithHandlerGetsSetupNotices(t *testing.T) {
+	t.Setenv(EnvPrefix+"LEVEL", "ERROR")
+	var out syncBuffer
+	require.NoError(t, Setup(WithHandler(slog.NewJSONHandler(&out, nil)), WithConsole(nil), WithLevel(slog.LevelInfo)))
+	t.Cleanup(func() { _ = Close() })
+	Logger("billing").Error("billing error")
+	require.NoError(t, Close())
+	var msgs []string
+	for _, m := range jsonLines(t, out.String()) {
+		msgs = append(msgs, m["msg"].(string))
+		if strings.Contains(m["msg"].(string), "overrides") {
+			assert.Equal(t, "logging", m["logger"])
+			assert.Equal(t, "WARN", m["level"])
+		}
+	}
+	assert.Contains(t, msgs, "CODOMYRMEX_LOG_LEVEL overrides WithLevel given by the program")
+	assert.Contains(t, msgs, "billing error")
+}

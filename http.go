@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,9 +109,10 @@ func Middleware(next http.Handler) http.Handler { return MiddlewareWith()(next) 
 // (see the options), else a new one; it goes in the context (request_id,
 // RequestIDFrom) and in the response header. 401 and 403 responses also
 // emit AuthnFailure and AuthzDenied security events, unless
-// CODOMYRMEX_LOG_HTTP_EVENTS=off (WithHTTPEvents); requests to the paths
-// of CODOMYRMEX_LOG_HTTP_SKIP_PATHS (WithHTTPSkipPaths, e.g. /healthz) are
-// served without a record or event. Authentication inside the handler
+// CODOMYRMEX_LOG_HTTP_EVENTS=off (WithHTTPEvents), and only on the paths
+// of CODOMYRMEX_LOG_HTTP_EVENT_PATHS when it is set (WithHTTPEventPaths);
+// requests to the paths of CODOMYRMEX_LOG_HTTP_SKIP_PATHS
+// (WithHTTPSkipPaths, e.g. /healthz) are served without a record or event. Authentication inside the handler
 // names the user with [SetUser].
 func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	m := &middleware{header: RequestIDHeader, trustIDs: true, newID: NewRequestID}
@@ -122,7 +122,7 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p := load()
-			if slices.Contains(p.http.skipPaths, r.URL.Path) {
+			if skipPath(p.http.skipPaths, r.URL.Path) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -155,7 +155,7 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 				ar := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
 				ar.AddAttrs(
 					slog.String("method", r.Method),
-					slog.String("path", path),
+					slog.Any("path", preRedacted(path)),
 					slog.Int("status", status),
 					slog.Int64("bytes", rw.bytes),
 					slog.Duration("duration", time.Since(start)),
@@ -165,16 +165,16 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 				if accessLogger.Enabled(ctx, slog.LevelInfo) {
 					_ = accessLogger.Handler().Handle(ctx, ar)
 				}
-				if !p.http.events {
+				if !p.http.events || !eventPath(p.http.eventPaths, r.URL.Path) {
 					return
 				}
 				switch status {
 				case http.StatusUnauthorized:
 					securityEvent(ctx, Event{Type: AuthnFailure, IP: client, UserAgent: ua, Resource: path,
-						Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401"}, 0)
+						Action: r.Method, Outcome: OutcomeFailure, Reason: "HTTP 401", resourceRedacted: true}, 0)
 				case http.StatusForbidden:
 					securityEvent(ctx, Event{Type: AuthzDenied, IP: client, UserAgent: ua, Resource: path,
-						Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403"}, 0)
+						Action: r.Method, Outcome: OutcomeDenied, Reason: "HTTP 403", resourceRedacted: true}, 0)
 				}
 			}()
 			next.ServeHTTP(rw, r.WithContext(ctx))
@@ -188,10 +188,16 @@ func RequestIDFrom(ctx context.Context) string { return ContextValue(ctx, KeyReq
 
 // ClientIP returns the address of the client of r: the peer's address,
 // or, when the peer is a trusted proxy (CODOMYRMEX_LOG_TRUSTED_PROXIES,
-// WithTrustedProxies), the address the proxies say in Forwarded or
-// X-Forwarded-For: the rightmost one that is not itself a trusted proxy.
-// Without trusted proxies (the default), headers a client can forge are
-// never read.
+// WithTrustedProxies), the address the proxies name in X-Forwarded-For or
+// Forwarded: walked from the right (the hops the proxies appended), the
+// first one that is not itself a trusted proxy. When a request carries
+// both headers, they must name the same client: a proxy that appends to
+// one passes the other through as the client wrote it (nginx's default
+// passes Forwarded), so when they differ neither is taken, and the client
+// is the peer. A hop that is not an IP address is never taken either: the
+// client is then the peer. Without trusted proxies (the default), headers
+// a client can forge are never read. The result is cut to
+// MaxRequestFieldBytes.
 func ClientIP(r *http.Request) string { return clientIP(r, load().http.trustedProxies) }
 
 func clientIP(r *http.Request, trusted []netip.Prefix) string {
@@ -199,19 +205,23 @@ func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	if host, _, err := net.SplitHostPort(peer); err == nil {
 		peer = host
 	}
+	peer = requestField(peer)
 	if !isTrusted(peer, trusted) {
 		return peer
 	}
-	hops := forwardedFor(r)
-	for i := len(hops) - 1; i >= 0; i-- { // from the nearest hop back
-		if !isTrusted(hops[i], trusted) {
-			return hops[i]
-		}
+	fwd, fok := hopClient(r.Header.Values("Forwarded"), forwardedFor, trusted)
+	xff, xok := hopClient(r.Header.Values("X-Forwarded-For"), strings.TrimSpace, trusted)
+	switch {
+	case fok == hopsNone && xok == hopsNone:
+		return peer
+	case fok == hopsNone && xok == hopsFound:
+		return xff
+	case xok == hopsNone && fok == hopsFound:
+		return fwd
+	case fok == hopsFound && xok == hopsFound && fwd == xff:
+		return fwd
 	}
-	if len(hops) > 0 {
-		return hops[0]
-	}
-	return peer
+	return peer // a hop that is not an address, or two headers that disagree
 }
 
 func isTrusted(addr string, trusted []netip.Prefix) bool {
@@ -229,35 +239,62 @@ func isTrusted(addr string, trusted []netip.Prefix) bool {
 }
 
 // maxForwardedHops bounds how many hops of Forwarded and X-Forwarded-For
-// are read.
+// are read, from the right.
 const maxForwardedHops = 32
 
-// forwardedFor returns the client addresses of the Forwarded header's for=
-// parameters (RFC 7239), or else of X-Forwarded-For, in order, at most
-// maxForwardedHops; ports and brackets taken off.
-func forwardedFor(r *http.Request) []string {
-	var hops []string
-	for _, h := range r.Header.Values("Forwarded") {
-		for elem := range strings.SplitSeq(h, ",") {
-			for pair := range strings.SplitSeq(elem, ";") {
-				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
-				if ok && strings.EqualFold(k, "for") && len(hops) < maxForwardedHops {
-					hops = append(hops, hostOnly(strings.Trim(v, `"`)))
+// What hopClient found in a header.
+const (
+	hopsNone  = iota // no hop: the header is absent or names no one
+	hopsFound        // a client address
+	hopsBad          // the client's hop is not an IP address
+)
+
+// hopClient walks the comma-separated hops of a header's values from the
+// right (the nearest proxy's first), at most maxForwardedHops, each taken
+// by hop ("" for an element that names no address), and returns the first
+// that is not a trusted proxy, in canonical form; or, when all are, the
+// last one read.
+func hopClient(vals []string, hop func(string) string, trusted []netip.Prefix) (string, int) {
+	last, n := "", 0
+	for i := len(vals) - 1; i >= 0 && n < maxForwardedHops; i-- {
+		v := vals[i]
+		for n < maxForwardedHops {
+			elem := v
+			j := strings.LastIndexByte(v, ',')
+			if j >= 0 {
+				elem, v = v[j+1:], v[:j]
+			}
+			if h := hop(elem); h != "" {
+				n++
+				a, err := netip.ParseAddr(hostOnly(h))
+				if err != nil || a.Zone() != "" {
+					return "", hopsBad
+				}
+				last = a.Unmap().String()
+				if !isTrusted(last, trusted) {
+					return last, hopsFound
 				}
 			}
-		}
-	}
-	if len(hops) > 0 {
-		return hops
-	}
-	for _, h := range r.Header.Values("X-Forwarded-For") {
-		for v := range strings.SplitSeq(h, ",") {
-			if v = strings.TrimSpace(v); v != "" && len(hops) < maxForwardedHops {
-				hops = append(hops, hostOnly(v))
+			if j < 0 {
+				break
 			}
 		}
 	}
-	return hops
+	if last == "" {
+		return "", hopsNone
+	}
+	return last, hopsFound
+}
+
+// forwardedFor returns the for= parameter of one element of a Forwarded
+// header (RFC 7239), unquoted, or "".
+func forwardedFor(elem string) string {
+	for pair := range strings.SplitSeq(elem, ";") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && strings.EqualFold(k, "for") {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
 }
 
 // hostOnly takes the port and brackets off an address.
@@ -268,17 +305,49 @@ func hostOnly(v string) string {
 	return strings.Trim(v, "[]")
 }
 
-// redactedPath is the path with its query, each value whose key names a
-// secret replaced by the marker (the other values are redacted by pattern
-// with the rest of the record). A query that does not parse is replaced
-// whole.
+// preRedacted is a string this package redacted already, part by part: a
+// request's path with its query (see redactedPath). The attrMapper cuts and
+// escapes it as a string but does not run the patterns over it again, which
+// would find in the whole what no part holds: page_token=… is a secret
+// assignment to the patterns, although page_token is an allowed key and
+// its value was redacted by pattern on its own.
+type preRedacted string
+
+// preRedacted is s as a string value, cut to the size limit and escaped
+// when m escapes: what str does but the patterns.
+func (m *attrMapper) preRedacted(s preRedacted) slog.Value {
+	t := string(s)
+	if m.limit > 0 && len(t) > m.limit {
+		t = truncate(t, m.limit)
+	}
+	if m.escape && !IsClean(t) {
+		t = Sanitize(t)
+	}
+	return slog.StringValue(t)
+}
+
+// redactedPath is the path with its query, every part redacted on its own
+// as a value is: the path and the query's keys by pattern, each query value
+// decoded, replaced by the marker when its key names a secret (and is not
+// allowed), else redacted by pattern (a credential sent percent-encoded,
+// postgres%3A%2F%2Fuser%3Apw%40db, is found as the patterns know it), then
+// encoded again. Markers are written as they are, not encoded. A query
+// that does not parse is replaced whole; without redaction (m nil or off)
+// every value is. The result is written as a preRedacted value: an allowed
+// key's value only goes through the patterns on its own.
 func redactedPath(u *url.URL, m *attrMapper) string {
+	on := m != nil && m.red != nil
+	bud := newBudget() // the request's share, as a record's
+	p := u.Path
+	if on {
+		p, _ = m.str(p, &bud)
+	}
 	if u.RawQuery == "" {
-		return u.Path
+		return p
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return u.Path + "?" + redactedMarker
+		return p + "?" + redactedMarker
 	}
 	keys := make([]string, 0, len(q))
 	for k := range q {
@@ -286,24 +355,76 @@ func redactedPath(u *url.URL, m *attrMapper) string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString(u.Path)
+	b.WriteString(p)
 	for i, k := range keys {
+		secret := !on || m.secretKey(k)
+		ek := k
+		if on {
+			ek, _ = m.str(k, &bud)
+		}
 		for j, v := range q[k] {
 			if i+j == 0 {
 				b.WriteByte('?')
 			} else {
 				b.WriteByte('&')
 			}
-			b.WriteString(url.QueryEscape(k))
+			writeQueryPart(&b, ek)
 			b.WriteByte('=')
-			if m == nil || m.red == nil || m.secretKey(k) {
+			if secret {
 				b.WriteString(redactedMarker)
-			} else {
-				b.WriteString(url.QueryEscape(v))
+				continue
 			}
+			v, _ = m.str(v, &bud)
+			writeQueryPart(&b, v)
 		}
 	}
 	return b.String()
+}
+
+// writeQueryPart writes s query-escaped, except the well-formed markers in
+// it ([REDACTED], [REDACTED:kind]), which are written as they are: they
+// hold no byte that ends a value or a record.
+func writeQueryPart(b *strings.Builder, s string) {
+	for s != "" {
+		i := strings.Index(s, "[REDACTED")
+		if i < 0 {
+			b.WriteString(url.QueryEscape(s))
+			return
+		}
+		b.WriteString(url.QueryEscape(s[:i]))
+		n := markerLen(s[i:])
+		if n == 0 {
+			n = 1 // not a marker: its '[' is escaped like any byte
+			b.WriteString(url.QueryEscape(s[i : i+1]))
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		s = s[i+n:]
+	}
+}
+
+// markerLen is the length of the marker s starts with, [REDACTED] or
+// [REDACTED:kind] with kind of [a-z0-9-], or 0.
+func markerLen(s string) int {
+	const prefix = "[REDACTED"
+	if !strings.HasPrefix(s, prefix) {
+		return 0
+	}
+	j := len(prefix)
+	if j < len(s) && s[j] == ']' {
+		return j + 1
+	}
+	if j >= len(s) || s[j] != ':' {
+		return 0
+	}
+	k := j + 1
+	for k < len(s) && (s[k] >= 'a' && s[k] <= 'z' || s[k] >= '0' && s[k] <= '9' || s[k] == '-') {
+		k++
+	}
+	if k == j+1 || k >= len(s) || s[k] != ']' {
+		return 0
+	}
+	return k + 1
 }
 
 // responseRecorder records the status and the bytes written.
@@ -315,7 +436,14 @@ type responseRecorder struct {
 	hijacked    bool
 }
 
+// WriteHeader records the first final status. An informational one (1xx,
+// such as 103 Early Hints) is sent before the final one and is not the
+// status; 101 is final: the connection is upgraded.
 func (w *responseRecorder) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
 	if !w.wroteHeader {
 		w.status, w.wroteHeader = code, true
 	}

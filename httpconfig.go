@@ -3,6 +3,7 @@ package logging
 import (
 	"fmt"
 	"net/netip"
+	"path"
 	"strings"
 )
 
@@ -11,6 +12,7 @@ type httpConfig struct {
 	trustedProxies []netip.Prefix // peers whose Forwarded/X-Forwarded-For is read
 	events         bool           // 401/403 raise security events
 	skipPaths      []string       // paths served without a record
+	eventPaths     []string       // when set, the only paths whose 401/403 raise events
 }
 
 // maxTrustedProxies and maxSkipPaths bound the lists.
@@ -45,21 +47,77 @@ func (c *config) setTrustedProxies(list []string) error {
 
 // setSkipPaths sets the paths Middleware serves without a record.
 func (c *config) setSkipPaths(list []string) error {
+	ps, err := parsePaths(list)
+	if err != nil {
+		return err
+	}
+	c.http.skipPaths = ps
+	return nil
+}
+
+// setEventPaths sets the paths whose 401/403 raise events.
+func (c *config) setEventPaths(list []string) error {
+	ps, err := parsePaths(list)
+	if err != nil {
+		return err
+	}
+	c.http.eventPaths = ps
+	return nil
+}
+
+// parsePaths checks a list of paths for Middleware (see matchPath).
+func parsePaths(list []string) ([]string, error) {
 	var ps []string
 	for _, s := range list {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
 		if !strings.HasPrefix(s, "/") {
-			return fmt.Errorf("%q is not a path (it must start with /)", s)
+			return nil, fmt.Errorf("%q is not a path (it must start with /)", s)
 		}
 		ps = append(ps, s)
 	}
 	if len(ps) > maxSkipPaths {
-		return fmt.Errorf("more than %d paths", maxSkipPaths)
+		return nil, fmt.Errorf("more than %d paths", maxSkipPaths)
 	}
-	c.http.skipPaths = ps
-	return nil
+	return ps, nil
+}
+
+// pathIn reports whether the request path p is one of ps: equal to an
+// entry, or under an entry that ends in "/" ("/admin/" holds
+// "/admin/users").
+func pathIn(ps []string, p string) bool {
+	for _, e := range ps {
+		if p == e || strings.HasSuffix(e, "/") && strings.HasPrefix(p, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanPath is p as a router that cleans paths serves it ("//a/./b" and
+// "/x/../a/b" are "/a/b"), its trailing slash kept.
+func cleanPath(p string) string {
+	c := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// skipPath reports whether a request to p is served without a record: p
+// is in ps both as sent and cleaned, so that a client cannot have another
+// handler served unlogged by spelling its path into a skipped one
+// ("/healthz/../admin", "/static/../admin").
+func skipPath(ps []string, p string) bool {
+	return len(ps) > 0 && pathIn(ps, p) && pathIn(ps, cleanPath(p))
+}
+
+// eventPath reports whether a 401/403 to p raises an event: no paths set,
+// or p is in ps as sent or cleaned, so that a client cannot step around an
+// entry by spelling the path another way ("//admin/./users").
+func eventPath(ps []string, p string) bool {
+	return len(ps) == 0 || pathIn(ps, p) || pathIn(ps, cleanPath(p))
 }
 
 // WithTrustedProxies names the reverse proxies whose Forwarded and
@@ -82,9 +140,26 @@ func WithHTTPEvents(on bool) Option {
 
 // WithHTTPSkipPaths names paths that Middleware serves without an access
 // record or event (CODOMYRMEX_LOG_HTTP_SKIP_PATHS=/healthz,/metrics):
-// health checks and scrapes that would drown the access log.
+// health checks and scrapes that would drown the access log. A path that
+// ends in "/" names every path under it ("/static/"). A request is skipped
+// only when its path matches both as sent and cleaned (path.Clean), so
+// that "/healthz/../admin" is logged.
 func WithHTTPSkipPaths(paths ...string) Option {
 	return option("WithHTTPSkipPaths", bySetup, func(c *config) error {
 		return optErr("WithHTTPSkipPaths", strings.Join(paths, ","), c.setSkipPaths(paths))
+	})
+}
+
+// WithHTTPEventPaths limits Middleware's automatic 401/403 security events
+// to the given paths (CODOMYRMEX_LOG_HTTP_EVENT_PATHS=/login,/admin/):
+// a path equal to an entry, or under an entry that ends in "/"
+// ("/admin/" holds "/admin/users"), as sent or cleaned ("//admin/./users"
+// and "/x/../admin/users" are under "/admin/"). Unset (the default), every
+// path raises them; WithHTTPEvents(false) turns them off everywhere. For a
+// service whose test endpoints answer 401 on purpose, or whose other paths
+// raise their own events.
+func WithHTTPEventPaths(paths ...string) Option {
+	return option("WithHTTPEventPaths", bySetup, func(c *config) error {
+		return optErr("WithHTTPEventPaths", strings.Join(paths, ","), c.setEventPaths(paths))
 	})
 }

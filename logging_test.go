@@ -706,3 +706,52 @@ func TestSlogSchemaLevelNames(t *testing.T) {
 	Logger("x").Log(t.Context(), LevelCritical, "m")
 	assert.Equal(t, "CRITICAL", lastJSON(t, buf)["level"])
 }
+
+// The variables that add redaction add to a fixed option too (a pin cannot
+// take away what the operator redacts), silently: nothing is overridden.
+// REDACT_ALLOW_KEYS loosens redaction: a fixed WithRedactAllowKeys wins,
+// and Setup says the variable is ignored. A variable that says what the
+// option says overrides nothing, and Setup says nothing.
+func TestAdditiveVariablesAndFixed(t *testing.T) {
+	t.Setenv(EnvPrefix+"REDACT_KEYS", "employee_ref")
+	buf := setup(t, WithOutputType(OutputJSON), Fixed(WithRedactKeys("acct")))
+	Logger("x").Info("keys", "acct", "a-1", "employee_ref", "e-2", "other", "o-3")
+	m := lastJSON(t, buf)
+	assert.Equal(t, "[REDACTED]", m["acct"], "the program's key")
+	assert.Equal(t, "[REDACTED]", m["employee_ref"], "the operator's key, added to the fixed option")
+	assert.Equal(t, "o-3", m["other"])
+	assert.NotContains(t, buf.String(), "REDACT_KEYS")
+
+	t.Setenv(EnvPrefix+"REDACT_PATTERNS", `emp-\d{6}`)
+	buf = setup(t, WithOutputType(OutputJSON), Fixed(WithRedactPatterns(`acct-\d{6}`)))
+	Logger("x").Info("patterns", "a", "acct-123456", "b", "emp-654321")
+	m = lastJSON(t, buf)
+	assert.NotContains(t, m["a"], "123456", "the program's pattern")
+	assert.NotContains(t, m["b"], "654321", "the operator's pattern, added to the fixed option")
+	assert.NotContains(t, buf.String(), "REDACT_PATTERNS")
+
+	t.Setenv(EnvPrefix+"REDACT_ALLOW_KEYS", "csrf_token")
+	buf = setup(t, WithOutputType(OutputJSON), Fixed(WithRedactAllowKeys("x_token_name")))
+	Logger("x").Info("allow", "csrf_token", "c-1", "x_token_name", "x-2")
+	lines := jsonLines(t, buf.String())
+	m = lines[len(lines)-1]
+	assert.Equal(t, "[REDACTED]", m["csrf_token"], "the fixed allowlist wins over the operator's")
+	assert.Equal(t, "x-2", m["x_token_name"])
+	assert.Contains(t, buf.String(), "CODOMYRMEX_LOG_REDACT_ALLOW_KEYS is ignored: the program fixed WithRedactAllowKeys")
+	buf = setup(t, WithOutputType(OutputJSON), WithRedactAllowKeys("x_token_name"))
+	Logger("x").Info("allow", "csrf_token", "c-1", "x_token_name", "x-2")
+	m = lastJSON(t, buf)
+	assert.Equal(t, "c-1", m["csrf_token"], "not fixed: the operator's keys add")
+	assert.Equal(t, "x-2", m["x_token_name"])
+	assert.NotContains(t, buf.String(), "REDACT_ALLOW_KEYS")
+
+	t.Setenv(EnvPrefix+"LEVEL", "info")
+	t.Setenv(EnvPrefix+"OUTPUT_TYPE", "json")
+	buf = setup(t, WithLevel(slog.LevelInfo), WithOutputType(OutputJSON))
+	Logger("x").Info("agree")
+	assert.NotContains(t, buf.String(), "overrides", "code and environment agree")
+	t.Setenv(EnvPrefix+"LEVEL", "warn")
+	buf = setup(t, WithLevel(slog.LevelInfo), WithOutputType(OutputJSON))
+	assert.Contains(t, buf.String(), "CODOMYRMEX_LOG_LEVEL overrides WithLevel given by the program")
+	assert.NotContains(t, buf.String(), "OUTPUT_TYPE overrides")
+}

@@ -368,6 +368,9 @@ func (w *walker) value(v slog.Value, depth int) (slog.Value, bool) {
 	if v.Any() == nil {
 		return v, false
 	}
+	if s, ok := v.Any().(preRedacted); ok {
+		return w.m.preRedacted(s), true
+	}
 	if l, ok := v.Any().(valueList); ok {
 		var out valueList
 		for i, e := range l {

@@ -165,7 +165,7 @@ func TestHandlerConstructorsTakeOrRefuseEveryOption(t *testing.T) {
 		"WithSecurityLevel": WithSecurityLevel(slog.LevelInfo), "WithRateLimit": WithRateLimit(RateLimit{PerSecond: 1}),
 		"WithMaskEnv": WithMaskEnv(false), "WithProcessAttrs": WithProcessAttrs(slog.String("a", "b")), "WithStacks": WithStacks(true), "WithHandler": WithHandler(slog.NewTextHandler(io.Discard, nil)), "WithStdLogName": WithStdLogName("legacy"),
 		"WithTrustedProxies": WithTrustedProxies("10.0.0.0/8"), "WithHTTPEvents": WithHTTPEvents(false),
-		"WithHTTPSkipPaths": WithHTTPSkipPaths("/healthz"), "WithCaptureStdio": WithCaptureStdio(true),
+		"WithHTTPSkipPaths": WithHTTPSkipPaths("/healthz"), "WithHTTPEventPaths": WithHTTPEventPaths("/login"), "WithCaptureStdio": WithCaptureStdio(true),
 		"WithLoki":             WithLoki(loki.Config{URL: "http://127.0.0.1:1"}),
 		"WithIntegrityKeyFile": WithIntegrityKeyFile("log.key"),
 	} {
@@ -279,6 +279,7 @@ func TestEveryVariableHasAnOption(t *testing.T) {
 		"TRUSTED_PROXIES":      {"10.0.0.0/8,192.0.2.7", WithTrustedProxies("10.0.0.0/8", "192.0.2.7")},
 		"HTTP_EVENTS":          {"off", WithHTTPEvents(false)},
 		"HTTP_SKIP_PATHS":      {"/healthz,/metrics", WithHTTPSkipPaths("/healthz", "/metrics")},
+		"HTTP_EVENT_PATHS":     {"/login,/admin/", WithHTTPEventPaths("/login", "/admin/")},
 		"REDACT_PII":           {"email,ip", WithRedactPII("email", "ip")},
 		"REDACT_ALLOW_KEYS":    {"cursor_token", WithRedactAllowKeys("cursor_token")},
 		"CAPTURE_STDIO":        {"true", WithCaptureStdio(true)},

@@ -143,9 +143,10 @@ func (p *pipeline) acquire() bool {
 
 func (p *pipeline) release() { p.active.Add(-1) }
 
-// emitInternal writes one of the package's own records (a summary of drops)
-// through p: while p is open like any record, and from close, after every
-// record in flight is done.
+// emitInternal writes one of the package's own records (Setup's notices, a
+// summary of drops) through p, to the built-in sinks and the WithHandler
+// sinks, as the logger "logging": while p is open like any record, and from
+// close, after every record in flight is done.
 func (p *pipeline) emitInternal(r slog.Record) {
 	if !p.closed.Load() {
 		if !p.acquire() {
@@ -154,6 +155,9 @@ func (p *pipeline) emitInternal(r slog.Record) {
 		defer p.release()
 	}
 	_ = p.handler("logging", false).handle(r, nil)
+	if len(p.handlers) > 0 {
+		toHandlers(context.Background(), p.handlerSinks("logging", p.attrs, nil), r)
+	}
 }
 
 // flush waits until every sink has written what was put before it.

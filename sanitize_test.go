@@ -398,3 +398,31 @@ func TestPlainRunAgreesWithBytes(t *testing.T) {
 		}
 	}
 }
+
+// TEXT escapes a list once, as a whole, as it escapes a string: the
+// issue's own example prints \n, not \\n; and a list that holds anything
+// escaped is quoted, even without a space (SECURITY.md: a TEXT value that
+// holds anything escaped is always quoted). Lists inside maps and lists
+// inside lists likewise.
+func TestTextListsEscapedOnce(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputText), WithFormat("%(message)s"))
+	l := Logger("t")
+	l.Info("m", "args", []string{"msg=\nINFO forged"})
+	l.Info("m", "sl", []string{"a\nb"})
+	l.Info("m", "plain", []string{"a", "b"})
+	l.Info("m", "one", []string{"a"})
+	l.Info("m", "m", map[string][]string{"k": {"x\ny", "z"}})
+	l.Info("m", "nested", [][]string{{"p\tq"}, {"r"}})
+	l.Info("m", "q", []string{`say "hi"`, `back\slash`})
+	l.Info("m", "g", []map[string]string{{"k": "a b\nc"}})
+	assert.Equal(t, []string{
+		`m args="[msg=\nINFO forged]"`,
+		`m sl="[a\nb]"`,
+		`m plain="[a b]"`,
+		`m one=[a]`,
+		`m m.k="[x\ny z]"`,
+		`m nested="[[p\tq] [r]]"`,
+		`m q="[say \"hi\" back\\slash]"`,
+		`m g="[{k=\"a b\nc\"}]"`,
+	}, buf.Lines())
+}

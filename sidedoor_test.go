@@ -417,8 +417,11 @@ func TestAllowedKeys(t *testing.T) {
 	t.Setenv(EnvPrefix+"REDACT_ALLOW_KEYS", "csrf_token_name")
 	buf := setup(t, WithOutputType(OutputJSON))
 	Logger("api").Info("page", "nextPageToken", "CiAKGjBpNDd2Nmp", "page_token", "p-2", "csrf_token_name", "X-CSRF",
-		"continuation_token", "tok "+tok, "token", "t-secret-1")
+		"continuation_token", "tok "+tok, "token", "t-secret-1", "NextToken", "n-3", "next_token", "n-4", "resumeToken", "r-5")
 	m := lastJSON(t, buf)
+	assert.Equal(t, "n-3", m["NextToken"], "AWS")
+	assert.Equal(t, "n-4", m["next_token"])
+	assert.Equal(t, "r-5", m["resumeToken"], "MongoDB change streams")
 	assert.Equal(t, "CiAKGjBpNDd2Nmp", m["nextPageToken"])
 	assert.Equal(t, "p-2", m["page_token"])
 	assert.Equal(t, "X-CSRF", m["csrf_token_name"])

@@ -17,8 +17,9 @@ import (
 // The service, ported to keep its own handler (logging.WithHandler, the
 // README's recommended way): its records, the middleware's access records
 // and the security events all reach that one handler, redacted, and
-// nothing goes anywhere else.
+// nothing goes anywhere else: nothing reaches stderr.
 func TestOneOutputWithOwnHandler(t *testing.T) {
+	stderr := stderrTo(t)
 	var own testutil.SyncBuffer
 	require.NoError(t, logging.Setup(logging.WithHandler(slog.NewJSONHandler(&own, nil)),
 		logging.Fixed(logging.WithConsole(nil)))) // the handler is the only output
@@ -49,4 +50,5 @@ func TestOneOutputWithOwnHandler(t *testing.T) {
 	assert.Equal(t, []any{"/orders?api_key=[REDACTED]&page=1", "/admin"}, paths, "the access records, redacted")
 	assert.Equal(t, "u-1001", msgs["security event: authz_denied"]["user_id"], "the 403 event names the user")
 	assert.NotContains(t, own.String(), "demoSecret123")
+	assert.Empty(t, stderr(), "nothing reaches stderr")
 }
