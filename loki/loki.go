@@ -1420,6 +1420,10 @@ func (c *Client) Close(ctx context.Context) error {
 	defer cancel(nil)
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
 	c.closing = true
+	// Close tries once more whatever the last push found (Loki may be back,
+	// the sender waiting out its backoff); waitsInSpool stops it at the
+	// first failure.
+	c.down = false
 	c.spool.acquire()
 	// Loki known down (the last push found it unreachable or refusing the
 	// client) and a spool to keep the records: Close does not wait for an

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -245,9 +246,10 @@ func TestSpoolKeptWhenLokiRefusesTheClient(t *testing.T) {
 }
 
 // With a spool, Close while Loki is known down does not wait for its
-// flush deadline (the test's clock never fires it): what is queued goes
-// to the spool at once, and the next start sends it. Before, Close spent
-// the whole FlushTimeout retrying.
+// flush deadline (the test's clock never fires it): it tries once (Loki
+// may be back), and at that failure what is queued goes to the spool at
+// once, and the next start sends it. Before, Close spent the whole
+// FlushTimeout retrying.
 func TestCloseWhileDownSpoolsAtOnce(t *testing.T) {
 	srv := lokitest.NewServer()
 	defer srv.Close()
@@ -277,5 +279,33 @@ func TestCloseWhileDownSpoolsAtOnce(t *testing.T) {
 	require.NoError(t, srv.WaitLines(watched(t), 100))
 	require.NoError(t, c2.Close(context.Background()))
 	assert.Equal(t, want, srv.KeptLines())
-	assert.Equal(t, 2, requests, "Close made no push of its own: Loki was known down")
+	assert.Equal(t, 3, requests, "Close made one push of its own, and no retry: Loki was known down")
+}
+
+// Loki found down by the last push but back by the time of Close: Close's
+// own try finds it, and everything is sent (the spool too) before Close
+// returns, not left for a next start.
+func TestCloseAfterOutageEndedSends(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	clk.set(cfg.BatchWait, atOnce)
+	c, err := New(cfg)
+	require.NoError(t, err)
+	want := lineList("b", 50)
+	c.Push(Entry{Time: time.Unix(1, 0), Line: want[0]})
+	clk.next(t) // the push failed, and its retry from the spool: Loki is known down
+	for i, l := range want[1:] {
+		c.Push(Entry{Time: time.Unix(1, int64(i+1)), Line: l})
+	}
+	srv.SetStatus(0) // back, while the sender waits out its backoff
+	require.NoError(t, closeSpooling(t, c))
+	assert.Equal(t, want, srv.KeptLines())
+	st := c.Stats()
+	assert.Zero(t, st.Dropped)
+	assert.Equal(t, st.Spooled, st.Replayed, "what was spooled was sent")
+	segs, err := filepath.Glob(filepath.Join(cfg.SpoolDir, "*.seg"))
+	require.NoError(t, err)
+	assert.Empty(t, segs, "nothing left for a next start")
 }
