@@ -15,6 +15,14 @@
 // directory; a segment file is deleted once all its records were accepted
 // or given up.
 //
+// A push Loki leaves unanswered for HangAfter (1s by default) means Loki
+// hangs: its batch is written to the spool then, while the push goes on
+// (a 2xx after all counts it sent, and its copy in the spool is passed
+// over, never sent again); from then on, and while an outage lasts, what
+// Push queues goes to the spool at the sender's next wake, so that a
+// crash loses only what the sender has not woken for yet (see the
+// README's "Central logging with Loki" for the whole window).
+//
 // Two kinds of failure are told apart. Loki unreachable (a network error,
 // no answer, 429, 502, 503, 504) or refusing the client itself (a 3xx,
 // 401, 403, 404: the URL, the credentials, the tenant) is an outage: with
@@ -91,11 +99,20 @@ type Config struct {
 	// Loki is unreachable or the memory queue is over half full, to be sent
 	// later, by this client or the next one started with the same
 	// directory (see the package documentation). Empty: memory only.
-	SpoolDir       string
-	SpoolMaxBytes  int64 // bytes of the spool's files, at most; default 256 MiB
+	SpoolDir      string
+	SpoolMaxBytes int64 // bytes of the spool's files, at most; default 256 MiB
+	// HangAfter, with a spool, is how long a push may go unanswered before
+	// Loki counts as hanging: the batch being pushed is then written to
+	// the spool (and taken out again, unsent, if Loki answers 2xx after
+	// all), and until Loki answers, what is queued goes to the spool at
+	// each wake of the sender instead of waiting in memory. Default 1s;
+	// it bounds how long a record can be pushed but neither sent nor on
+	// disk while Loki hangs.
+	HangAfter      time.Duration
 	retryBaseDelay time.Duration
 	// after is the clock of every wait: the batch wait, a request's
-	// timeout, retry backoff and Retry-After, and Close's flush deadline.
+	// timeout, HangAfter, retry backoff and Retry-After, and Close's flush
+	// deadline.
 	// It is time.After unless a test drives time itself.
 	after func(time.Duration) <-chan time.Time
 }
@@ -120,6 +137,7 @@ const (
 	DefaultQueueBytes   = 64 << 20
 	DefaultMaxTries     = 10 // as Promtail and Grafana Alloy
 	DefaultMaxRetryAge  = 5 * time.Minute
+	DefaultHangAfter    = time.Second
 )
 
 // Loki's own limits (its defaults): a label set or tenant beyond them makes
@@ -324,7 +342,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.BatchSize < 0 || c.QueueSize < 0 || c.BatchWait < 0 || c.Timeout < 0 || c.FlushTimeout < 0 || c.MaxBackoff < 0 ||
-		c.MaxLineBytes < 0 || c.QueueBytes < 0 || c.MaxTries < 0 || c.MaxRetryAge < 0 {
+		c.MaxLineBytes < 0 || c.QueueBytes < 0 || c.MaxTries < 0 || c.MaxRetryAge < 0 || c.HangAfter < 0 {
 		return errors.New("sizes and durations must not be negative")
 	}
 	if c.SpoolMaxBytes < 0 {
@@ -361,7 +379,7 @@ type Stats struct {
 	Dropped       uint64 // records given up: queue (and spool) full, refused by Loki, tries spent, unsent at Close, or read back corrupt from the spool
 	Retries       uint64 // push attempts that were retried
 	FailedBatches uint64 // batches dropped (a refused batch split to its refused records counts each): see Client.send and Client.sendSpooled
-	Pending       int    // records queued in memory or in the batch being sent (not those in the spool)
+	Pending       int    // records queued in memory or in the batch being sent (not those in the spool, a batch written there while its push hangs included)
 	Spooled       uint64 // records written to the spool (Config.SpoolDir)
 	Replayed      uint64 // records read back from the spool and accepted by Loki (counted in Sent too)
 	SpoolTorn     uint64 // spool records skipped as torn or corrupt (a crash's torn tail), never sent
@@ -437,6 +455,7 @@ func New(cfg Config) (*Client, error) {
 	defaultTo(&cfg.MaxRetryAge, DefaultMaxRetryAge)
 	defaultTo(&cfg.retryBaseDelay, 100*time.Millisecond)
 	defaultTo(&cfg.SpoolMaxBytes, DefaultSpoolMaxBytes)
+	defaultTo(&cfg.HangAfter, DefaultHangAfter)
 	if cfg.after == nil {
 		cfg.after = time.After
 	}
@@ -977,7 +996,7 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 			c.spool.commit()
 			return true
 		}
-		ans, err := c.post(body, stop)
+		ans, _, err := c.await(body, nil, stop)
 		out := classify(ans, err)
 		key, text := c.cause(ans, err, batch)
 		if out == serverError {
@@ -1096,13 +1115,22 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			c.drop(batch, err)
 			return true
 		}
-		ans, err := c.post(body, stop)
+		ans, spooled, err := c.await(body, batch, stop)
 		out := classify(ans, err)
 		key, text := c.cause(ans, err, batch)
 		if out == pushed {
 			c.sent.Add(uint64(len(batch)))
+			c.spool.sent(spooled) // its copy in the spool is not sent again
 			c.inFlight.Store(0)
 			c.recovered()
+			return true
+		}
+		if out == badBatch && spooled > 0 {
+			// Loki refused the batch after it was spooled while Loki hung:
+			// it is split from the spool, by the spool's sender. What did
+			// not fit in the spool waits in memory, behind it.
+			c.failure(key, text, "")
+			c.requeue(batch[spooled:])
 			return true
 		}
 		if out == badBatch {
@@ -1116,21 +1144,25 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			continue
 		}
 		select {
-		case <-stop: // stopping, not failing: Close sends the batch again, or spools it
-			c.requeue(batch)
+		case <-stop: // stopping, not failing: Close sends the batch again (from the spool if it is there), or spools it
+			c.requeue(batch[spooled:])
 			return false
 		default:
 		}
 		if out != serverError {
 			c.down = true
 		}
-		if c.spool.writable() {
+		if spooled > 0 || c.spool.writable() {
 			// The batch waits in the spool, and the sender sends the spool,
 			// retrying, before the queue. What the spool has no room for
-			// waits in the queue.
-			empty := !c.spool.has()
-			n := c.spool.append(batch)
-			c.spooled.Add(uint64(n))
+			// waits in the queue. A batch spooled while Loki hung is there
+			// already, first.
+			empty := spooled > 0 || !c.spool.has()
+			n := spooled
+			if n == 0 {
+				n = c.spool.append(batch)
+				c.spooled.Add(uint64(n))
+			}
 			if n > 0 || c.spool.has() {
 				if empty && out == serverError {
 					c.carried = 1 // its try counts in the spool
@@ -1193,6 +1225,76 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			return false
 		}
 		delay = min(delay*2, c.cfg.MaxBackoff)
+	}
+}
+
+// await posts body and waits for Loki's answer, and gives it. Without a
+// writable spool, it is post. With one, the request runs in a goroutine of
+// its own (ended when await returns) while the sender, which owns the
+// spool, watches it:
+//
+//   - a push unanswered after HangAfter means Loki hangs: Loki counts as
+//     down (Close then leaves what is left to the spool at once);
+//   - while Loki is down (so since the last push failed, or since it
+//     hangs), each wake of the sender, which a Push into an empty queue
+//     makes, moves what is queued to the spool (Client.spill), so that a
+//     record waits in memory no longer than the sender takes to wake;
+//   - before the queue goes to the spool, batch, the records being pushed
+//     (nil when they come from the spool), goes first, so that the spool
+//     keeps their order. It is written only to an empty spool: its
+//     records are then the spool's first, and spool.sent can take them
+//     out again if Loki answers 2xx after all.
+//
+// spooled is how many of batch's records were written to the spool (all
+// of them, but for a full spool). Besides the spool, await changes only
+// c.down and the counts of spooled and in-flight records; the answer is
+// the caller's to handle.
+func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans answer, spooled int, err error) {
+	if !c.spool.writable() {
+		ans, err = c.post(body, stop)
+		return ans, 0, err
+	}
+	type result struct {
+		ans answer
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ans, err := c.post(body, stop)
+		done <- result{ans, err}
+	}()
+	hang := c.cfg.after(c.cfg.HangAfter)
+	first := batch != nil // batch is still to be spooled before the queue
+	toSpool := func() {
+		if first {
+			first = false
+			if c.spool.has() {
+				return // not at the spool's head: the queue waits behind it, in memory
+			}
+			spooled = c.spool.append(batch)
+			c.spooled.Add(uint64(spooled))
+			c.inFlight.Store(int64(len(batch) - spooled))
+		}
+		if spooled == len(batch) {
+			c.spill(true)
+		}
+	}
+	var wake <-chan struct{}
+	if c.down {
+		wake = c.wake
+	}
+	for {
+		select {
+		case r := <-done:
+			return r.ans, spooled, r.err
+		case <-hang:
+			hang = nil
+			c.down = true
+			wake = c.wake
+			toSpool()
+		case <-wake:
+			toSpool()
+		}
 	}
 }
 
@@ -1402,11 +1504,13 @@ func encode(batch []queued) ([]byte, error) {
 
 // Close sends what is queued within FlushTimeout (or ctx, if sooner), then
 // stops. With a spool, when Loki is down (the last push, or the one Close
-// makes, found it unreachable or refusing the client), Close does not
-// wait: what is queued goes to the spool, for the next start. Records it could not send are counted as dropped and reported in the
-// returned error. When Close returns, no goroutine of the client is left,
-// and no connection either, unless Config.HTTPClient is set: the connections
-// of a caller's client are the caller's to close. Close is idempotent.
+// makes, found it unreachable or refusing the client, or the push under
+// way was unanswered for HangAfter), Close does not wait: what is queued
+// goes to the spool, for the next start. Records it could not send are
+// counted as dropped and reported in the returned error. When Close
+// returns, no goroutine of the client is left, and no connection either,
+// unless Config.HTTPClient is set: the connections of a caller's client
+// are the caller's to close. Close is idempotent.
 func (c *Client) Close(ctx context.Context) error {
 	if c.closed.Swap(true) {
 		return nil

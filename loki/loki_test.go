@@ -32,14 +32,16 @@ import (
 // (clock.next) unless it makes them fire at once. The durations differ, so
 // that a wait's duration tells what it is for: batch wait 100 ms, request
 // timeout 200 ms, flush deadline 300 ms, backoff at most 50 ms, retry age
-// 400 ms (which never ends unless the test says so).
+// 400 ms (which never ends unless the test says so), HangAfter 250 ms
+// (which never ends unless the test says so).
 func testConfig(url string) (Config, *clock) {
 	clk := newClock()
 	cfg := Config{URL: url, BatchWait: 100 * time.Millisecond, QueueSize: 500, Timeout: 200 * time.Millisecond,
 		FlushTimeout: 300 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, retryBaseDelay: 5 * time.Millisecond,
-		MaxRetryAge: 400 * time.Millisecond, after: clk.after}
+		MaxRetryAge: 400 * time.Millisecond, HangAfter: 250 * time.Millisecond, after: clk.after}
 	clk.set(cfg.Timeout, never)
 	clk.set(cfg.MaxRetryAge, never)
+	clk.set(cfg.HangAfter, never)
 	return cfg, clk
 }
 

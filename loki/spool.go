@@ -63,6 +63,7 @@ type spool struct {
 	br       *bufio.Reader // on r
 	headDone bool          // r reached the end of its segment or a torn record
 	pending  []queued      // read from r, not yet committed
+	skip     int           // records at the spool's head that Loki took already: read, not sent (see sent)
 	labels   map[string][]byte
 }
 
@@ -357,6 +358,10 @@ func (s *spool) next(maxBytes int) []queued {
 				s.headDone = true
 				break
 			}
+			if s.skip > 0 {
+				s.skip--
+				continue
+			}
 			batch = append(batch, q)
 			size += len(q.line) + 32
 		}
@@ -365,6 +370,18 @@ func (s *spool) next(maxBytes int) []queued {
 		}
 	}
 	return s.pending
+}
+
+// sent marks the spool's first n records, not yet read, as sent: next
+// reads them and passes them over, and the segments they fill are deleted
+// as if they were sent. It is for a batch written to an empty spool while
+// its push hung, and then accepted by Loki: sent once, by that push. (A
+// process killed before they are passed over leaves them to the next,
+// which sends them again: Loki drops the exact duplicates.)
+func (s *spool) sent(n int) {
+	if s != nil && n > 0 {
+		s.skip += n
+	}
 }
 
 // commit forgets the records next returned: Loki took them (or refused

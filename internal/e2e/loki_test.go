@@ -402,18 +402,22 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // BenchmarkLokiDelivery measures records per second delivered to a real
 // local Loki, and the bytes on the wire per record: log b.N records
 // through logging.Setup, then Close flushes them. The protobuf body is
-// snappy-compressed; JSON is gzipped.
+// snappy-compressed; JSON is gzipped. The spool variant has a spool
+// directory: with Loki answering, a record goes to disk only when the
+// queue is over half full (spooled/record says how many did).
 func BenchmarkLokiDelivery(b *testing.B) {
 	srv := startLoki(b)
-	for _, json := range []bool{false, true} {
-		name := "protobuf-snappy"
-		if json {
-			name = "json-gzip"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, v := range []struct {
+		name        string
+		json, spool bool
+	}{{"protobuf-snappy", false, false}, {"json-gzip", true, false}, {"protobuf-snappy-spool", false, true}} {
+		b.Run(v.name, func(b *testing.B) {
 			cfg := lokiTestConfig(srv.url, "bench")
 			cfg.QueueSize = max(b.N, 1000)
-			cfg.JSON = json
+			cfg.JSON = v.json
+			if v.spool { // Loki answers: the spool stays unused, and costs nothing
+				cfg.SpoolDir = filepath.Join(b.TempDir(), "spool")
+			}
 			tr := &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
 			cfg.HTTPClient = &http.Client{Transport: tr}
 			require.NoError(b, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON), logging.WithLoki(cfg)))
@@ -428,6 +432,9 @@ func BenchmarkLokiDelivery(b *testing.B) {
 			require.NoError(b, logging.Close())
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 			b.ReportMetric(float64(tr.bytes.Load())/float64(b.N), "wire-B/record")
+			if v.spool {
+				b.ReportMetric(float64(logging.Stats().Loki.Spooled-base.Spooled)/float64(b.N), "spooled/record")
+			}
 			assert.Equal(b, uint64(b.N), logging.Stats().Loki.Sent-base.Sent, "every record sent")
 			tr.base.(*http.Transport).CloseIdleConnections()
 		})

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -201,6 +202,125 @@ func TestLokiSpoolSurvivesSIGKILL(t *testing.T) {
 	st := logging.Stats().Loki
 	assert.Greater(t, st.Replayed, base.Replayed, "the next process sent the spool")
 	storedOnce(t, srv, tenant, "k-", n, start)
+	segs, err = filepath.Glob(filepath.Join(dir, "*.seg"))
+	require.NoError(t, err)
+	assert.Empty(t, segs, "every segment deleted once sent")
+}
+
+// freeze stops Loki with SIGSTOP: its sockets stay open and a push is
+// accepted by the kernel but never answered, as a hung server. thaw
+// (SIGCONT) resumes it; the test's cleanup thaws it too, so that stop can
+// end it.
+func (s *lokiServer) freeze(t testing.TB) {
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGSTOP))
+	t.Cleanup(func() { s.thaw(t) })
+}
+
+func (s *lokiServer) thaw(t testing.TB) {
+	if s.cmd != nil && s.cmd.Process != nil {
+		require.NoError(t, s.cmd.Process.Signal(syscall.SIGCONT))
+	}
+}
+
+// hangKillEnv carries the child's settings in TestLokiHangSpoolSurvivesSIGKILL.
+const hangKillEnv = "CODOMYRMEX_E2E_HANG_KILL_CHILD"
+
+// The program killed with SIGKILL while Loki hangs (frozen with SIGSTOP:
+// pushes accepted by the kernel, never answered), shortly after its last
+// log call: every record is stored once after Loki resumes and the next
+// process sends the spool. The child logs half its records with Loki up
+// and waits until they are sent; the parent freezes Loki; the child logs
+// most of the rest, waits until none is left in memory (its push hung past
+// HangAfter, 1 s by default: the batch in flight and the queue went to the
+// spool), then logs the last records and waits only until the sink's
+// goroutine woke for them (Pending 0: they are on disk), says so and is
+// killed. Loki, thawed, may store the hung push the child made before it
+// died: the next process sends its records again from the spool, and Loki
+// drops those exact duplicates.
+func TestLokiHangSpoolSurvivesSIGKILL(t *testing.T) {
+	const n, last, tenant = 4000, 10, "tenant-hang-kill"
+	if arg := os.Getenv(hangKillEnv); arg != "" {
+		url, dir, _ := strings.Cut(arg, " ")
+		require.NoError(t, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON),
+			logging.WithLoki(loki.Config{URL: url, Tenant: tenant, Labels: map[string]string{"service": "e2e"},
+				// A push times out only after an hour: only HangAfter can
+				// move the records of a hung push to the spool.
+				SpoolDir: dir, BatchWait: 10 * time.Millisecond, Timeout: time.Hour})))
+		l := logging.Logger("hang-kill")
+		in := bufio.NewReader(os.Stdin)
+		// until waits for cond; the parent's deadline bounds the wait.
+		until := func(cond func(st loki.Stats) bool) {
+			for st := logging.Stats().Loki; !cond(st); st = logging.Stats().Loki {
+				if st.Dropped > 0 {
+					fmt.Println("dropped") // the parent fails at once
+					os.Exit(1)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		for i := range n {
+			switch i {
+			case n / 2:
+				until(func(st loki.Stats) bool { return st.Pending == 0 && st.Sent == n/2 })
+				fmt.Println("half")
+				_, err := in.ReadString('\n') // Loki is frozen now
+				require.NoError(t, err)
+			case n - last:
+				until(func(st loki.Stats) bool { return st.Pending == 0 }) // HangAfter passed: all on disk
+				fmt.Println("hung")
+			}
+			l.Info("request served", "id", fmt.Sprint("h-", i), "seq", i)
+		}
+		until(func(st loki.Stats) bool { return st.Pending == 0 }) // one wake of the sink's goroutine
+		st := logging.Stats().Loki
+		fmt.Printf("spooled %d %d\n", st.Sent, st.Spooled)
+		select {} // until killed
+	}
+	srv := startLoki(t)
+	start := time.Now().Add(-time.Minute)
+	dir := filepath.Join(t.TempDir(), "spool")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a hang, not a slow machine
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLokiHangSpoolSurvivesSIGKILL$", "-test.count=1")
+	cmd.Env = append(os.Environ(), hangKillEnv+"="+srv.url+" "+dir)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "half\n", line, "the child sent the first half")
+	srv.freeze(t)
+	_, err = stdin.Write([]byte("go\n"))
+	require.NoError(t, err)
+	line, err = out.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "hung\n", line, "the child's push hung, and its records went to the spool")
+	line, err = out.ReadString('\n')
+	require.NoError(t, err)
+	var sent, spooled int
+	_, err = fmt.Sscanf(line, "spooled %d %d\n", &sent, &spooled)
+	require.NoError(t, err, "the child spooled the last records: %q", line)
+	assert.Equal(t, n/2, sent, "nothing sent while Loki was frozen")
+	assert.Equal(t, n/2, spooled, "every record logged while Loki was frozen is on disk")
+	require.NoError(t, cmd.Process.Kill()) // SIGKILL
+	_ = cmd.Wait()
+	segs, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	require.NoError(t, err)
+	require.NotEmpty(t, segs, "the records wait on disk")
+
+	srv.thaw(t)
+	base := logging.Stats().Loki
+	require.NoError(t, logging.Setup(logging.WithConsole(nil), logging.WithOutputType(logging.OutputJSON),
+		logging.WithLoki(loki.Config{URL: srv.url, Tenant: tenant, Labels: map[string]string{"service": "e2e"},
+			SpoolDir: dir, FlushTimeout: time.Minute})))
+	require.NoError(t, logging.Close())
+	st := logging.Stats().Loki
+	assert.Equal(t, uint64(n/2), st.Replayed-base.Replayed, "the next process sent the spool")
+	storedOnce(t, srv, tenant, "h-", n, start)
 	segs, err = filepath.Glob(filepath.Join(dir, "*.seg"))
 	require.NoError(t, err)
 	assert.Empty(t, segs, "every segment deleted once sent")
