@@ -412,6 +412,7 @@ type Client struct {
 	ep      episode // the failures being reported
 	down    bool    // the last push found Loki unreachable, or refusing the client
 	closing bool    // Close is sending what is left
+	hanging bool    // the last push went unanswered for HangAfter (await)
 	carried int     // server errors of the batch last spooled, counted against MaxTries in the spool
 }
 
@@ -1264,6 +1265,7 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 		done <- result{ans, err}
 	}()
 	hang := c.cfg.after(c.cfg.HangAfter)
+	c.hanging = false
 	first := batch != nil // batch is still to be spooled before the queue
 	toSpool := func() {
 		if first {
@@ -1289,7 +1291,7 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 			return r.ans, spooled, r.err
 		case <-hang:
 			hang = nil
-			c.down = true
+			c.down, c.hanging = true, true
 			wake = c.wake
 			toSpool()
 		case <-wake:
@@ -1524,10 +1526,12 @@ func (c *Client) Close(ctx context.Context) error {
 	defer cancel(nil)
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
 	c.closing = true
-	// Close tries once more whatever the last push found (Loki may be back,
-	// the sender waiting out its backoff); waitsInSpool stops it at the
-	// first failure.
-	c.down = false
+	// Close tries once more when the last push failed at once (Loki may be
+	// back, the sender waiting out its backoff); waitsInSpool stops it at
+	// the first failure. Not when it hung: another try would hang as long.
+	if !c.hanging {
+		c.down = false
+	}
 	c.spool.acquire()
 	// Loki known down (the last push found it unreachable or refusing the
 	// client) and a spool to keep the records: Close does not wait for an
