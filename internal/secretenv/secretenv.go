@@ -94,7 +94,7 @@ func FromEnviron(environ []string, readFile func(name string) ([]byte, error)) (
 			}
 		}
 		if secret || isURL {
-			for _, p := range urlPasswords(value) {
+			for _, p := range append(urlPasswords(value), keywordPasswords(value)...) {
 				consider(p)
 			}
 		}
@@ -186,6 +186,90 @@ func urlPasswords(v string) []string {
 		return []string{p, raw}
 	}
 	return []string{raw}
+}
+
+// keywordPasswords returns the passwords a connection string gives by
+// keyword: libpq's `host=db password=…` (a value in single quotes may
+// hold blanks, \' and \\), a JDBC or ODBC URL's `?password=…&…`, SQL
+// Server's and ADO.NET's `Password=…;` (a value in braces or double quotes
+// may hold ;). The keywords are password, passwd and pwd, in any case,
+// at the start of v or after a blank, ';', '?' or '&'.
+func keywordPasswords(v string) []string {
+	var out []string
+	lower := strings.ToLower(v)
+	for i := 0; i < len(v); {
+		j := indexKeyword(lower, i)
+		if j < 0 {
+			break
+		}
+		val, end := keywordValue(v, j)
+		if val != "" {
+			out = append(out, val)
+			if u, err := url.QueryUnescape(val); err == nil && u != val {
+				out = append(out, u)
+			}
+		}
+		i = max(end, j+1)
+	}
+	return out
+}
+
+// indexKeyword returns where the value of the first password keyword at or
+// after i begins (after its '='), or -1.
+func indexKeyword(lower string, i int) int {
+	for ; i < len(lower); i++ {
+		if i > 0 && !strings.ContainsRune(" \t;?&", rune(lower[i-1])) {
+			continue
+		}
+		for _, k := range [...]string{"password", "passwd", "pwd"} {
+			rest := lower[i:]
+			if !strings.HasPrefix(rest, k) {
+				continue
+			}
+			rest = strings.TrimLeft(rest[len(k):], " \t")
+			if strings.HasPrefix(rest, "=") {
+				return len(lower) - len(rest) + 1
+			}
+		}
+	}
+	return -1
+}
+
+// keywordValue reads the value that starts at j (blanks before it
+// skipped): quoted, in braces, or up to a blank, ';' or '&'. It returns
+// the value and where it ends.
+func keywordValue(v string, j int) (string, int) {
+	for j < len(v) && (v[j] == ' ' || v[j] == '\t') {
+		j++
+	}
+	if j >= len(v) {
+		return "", j
+	}
+	switch q := v[j]; q {
+	case '\'', '"', '{':
+		closer := q
+		if q == '{' {
+			closer = '}'
+		}
+		var b strings.Builder
+		for k := j + 1; k < len(v); k++ {
+			switch {
+			case v[k] == '\\' && q == '\'' && k+1 < len(v):
+				k++
+				b.WriteByte(v[k])
+			case v[k] == closer:
+				return b.String(), k + 1
+			default:
+				b.WriteByte(v[k])
+			}
+		}
+		return b.String(), len(v)
+	}
+	end := j
+	for end < len(v) && !strings.ContainsRune(" \t;&", rune(v[end])) {
+		end++
+	}
+	return v[j:end], end
 }
 
 // userinfo returns what precedes the last @ of rest (the URL after

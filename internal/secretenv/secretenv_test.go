@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codomyrmex/logging/internal/redact"
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"github.com/codomyrmex/logging/internal/securefile"
 )
 
@@ -166,4 +167,29 @@ func TestFromEnvironNamedPipe(t *testing.T) {
 	values, _, err := FromEnviron([]string{"DB_PASSWORD_FILE=" + fifo}, read)
 	assert.ErrorIs(t, err, securefile.ErrNotRegular)
 	assert.Empty(t, values)
+}
+
+// Connection strings that give the password by keyword: libpq's (quoted
+// with blanks and escapes), JDBC's query, SQL Server's and ADO.NET's (in
+// braces with a ';'); each password is registered from a DSN or URL
+// variable, and a string without one registers nothing.
+func TestKeywordPasswords(t *testing.T) {
+	pw := func() string { return "Zq7" + redacttest.Gen(redacttest.AlnumChars, 12) }
+	a, b, c, d := pw(), pw(), pw(), pw()
+	cases := map[string][]string{
+		"host=db user=app password=" + a + " dbname=x":               {a},
+		"host=db password='" + b + " x\\'y' sslmode=require":           {b + " x'y"},
+		"jdbc:postgresql://h/db?user=u&password=" + c + "%21&ssl=true": {c + "%21", c + "!"},
+		"Server=h;Database=d;User Id=sa;Password={" + d + ";e};":       {d + ";e"},
+		"Server=h;Database=d;User Id=sa;PWD=" + a + ";":                {a},
+		"host=db user=app dbname=x sslmode=require":                    nil,
+		"sslpassword=" + b:                                             nil,
+	}
+	for in, want := range cases {
+		assert.Equal(t, want, keywordPasswords(in), in)
+	}
+	values, _, err := FromEnviron([]string{"DATABASE_DSN=host=db password=" + a, "ORDERS_DB_URL=jdbc:x://h?password=" + b}, nil)
+	require.NoError(t, err)
+	assert.Contains(t, values, a)
+	assert.Contains(t, values, b)
 }
