@@ -177,13 +177,13 @@ func TestKeywordPasswords(t *testing.T) {
 	pw := func() string { return "Zq7" + redacttest.Gen(redacttest.AlnumChars, 12) }
 	a, b, c, d := pw(), pw(), pw(), pw()
 	cases := map[string][]string{
-		"host=db user=app password=" + a + " dbname=x":               {a},
+		"host=db user=app password=" + a + " dbname=x":                 {a},
 		"host=db password='" + b + " x\\'y' sslmode=require":           {b + " x'y"},
 		"jdbc:postgresql://h/db?user=u&password=" + c + "%21&ssl=true": {c + "%21", c + "!"},
 		"Server=h;Database=d;User Id=sa;Password={" + d + ";e};":       {d + ";e"},
 		"Server=h;Database=d;User Id=sa;PWD=" + a + ";":                {a},
 		"host=db user=app dbname=x sslmode=require":                    nil,
-		"sslpassword=" + b:                                             nil,
+		"sslpassword=" + b: nil,
 	}
 	for in, want := range cases {
 		assert.Equal(t, want, keywordPasswords(in), in)
