@@ -69,7 +69,8 @@ func TestSecurityEventRedactedAndSanitized(t *testing.T) {
 	out := buf.String()
 	assert.Equal(t, 1, strings.Count(out, "\n"))
 	m := lastJSON(t, buf)
-	assert.Equal(t, `evil\r\nINFO forged`, m["user_agent"])
+	assert.Contains(t, out, `"user_agent":"evil\r\nINFO forged"`, "JSON's escapes in the line")
+	assert.Equal(t, "evil\r\nINFO forged", m["user_agent"], "decoded, what was sent")
 	assert.Equal(t, "token [REDACTED:github-token]", m["reason"])
 	assert.Equal(t, redactedMarker, m["password"])
 }
@@ -269,7 +270,8 @@ func TestMiddleware(t *testing.T) {
 	ls := jsonLines(t, buf2.String())
 	require.Len(t, ls, 4)
 	assert.Equal(t, string(AuthnFailure), ls[1]["security_event_type"])
-	assert.Equal(t, `evil\tagent`, ls[1]["user_agent"])
+	assert.Equal(t, "evil\tagent", ls[1]["user_agent"])
+	assert.Contains(t, buf2.String(), `"evil\tagent"`)
 	assert.Equal(t, string(AuthzDenied), ls[3]["security_event_type"])
 	assert.Equal(t, "denied", ls[3]["outcome"])
 }

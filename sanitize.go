@@ -3,6 +3,7 @@ package logging
 import (
 	"strconv"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -154,7 +155,7 @@ func Sanitize(s string) string {
 const (
 	quoteNone = iota // escapes only
 	quoteText        // also \" and \\, for a double-quoted TEXT value
-	quoteJSON        // JSON string content: escapes written so that they decode to the visible escape
+	quoteJSON        // JSON string content: JSON's own escapes, which decode to the rune itself
 )
 
 const hexDigits = "0123456789abcdef"
@@ -189,18 +190,18 @@ func appendEscaped(dst []byte, s string, mode int) []byte {
 		}
 		dst = append(dst, s[start:i]...)
 		if mode == quoteJSON {
-			// JSON: the escape's backslash is itself escaped, so that
-			// decoding gives back exactly what Sanitize returns: a JSON
-			// string never decodes to a control or invisible character
-			// (a reader that prints a decoded message cannot be made to
-			// show a forged line).
-			dst = append(dst, '\\', '\\')
-		} else {
-			// TEXT, quoted or not: one escape, as slog's TextHandler and
-			// strconv.Quote write it (a quoted value escapes the
-			// backslashes of its input, so the escape is unambiguous).
-			dst = append(dst, '\\')
+			// JSON: one escape, JSON's own, as slog and encoding/json
+			// write it: the line holds no dangerous rune, and decoding
+			// gives back the rune itself (see appendJSONEscape).
+			dst = appendJSONEscape(dst, r, size, b)
+			i += size
+			start = i
+			continue
 		}
+		// TEXT, quoted or not: one escape, as slog's TextHandler and
+		// strconv.Quote write it (a quoted value escapes the backslashes
+		// of its input, so the escape is unambiguous).
+		dst = append(dst, '\\')
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, 'x', hexDigits[b>>4], hexDigits[b&0xf])
@@ -222,6 +223,35 @@ func appendEscaped(dst []byte, s string, mode int) []byte {
 		start = i
 	}
 	return append(dst, s[start:]...)
+}
+
+// appendJSONEscape appends the JSON escape of the dangerous rune r (size
+// bytes of input, the first b; RuneError of size 1 is the invalid byte b): \n, \r, \t,
+// \u00XX for other controls, \uXXXX, and a surrogate pair beyond the BMP.
+// An invalid byte, which no JSON string can hold, is written as the text
+// \xNN (its backslash escaped), as TEXT writes it.
+func appendJSONEscape(dst []byte, r rune, size int, b byte) []byte {
+	switch {
+	case r == utf8.RuneError && size == 1:
+		// Not \ufffd: it would decode as the rune U+FFFD, which a key may
+		// hold as it is, and two keys written apart would read alike.
+		return append(dst, '\\', '\\', 'x', hexDigits[b>>4], hexDigits[b&0xf])
+	case r == '\n':
+		return append(dst, '\\', 'n')
+	case r == '\r':
+		return append(dst, '\\', 'r')
+	case r == '\t':
+		return append(dst, '\\', 't')
+	case r > 0xffff:
+		r1, r2 := utf16.EncodeRune(r)
+		return appendU4(appendU4(dst, r1), r2)
+	}
+	return appendU4(dst, r)
+}
+
+// appendU4 appends \uXXXX.
+func appendU4(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 }
 
 // truncate cuts s to at most max bytes (on a rune boundary) and marks how

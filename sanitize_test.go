@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -100,7 +101,13 @@ func logInEveryPosition(l *slog.Logger, p string) int {
 	return 13
 }
 
-func checkLines(t *testing.T, out string, records int, json_ bool) {
+// checkLines checks that out is records lines, none holding a dangerous
+// rune as it is, and, with json_, each valid JSON. Setup's JSON escapes
+// once, as encoding/json and slog do: decoded, a string is what was logged
+// (control characters included), and it is the line that is safe. Behind
+// Wrap, slog's handler writes strings the stage already sanitized: with
+// decodedSafe, the decoded strings hold no dangerous rune either.
+func checkLines(t *testing.T, out string, records int, json_, decodedSafe bool) {
 	t.Helper()
 	require.True(t, strings.HasSuffix(out, "\n"))
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
@@ -110,7 +117,9 @@ func checkLines(t *testing.T, out string, records int, json_ bool) {
 		if json_ {
 			var m map[string]any
 			require.NoError(t, json.Unmarshal([]byte(line), &m), line)
-			walkJSON(m, func(s string) { assertNoDangerous(t, s, "decoded JSON") })
+			if decodedSafe {
+				walkJSON(m, func(s string) { assertNoDangerous(t, s, "decoded JSON") })
+			}
 		}
 	}
 }
@@ -121,7 +130,10 @@ func TestInjectionEveryPosition(t *testing.T) {
 			t.Run(name+"/setup-"+out.String(), func(t *testing.T) {
 				buf := setup(t, WithOutputType(out), WithFormat("%(name)s %(levelname)s %(message)s"))
 				n := logInEveryPosition(Logger("svc."+p), p)
-				checkLines(t, buf.String(), n, out == OutputJSON)
+				checkLines(t, buf.String(), n, out == OutputJSON, false)
+				if out == OutputJSON && utf8.ValidString(p) {
+					assert.Contains(t, jsonLines(t, buf.String())[0]["msg"], p, "decoded, the message is what was logged")
+				}
 			})
 			t.Run(name+"/wrap-"+out.String(), func(t *testing.T) {
 				var b bytes.Buffer
@@ -130,7 +142,7 @@ func TestInjectionEveryPosition(t *testing.T) {
 					h = slog.NewTextHandler(&b, nil)
 				}
 				n := logInEveryPosition(slog.New(Wrap(h)), p)
-				checkLines(t, b.String(), n, out == OutputJSON)
+				checkLines(t, b.String(), n, out == OutputJSON, true)
 			})
 		}
 	}
@@ -213,7 +225,7 @@ func TestEscapeRuleFollowsIsPrint(t *testing.T) {
 			require.Equal(t, s, u, "TEXT %s", text)
 			var j string
 			require.NoError(t, json.Unmarshal(appendJSONString(nil, s), &j))
-			require.Equal(t, string(want), j, "JSON")
+			require.Equal(t, s, j, "JSON: one escape, JSON's own, which decodes to the rune")
 		}
 	}
 }
@@ -317,17 +329,21 @@ func FuzzSanitize(f *testing.F) {
 		}
 		// The quoting modes agree: what is escaped is quoted in TEXT;
 		// quoted TEXT has one escape, as strconv.Quote writes it, so that
-		// unquoting gives back the input itself; decoding JSON gives back
-		// what Sanitize returns (never a control character).
+		// unquoting gives back the input itself; JSON has one escape too,
+		// JSON's own: the string literal holds no dangerous rune, and
+		// decoding it gives back the input, an invalid byte as the text
+		// \xNN (no JSON string holds one).
 		if !clean && !needsQuoting(s) {
 			t.Fatalf("%q is escaped but would not be quoted in TEXT", s)
 		}
 		if u, err := strconv.Unquote(`"` + string(appendEscaped(nil, s, quoteText)) + `"`); err != nil || u != s {
 			t.Fatalf("quoted TEXT of %q unquotes to %q (%v)", s, u, err)
 		}
+		lit := appendJSONString(nil, s)
+		assertNoDangerous(t, string(lit), "JSON string literal")
 		var j string
-		if err := json.Unmarshal(appendJSONString(nil, s), &j); err != nil || j != out {
-			t.Fatalf("JSON of %q decodes to %q (%v), Sanitize gives %q", s, j, err, out)
+		if err := json.Unmarshal(lit, &j); err != nil || j != invalidBytesAsText(s) {
+			t.Fatalf("JSON of %q decodes to %q (%v)", s, j, err)
 		}
 	})
 }
@@ -352,7 +368,7 @@ func FuzzHandler(f *testing.F) {
 		b.Reset()
 		l := slog.New(encoderHandler{pipes[asJSON].handler(group, false)})
 		l.WithGroup(group).With(key, value).Info(msg, key, value, slog.Group(group, key, value))
-		checkLines(t, b.String(), 1, asJSON)
+		checkLines(t, b.String(), 1, asJSON, false)
 		// The separate stages (Wrap) in front of slog's handlers, too.
 		var w bytes.Buffer
 		var h slog.Handler = slog.NewTextHandler(&w, nil)
@@ -360,8 +376,23 @@ func FuzzHandler(f *testing.F) {
 			h = slog.NewJSONHandler(&w, nil)
 		}
 		slog.New(&stageHandler{next: h, m: wm, context: true}).WithGroup(group).Info(msg, key, value)
-		checkLines(t, w.String(), 1, asJSON)
+		checkLines(t, w.String(), 1, asJSON, true)
 	})
+}
+
+// invalidBytesAsText is s with each byte that is not UTF-8 written \xNN.
+func invalidBytesAsText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // plainRun must never skip a byte that needs escaping: compared with a

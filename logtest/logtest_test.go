@@ -22,7 +22,11 @@ func TestRecorder(t *testing.T) {
 	logging.Logger("billing").Debug("detail\nINFO forged")
 	logging.SecurityEvent(context.Background(), logging.Event{Type: logging.AuthzDenied, UserID: "u-1"})
 
-	assert.Equal(t, []string{"charged", `detail\nINFO forged`, "security event: authz_denied"}, rec.Messages(), "the line break escaped")
+	assert.Equal(t, []string{"charged", "detail\nINFO forged", "security event: authz_denied"}, rec.Messages(), "decoded, the message as logged")
+	forged, ok := rec.Find(logtest.Level("DEBUG"))
+	require.True(t, ok)
+	assert.Contains(t, forged.Line, `"detail\nINFO forged"`, "the line break escaped in the line")
+	assert.NotContains(t, forged.Line, "\n")
 	r, ok := rec.Find(logtest.Logger("billing"), logtest.Message("charged"))
 	require.True(t, ok)
 	assert.Equal(t, "INFO", r.Level)

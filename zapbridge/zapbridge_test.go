@@ -37,7 +37,8 @@ func TestZapThroughTheChain(t *testing.T) {
 
 	r, ok := rec.Find(logtest.Logger("billing"), logtest.Level("INFO"))
 	require.True(t, ok, "%v", rec.Messages())
-	assert.Equal(t, `charged\nINFO forged`, r.Message)
+	assert.Equal(t, "charged\nINFO forged", r.Message, "decoded, as logged")
+	assert.Contains(t, r.Line, `"charged\nINFO forged"`, "escaped in the line")
 	assert.Equal(t, "[REDACTED]", r.Attrs["password"])
 	assert.NotContains(t, r.Line, pw)
 	assert.Equal(t, "acme", r.Attrs["tenant"])
