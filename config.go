@@ -234,8 +234,8 @@ var envVars = []envVar{
 	{"CAPTURE_STDIO", false, boolVar(func(c *config) *bool { return &c.captureStdio })},
 	{"TRUSTED_PROXIES", false, func(c *config, v string) error { return c.setTrustedProxies(strings.Split(v, ",")) }},
 	{"HTTP_EVENTS", false, boolVar(func(c *config) *bool { return &c.http.events })},
-	{"HTTP_SKIP_PATHS", false, func(c *config, v string) error { return c.setSkipPaths(strings.Split(v, ",")) }},
-	{"HTTP_EVENT_PATHS", false, func(c *config, v string) error { return c.setEventPaths(strings.Split(v, ",")) }},
+	{"HTTP_SKIP_PATHS", false, func(c *config, v string) error { return setPaths(&c.http.skipPaths, strings.Split(v, ",")) }},
+	{"HTTP_EVENT_PATHS", false, func(c *config, v string) error { return setPaths(&c.http.eventPaths, strings.Split(v, ",")) }},
 	{"SECURITY_LEVEL", false, func(c *config, v string) error {
 		l, err := ParseLevel(v)
 		if err != nil {

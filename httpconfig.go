@@ -45,23 +45,15 @@ func (c *config) setTrustedProxies(list []string) error {
 	return nil
 }
 
-// setSkipPaths sets the paths Middleware serves without a record.
-func (c *config) setSkipPaths(list []string) error {
+// setPaths sets *dst to the paths of list (see parsePaths): the paths
+// Middleware serves without a record (skipPaths), or the only ones whose
+// 401/403 raise events (eventPaths).
+func setPaths(dst *[]string, list []string) error {
 	ps, err := parsePaths(list)
 	if err != nil {
 		return err
 	}
-	c.http.skipPaths = ps
-	return nil
-}
-
-// setEventPaths sets the paths whose 401/403 raise events.
-func (c *config) setEventPaths(list []string) error {
-	ps, err := parsePaths(list)
-	if err != nil {
-		return err
-	}
-	c.http.eventPaths = ps
+	*dst = ps
 	return nil
 }
 
@@ -146,7 +138,7 @@ func WithHTTPEvents(on bool) Option {
 // that "/healthz/../admin" is logged.
 func WithHTTPSkipPaths(paths ...string) Option {
 	return option("WithHTTPSkipPaths", bySetup, func(c *config) error {
-		return optErr("WithHTTPSkipPaths", strings.Join(paths, ","), c.setSkipPaths(paths))
+		return optErr("WithHTTPSkipPaths", strings.Join(paths, ","), setPaths(&c.http.skipPaths, paths))
 	})
 }
 
@@ -160,6 +152,6 @@ func WithHTTPSkipPaths(paths ...string) Option {
 // raise their own events.
 func WithHTTPEventPaths(paths ...string) Option {
 	return option("WithHTTPEventPaths", bySetup, func(c *config) error {
-		return optErr("WithHTTPEventPaths", strings.Join(paths, ","), c.setEventPaths(paths))
+		return optErr("WithHTTPEventPaths", strings.Join(paths, ","), setPaths(&c.http.eventPaths, paths))
 	})
 }

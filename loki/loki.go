@@ -1002,16 +1002,7 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 		key, text := c.cause(ans, err, batch)
 		if out == serverError {
 			tries++
-			if expired == nil {
-				expired = c.cfg.after(c.cfg.MaxRetryAge)
-			}
-			if !aged {
-				select {
-				case <-expired:
-					aged = true
-				default:
-				}
-			}
+			aged = c.agedOut(&expired, aged)
 		}
 		var why error
 		switch {
@@ -1180,16 +1171,7 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			c.drop(batch, fmt.Errorf("loki push failed: %s: a batch of %d records dropped", text, len(batch)))
 			return true
 		}
-		if expired == nil {
-			expired = c.cfg.after(c.cfg.MaxRetryAge)
-		}
-		if !aged {
-			select {
-			case <-expired:
-				aged = true
-			default:
-			}
-		}
+		aged = c.agedOut(&expired, aged)
 		spent := ""
 		switch {
 		case aged:
@@ -1297,6 +1279,23 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 		case <-wake:
 			toSpool()
 		}
+	}
+}
+
+// agedOut starts a batch's MaxRetryAge timer at its first failure (when
+// *expired is nil) and reports whether it has fired, now or before (aged).
+func (c *Client) agedOut(expired *<-chan time.Time, aged bool) bool {
+	if *expired == nil {
+		*expired = c.cfg.after(c.cfg.MaxRetryAge)
+	}
+	if aged {
+		return true
+	}
+	select {
+	case <-*expired:
+		return true
+	default:
+		return false
 	}
 }
 
