@@ -135,7 +135,12 @@ func (m *attrMapper) keyClean(k string, b *budget) (clean, secret bool) {
 	if secret, ok := m.clean.get(k); ok || k == "" {
 		return true, secret
 	}
-	return m.strClean(k, b), m.secretKey(k)
+	gen := m.clean.generation()
+	clean, secret = m.strClean(k, b), m.secretKey(k)
+	if clean && len(k) <= maxCachedKey {
+		m.clean.add(k, secret, gen) // as key does: the next record finds it
+	}
+	return clean, secret
 }
 
 // key maps a key or a group name as str maps a value: redacted by pattern

@@ -82,7 +82,7 @@ func (w *walker) passes(rv reflect.Value, p *typePlan, depth int) bool {
 		}
 		for i := range p.fields {
 			f := &p.fields[i]
-			if clean, secret := w.m.keyClean(f.name, &w.b); !clean || secret || w.hidden || f.alt != "" && w.m.secretKey(f.alt) {
+			if clean, secret := w.m.keyClean(f.name, &w.b); !clean || secret || w.hidden || f.altSecret(w.m) {
 				return false
 			}
 			if !w.spend() || !w.passes(rv.Field(f.index), f.planIn(p.typ), depth+1) {

@@ -87,6 +87,29 @@ type fieldPlan struct {
 	redact bool   // tagged `log:"redact"` or `log:"secret"`: written as the marker
 	inline bool   // an embedded struct without a json name: its fields are inlined
 	plan   atomic.Pointer[typePlan]
+	altFor atomic.Pointer[altSecret] // whether alt names a secret, for the mapper that asked last
+}
+
+// altSecret is whether a field's Go name names a secret for one mapper.
+type altSecret struct {
+	m      *attrMapper
+	secret bool
+}
+
+// altSecret reports whether the field's Go name (alt) names a secret for
+// m: worked out once per mapper (the last one is kept), since matching a
+// key against the secret names is most of a clean struct field's cost.
+// The answer depends only on m's key settings, which never change.
+func (f *fieldPlan) altSecret(m *attrMapper) bool {
+	if f.alt == "" {
+		return false
+	}
+	if a := f.altFor.Load(); a != nil && a.m == m {
+		return a.secret
+	}
+	s := m.secretKey(f.alt)
+	f.altFor.Store(&altSecret{m, s})
+	return s
 }
 
 // plans caches the plans by type.

@@ -251,7 +251,7 @@ func (w *walker) mapValue(rv reflect.Value, p *typePlan, depth int) slog.Value {
 	attrs := w.arena.attrSlice(len(kvs) + 1)
 	ep := p.elemPlan()
 	for _, e := range kvs {
-		attrs = append(attrs, w.field(w.text(e.k).String(), "", e.v, ep, depth))
+		attrs = append(attrs, w.field(w.text(e.k).String(), false, e.v, ep, depth))
 	}
 	if more > 0 {
 		attrs = append(attrs, slog.String("…", "["+strconv.Itoa(more)+" more]"))
@@ -264,15 +264,15 @@ func (w *walker) keyString(k reflect.Value) string {
 	return w.walk(k, maxDepth-1).String()
 }
 
-// field walks one struct field or map entry, whose type's plan is p; alt
-// is a second name (the Go field name beside its json name) that also
-// counts as a key.
-func (w *walker) field(key, alt string, v reflect.Value, p *typePlan, depth int) slog.Attr {
+// field walks one struct field or map entry, whose type's plan is p;
+// altSecret says that a second name (the Go field name beside its json
+// name, see fieldPlan.altSecret) names a secret.
+func (w *walker) field(key string, altSecret bool, v reflect.Value, p *typePlan, depth int) slog.Attr {
 	k, _, secret := w.m.key(key, &w.b)
 	if !w.spend() {
 		return slog.String(k, nodesMarker)
 	}
-	if w.hidden || secret || alt != "" && w.m.secretKey(alt) {
+	if w.hidden || secret || altSecret {
 		return w.m.secretField(k, key, v)
 	}
 	if !v.IsValid() {
@@ -298,7 +298,7 @@ func (w *walker) structValue(rv reflect.Value, p *typePlan, depth int) slog.Valu
 			attrs = append(attrs, slog.Attr{Key: "", Value: w.walkPlan(fv, f.planIn(p.typ), depth+1)})
 			continue
 		}
-		attrs = append(attrs, w.field(f.name, f.alt, fv, f.planIn(p.typ), depth))
+		attrs = append(attrs, w.field(f.name, f.altSecret(w.m), fv, f.planIn(p.typ), depth))
 		if len(attrs) >= maxElems {
 			break
 		}
