@@ -141,25 +141,31 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 			return r // the common record: nothing changed, no name taken
 		}
 		nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+		if !check {
+			i := 0
+			r.Attrs(func(a slog.Attr) bool { // the attrs before f, unchanged
+				if i < f {
+					nr.AddAttrs(a)
+				}
+				i++
+				return i < f
+			})
+			nr.AddAttrs(tail...) // no context attrs (they set check)
+			return nr
+		}
+		as := make([]slog.Attr, 0, max(f, 0)+len(tail)+len(ctxAttrs))
 		i := 0
 		r.Attrs(func(a slog.Attr) bool { // the attrs before f, unchanged
 			if i < f {
-				nr.AddAttrs(a)
+				as = append(as, a)
 			}
 			i++
 			return i < f
 		})
-		if !check {
-			nr.AddAttrs(tail...) // no context attrs (they set check)
-			return nr
-		}
-		as := make([]slog.Attr, 0, nr.NumAttrs()+len(tail)+len(ctxAttrs))
-		nr.Attrs(func(a slog.Attr) bool { as = append(as, a); return true })
 		as, _ = dropEmpty(append(append(as, tail...), ctxAttrs...))
 		if !alreadyUnique(as, taken) {
 			uniqueInPlace(as, newNameSet(taken)) // as is this record's own
 		}
-		nr = slog.NewRecord(r.Time, r.Level, msg, r.PC)
 		nr.AddAttrs(as...)
 		return nr
 	}
