@@ -20,13 +20,15 @@ import (
 // walk writes it: strings, bools, integers, float64s, times, durations,
 // pointers, interfaces, slices and arrays of those, and structs whose
 // fields encoding/json and the walk see alike (see planFields). Anything
-// else (a method that formats the value, a map, []byte, a struct with
+// else (a method that formats the value, on the type or on a pointer to
+// it, which encoding/json calls where the value is addressable; a map,
+// []byte, a struct with
 // tag options or embedded fields, a cycle, the depth or node limit) is a
 // no. It may spend from w's budgets before saying no; the caller restores
 // them.
 func (w *walker) passes(rv reflect.Value, p *typePlan, depth int) bool {
-	if depth >= maxDepth {
-		return false
+	if depth >= maxDepth || p.addrMethods {
+		return false // the depth limit; or encoding/json would call a method the walk never calls
 	}
 	switch p.special {
 	case specialNone:

@@ -63,6 +63,25 @@ type ptCycle struct {
 
 type ptDeep struct{ In *ptDeep }
 
+// ptCreds has a MarshalJSON on its pointer: encoding/json calls it on an
+// addressable ptCreds (a slice element, a field behind a pointer), the
+// walk never does; it writes what the walk would never show.
+type ptCreds struct {
+	User string
+	pass string
+}
+
+func (c *ptCreds) MarshalJSON() ([]byte, error) {
+	return []byte(`{"dsn":"postgres://` + c.User + `:` + c.pass + `@db/x"}`), nil
+}
+
+type ptCredsHolder struct{ C ptCreds }
+
+// ptTextKey has a MarshalText on its pointer.
+type ptTextKey string
+
+func (k *ptTextKey) MarshalText() ([]byte, error) { return []byte("token=" + string(*k)), nil }
+
 // passThroughCases are values of kind Any: the first ones are passed to
 // slog's JSON handler as they are, the others walked (a type encoding/json
 // writes otherwise, or a value the walk changes).
@@ -75,6 +94,7 @@ func passThroughCases() (passed, walked map[string]any) {
 		d.In = &ptDeep{}
 	}
 	tok := redacttest.GHToken("gh" + "p")
+	pw := "pw" + redacttest.Gen(redacttest.AlnumChars, 14)
 	passed = map[string]any{
 		"user":    u,
 		"users":   []*ptUser{u, u, u},
@@ -110,6 +130,9 @@ func passThroughCases() (passed, walked map[string]any) {
 		"long":        []string{strings.Repeat("y", 300)},
 		"toomany":     make([]int, maxElems+1),
 		"complex":     []complex128{1i},
+		"ptr json":    []ptCreds{{User: "bob", pass: pw}},
+		"ptr json 2":  &ptCredsHolder{C: ptCreds{User: "bob", pass: pw}},
+		"ptr text":    []ptTextKey{ptTextKey(pw)},
 	}
 	return passed, walked
 }

@@ -75,7 +75,12 @@ type typePlan struct {
 	// writes (log:"-"), no name twice, and at least one field (the walk
 	// leaves an empty group out; encoding/json writes {}).
 	jsonAlike bool
-	elem      atomic.Pointer[typePlan]
+	// addrMethods: *t has a method that encoding/json calls on an
+	// addressable t (a slice element, a field behind a pointer) though t
+	// has not: MarshalJSON or MarshalText with a pointer receiver. The walk
+	// never calls it; passthrough.go must not pass such a value.
+	addrMethods bool
+	elem        atomic.Pointer[typePlan]
 }
 
 // fieldPlan is one struct field the walk writes (exported, not tagged
@@ -147,7 +152,7 @@ func (f *fieldPlan) planIn(t reflect.Type) *typePlan {
 // newPlan works out t's plan. Element and field types are planned lazily
 // (a type may contain itself).
 func newPlan(t reflect.Type) *typePlan {
-	p := &typePlan{typ: t, kind: planKindOf(t), special: planSpecialOf(t)}
+	p := &typePlan{typ: t, kind: planKindOf(t), special: planSpecialOf(t), addrMethods: addrMethods(t)}
 	switch p.kind {
 	case kindOther:
 		p.str = "!" + t.String()
@@ -349,4 +354,15 @@ func plainJSONName(j string) bool {
 		}
 	}
 	return true
+}
+
+// addrMethods reports whether *t implements json.Marshaler or
+// encoding.TextMarshaler while t does not (see typePlan.addrMethods).
+func addrMethods(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface {
+		return false
+	}
+	pt := reflect.PointerTo(t)
+	return pt.Implements(jsonMarshalType) && !t.Implements(jsonMarshalType) ||
+		pt.Implements(textMarshalType) && !t.Implements(textMarshalType)
 }
