@@ -49,16 +49,39 @@ const MaxRequestFieldBytes = 2048
 
 // requestField is s, taken from a request, cut to MaxRequestFieldBytes and
 // copied, so that the record does not keep the request's memory alive.
-func requestField(s string) string {
-	if len(s) <= MaxRequestFieldBytes {
+func requestField(s string) string { return cutField(s, len(s)) }
+
+// cutField is requestField for s, the start of a field of total bytes.
+func cutField(s string, total int) string {
+	if total <= MaxRequestFieldBytes && len(s) <= MaxRequestFieldBytes {
 		return s
 	}
 	const before, after = "…[truncated ", " bytes]"
-	keep := MaxRequestFieldBytes - len(before) - len(strconv.Itoa(len(s))) - len(after)
-	for keep > 0 && !utf8.RuneStart(s[keep]) {
+	keep := min(len(s), MaxRequestFieldBytes-len(before)-len(strconv.Itoa(total))-len(after))
+	for keep > 0 && keep < len(s) && !utf8.RuneStart(s[keep]) {
 		keep--
 	}
-	return s[:keep] + before + strconv.Itoa(len(s)-keep) + after
+	return s[:keep] + before + strconv.Itoa(total-keep) + after
+}
+
+// redactedField is a request field redacted, then cut as requestField
+// cuts it: redacted over MaxRequestFieldBytes plus redactSlack bytes, so
+// that a secret across the cut is found whole and no part of it is kept
+// (the rest is never looked at, and never written).
+func redactedField(s string, m *attrMapper) string {
+	if m.red == nil {
+		return requestField(s)
+	}
+	n := min(len(s), MaxRequestFieldBytes+redactSlack)
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	head := s[:n]
+	red, _ := m.red.Redact(head)
+	if len(head) < len(s) {
+		return cutField(red, len(s)-len(head)+len(red))
+	}
+	return requestField(red)
 }
 
 // MiddlewareOption configures one Middleware (see MiddlewareWith).
@@ -145,7 +168,7 @@ func MiddlewareWith(opts ...MiddlewareOption) func(http.Handler) http.Handler {
 			defer func() {
 				client := clientIP(r, p.http.trustedProxies)
 				path := requestField(redactedPath(r.URL, p.m))
-				ua := requestField(r.UserAgent())
+				ua := redactedField(r.UserAgent(), p.m)
 				status := rw.status
 				if rw.hijacked && !rw.wroteHeader {
 					status = http.StatusSwitchingProtocols

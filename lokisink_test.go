@@ -347,6 +347,26 @@ func TestMiddlewareCutsRequestFields(t *testing.T) {
 	}
 }
 
+// A secret across the User-Agent's cut is redacted whole before the cut:
+// no prefix of it is written, in the access record or the event.
+func TestMiddlewareRedactsBeforeTheCut(t *testing.T) {
+	buf := setup(t, WithOutputType(OutputJSON))
+	h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	tok := redacttest.GHToken("gh" + "p")
+	for _, pad := range []int{MaxRequestFieldBytes - 40, MaxRequestFieldBytes - 10, MaxRequestFieldBytes + 100} {
+		buf.Reset()
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("User-Agent", strings.Repeat("x", pad)+" "+tok)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		for _, l := range jsonLines(t, buf.String()) {
+			if v, ok := l["user_agent"].(string); ok {
+				assert.NotContains(t, v, tok[:8], "pad %d", pad)
+				assert.LessOrEqual(t, len(v), MaxRequestFieldBytes)
+			}
+		}
+	}
+}
+
 // Setup and Close leave no goroutine and no connection behind, cycle after
 // cycle, with Loki (lumberjack's mill goroutine is the file sink's, and
 // cannot be stopped: ignored by name).
