@@ -71,7 +71,7 @@ func ExampleWrap() {
 	logger := slog.New(logging.Wrap(h))
 	logger.Info("connect", "dsn", "postgres://app:"+"s3cret"+"@db:5432/main", "note", "line1\nline2")
 	// Output:
-	// level=INFO msg=connect dsn=postgres://app:[REDACTED:url-credentials]@db:5432/main note=line1\nline2
+	// level=INFO msg=connect dsn=postgres://app:[REDACTED:url-credentials]@db:5432/main note="line1\nline2"
 }
 
 func ExampleRedact() {

@@ -343,9 +343,7 @@ func (m *attrMapper) preRedacted(s preRedacted) slog.Value {
 	if m.limit > 0 && len(t) > m.limit {
 		t = truncate(t, m.limit)
 	}
-	if m.escape && !IsClean(t) {
-		t = Sanitize(t)
-	}
+	t, _ = m.escapeStr(t)
 	return slog.StringValue(t)
 }
 

@@ -27,7 +27,7 @@ import (
 type attrMapper struct {
 	red    *redact.Redactor // nil: no redaction
 	limit  int              // bytes per string value; 0: no limit
-	escape bool             // escape strings, keys and group names (handlers outside this package)
+	escape escapeMode       // how strings, keys and group names are escaped for the handler behind
 	clean  cleanCache       // keys that key left as they were
 	msgs   cleanCache       // messages that message left as they were
 	fp     fingerprinter    // which key-redacted values are fingerprinted
@@ -75,10 +75,60 @@ func (m *attrMapper) str(s string, b *budget) (string, bool) {
 	if m.limit > 0 && (len(s) > m.limit || more > 0) {
 		s, changed = truncateMore(s, m.limit, more), true
 	}
-	if m.escape && !IsClean(s) {
-		s, changed = Sanitize(s), true
+	if e, c := m.escapeStr(s); c {
+		s, changed = e, true
 	}
 	return s, changed
+}
+
+// escapeMode is how a mapper escapes strings, keys and group names for
+// the handler behind it (see escapeFor): one layer of escaping in the
+// output, whoever writes it.
+type escapeMode uint8
+
+const (
+	// escapeNone: the handler behind escapes every dangerous rune itself,
+	// once: Setup's own encoders.
+	escapeNone escapeMode = iota
+	// escapeAll: the handler behind writes strings as they are: Sanitize.
+	escapeAll
+	// escapeSlogJSON: slog's JSONHandler escapes C0 controls and U+2028,
+	// U+2029 itself, once; the other dangerous runes (DEL, C1 controls,
+	// bidi and invisible runes, invalid bytes) are escaped here.
+	escapeSlogJSON
+	// escapeSlogText: slog's TextHandler quotes a string that holds a rune
+	// unicode.IsPrint rejects, escaping it as strconv.Quote does (the rule
+	// Sanitize follows), once; but for DEL, which it writes as it is:
+	// escaped here.
+	escapeSlogText
+)
+
+// escapeFor is the escaping a mapper does for the handler h.
+func escapeFor(h slog.Handler) escapeMode {
+	switch h.(type) {
+	case *slog.TextHandler:
+		return escapeSlogText
+	case *slog.JSONHandler:
+		return escapeSlogJSON
+	}
+	return escapeAll
+}
+
+// escapeStr escapes s for the handler behind (see escapeMode) and reports
+// whether that changed it.
+func (m *attrMapper) escapeStr(s string) (string, bool) {
+	if m.escape == escapeNone || IsClean(s) {
+		return s, false
+	}
+	mode := quoteNoneButSlogText
+	switch m.escape {
+	case escapeAll:
+		return Sanitize(s), true
+	case escapeSlogJSON:
+		mode = quoteNoneButSlogJSON
+	}
+	e := string(appendEscaped(make([]byte, 0, len(s)+16), s, mode))
+	return e, e != s
 }
 
 // redact redacts s within the limit and the budget (see redactBudget). A
@@ -126,7 +176,8 @@ func (m *attrMapper) strClean(s string, b *budget) bool {
 			return false
 		}
 	}
-	return !m.escape || IsClean(s)
+	_, c := m.escapeStr(s)
+	return !c
 }
 
 // keyClean is strClean for a key, with the key's cache, also reporting
@@ -161,7 +212,7 @@ func (m *attrMapper) key(k string, b *budget) (nk string, changed, secret bool) 
 	secret = m.secretKey(k)
 	if m.red == nil {
 		long := m.limit > 0 && len(k) > m.limit
-		if !long && (!m.escape || IsClean(k)) {
+		if !long && (m.escape == escapeNone || IsClean(k)) {
 			if len(k) <= maxCachedKey {
 				m.clean.add(k, secret, gen)
 			}

@@ -104,6 +104,7 @@ func passThroughCases() (passed, walked map[string]any) {
 		"nested":  ptNested{ID: 7, Score: 1.5, Owner: u, Tags: []string{"x"}, Any: 3, Wait: time.Second, Grid: [2][2]int{{1, 2}, {3, 4}}, Empty: []int{}, note: "n"},
 		"bools":   []bool{true, false},
 		"nilmap":  []any{nil, "s", 1},
+		"control": []string{"line\nINFO forged"}, // slog's JSONHandler escapes it itself, once
 	}
 	walked = map[string]any{
 		"float32":     ptFloat32{F: 0.1},
@@ -124,7 +125,6 @@ func passThroughCases() (passed, walked map[string]any) {
 		"secretfield": ptSecretField{Password: "hunter2"},
 		"token":       []string{"ok", "with " + tok},
 		"tokenfield":  &ptUser{Name: tok},
-		"control":     []string{"line\nINFO forged"},
 		"bidi":        ptUser{Name: "a\u202eb"},
 		"card":        []int64{4111111111111111},
 		"long":        []string{strings.Repeat("y", 300)},

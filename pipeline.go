@@ -21,7 +21,7 @@ type pipeline struct {
 	stacks     bool           // Exception adds the stack
 	handlers   []slog.Handler // WithHandler sinks
 	http       httpConfig     // Middleware's settings
-	hm         *attrMapper    // their mapper: p.m's settings, escaping (they write strings as given)
+	hm         [4]*attrMapper // their mappers by escapeMode: p.m's settings, escaping for each kind of handler
 	limiter    *limiter       // nil when rate limiting is off
 	extractors []func(context.Context) []slog.Attr
 	m          *attrMapper
@@ -52,7 +52,11 @@ func newPipeline(c *config) (*pipeline, []error) {
 	}
 	if len(c.handlers) > 0 {
 		p.handlers = c.handlers
-		p.hm = track(&attrMapper{red: p.m.red, limit: p.m.limit, escape: true, fp: p.m.fp, allow: p.m.allow})
+		for _, h := range c.handlers {
+			if e := escapeFor(h); p.hm[e] == nil {
+				p.hm[e] = track(&attrMapper{red: p.m.red, limit: p.m.limit, escape: e, fp: p.m.fp, allow: p.m.allow})
+			}
+		}
 	}
 	out := &fanout{onError: c.onError, red: p.m.red}
 	p.out = out

@@ -156,6 +156,13 @@ const (
 	quoteNone = iota // escapes only
 	quoteText        // also \" and \\, for a double-quoted TEXT value
 	quoteJSON        // JSON string content: JSON's own escapes, which decode to the rune itself
+	// quoteNoneButSlogJSON: escapes only, but not of the runes slog's
+	// JSONHandler escapes itself (C0 controls, U+2028, U+2029).
+	quoteNoneButSlogJSON
+	// quoteNoneButSlogText: escapes only of DEL, the one dangerous rune
+	// slog's TextHandler writes as it is (it quotes a string holding any
+	// other, escaping it as strconv.Quote does).
+	quoteNoneButSlogText
 )
 
 const hexDigits = "0123456789abcdef"
@@ -187,6 +194,11 @@ func appendEscaped(dst []byte, s string, mode int) []byte {
 				i += size
 				continue
 			}
+		}
+		if mode == quoteNoneButSlogJSON && (r < 0x20 || r == '\u2028' || r == '\u2029') ||
+			mode == quoteNoneButSlogText && r != 0x7f {
+			i += size // left to slog's handler, which escapes it once
+			continue
 		}
 		dst = append(dst, s[start:i]...)
 		if mode == quoteJSON {

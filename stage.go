@@ -19,7 +19,7 @@ import (
 // setting it was given is worse than a program that does not start.
 func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byWrap, "logging.Wrap")
-	m := &attrMapper{limit: c.maxValueBytes, escape: true, fp: c.fingerprinter(), allow: c.allowSet(), passJSON: passesJSON(next)}
+	m := &attrMapper{limit: c.maxValueBytes, escape: escapeFor(next), fp: c.fingerprinter(), allow: c.allowSet(), passJSON: passesJSON(next)}
 	if c.redact {
 		m.red = newRedactor(c)
 		track(m)
@@ -53,7 +53,7 @@ func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
 // any other and on an invalid one.
 func NewSanitizingHandler(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, bySanitizing, "logging.NewSanitizingHandler")
-	return &stageHandler{next: next, m: &attrMapper{limit: c.maxValueBytes, escape: true}}
+	return &stageHandler{next: next, m: &attrMapper{limit: c.maxValueBytes, escape: escapeFor(next)}}
 }
 
 // stageHandler is the secure stages as a slog.Handler middleware, for
