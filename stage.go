@@ -8,7 +8,9 @@ import (
 
 // Wrap returns next behind the secure stages: every string is redacted,
 // then cut to the size limit, then escaped, and every key and group name
-// escaped, before next sees the record; the context attrs ([ContextWith],
+// escaped, before next sees the record (what slog's own TextHandler and
+// JSONHandler escape themselves is left to them, so that the output has
+// one escape); the context attrs ([ContextWith],
 // extractors) are added to it. It is the chain Setup puts in front of its
 // own encoder, as one slog.Handler middleware. The environment is not read.
 //
@@ -43,7 +45,8 @@ func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
 }
 
 // NewSanitizingHandler returns a handler that escapes what [Sanitize] escapes
-// in the message, every attribute key, every string value (after
+// (but what slog's own TextHandler or JSONHandler, as next, escape
+// themselves) in the message, every attribute key, every string value (after
 // [slog.LogValuer]s are resolved and other values are turned into text) and
 // every group name, and cuts any single message or value longer than the
 // configured maximum, before passing the record to next. Records that need
