@@ -547,3 +547,19 @@ func TestURLPasswordsWithBreaks(t *testing.T) {
 		"http://a:b/c http://d@e",
 	})
 }
+
+// Keys that name a key by its use are secret, as attrs and in text:
+// signing, encryption, master and HMAC keys, and passcodes; their ids and
+// counts are not.
+func TestKeyNamesOfKeys(t *testing.T) {
+	r := New(Config{})
+	v := redacttest.Gen(redacttest.AlnumChars, 20)
+	for _, k := range []string{"signing_key", "encryption_key", "hmac_key", "master_key", "passcode", "SIGNING_KEY", "jwtSigningKey", "app.encryptionKey"} {
+		assert.True(t, r.SecretKey(k), k)
+		out, _ := r.Redact(k + "=" + v)
+		assert.NotContains(t, out, v, k)
+	}
+	for _, k := range []string{"signing_key_id", "key_count", "master", "encryption"} {
+		assert.False(t, r.SecretKey(k), k)
+	}
+}

@@ -79,6 +79,7 @@ var kvSecretKeys = newKeySet(kvSecretStems)
 var kvSecretStems = []string{
 	"password", "passwd", "passphrase", "pass", "pwd", "secret", "apikey", "accesskey",
 	"secretkey", "privatekey", "clientsecret", "credential", "credentials", "signature",
+	"passcode", "signingkey", "encryptionkey", "masterkey", "hmackey",
 }
 
 // kvTokenKeys are the key stems of tokens and sessions. Their value is

@@ -31,7 +31,8 @@ var defaultSecretKeys = []string{
 	"password", "passwd", "passphrase", "pass", "pwd", "secret", "token", "apikey", "accesskey",
 	"secretkey", "privatekey", "clientsecret", "authorization", "cookie", "setcookie",
 	"session", "sessionid", "sessid", "credential", "credentials", "cardnumber", "creditcard",
-	"cvv", "cvc", "ssn", "pin", "signature",
+	"cvv", "cvc", "ssn", "pin", "signature", "passcode", "signingkey", "encryptionkey", "masterkey",
+	"hmackey",
 }
 
 // DefaultKeys returns a copy of the default sensitive key stems.

@@ -43,7 +43,7 @@ func (r Rule) matcher(f matchFunc) Rule { r.find = f; return r }
 // kvSecretStems and kvTokenStems), in any case, with _ . - or a space
 // between words or none; a camelCase boundary starts a word too, and the
 // short stems (pass, pwd) must start one: not "bypass", "OLDPWD".
-const kvKeys = `(?:[A-Za-z0-9]*(?i:pass(?:[_. -]?word|wd|phrase)|secret(?:[_. -]?key)?|token|api[_. -]?key|access[_. -]?key(?:[_. -]?id)?|private[_. -]?key|credentials?|sess(?:ion)?[_. -]?(?:id|token|key)|signature)|(?:[A-Za-z0-9]*[a-z0-9])?P(?:wd|WD|ass|ASS)|pwd|pass)`
+const kvKeys = `(?:[A-Za-z0-9]*(?i:pass(?:[_. -]?word|wd|phrase)|secret(?:[_. -]?key)?|token|api[_. -]?key|access[_. -]?key(?:[_. -]?id)?|private[_. -]?key|(?:signing|encryption|master|hmac)[_. -]?key|passcode|credentials?|sess(?:ion)?[_. -]?(?:id|token|key)|signature)|(?:[A-Za-z0-9]*[a-z0-9])?P(?:wd|WD|ass|ASS)|pwd|pass)`
 
 // builtinRules is every built-in format, in the order the rules run: the
 // specific formats first (on a tie the earlier rule names the marker), then
@@ -202,7 +202,8 @@ var genericRules = []Rule{
 	// common forms: keys as keySet matches them, values to a delimiter).
 	rule("secret-assignment", `(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_. -])*`+kvKeys+`(?:[_.-]?(?i:confirmation|confirm|hint|hash|digest))?\d*["']?[ \t]*(?:=>|::=|:=|\?=|\.=|\+=|=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<>]+)`,
 		"pass", "pwd", "secret", "token", "api_key", "api-key", "api.key", "api key", "apikey", "access_key", "access-key", "access.key", "access key", "accesskey",
-		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "signature").matcher(findAssignments),
+		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "signature",
+		"passcode", "signing_key", "signingkey", "encryption_key", "encryptionkey", "master_key", "masterkey", "hmac_key", "hmackey").matcher(findAssignments),
 	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
 	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
 	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true, minRun: 13, find: findCards},

@@ -4,8 +4,8 @@ import "slices"
 
 // envSecretStems are the stems that IsSecretName adds to the default keys:
 // names of configuration that holds a secret without saying "password" or
-// "token" in full (DB_PASS, ENCRYPTION_KEY).
-var envSecretStems = []string{"pass", "encryptionkey", "signingkey", "masterkey", "hmackey"}
+// "token" in full (DB_PASS).
+var envSecretStems = []string{"pass"}
 
 // secretNames is the key matcher of IsSecretName.
 var secretNames = newKeySet(slices.Concat(DefaultKeys(), envSecretStems))
@@ -14,7 +14,6 @@ var secretNames = newKeySet(slices.Concat(DefaultKeys(), envSecretStems))
 // variable, say) names a secret: whether, lowercased and without its
 // separators (_ - . space), it ends with one of the default sensitive key
 // stems ([DefaultKeys]: PASSWORD, TOKEN, SECRET, API_KEY, CREDENTIAL,
-// PRIVATE_KEY…) or with pass, encryptionkey, signingkey, masterkey or
-// hmackey. It is the redactor's key matcher over those stems, without the
+// PRIVATE_KEY, SIGNING_KEY, ENCRYPTION_KEY…) or with pass. It is the redactor's key matcher over those stems, without the
 // keys a Config adds. It does not allocate.
 func IsSecretName(name string) bool { return secretNames.match(name) }
