@@ -107,6 +107,7 @@ func TestKeySpellingsInText(t *testing.T) {
 	checkUntouched(t, []string{
 		"spin=3 hairpin=4 bypass=on compass: north",
 		"PWD=/home/ann OLDPWD=/home/bob SHLVL=1",
+		"env: HOME=/home/ann PWD=/home/ann/src SHLVL=1", // the shell's PWD after another word
 		"cwd pwd=/srv/app and pwd: ~/src",
 		"--- PASS: TestFoo (0.00s)",
 		"    --- PASS: TestFoo/sub_test (0.01s)",

@@ -393,7 +393,12 @@ var mayHaveSuffix = func() (t [256]bool) {
 
 // notSecretKey: keys that end with a stem yet never hold a secret. "PWD",
 // spelled so, is the shell's working directory.
-func notSecretKey(key string) bool { return key == "PWD" }
+func notSecretKey(key string) bool {
+	if i := strings.LastIndexAny(key, " \t"); i >= 0 {
+		key = key[i+1:] // a key read across a blank ("cwd PWD"): its last word is the key
+	}
+	return key == "PWD"
+}
 
 // cutKeySuffix returns where key ends without its trailing digits and then
 // one of keySuffixes (and the separators before each), or len(key). It runs
