@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -197,5 +198,32 @@ func TestMaskReachesHandlersBuiltBefore(t *testing.T) {
 		_, after, ok := strings.Cut(out, "after")
 		require.True(t, ok, name)
 		assert.NotContains(t, after, v, "%s: %s", name, after)
+	}
+}
+
+// A value registered with Mask after a logger bound it with With (or a
+// group name) is masked in that logger's later records behind Wrap and
+// NewRedactingHandler too: the handler behind encoded the attrs when With
+// was called, so the stage makes its chain again from the start.
+func TestMaskReachesAttrsBoundBefore(t *testing.T) {
+	for name, wrap := range map[string]func(slog.Handler) slog.Handler{
+		"Wrap":                func(h slog.Handler) slog.Handler { return Wrap(h) },
+		"NewRedactingHandler": func(h slog.Handler) slog.Handler { return NewRedactingHandler(h) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			v := knownValue()
+			var buf bytes.Buffer
+			l := slog.New(wrap(slog.NewJSONHandler(&buf, nil))).With("conn", "db "+v).WithGroup("g").With("k", 1)
+			l.Info("before")
+			require.Contains(t, buf.String(), v, "not registered yet")
+			buf.Reset()
+			require.NoError(t, Mask(v))
+			l.Info("after")
+			l.With("more", 2).Info("derived after")
+			out := buf.String()
+			assert.NotContains(t, out, v)
+			assert.Equal(t, 2, strings.Count(out, `"conn":"db [REDACTED:known-secret]"`), out)
+			assert.Equal(t, 2, strings.Count(out, `"g":{`), "the group kept: %s", out)
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 )
 
 // Wrap returns next behind the secure stages: every string is redacted,
@@ -26,8 +27,7 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 		m.red = newRedactor(c)
 		track(m)
 	}
-	return &stageHandler{next: next, m: m, context: true, extractors: c.extractors,
-		taken: []string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey}}
+	return newStage(next, m, true, c.extractors, []string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey})
 }
 
 // NewRedactingHandler returns a handler that replaces secrets before passing
@@ -41,7 +41,7 @@ func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 // panics, naming the option, on any other and on an invalid one.
 func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byRedacting, "logging.NewRedactingHandler")
-	return &stageHandler{next: next, m: track(&attrMapper{red: newRedactor(c), fp: c.fingerprinter(), allow: c.allowSet()})}
+	return newStage(next, track(&attrMapper{red: newRedactor(c), fp: c.fingerprinter(), allow: c.allowSet()}), false, nil, nil)
 }
 
 // NewSanitizingHandler returns a handler that escapes what [Sanitize] escapes
@@ -56,7 +56,7 @@ func NewRedactingHandler(next slog.Handler, opts ...Option) slog.Handler {
 // any other and on an invalid one.
 func NewSanitizingHandler(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, bySanitizing, "logging.NewSanitizingHandler")
-	return &stageHandler{next: next, m: &attrMapper{limit: c.maxValueBytes, escape: escapeFor(next)}}
+	return newStage(next, &attrMapper{limit: c.maxValueBytes, escape: escapeFor(next)}, false, nil, nil)
 }
 
 // stageHandler is the secure stages as a slog.Handler middleware, for
@@ -73,6 +73,47 @@ type stageHandler struct {
 	// hidden: a group of WithGroup has a secret name, and every attr value
 	// below it (the context attrs too, which go into the group) is redacted.
 	hidden bool
+
+	// The attrs of WithAttrs (and the names of WithGroup) were mapped when
+	// the handler was made, and next holds them encoded: a value registered
+	// with Mask after that must still be masked in them. base and
+	// baseTaken are next and taken as given first, ops what was applied
+	// since, gen the mapper's generation when they were mapped (Mask moves
+	// it on); fresh is the handler made again from base when it moved.
+	base      slog.Handler
+	baseTaken []string
+	ops       []handlerOp
+	gen       uint64
+	fresh     atomic.Pointer[stageHandler]
+}
+
+// newStage is a stageHandler in front of next, before any WithAttrs or
+// WithGroup.
+func newStage(next slog.Handler, m *attrMapper, context bool, extractors []func(context.Context) []slog.Attr, taken []string) *stageHandler {
+	return &stageHandler{next: next, m: m, context: context, extractors: extractors, taken: taken,
+		base: next, baseTaken: taken, gen: m.clean.generation()}
+}
+
+// current is h, or h made again from its base when Mask registered a
+// value after h mapped its WithAttrs and WithGroup (see stageHandler).
+func (h *stageHandler) current() *stageHandler {
+	gen := h.m.clean.generation()
+	if len(h.ops) == 0 || h.base == nil || h.gen == gen {
+		return h
+	}
+	if f := h.fresh.Load(); f != nil && f.gen == gen {
+		return f
+	}
+	f := newStage(h.base, h.m, h.context, h.extractors, h.baseTaken)
+	for _, op := range h.ops {
+		if op.group == "" { // WithGroup("") is no op: a group op has a name
+			f = f.withAttrs(op.attrs)
+		} else {
+			f = f.withGroup(op.group)
+		}
+	}
+	h.fresh.Store(f)
+	return f
 }
 
 func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -80,6 +121,7 @@ func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
+	h = h.current()
 	wk := h.m.walker(h.hidden) // the record's budget
 	var err error
 	if !h.context {
@@ -101,33 +143,49 @@ func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return h.current().withAttrs(attrs)
+}
+
+func (h *stageHandler) withAttrs(attrs []slog.Attr) *stageHandler {
+	gen := h.m.clean.generation() // before mapping: a Mask meanwhile makes it again
 	wk := h.m.walker(h.hidden)
 	as, _ := wk.attrs(attrs, 0)
 	as, _ = dropEmpty(as)
-	h2 := *h
+	h2 := h.derive(gen, handlerOp{attrs: slices.Clone(attrs)})
 	if h.context {
 		names := newNameSet(h.taken)
 		as, _ = uniqueAttrs(as, names)
 		h2.taken = names.list
 	}
 	h2.next = h.next.WithAttrs(as)
-	return &h2
+	return h2
 }
 
 func (h *stageHandler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
+	return h.current().withGroup(name)
+}
+
+func (h *stageHandler) withGroup(name string) *stageHandler {
+	gen := h.m.clean.generation()
 	b := newBudget()
 	n, _, _ := h.m.key(name, &b)
-	h2 := *h
+	h2 := h.derive(gen, handlerOp{group: name})
 	h2.hidden = h.m.secretGroup(h.hidden, name)
 	if h.context {
 		n = newNameSet(h.taken).unique(n)
 		h2.taken = nil // the group's members are a level of their own
 	}
 	h2.next = h.next.WithGroup(n)
-	return &h2
+	return h2
+}
+
+// derive is a copy of h, one op further, made at generation gen.
+func (h *stageHandler) derive(gen uint64, op handlerOp) *stageHandler {
+	return &stageHandler{next: h.next, m: h.m, context: h.context, extractors: h.extractors, taken: h.taken,
+		hidden: h.hidden, base: h.base, baseTaken: h.baseTaken, ops: append(slices.Clip(h.ops), op), gen: gen}
 }
 
 // mapRecord returns r with its message and attributes mapped, followed by
