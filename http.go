@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -347,6 +348,19 @@ func (m *attrMapper) preRedacted(s preRedacted) slog.Value {
 	return slog.StringValue(t)
 }
 
+// queryCredentials are query parameters that carry a credential in the
+// protocols that put one in a URL, though their names say nothing of it:
+// OAuth 2.0's authorization code (code), CAS's ticket, SAML's messages,
+// and auth (a base64 user:password some clients send). As keys in a
+// record they are ordinary words; in a query string they are not.
+var queryCredentials = []string{"code", "ticket", "auth", "samlresponse", "samlrequest", "samlart"}
+
+// queryCredential reports whether the query key k is one of
+// queryCredentials (in any case).
+func queryCredential(k string) bool {
+	return slices.ContainsFunc(queryCredentials, func(c string) bool { return strings.EqualFold(c, k) })
+}
+
 // redactedPath is the path with its query, every part redacted on its own
 // as a value is: the path and the query's keys by pattern, each query value
 // decoded, replaced by the marker when its key names a secret (and is not
@@ -378,7 +392,7 @@ func redactedPath(u *url.URL, m *attrMapper) string {
 	var b strings.Builder
 	b.WriteString(p)
 	for i, k := range keys {
-		secret := !on || m.secretKey(k)
+		secret := !on || m.secretKey(k) || queryCredential(k) && !m.allow.has(k)
 		ek := k
 		if on {
 			ek, _ = m.str(k, &bud)

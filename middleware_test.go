@@ -319,6 +319,11 @@ func TestMiddlewareKeepsQueryCursors(t *testing.T) {
 		{"password=" + pw, "password=[REDACTED]"},
 		{"token=" + pw, "token=[REDACTED]"},
 		{tok + "=1", "[REDACTED:github-token]=1"},
+		// Credentials that protocols put in a URL under plain names.
+		{"code=" + pw + "&state=s1", "code=[REDACTED]&state=s1"},
+		{"ticket=ST-" + pw, "ticket=[REDACTED]"},
+		{"SAMLResponse=" + pw, "SAMLResponse=[REDACTED]"},
+		{"auth=" + pw, "auth=[REDACTED]"},
 	}
 	for _, c := range cases {
 		buf := setup(t, WithOutputType(OutputJSON))
