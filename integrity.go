@@ -37,12 +37,8 @@ func (s *fileSink) chainOn(k0 []byte, name string, c *config) []error {
 	if c.output == OutputJSON {
 		f = chain.JSON
 	}
-	finding, err := s.startChain(k0, name, f)
-	if err != nil {
+	if _, err := s.startChain(k0, name, f); err != nil {
 		return []error{fmt.Errorf("logging: %s sink: starting the integrity chain: %w", name, err)}
-	}
-	if s.chain != nil {
-		s.chain.finding = finding
 	}
 	return nil
 }
@@ -89,17 +85,34 @@ func (p *pipeline) startChains(sinks []*fileSink) {
 		return append(h.appendText(dst, r, &wk, nil, nil), '\n')
 	}
 	for _, s := range sinks {
+		s.mu.Lock()
+		s.chain.alert = func(f string) {
+			if p.acquire() {
+				defer p.release()
+				p.tampering(s.path, f)
+			}
+		}
+		s.mu.Unlock()
 		s.startIntegrity(encode, emit)
 		p.onClose = append(p.onClose, s.sealFinal)
 	}
 	for _, s := range sinks {
-		if f := s.chain.finding; f != "" {
-			r := eventRecord(Event{Type: TamperingDetected, Severity: SeverityCritical, Outcome: OutcomeFailure,
-				ThreatLevel: ThreatHigh, Resource: s.path, Action: "verify log chain", Reason: f}, SeverityCritical, 0)
-			r.Time = p.clock.Now()
-			_ = p.handler("security", true).handle(r, nil)
+		s.mu.Lock()
+		f := s.chain.finding
+		s.mu.Unlock()
+		if f != "" {
+			p.tampering(s.path, f)
 		}
 	}
+}
+
+// tampering logs what the check at start of the chain of the file at path
+// found wrong, as a tampering_detected security event.
+func (p *pipeline) tampering(path, finding string) {
+	r := eventRecord(Event{Type: TamperingDetected, Severity: SeverityCritical, Outcome: OutcomeFailure,
+		ThreatLevel: ThreatHigh, Resource: path, Action: "verify log chain", Reason: finding}, SeverityCritical, 0)
+	r.Time = p.clock.Now()
+	_ = p.handler("security", true).handle(r, nil)
 }
 
 // IntegrityProblem is one break of a log file chain found by
