@@ -68,9 +68,10 @@ type fileChain struct {
 	format     chain.Format
 	// after, while the chain waits for the sink it replaces, closes when
 	// that sink is closed; key is the initial key kept until then.
-	after <-chan struct{}
-	key   []byte
-	alert func(finding string) // reports what a start that waited found wrong
+	after    <-chan struct{}
+	key      []byte
+	prevSink *fileSink            // the sink it replaces
+	alert    func(finding string) // reports what a start that waited found wrong
 }
 
 // loadIntegrityKey reads the initial key from path: a regular file, not a
@@ -98,16 +99,41 @@ var liveChains = struct {
 
 // registerChain makes s the live chained sink of its path; it returns the
 // channel that closes when the sink it replaces is closed (nil if none).
-func registerChain(s *fileSink) <-chan struct{} {
+func registerChain(s *fileSink) (*fileSink, <-chan struct{}) {
 	liveChains.Lock()
 	defer liveChains.Unlock()
 	s.chainDone = make(chan struct{})
 	prev := liveChains.m[s.path]
 	liveChains.m[s.path] = s
 	if prev != nil {
-		return prev.chainDone
+		return prev, prev.chainDone
 	}
-	return nil
+	return nil, nil
+}
+
+// lastSealed returns the sequence number and MAC of the last line this
+// process sealed in the chain of s, a closed sink (or of the sinks before
+// it, when it sealed nothing).
+func (s *fileSink) lastSealed() (seq uint64, head chain.MAC, ok bool) {
+	for range 64 {
+		if s == nil {
+			return 0, head, false
+		}
+		s.mu.Lock()
+		c := s.chain
+		var prev *fileSink
+		if c != nil && c.sealer != nil {
+			seq, head, ok = c.sealer.Seq(), c.sealer.Head(), true
+		} else if c != nil {
+			prev = c.prevSink
+		}
+		s.mu.Unlock()
+		if ok {
+			return seq, head, true
+		}
+		s = prev
+	}
+	return 0, head, false
 }
 
 // unregisterChain says that s is closed: the next sink on its path may start.
@@ -135,8 +161,8 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 	defer s.mu.Unlock()
 	c := &fileChain{name: name, format: format}
 	s.chain = c
-	if after := registerChain(s); after != nil {
-		c.after, c.key = after, bytes.Clone(k0)
+	if prev, after := registerChain(s); after != nil {
+		c.prevSink, c.after, c.key = prev, after, bytes.Clone(k0)
 		return "", nil
 	}
 	finding, err = s.beginLocked(k0)
@@ -162,10 +188,16 @@ func (s *fileSink) resumeLocked() error {
 	if err != nil {
 		return err
 	}
+	// This process knows where the chain it wrote ends: a file that ends
+	// elsewhere lost its last lines (removed, or the file replaced) since.
+	if seq, head, ok := c.prevSink.lastSealed(); ok && finding == "" && (c.sealer.Seq() != seq || c.sealer.Head() != head) {
+		finding = fmt.Sprintf("the chain in the files continues from line seq %d, but this process sealed up to line seq %d in %s: lines were removed or replaced since", c.sealer.Seq(), seq, s.path)
+		c.finding = finding
+	}
 	clear(c.key)
-	c.key, c.after = nil, nil
+	c.key, c.after, c.prevSink = nil, nil, nil
 	if finding != "" && c.alert != nil {
-		go c.alert(finding) // a security event, written by this writer: not from it
+		c.alert(finding)
 	}
 	return nil
 }
@@ -221,6 +253,21 @@ func (s *fileSink) beginLocked(k0 []byte) (finding string, err error) {
 	case sealedSeen:
 		finding = fmt.Sprintf("the last line of %s is not sealed: a new chain starts", from)
 	}
+	switch {
+	case from != s.path:
+		// The file is empty or missing, and its backups are not: an
+		// honest sink leaves an empty file only when it stopped between a
+		// rotation and its next write. Deleting the newest file is how an
+		// intruder rolls the chain back; only the checkpoints kept off the
+		// host prove it, this is the best the writer can tell.
+		what := "the chain continues from the last line of " + from
+		if newFile {
+			what = from + " ends without a sealed line: a new chain starts"
+		}
+		finding = joinFindings(fmt.Sprintf("%s is empty or missing while it has backups: its lines may have been deleted; %s", s.path, what), finding)
+	case newFile && finding == "" && hasBackups(s.path):
+		finding = fmt.Sprintf("a new chain starts in %s while older files of the log exist (expected once, when the chain is first turned on for a log that has older files)", s.path)
+	}
 	if newFile && (len(window) > 0 || readErr != nil && s.size > 0) && from == s.path {
 		// Start the new chain in a file of its own.
 		if err := s.rotate(); err != nil {
@@ -232,6 +279,23 @@ func (s *fileSink) beginLocked(k0 []byte) (finding string, err error) {
 	c.sealer = chain.NewSealer(c.format, k0, name, chain.NewRunID(), seq, prev)
 	c.finding = finding
 	return finding, nil
+}
+
+// joinFindings joins what the check at start found, "" meaning nothing.
+func joinFindings(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// hasBackups reports whether the log file at path has backups.
+func hasBackups(path string) bool {
+	names, err := backups(path)
+	return err == nil && len(names) > 0
 }
 
 // checkTail verifies the chain in the tail window of a file; it returns
