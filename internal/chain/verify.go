@@ -135,12 +135,15 @@ func Verify(k0 []byte, inputs []Input, cps []Checkpoint, opt Options) (Summary, 
 	v.sum.Sink = opt.Sinks[0]
 	for _, s := range opt.Sinks {
 		kc := newKeyCache(k0, s, total, opt.Budget)
-		if slices.ContainsFunc(infos, func(fi *fileInfo) bool { return fi.verifiesFirst(kc) }) {
+		found := slices.ContainsFunc(infos, func(fi *fileInfo) bool { return fi.verifiesFirst(kc) })
+		kc.wipe()
+		if found {
 			v.sum.Sink = s
 			break
 		}
 	}
 	v.keys = newKeyCache(k0, v.sum.Sink, total, opt.Budget)
+	defer v.keys.wipe()
 	v.cpAt, v.cpBefore = map[uint64][]int{}, map[uint64][]int{}
 	v.cpState = make([]cpState, len(cps))
 	v.cpList = cps
@@ -430,6 +433,21 @@ func newKeyCache(k0 []byte, sink string, lines, budget int) *keyCache {
 	return &keyCache{k0: k0, sink: sink, runs: map[RunID]*runKeys{}, budget: budget}
 }
 
+// wipe clears the keys the cache derived (a writer's check at start
+// derives the keys of the previous run). The AES key schedules of the
+// MACs made from them stay in freed memory until it is reused: Go offers
+// no way to clear them.
+func (c *keyCache) wipe() {
+	for _, rk := range c.runs {
+		for i := range rk.anchors {
+			clear(rk.anchors[i][:])
+		}
+		clear(rk.cur[:])
+	}
+	clear(c.runs)
+	c.last = nil
+}
+
 // mac returns the MAC (GMAC) under K(run, epoch), or nil if it is out of budget.
 func (c *keyCache) mac(run RunID, epoch uint64) hash.Hash {
 	if c.last != nil && c.lastRun == run && c.lastEpoch == epoch {
@@ -445,6 +463,7 @@ func (c *keyCache) mac(run RunID, epoch uint64) hash.Hash {
 		c.runs[run] = rk
 	}
 	var k [KeySize]byte
+	defer clear(k[:])
 	if epoch >= rk.curE {
 		if epoch-rk.curE > uint64(c.budget) {
 			return nil
