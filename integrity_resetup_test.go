@@ -75,3 +75,28 @@ func writeTemp(t testing.TB, s string) string {
 	require.NoError(t, os.WriteFile(p, []byte(s), 0o600))
 	return p
 }
+
+// Setup called from several goroutines at once on one chained file: each
+// call closes what it replaced before the next begins, so no new sink
+// waits for a sink nobody will close, and the file holds one chain.
+func TestIntegrityConcurrentSetupsKeepOneChain(t *testing.T) {
+	dir := t.TempDir()
+	key, path, sink := newKeyFile(t, dir, "log.key"), filepath.Join(dir, "app.log"), &syncBuffer{}
+	opts := []Option{WithConsole(&syncBuffer{}), WithFile(path), WithIntegrityKeyFile(key), withClock(newFakeClock()), WithSink("offhost", sink)}
+	t.Cleanup(func() { _ = Close() })
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				assert.NoError(t, Setup(opts...))
+				Logger(fmt.Sprint("w", g)).Info("after setup", "i", i)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, Close())
+	rep := verifyOK(t, key, logFiles(t, path), writeTemp(t, sink.String()))
+	assert.GreaterOrEqual(t, rep.Records, 20)
+}
