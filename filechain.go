@@ -191,7 +191,7 @@ func (s *fileSink) resumeLocked() error {
 	// This process knows where the chain it wrote ends: a file that ends
 	// elsewhere lost its last lines (removed, or the file replaced) since.
 	if seq, head, ok := c.prevSink.lastSealed(); ok && finding == "" && (c.sealer.Seq() != seq || c.sealer.Head() != head) {
-		finding = fmt.Sprintf("the chain in the files continues from line seq %d, but this process sealed up to line seq %d in %s: lines were removed or replaced since", c.sealer.Seq(), seq, s.path)
+		finding = fmt.Sprintf("the chain in the files continues from line seq %d, but this process sealed up to line seq %d in %s: lines were removed since, or the file was moved away or replaced", c.sealer.Seq(), seq, s.path)
 		c.finding = finding
 	}
 	clear(c.key)
