@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -64,6 +65,13 @@ type fileChain struct {
 	pending    []slog.Record // checkpoints to emit once s.mu is released
 	stop, done chan struct{} // the epoch ticker
 	finding    string        // what the check at start found wrong
+	format     chain.Format
+	// after, while the chain waits for the sink it replaces, closes when
+	// that sink is closed; key is the initial key kept until then.
+	after    <-chan struct{}
+	key      []byte
+	prevSink *fileSink            // the sink it replaces
+	alert    func(finding string) // reports what a start that waited found wrong
 }
 
 // loadIntegrityKey reads the initial key from path: a regular file, not a
@@ -78,19 +86,132 @@ func loadIntegrityKey(path string) ([]byte, error) {
 	return chain.ParseKey(b)
 }
 
+// liveChains maps the path of every chained file sink not yet closed to
+// the sink: a sink started on a path whose previous sink is still open
+// (Setup called again: the old pipeline's records in flight, its queue and
+// its last checkpoint are written after the new pipeline is built) must
+// not read the tail before the old one's last line is written, or the two
+// would seal two branches of one chain into one file.
+var liveChains = struct {
+	sync.Mutex
+	m map[string]*fileSink
+}{m: map[string]*fileSink{}}
+
+// registerChain makes s the live chained sink of its path; it returns the
+// channel that closes when the sink it replaces is closed (nil if none).
+func registerChain(s *fileSink) (*fileSink, <-chan struct{}) {
+	liveChains.Lock()
+	defer liveChains.Unlock()
+	s.chainDone = make(chan struct{})
+	prev := liveChains.m[s.path]
+	liveChains.m[s.path] = s
+	if prev != nil {
+		return prev, prev.chainDone
+	}
+	return nil, nil
+}
+
+// lastSealed returns the sequence number and MAC of the last line this
+// process sealed in the chain of s, a closed sink (or of the sinks before
+// it, when it sealed nothing).
+func (s *fileSink) lastSealed() (seq uint64, head chain.MAC, ok bool) {
+	for range 64 {
+		if s == nil {
+			return 0, head, false
+		}
+		s.mu.Lock()
+		c := s.chain
+		var prev *fileSink
+		if c != nil && c.sealer != nil {
+			seq, head, ok = c.sealer.Seq(), c.sealer.Head(), true
+		} else if c != nil {
+			prev = c.prevSink
+		}
+		s.mu.Unlock()
+		if ok {
+			return seq, head, true
+		}
+		s = prev
+	}
+	return 0, head, false
+}
+
+// unregisterChain says that s is closed: the next sink on its path may start.
+func unregisterChain(s *fileSink) {
+	if s.chainDone == nil {
+		return
+	}
+	liveChains.Lock()
+	if liveChains.m[s.path] == s {
+		delete(liveChains.m, s.path)
+	}
+	liveChains.Unlock()
+	close(s.chainDone)
+	s.chainDone = nil
+}
+
 // startChain turns the chain on for s with the initial key k0 (read only;
-// the caller wipes it): it finds the sealed line to continue from (the
-// last line of the file, or of its newest backup when the file is empty),
-// checks the chain's tail there, and prepares the first checkpoint, which
-// startIntegrity writes. A file whose last line is not sealed (written
-// before the chain was turned on, or cut), or whose tail cannot be read,
-// is rotated away first, so that every file of a chain is sealed from its
-// first line; a tail that cannot be read starts a new chain. It returns
-// what the check found wrong, "" if nothing; the error is a file that
-// cannot be rotated.
+// the caller wipes it). When another sink of this process still writes the
+// file (a Setup called again), the start waits, in the sink's writer, for
+// that sink to close (see resumeLocked); otherwise it starts now (see
+// beginLocked). It returns what the check at start found wrong, "" if
+// nothing; the error is a file that cannot be rotated.
 func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (finding string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c := &fileChain{name: name, format: format}
+	s.chain = c
+	if prev, after := registerChain(s); after != nil {
+		c.prevSink, c.after, c.key = prev, after, bytes.Clone(k0)
+		return "", nil
+	}
+	finding, err = s.beginLocked(k0)
+	if err != nil {
+		s.chain = nil
+		unregisterChain(s)
+	}
+	return finding, err
+}
+
+// resumeLocked starts a chain whose start waited for the sink it replaces:
+// once that sink is closed (its last line written), the file is opened
+// again (it may have rotated meanwhile) and the chain begins as at a
+// restart, from the line that sink wrote last. Called by the writer with
+// s.mu held; the sink it waits for never needs s.mu.
+func (s *fileSink) resumeLocked() error {
+	c := s.chain
+	<-c.after
+	if err := s.reopenLocked(); err != nil {
+		return err // tried again at the next write
+	}
+	finding, err := s.beginLocked(c.key)
+	if err != nil {
+		return err
+	}
+	// This process knows where the chain it wrote ends: a file that ends
+	// elsewhere lost its last lines (removed, or the file replaced) since.
+	if seq, head, ok := c.prevSink.lastSealed(); ok && finding == "" && (c.sealer.Seq() != seq || c.sealer.Head() != head) {
+		finding = fmt.Sprintf("the chain in the files continues from line seq %d, but this process sealed up to line seq %d in %s: lines were removed since, or the file was moved away or replaced", c.sealer.Seq(), seq, s.path)
+		c.finding = finding
+	}
+	clear(c.key)
+	c.key, c.after, c.prevSink = nil, nil, nil
+	if finding != "" && c.alert != nil {
+		c.alert(finding)
+	}
+	return nil
+}
+
+// beginLocked finds the sealed line to continue from (the last line of
+// the file, or of its newest backup when the file is empty), checks the
+// chain's tail there, and prepares the first checkpoint, which the next
+// write writes. A file whose last line is not sealed (written before the
+// chain was turned on, or cut), or whose tail cannot be read, is rotated
+// away first, so that every file of a chain is sealed from its first line;
+// a tail that cannot be read starts a new chain. Called with s.mu held.
+func (s *fileSink) beginLocked(k0 []byte) (finding string, err error) {
+	c := s.chain
+	name := c.name
 	window, whole, from, readErr := s.tail()
 	if readErr != nil {
 		window, whole = nil, true
@@ -109,7 +230,7 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 			}
 		}
 	}
-	c := &fileChain{name: name, reason: "start", epochStart: s.clock.Now()}
+	c.reason, c.epochStart = "start", s.clock.Now()
 	var seq uint64
 	var prev chain.MAC
 	newFile := last == nil
@@ -132,6 +253,21 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 	case sealedSeen:
 		finding = fmt.Sprintf("the last line of %s is not sealed: a new chain starts", from)
 	}
+	switch {
+	case from != s.path:
+		// The file is empty or missing, and its backups are not: an
+		// honest sink leaves an empty file only when it stopped between a
+		// rotation and its next write. Deleting the newest file is how an
+		// intruder rolls the chain back; only the checkpoints kept off the
+		// host prove it, this is the best the writer can tell.
+		what := "the chain continues from the last line of " + from
+		if newFile {
+			what = from + " ends without a sealed line: a new chain starts"
+		}
+		finding = joinFindings(fmt.Sprintf("%s is empty or missing while it has backups: its lines may have been deleted; %s", s.path, what), finding)
+	case newFile && finding == "" && hasBackups(s.path):
+		finding = fmt.Sprintf("a new chain starts in %s while older files of the log exist (expected once, when the chain is first turned on for a log that has older files)", s.path)
+	}
 	if newFile && (len(window) > 0 || readErr != nil && s.size > 0) && from == s.path {
 		// Start the new chain in a file of its own.
 		if err := s.rotate(); err != nil {
@@ -140,9 +276,26 @@ func (s *fileSink) startChain(k0 []byte, name string, format chain.Format) (find
 	}
 	// Every start is a new run, with a run id of its own: whatever the
 	// files say, no key ever seals two lines under one nonce.
-	c.sealer = chain.NewSealer(format, k0, name, chain.NewRunID(), seq, prev)
-	s.chain = c
+	c.sealer = chain.NewSealer(c.format, k0, name, chain.NewRunID(), seq, prev)
+	c.finding = finding
 	return finding, nil
+}
+
+// joinFindings joins what the check at start found, "" meaning nothing.
+func joinFindings(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// hasBackups reports whether the log file at path has backups.
+func hasBackups(path string) bool {
+	names, err := backups(path)
+	return err == nil && len(names) > 0
 }
 
 // checkTail verifies the chain in the tail window of a file; it returns
@@ -247,7 +400,10 @@ func (s *fileSink) startIntegrity(encode func([]byte, *slog.Record) []byte, emit
 	s.mu.Lock()
 	c := s.chain
 	c.encode, c.emit = encode, emit
-	err := s.writeLocked(nil)
+	var err error
+	if c.after == nil { // else the first write after the old sink closes writes it
+		err = s.writeLocked(nil)
+	}
 	s.mu.Unlock()
 	s.report(err, 0)
 	s.emitCheckpoints()
@@ -262,6 +418,10 @@ func (s *fileSink) startIntegrity(encode func([]byte, *slog.Record) []byte, emit
 // that no key stays in memory much longer than epochInterval.
 func (s *fileSink) epochTick() {
 	s.mu.Lock()
+	if s.chain.after != nil { // not started: nothing sealed yet
+		s.mu.Unlock()
+		return
+	}
 	err := s.writeLocked(nil)
 	s.mu.Unlock()
 	if err != nil && !errors.Is(err, os.ErrClosed) {
@@ -280,7 +440,7 @@ func (s *fileSink) sealFinal() {
 	s.mu.Lock()
 	c := s.chain
 	var err error
-	if !s.closed && c.sealer.EpochLines > 0 {
+	if !s.closed && c.after == nil && c.sealer.EpochLines > 0 { // a chain never started wrote nothing
 		err = s.writeCheckpointLocked("close", s.clock.Now())
 	}
 	s.mu.Unlock()
@@ -335,7 +495,10 @@ func (s *fileSink) stopChain() {
 		<-done
 	}
 	s.mu.Lock()
-	c.sealer.Wipe()
+	if c.sealer != nil {
+		c.sealer.Wipe()
+	}
+	clear(c.key)
 	s.mu.Unlock()
 }
 

@@ -64,7 +64,8 @@ type fileSink struct {
 	write     func([]byte) (int, error) // lj.Write; tests put a failing writer in its place
 	watch     *os.File                  // the file last checked, held open (see removed)
 	watchFD   int
-	chain     *fileChain // the MAC chain, nil when off (filechain.go)
+	chain     *fileChain    // the MAC chain, nil when off (filechain.go)
+	chainDone chan struct{} // closed when the sink is closed, while it is chained (see liveChains)
 }
 
 // openFileSink prepares the log file and starts the sink's writer: parent
@@ -290,6 +291,11 @@ func (s *fileSink) writeLocked(p []byte) error {
 	if s.closed {
 		return os.ErrClosed
 	}
+	if s.chain != nil && s.chain.after != nil {
+		if err := s.resumeLocked(); err != nil {
+			return err
+		}
+	}
 	now := s.clock.Now()
 	if now.Sub(s.checked) >= checkInterval || s.broken == nil && s.removed() {
 		if err := s.verify(now); err != nil {
@@ -398,6 +404,7 @@ func (s *fileSink) close() error {
 	err := s.lj.Close()
 	keepLumberjack(s.ljKey, s.lj)
 	s.watchFile(nil)
+	unregisterChain(s) // its last line is written: the next sink on the path may start
 	s.mu.Unlock()
 	if s.millCh != nil {
 		close(s.millCh)

@@ -37,12 +37,8 @@ func (s *fileSink) chainOn(k0 []byte, name string, c *config) []error {
 	if c.output == OutputJSON {
 		f = chain.JSON
 	}
-	finding, err := s.startChain(k0, name, f)
-	if err != nil {
+	if _, err := s.startChain(k0, name, f); err != nil {
 		return []error{fmt.Errorf("logging: %s sink: starting the integrity chain: %w", name, err)}
-	}
-	if s.chain != nil {
-		s.chain.finding = finding
 	}
 	return nil
 }
@@ -89,17 +85,40 @@ func (p *pipeline) startChains(sinks []*fileSink) {
 		return append(h.appendText(dst, r, &wk, nil, nil), '\n')
 	}
 	for _, s := range sinks {
+		s.mu.Lock()
+		s.chain.alert = func(f string) {
+			// Called by the sink's writer, which must not wait for the
+			// event it would write itself: the event goes on its own.
+			p.alerts.Add(1)
+			go func() {
+				defer p.alerts.Done()
+				if p.acquire() {
+					defer p.release()
+					p.tampering(s.path, f)
+				}
+			}()
+		}
+		s.mu.Unlock()
 		s.startIntegrity(encode, emit)
 		p.onClose = append(p.onClose, s.sealFinal)
 	}
 	for _, s := range sinks {
-		if f := s.chain.finding; f != "" {
-			r := eventRecord(Event{Type: TamperingDetected, Severity: SeverityCritical, Outcome: OutcomeFailure,
-				ThreatLevel: ThreatHigh, Resource: s.path, Action: "verify log chain", Reason: f}, SeverityCritical, 0)
-			r.Time = p.clock.Now()
-			_ = p.handler("security", true).handle(r, nil)
+		s.mu.Lock()
+		f := s.chain.finding
+		s.mu.Unlock()
+		if f != "" {
+			p.tampering(s.path, f)
 		}
 	}
+}
+
+// tampering logs what the check at start of the chain of the file at path
+// found wrong, as a tampering_detected security event.
+func (p *pipeline) tampering(path, finding string) {
+	r := eventRecord(Event{Type: TamperingDetected, Severity: SeverityCritical, Outcome: OutcomeFailure,
+		ThreatLevel: ThreatHigh, Resource: path, Action: "verify log chain", Reason: finding}, SeverityCritical, 0)
+	r.Time = p.clock.Now()
+	_ = p.handler("security", true).handle(r, nil)
 }
 
 // IntegrityProblem is one break of a log file chain found by
@@ -108,8 +127,9 @@ func (p *pipeline) startChains(sinks []*fileSink) {
 type IntegrityProblem = chain.Problem
 
 // IntegrityKind names what is wrong at a line: "modified", "deleted",
-// "inserted", "reordered", "duplicated", "missing file", "truncated" or
-// "wrong key"; or, for a file of checkpoints, "bad checkpoint" (a
+// "inserted", "reordered", "duplicated", "missing file", "truncated",
+// "wrong key", "new chain" (a chain that begins after sealed lines) or
+// "unsealed file" (a file without a sealed line); or, for a file of checkpoints, "bad checkpoint" (a
 // checkpoint record that cannot be read, or none of the chain verified).
 type IntegrityKind = chain.Kind
 
@@ -119,6 +139,7 @@ type IntegrityReport struct {
 	Records  int                // sealed lines that verified
 	Files    int                // files read
 	Epochs   int                // epochs seen
+	Chains   int                // chains: more than one is a problem ("new chain")
 	Problems []IntegrityProblem // in chain order, the first naming the first bad line; at most 100 listed
 	// TotalProblems counts every problem, also those not listed.
 	TotalProblems int
@@ -131,7 +152,7 @@ func (r *IntegrityReport) OK() bool { return r.TotalProblems == 0 }
 // problems.
 func (r *IntegrityReport) Summary() string {
 	if r.OK() {
-		return fmt.Sprintf("ok: %d records, %d files, %d epochs (%s chain)", r.Records, r.Files, r.Epochs, r.Sink)
+		return fmt.Sprintf("ok: %d records, %d files, %d epochs, %d chains (%s chain)", r.Records, r.Files, r.Epochs, r.Chains, r.Sink)
 	}
 	return fmt.Sprintf("%d problems in %d files (%d records verified)", r.TotalProblems, r.Files, r.Records)
 }
@@ -181,7 +202,7 @@ func VerifyLogFiles(keyFile string, files []string, checkpoints ...string) (*Int
 	if err != nil {
 		return nil, err
 	}
-	rep := &IntegrityReport{Sink: sum.Sink, Records: sum.Records, Files: sum.Files, Epochs: sum.Epochs,
+	rep := &IntegrityReport{Sink: sum.Sink, Records: sum.Records, Files: sum.Files, Epochs: sum.Epochs, Chains: sum.Chains,
 		Problems: probs, TotalProblems: sum.Problems}
 	// What the checkpoints could not check is a problem too: a tail cut
 	// would pass unseen.

@@ -206,7 +206,7 @@ func TestLogverifyCommandOnIntactLog(t *testing.T) {
 	got, code := run("-key-file", l.key, "-checkpoints", cps, l.path)
 	assert.Equal(t, 0, code, got)
 	assert.Equal(t, rep.Summary()+"\n", got)
-	assert.Regexp(t, `^ok: \d+ records, 1 files, \d+ epochs \(file chain\)\n$`, got)
+	assert.Regexp(t, `^ok: \d+ records, 1 files, \d+ epochs, 1 chains \(file chain\)\n$`, got)
 
 	ls := readLines(t, l.path)
 	ls[5] = strings.Replace(ls[5], "request served", "request servee", 1)
@@ -555,10 +555,13 @@ func TestIntegrityNewChainWhenTailNotSealed(t *testing.T) {
 	require.Len(t, files, 2)
 	rep, err := VerifyLogFiles(l.key, files)
 	require.NoError(t, err)
-	require.Len(t, rep.Problems, 1, "%s", problems(rep))
+	require.Len(t, rep.Problems, 2, "%s", problems(rep))
 	assert.Equal(t, IntegrityKind("inserted"), rep.Problems[0].Kind)
 	assert.Equal(t, files[0], rep.Problems[0].File)
 	assert.Equal(t, nOld, rep.Problems[0].Line)
+	assert.Equal(t, IntegrityKind("new chain"), rep.Problems[1].Kind, "the new chain is a finding too")
+	assert.Equal(t, files[1], rep.Problems[1].File)
+	assert.Equal(t, 1, rep.Problems[1].Line)
 }
 
 // A file moved away by another tool (logrotate, then Reopen) keeps the
@@ -584,18 +587,21 @@ func TestIntegrityExternalRotation(t *testing.T) {
 }
 
 // A restart that finds the file empty continues the chain from the last
-// line of the newest backup, compressed or not.
+// line of the newest backup, compressed or not, and raises
+// tampering_detected (the newest lines may have been deleted).
 func TestIntegrityResumeFromNewestBackup(t *testing.T) {
 	l := writeChainedLog(t, OutputJSON, 100)
 	backup := filepath.Join(l.dir, "app-2030-01-01T00-00-00.000.log.gz") // newer than any backup the fake clock names
 	require.NoError(t, os.WriteFile(backup, gzipBytes(t, strings.Join(readLines(t, l.path), "")), 0o600))
 	require.NoError(t, os.Remove(l.path))
-	setup(t, WithFile(l.path), WithOutputType(OutputJSON), WithIntegrityKeyFile(l.key), withClock(newFakeClock()))
+	console := setup(t, WithFile(l.path), WithOutputType(OutputJSON), WithIntegrityKeyFile(l.key), withClock(newFakeClock()))
 	Logger("t").Info("after")
 	require.NoError(t, Close())
 	b, err := os.ReadFile(l.path)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"checkpoint_reason":"resume"`)
+	// A missing file beside its backups is how a rollback looks: an event.
+	assert.Contains(t, console.String(), `"security_event_type":"tampering_detected"`)
 	verifyOK(t, l.key, []string{backup, l.path})
 }
 

@@ -86,6 +86,8 @@ func defaultConfig(environ []string) *config {
 // still installs a working chain built from the valid settings and safe
 // defaults, so that the program can log that error.
 func Setup(opts ...Option) error {
+	setupMu.Lock()
+	defer setupMu.Unlock()
 	c, errs, notices := configure(environ(), opts)
 	errs = append(errs, c.errs...)
 	errs = append(errs, c.check()...)
@@ -121,6 +123,12 @@ func Setup(opts ...Option) error {
 
 var redactionOffWarned atomic.Bool
 
+// setupMu makes Setup and Close one at a time: each closes the pipeline it
+// replaced before the next begins, so that a chained file sink, which
+// starts once the sink it replaces on its path is closed (filechain.go),
+// never waits for a sink that a concurrent call has yet to close.
+var setupMu sync.Mutex
+
 // Close flushes and closes the sinks of the chain in force and puts the
 // console default (stderr, TEXT, INFO) in its place, so that logging after
 // Close still works (shutdown paths). The redaction Setup installed (its
@@ -128,6 +136,8 @@ var redactionOffWarned atomic.Bool
 // force: one redaction configuration holds from the first record to the
 // last. It may be called more than once.
 func Close() error {
+	setupMu.Lock()
+	defer setupMu.Unlock()
 	stopCapture() // the lines written before are logged through the chain in force
 	old := load()
 	p, _ := newPipeline(defaultConfig(nil))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -33,6 +34,7 @@ type pipeline struct {
 	closing    atomic.Bool     // close has begun
 	closed     atomic.Bool     // no new record may start
 	onClose    []func()
+	alerts     sync.WaitGroup // tampering events on their way (see startChains)
 }
 
 // newPipeline builds a pipeline from c. What cannot be built (a file that
@@ -193,6 +195,7 @@ func (p *pipeline) close() error {
 	if p.limiter != nil {
 		p.limiter.close() // no periodic summary from here on
 	}
+	p.alerts.Wait() // a chain's tampering event, from a start that waited (filechain.go)
 	p.closed.Store(true)
 	deadline := time.Now().Add(closeWait)
 	for p.active.Load() > 0 && time.Now().Before(deadline) {

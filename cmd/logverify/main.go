@@ -7,12 +7,13 @@
 // every argument is a file name. FILE are the log file and its backups (plain or .gz, in any order: they
 // are ordered by the chain), all of one sink. -checkpoints names a file of
 // records kept elsewhere (exported from Loki, or written by a WithSink
-// writer), whose checkpoint records show a cut tail.
+// writer), whose checkpoint records show a cut tail, and any checkpoint of
+// the chain whose line is in no file (a rollback).
 //
 // It exits 0 with a one-line summary when the chain is intact, 1 with one
 // line per problem ("file:line: kind: detail", the first naming the first
 // bad line; kinds: modified, deleted, inserted, reordered, duplicated,
-// missing file, truncated, wrong key, and bad checkpoint for a
+// missing file, truncated, wrong key, new chain, unsealed file, and bad checkpoint for a
 // -checkpoints file with a checkpoint record that cannot be read or none
 // of the chain verified), and 2 when it cannot run (a file that cannot be
 // read, a bad key file, bad arguments).

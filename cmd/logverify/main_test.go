@@ -37,7 +37,7 @@ func TestLogverify(t *testing.T) {
 	key, path := writeLog(t)
 	var out, errb bytes.Buffer
 	require.Equal(t, 0, run([]string{"-key-file", key, path}, &out, &errb), errb.String())
-	assert.Regexp(t, `^ok: 12 records, 1 files, 2 epochs \(file chain\)\n$`, out.String())
+	assert.Regexp(t, `^ok: 12 records, 1 files, 2 epochs, 1 chains \(file chain\)\n$`, out.String())
 
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)

@@ -332,3 +332,26 @@ func TestNoKeyNonceRepeats(t *testing.T) {
 		}
 	}
 }
+
+// The verifier's key cache is wiped after use: the keys it derived (a
+// writer's check at start derives those of the previous run) are zeros.
+func TestKeyCacheWipe(t *testing.T) {
+	k0 := make([]byte, KeySize)
+	k0[0] = 1
+	kc := newKeyCache(k0, "file", 1000, 0)
+	run := NewRunID()
+	require.NotNil(t, kc.mac(run, anchorEvery+3))
+	rk := kc.runs[run]
+	require.NotNil(t, rk)
+	anchors := rk.anchors
+	require.Len(t, anchors, 2)
+	var zero [KeySize]byte
+	require.NotEqual(t, zero, rk.cur)
+	kc.wipe()
+	assert.Equal(t, zero, rk.cur)
+	for _, a := range anchors {
+		assert.Equal(t, zero, a)
+	}
+	assert.Empty(t, kc.runs)
+	assert.Nil(t, kc.last)
+}

@@ -25,6 +25,14 @@ const (
 	MissingFile Kind = "missing file" // a whole file of the chain is missing before this one
 	Truncated   Kind = "truncated"    // the chain ends before a checkpoint kept elsewhere
 	WrongKey    Kind = "wrong key"    // no line verifies with the key given
+	// NewChain is a chain that begins (a line 1, from nothing) after
+	// sealed lines: what follows is not linked to what came before. A
+	// writer starts one only when it cannot continue the chain on disk
+	// (and raises tampering_detected); whoever holds the key can too.
+	NewChain Kind = "new chain"
+	// Unsealed is a file with lines but not one sealed line: not part of
+	// any chain (written before the chain was turned on, or planted).
+	Unsealed Kind = "unsealed file"
 	// BadCheckpoint is a checkpoint record kept elsewhere that cannot be
 	// read (a field redacted or cut on its way), or a file of checkpoints
 	// that holds none of the chain verified: the tail goes unchecked.
@@ -127,12 +135,15 @@ func Verify(k0 []byte, inputs []Input, cps []Checkpoint, opt Options) (Summary, 
 	v.sum.Sink = opt.Sinks[0]
 	for _, s := range opt.Sinks {
 		kc := newKeyCache(k0, s, total, opt.Budget)
-		if slices.ContainsFunc(infos, func(fi *fileInfo) bool { return fi.verifiesFirst(kc) }) {
+		found := slices.ContainsFunc(infos, func(fi *fileInfo) bool { return fi.verifiesFirst(kc) })
+		kc.wipe()
+		if found {
 			v.sum.Sink = s
 			break
 		}
 	}
 	v.keys = newKeyCache(k0, v.sum.Sink, total, opt.Budget)
+	defer v.keys.wipe()
 	v.cpAt, v.cpBefore = map[uint64][]int{}, map[uint64][]int{}
 	v.cpState = make([]cpState, len(cps))
 	v.cpList = cps
@@ -148,6 +159,9 @@ func Verify(k0 []byte, inputs []Input, cps []Checkpoint, opt Options) (Summary, 
 	for _, fi := range order(infos) {
 		if fi.sealed == 0 {
 			v.sum.Skipped++
+			if fi.lines > 0 {
+				v.report(fi.in.Name, 1, Unsealed, "%d lines and not one sealed line: not part of the chain", fi.lines)
+			}
 			continue
 		}
 		if err := v.file(fi, opt.MaxLine); err != nil {
@@ -419,6 +433,21 @@ func newKeyCache(k0 []byte, sink string, lines, budget int) *keyCache {
 	return &keyCache{k0: k0, sink: sink, runs: map[RunID]*runKeys{}, budget: budget}
 }
 
+// wipe clears the keys the cache derived (a writer's check at start
+// derives the keys of the previous run). The AES key schedules of the
+// MACs made from them stay in freed memory until it is reused: Go offers
+// no way to clear them.
+func (c *keyCache) wipe() {
+	for _, rk := range c.runs {
+		for i := range rk.anchors {
+			clear(rk.anchors[i][:])
+		}
+		clear(rk.cur[:])
+	}
+	clear(c.runs)
+	c.last = nil
+}
+
 // mac returns the MAC (GMAC) under K(run, epoch), or nil if it is out of budget.
 func (c *keyCache) mac(run RunID, epoch uint64) hash.Hash {
 	if c.last != nil && c.lastRun == run && c.lastEpoch == epoch {
@@ -434,6 +463,7 @@ func (c *keyCache) mac(run RunID, epoch uint64) hash.Hash {
 		c.runs[run] = rk
 	}
 	var k [KeySize]byte
+	defer clear(k[:])
 	if epoch >= rk.curE {
 		if epoch-rk.curE > uint64(c.budget) {
 			return nil
@@ -461,6 +491,7 @@ type cpState struct {
 	matched  bool     // the checkpoint's own line is in the chain, as sent
 	linked   bool     // the line it names (Seq, Head) is in the chain
 	mismatch *Problem // the line at Seq+1 is of its run, but not the one sent
+	other    *Problem // the line at Seq+1 is of another run (the chain was rolled back and went on)
 }
 
 // recentLine is a line of the chain the verifier passed lately.
@@ -493,6 +524,7 @@ type verifier struct {
 	anyEpoch   bool
 	firstFile  string
 	firstLine  int
+	firstSeq   uint64 // of the chain's first line
 	lastFile   string
 	lastLineNo int
 
@@ -588,6 +620,7 @@ func (v *verifier) accept(name string, l *line, verified bool, prev MAC) {
 	r := &l.rec
 	if !v.have {
 		v.sum.Chains = 1
+		v.firstSeq = r.Seq
 	}
 	v.have, v.exp, v.expPrev = true, r.Seq+1, r.MAC
 	v.run, v.epoch, v.closed = r.Run, r.Epoch, r.End
@@ -608,8 +641,11 @@ func (v *verifier) accept(name string, l *line, verified bool, prev MAC) {
 	}
 	for _, i := range v.cpAt[r.Seq] {
 		cp, st := &v.cpList[i], &v.cpState[i]
+		if !st.matched && cp.Run != r.Run && st.other == nil {
+			st.other = &Problem{File: name, Line: l.n} // another run's line of that number
+		}
 		if st.matched || cp.Run != r.Run {
-			continue // another run's line of that number: not this checkpoint's
+			continue
 		}
 		if r.End && r.Epoch == cp.Epoch && prev == cp.Head {
 			st.matched = true
@@ -694,7 +730,8 @@ func (v *verifier) line(name string, l, n *line, hasNext, fileStart bool) bool {
 	switch {
 	case genesis:
 		if v.have {
-			v.sum.Chains++ // a new chain, said so by its first line
+			v.sum.Chains++
+			v.report(name, l.n, NewChain, "a new chain begins here (line seq 1) after %d sealed lines: it is not linked to the lines before (the writer starts one only when it cannot continue the chain on disk, and raises tampering_detected)", v.sealed-1)
 		}
 		v.accept(name, l, true, zero)
 		return false
@@ -791,7 +828,8 @@ func (v *verifier) checkpoints(cps []Checkpoint) {
 			runs[cps[i].Run] = true
 		}
 	}
-	var trunc *Checkpoint
+	var trunc, before *Checkpoint
+	matched := 0
 	for i := range cps {
 		cp := &cps[i]
 		if cp.Sink != v.sum.Sink || !runs[cp.Run] {
@@ -799,15 +837,37 @@ func (v *verifier) checkpoints(cps []Checkpoint) {
 		}
 		v.sum.Checkpoints++
 		if v.cpState[i].matched {
+			matched++
 			continue
 		}
 		if p := v.cpState[i].mismatch; p != nil {
 			v.report(p.File, p.Line, Modified, "the line differs from the checkpoint at %s (the checkpoint of run %s, epoch %d, after line %d)", cp.Source, cp.Run, cp.Epoch, cp.Seq)
 			continue
 		}
-		if cp.Seq+1 > last && (trunc == nil || cp.Seq > trunc.Seq) {
-			trunc = cp
+		switch {
+		case cp.Seq+1 > last:
+			if trunc == nil || cp.Seq > trunc.Seq {
+				trunc = cp
+			}
+		case cp.Seq+1 >= v.firstSeq:
+			// A checkpoint names a line that was written: within the
+			// files' span, its absence is a deletion, or a rollback (the
+			// newest files removed, and a restart that went on from an
+			// older line, numbering its lines as the deleted ones).
+			at := Problem{File: v.lastFile, Line: v.lastLineNo + 1}
+			if p := v.cpState[i].other; p != nil {
+				at = *p
+			}
+			v.report(at.File, at.Line, Deleted, "the checkpoint at %s (run %s, epoch %d) was written as line seq %d, which is in no file given: lines were deleted, or the chain rolled back to an earlier line and went on", cp.Source, cp.Run, cp.Epoch, cp.Seq+1)
+		case before == nil || cp.Seq > before.Seq:
+			before = cp // of lines before the files given: removed by retention, or deleted
 		}
+	}
+	if before != nil && matched == 0 && trunc == nil {
+		// Every checkpoint of the chain precedes the files, none is in
+		// them: nothing ties the files to the record kept elsewhere (all
+		// files replaced by one that begins past every checkpoint).
+		v.report(v.firstFile, v.firstLine, Deleted, "no checkpoint kept elsewhere is in the files, and the last one (at %s, line seq %d of run %s) comes before their first line (seq %d): the files are not tied to the record kept elsewhere (lines deleted, the files replaced, or checkpoints of an earlier period only)", before.Source, before.Seq+1, before.Run, v.firstSeq)
 	}
 	if trunc != nil {
 		v.report(v.lastFile, v.lastLineNo+1, Truncated, "the chain ends at line seq %d, but the checkpoint at %s was written as line seq %d (run %s, epoch %d)",
