@@ -398,7 +398,8 @@ type Client struct {
 	qbytes   int             // bytes of normal and priority, by cost
 	own      *http.Transport // the transport New made, closed by Close; nil with Config.HTTPClient
 	wake     chan struct{}
-	stop     chan struct{}
+	stop     chan struct{} // closed by Close: the sender stops at its next wait, or once its push is answered
+	abort    chan struct{} // closed when Close's flush deadline (or its ctx) expires: the push under way is cancelled
 	done     chan struct{}
 	closed   atomic.Bool
 
@@ -494,6 +495,7 @@ func New(cfg Config) (*Client, error) {
 		static:  cfg.Labels,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+		abort:   make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	if cfg.SpoolDir != "" {
@@ -737,6 +739,11 @@ func (c *Client) spoolDue() bool {
 func (c *Client) drain(stop <-chan struct{}) bool {
 	c.spool.acquire() // if another client had it, and let it go
 	for {
+		select {
+		case <-stop: // a push is never begun once stopping: what is left is Close's
+			return false
+		default:
+		}
 		if c.waitsInSpool() {
 			return false
 		}
@@ -934,7 +941,7 @@ func (c *Client) split(batch []queued, why error, spooled bool, stop <-chan stru
 				c.drop(p, err)
 				continue
 			}
-			ans, err := c.post(body, stop)
+			ans, err := c.post(body, nil)
 			switch classify(ans, err) {
 			case pushed:
 				c.sent.Add(uint64(len(p)))
@@ -1029,6 +1036,9 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 			// Loki stopped answering midway: the rest waits, as in an outage.
 			batch, tries, expired, aged = rest, 0, nil, false
 			c.spool.pending = rest
+			if stopped(stop) || c.waitsInSpool() {
+				return false
+			}
 			continue
 		}
 		select {
@@ -1074,6 +1084,16 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 			}
 		}
 		delay = min(delay*2, c.cfg.MaxBackoff)
+	}
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -1132,11 +1152,15 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 				c.inFlight.Store(0)
 				return true
 			}
+			if stopped(stop) {
+				c.requeue(rest) // never pushed, or its push failed: Close sends it
+				return false
+			}
 			batch = rest // Loki stopped answering midway: the rest is handled as a failed batch
 			continue
 		}
 		select {
-		case <-stop: // stopping, not failing: Close sends the batch again (from the spool if it is there), or spools it
+		case <-stop: // stopping after a failed push: Close sends the batch again (from the spool if it is there), or spools it
 			c.requeue(batch[spooled:])
 			return false
 		default:
@@ -1191,6 +1215,10 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 				c.inFlight.Store(0)
 				return true
 			}
+			if stopped(stop) {
+				c.requeue(rest)
+				return false
+			}
 			batch, attempt, delay, expired, aged = rest, 0, c.cfg.retryBaseDelay, nil, false
 			continue
 		}
@@ -1228,13 +1256,22 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 //     records are then the spool's first, and spool.sent can take them
 //     out again if Loki answers 2xx after all.
 //
+// Stopping (stop closed, or Close sending what is left) does not cancel
+// the push: its answer says whether the batch was stored, and a batch is
+// never sent again unless its push is known to have failed. Only Close's
+// flush deadline cancels it (Client.abort), and Loki hanging: once the
+// push went unanswered for HangAfter while stopping and its records are
+// all on disk, await gives it up (errAbandoned, an outage), so that Close
+// returns at once; the next process sends them from the spool, and Loki
+// drops the copy the abandoned push may have stored.
+//
 // spooled is how many of batch's records were written to the spool (all
 // of them, but for a full spool). Besides the spool, await changes only
-// c.down and the counts of spooled and in-flight records; the answer is
-// the caller's to handle.
+// c.down, c.hanging and the counts of spooled and in-flight records; the
+// answer is the caller's to handle.
 func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans answer, spooled int, err error) {
 	if !c.spool.writable() {
-		ans, err = c.post(body, stop)
+		ans, err = c.post(body, nil)
 		return ans, 0, err
 	}
 	type result struct {
@@ -1242,8 +1279,9 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 		err error
 	}
 	done := make(chan result, 1)
+	quit := make(chan struct{})
 	go func() {
-		ans, err := c.post(body, stop)
+		ans, err := c.post(body, quit)
 		done <- result{ans, err}
 	}()
 	hang := c.cfg.after(c.cfg.HangAfter)
@@ -1267,7 +1305,13 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 	if c.down {
 		wake = c.wake
 	}
+	stopping := c.closing // Close is sending what is left
 	for {
+		if stopping && c.hanging && !first && spooled == len(batch) {
+			close(quit) // on disk, and Loki hangs: not worth Close's wait
+			r := <-done // answered after all, perhaps: then it counts
+			return r.ans, spooled, r.err
+		}
 		select {
 		case r := <-done:
 			return r.ans, spooled, r.err
@@ -1278,6 +1322,8 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 			toSpool()
 		case <-wake:
 			toSpool()
+		case <-stop:
+			stop, stopping = nil, true
 		}
 	}
 }
@@ -1390,11 +1436,16 @@ type answer struct {
 	body       []byte // the start of a 4xx's body, for reason
 }
 
-// post sends one body; it gives what Loki answered.
-func (c *Client) post(body []byte, stop <-chan struct{}) (answer, error) {
+// post sends one body; it gives what Loki answered. The request is
+// cancelled after Timeout, when Close's flush deadline expires (abort), or
+// when quit closes (nil: never).
+func (c *Client) post(body []byte, quit <-chan struct{}) (answer, error) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	go cancelWhen(ctx, cancel, stop, errStopping)
+	go cancelWhen(ctx, cancel, c.abort, errStopping)
+	if quit != nil {
+		go cancelWhen(ctx, cancel, quit, errAbandoned)
+	}
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.Timeout), fmt.Errorf("no answer within %v", c.cfg.Timeout))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pushURL, bytes.NewReader(body))
 	if err != nil {
@@ -1462,7 +1513,10 @@ func (e boundedError) Error() string {
 
 func (e boundedError) Unwrap() error { return e.err }
 
-var errStopping = errors.New("loki: client closing")
+var (
+	errStopping  = errors.New("loki: the client's flush deadline expired")
+	errAbandoned = errors.New("loki: no answer within HangAfter while the client closes: the batch waits in the spool")
+)
 
 // cancelWhen cancels ctx with cause once ch delivers, unless ctx is done
 // first.
@@ -1507,8 +1561,12 @@ func encode(batch []queued) ([]byte, error) {
 // stops. With a spool, when Loki is down (the last push, or the one Close
 // makes, found it unreachable or refusing the client, or the push under
 // way was unanswered for HangAfter), Close does not wait: what is queued
-// goes to the spool, for the next start. Records it could not send are
-// counted as dropped and reported in the returned error. When Close
+// goes to the spool, for the next start. A push under way (the sender's)
+// is let finish: its answer decides whether its batch is sent again, so a
+// batch Loki answered 2xx is never sent twice; only the flush deadline (or
+// ctx) cancels it, and its batch is then not sent again by this client.
+// Records it could not send are counted as dropped and reported in the
+// returned error. When Close
 // returns, no goroutine of the client is left, and no connection either,
 // unless Config.HTTPClient is set: the connections of a caller's client
 // are the caller's to close. Close is idempotent.
@@ -1516,14 +1574,18 @@ func (c *Client) Close(ctx context.Context) error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	close(c.stop)
-	<-c.done
 	if c.own != nil {
 		defer c.own.CloseIdleConnections() // after the last push: its connection is idle
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
+	// The deadline cancels the push under way, the sender's or Close's own;
+	// until then, a push is answered, and its answer decides whether its
+	// batch is sent again (a batch Loki stored is not).
+	defer context.AfterFunc(ctx, func() { close(c.abort) })()
+	close(c.stop)
+	<-c.done
 	c.closing = true
 	// Close tries once more when the last push failed at once (Loki may be
 	// back, the sender waiting out its backoff); waitsInSpool stops it at
