@@ -125,3 +125,74 @@ func TestCloseDeadlineCancelsPushUnderWay(t *testing.T) {
 		})
 	}
 }
+
+// nextWait returns the next held wait of duration d, passing over others.
+func nextWait(t *testing.T, clk *clock, d time.Duration) *wait {
+	t.Helper()
+	w := clk.next(t)
+	for w.d != d {
+		w = clk.next(t)
+	}
+	return w
+}
+
+// The last push failed at once (503), so Close tries once more; that try
+// hangs. Once HangAfter passed with its records in the spool, Close stops
+// waiting for it and returns, without its flush deadline: the records
+// wait in the spool for the next start. Before, Close waited out
+// FlushTimeout.
+func TestCloseExtraTryHangsReturnsAfterHangAfter(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	clk.set(cfg.BatchWait, atOnce)
+	clk.set(cfg.HangAfter, held)
+	c, err := New(cfg)
+	require.NoError(t, err)
+	want := records("y", 11)
+	pushRecords(c, want[:1])
+	settled(t, c, 1)
+	require.NoError(t, srv.WaitRequests(watched(t), 2), "the push, then the spool's")
+	srv.Hang()
+	pushRecords(c, want[1:])
+	settled(t, c, 11) // Loki is down: each goes to the spool at the sender's wake
+	closed, _ := startClosing(t, c, clk)
+	hang := nextWait(t, clk, cfg.HangAfter) // Close's try
+	require.NoError(t, srv.WaitRequests(watched(t), 3), "Close tries once more")
+	assert.Empty(t, closed, "Close waits for its try until HangAfter")
+	hang.fire()
+	require.NoError(t, receive(t, closed), "the records are on disk: Close returns, its deadline never fired")
+	st := c.Stats()
+	assert.Equal(t, uint64(11), st.Spooled)
+	assert.Zero(t, st.Dropped)
+	assert.Zero(t, st.Sent)
+	assert.Equal(t, want, readSpool(t, cfg.SpoolDir))
+	assert.Len(t, srv.Requests(), 3, "no other try")
+}
+
+// Close while the sender's push hangs but HangAfter has not passed yet:
+// Close waits for it until HangAfter, then its batch is on disk and Close
+// returns; the next start sends each record once.
+func TestCloseDuringPushBeforeHangAfter(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	want := records("z", 50)
+	c, cfg, hang := hangingClient(t, srv, want[:10], want[10:])
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(context.Background()) }()
+	hang.fire() // before or after Close stopped the sender: either way the batch goes to disk, and Close returns
+	require.NoError(t, receive(t, closed))
+	assert.Equal(t, uint64(50), c.Stats().Spooled)
+	assert.Equal(t, want, readSpool(t, cfg.SpoolDir))
+
+	next := lokitest.NewServer()
+	defer next.Close()
+	cfg2, _ := testConfig(next.URL)
+	cfg2.SpoolDir = cfg.SpoolDir
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	sentAll(t, c2, len(want))
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, lines(want), next.Lines(), "each record sent once, in order")
+}
