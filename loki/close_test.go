@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,6 +186,67 @@ func TestCloseDuringPushBeforeHangAfter(t *testing.T) {
 	require.NoError(t, receive(t, closed))
 	assert.Equal(t, uint64(50), c.Stats().Spooled)
 	assert.Equal(t, want, readSpool(t, cfg.SpoolDir))
+
+	next := lokitest.NewServer()
+	defer next.Close()
+	cfg2, _ := testConfig(next.URL)
+	cfg2.SpoolDir = cfg.SpoolDir
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	sentAll(t, c2, len(want))
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, lines(want), next.Lines(), "each record sent once, in order")
+}
+
+// A batch Loki refuses (400), then Loki hangs while the batch is split:
+// the batch waits in the spool while its halves are pushed, and once a
+// half's push is unanswered for HangAfter, what is logged meanwhile goes
+// to the spool too (at the sender's next wake), not only into memory
+// until TIMEOUT. Before, the split's pushes were not watched: everything
+// logged during them stayed in memory. Close then returns at once, and
+// the next start sends each record once.
+func TestSplitPushesWatchedForHang(t *testing.T) {
+	var n atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		if n.Add(1) == 1 {
+			http.Error(w, "entry too far behind", http.StatusBadRequest)
+			return
+		}
+		select { // Loki hangs
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	defer close(release)
+	cfg, clk := spoolConfig(t, srv.URL)
+	clk.set(cfg.HangAfter, held)
+	c, err := New(cfg)
+	require.NoError(t, err)
+	want := records("a", 60)
+	pushRecords(c, want[:10])
+	nextWait(t, clk, cfg.BatchWait).fire() // one batch of 10
+	nextWait(t, clk, cfg.HangAfter) // the batch's push, answered 400
+	settled(t, c, 10)
+	assert.Equal(t, want[:10], readSpool(t, cfg.SpoolDir), "the refused batch waits in the spool while it is split")
+	hang := nextWait(t, clk, cfg.HangAfter) // its first half's push, which hangs
+	require.Eventually(t, func() bool { return n.Load() == 2 }, watchdog, time.Millisecond)
+	pushRecords(c, want[10:35])
+	hang.fire()
+	settled(t, c, 35)
+	for i := 35; i < len(want); i++ { // each at the sender's next wake
+		pushRecords(c, want[i:i+1])
+		settled(t, c, uint64(i+1))
+	}
+	assert.Equal(t, want, readSpool(t, cfg.SpoolDir), "in order")
+	require.NoError(t, closeSpooling(t, c), "Loki hangs: Close leaves the records in the spool")
+	st := c.Stats()
+	assert.Zero(t, st.Dropped)
+	assert.Zero(t, st.Sent)
+	assert.Equal(t, int64(2), n.Load(), "the batch and its first half, no other push")
 
 	next := lokitest.NewServer()
 	defer next.Close()

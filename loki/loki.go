@@ -8,12 +8,12 @@
 // by QueueBytes and QueueSize; Close leaves no goroutine or connection.
 //
 // With Config.SpoolDir, records Loki cannot take yet wait on disk instead:
-// a batch whose push fails (but for a 400, 413 or 422) goes to the spool
-// at once, and so do the queue's oldest records while the queue is over
-// half full (and what Close could not send). The spool is sent first,
-// oldest first, by this client or the next one started on the same
-// directory; a segment file is deleted once all its records were accepted
-// or given up.
+// a batch whose push fails goes to the spool at once (one Loki refused with
+// 400, 413 or 422 to be split from there), and so do the queue's oldest
+// records while the queue is over half full (and what Close could not
+// send). The spool is sent first, oldest first, by this client or the next
+// one started on the same directory; a segment file is deleted once all its
+// records were accepted or given up.
 //
 // A push Loki leaves unanswered for HangAfter (1s by default) means Loki
 // hangs: its batch is written to the spool then, while the push goes on
@@ -415,6 +415,7 @@ type Client struct {
 	closing bool    // Close is sending what is left
 	hanging bool    // the last push went unanswered for HangAfter (await)
 	carried int     // server errors of the batch last spooled, counted against MaxTries in the spool
+	refused error   // why Loki refused the batch last spooled (400, 413, 422): the spool's sender splits it at once
 }
 
 // New reads the files of cfg (PasswordFile, BearerTokenFile: at most
@@ -929,7 +930,8 @@ func (c *Client) encodeBatch(batch []queued) ([]byte, error) {
 // the logarithm of its length). It returns, in order, what is left when
 // Loki stopped answering (an outage, a refusal of the URL or credentials,
 // or stop): the caller goes on with it as with a failed batch. spooled
-// says the records come from the spool (they count as Replayed once sent).
+// says the records come from the spool (they count as Replayed once sent,
+// and their pushes are watched for a hang by await).
 func (c *Client) split(batch []queued, why error, spooled bool, stop <-chan struct{}) []queued {
 	for len(batch) > 1 {
 		h := len(batch) / 2
@@ -941,7 +943,14 @@ func (c *Client) split(batch []queued, why error, spooled bool, stop <-chan stru
 				c.drop(p, err)
 				continue
 			}
-			ans, err := c.post(body, nil)
+			var ans answer
+			if spooled {
+				// On disk: watched for a hang as any push of the spool, so
+				// that what is queued meanwhile goes to the spool too.
+				ans, _, err = c.await(body, nil, stop)
+			} else {
+				ans, err = c.post(body, nil)
+			}
 			switch classify(ans, err) {
 			case pushed:
 				c.sent.Add(uint64(len(p)))
@@ -995,24 +1004,32 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 	delay := c.cfg.retryBaseDelay
 	tries := c.carried // server errors the batch met before it was spooled
 	c.carried = 0
+	refused := c.refused // Loki refused the batch before it was spooled: it is split at once
+	c.refused = nil
 	var expired <-chan time.Time // MaxRetryAge after the first server error
 	aged := false
 	for {
-		body, err := c.encodeBatch(batch)
-		if err != nil {
-			c.drop(batch, err)
-			c.spool.commit()
-			return true
+		var ans answer
+		out, key, text := badBatch, "", ""
+		if refused == nil {
+			body, err := c.encodeBatch(batch)
+			if err != nil {
+				c.drop(batch, err)
+				c.spool.commit()
+				return true
+			}
+			ans, _, err = c.await(body, nil, stop)
+			out = classify(ans, err)
+			key, text = c.cause(ans, err, batch)
 		}
-		ans, _, err := c.await(body, nil, stop)
-		out := classify(ans, err)
-		key, text := c.cause(ans, err, batch)
 		if out == serverError {
 			tries++
 			aged = c.agedOut(&expired, aged)
 		}
 		var why error
 		switch {
+		case refused != nil: // its failure was counted when it was refused
+			why, refused = refused, nil
 		case out == pushed:
 			c.sent.Add(uint64(len(batch)))
 			c.replayed.Add(uint64(len(batch)))
@@ -1027,7 +1044,9 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 			why = fmt.Errorf("loki push of %d spooled records failed %d times, last with %s", len(batch), tries, text)
 		}
 		if why != nil {
-			c.failure(key, text, "")
+			if key != "" {
+				c.failure(key, text, "")
+			}
 			rest := c.split(batch, why, true, stop)
 			if len(rest) == 0 {
 				c.spool.commit()
@@ -1109,7 +1128,7 @@ func (c *Client) queueBytesApprox() int {
 //
 // A batch counts as sent only when its POST got a 2xx. A batch Loki
 // refuses (400, 413, 422) is split to find the records it refuses, which
-// are dropped. Any other failure, with a writable spool, moves the batch
+// are dropped; with a writable spool it is split from there (Client.refused). Any other failure, with a writable spool, moves the batch
 // to the spool, whose sender applies the rules of sendSpooled. Without a
 // spool, a network error, 429 or 5xx is retried with capped exponential
 // backoff and jitter (or as Retry-After says, within MaxBackoff), up to
@@ -1144,6 +1163,21 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			c.failure(key, text, "")
 			c.requeue(batch[spooled:])
 			return true
+		}
+		if out == badBatch && c.spool.writable() && !c.spool.has() {
+			// Split from the spool, by the spool's sender, whose pushes are
+			// watched for a hang as this one was: the records wait on disk
+			// while the halves are sent, and so does what is queued
+			// meanwhile if Loki hangs. What the spool has no room for
+			// waits in memory, behind it.
+			c.failure(key, text, "")
+			n := c.spool.append(batch)
+			c.spooled.Add(uint64(n))
+			if n > 0 {
+				c.refused = fmt.Errorf("loki rejected a batch of %d records: %s", n, text)
+				c.requeue(batch[n:])
+				return true
+			}
 		}
 		if out == badBatch {
 			c.failure(key, text, "")
