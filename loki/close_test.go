@@ -229,7 +229,7 @@ func TestSplitPushesWatchedForHang(t *testing.T) {
 	want := records("a", 60)
 	pushRecords(c, want[:10])
 	nextWait(t, clk, cfg.BatchWait).fire() // one batch of 10
-	nextWait(t, clk, cfg.HangAfter) // the batch's push, answered 400
+	nextWait(t, clk, cfg.HangAfter)        // the batch's push, answered 400
 	settled(t, c, 10)
 	assert.Equal(t, want[:10], readSpool(t, cfg.SpoolDir), "the refused batch waits in the spool while it is split")
 	hang := nextWait(t, clk, cfg.HangAfter) // its first half's push, which hangs
