@@ -383,7 +383,13 @@ type Stats struct {
 	Spooled       uint64 // records written to the spool (Config.SpoolDir)
 	Replayed      uint64 // records read back from the spool and accepted by Loki (counted in Sent too)
 	SpoolTorn     uint64 // spool records skipped as torn or corrupt (a crash's torn tail), never sent
-	Outages       uint64 // episodes of failed pushes, each reported once when it began and once when it ended
+	// SpoolSkipped is the bytes of the spool passed over to find the next
+	// whole record after one whose CRC failed or whose length was
+	// impossible (a corrupt length field). The records lost in them are
+	// not known one by one: each such stretch counts one in Dropped (the
+	// bad record), and SpoolSkipped says how much more may be lost.
+	SpoolSkipped uint64
+	Outages      uint64 // episodes of failed pushes, each reported once when it began and once when it ended
 }
 
 // Client pushes lines to Loki.
@@ -405,6 +411,7 @@ type Client struct {
 
 	sent, dropped, retries, failed atomic.Uint64
 	spooled, replayed, torn        atomic.Uint64
+	skippedBytes                   atomic.Uint64
 	spool                          *spool // nil without SpoolDir; used by the sender, and by Close after it
 	inFlight                       atomic.Int64
 	outages                        atomic.Uint64
@@ -500,7 +507,8 @@ func New(cfg Config) (*Client, error) {
 		done:    make(chan struct{}),
 	}
 	if cfg.SpoolDir != "" {
-		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) }, func() { c.dropped.Add(1) })
+		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) }, func() { c.dropped.Add(1) },
+			func(n int64) { c.skippedBytes.Add(uint64(n)) })
 		if err != nil {
 			if own != nil {
 				own.CloseIdleConnections()
@@ -1651,7 +1659,7 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		Sent: c.sent.Load(), Dropped: c.dropped.Load(), Retries: c.retries.Load(),
 		FailedBatches: c.failed.Load(), Pending: c.queueLen() + int(c.inFlight.Load()),
-		Spooled: c.spooled.Load(), Replayed: c.replayed.Load(), SpoolTorn: c.torn.Load(), Outages: c.outages.Load(),
+		Spooled: c.spooled.Load(), Replayed: c.replayed.Load(), SpoolTorn: c.torn.Load(), SpoolSkipped: c.skippedBytes.Load(), Outages: c.outages.Load(),
 	}
 }
 

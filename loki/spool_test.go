@@ -2,6 +2,7 @@ package loki
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -244,6 +245,78 @@ func TestSpoolCorruptRecordSkipped(t *testing.T) {
 	assert.Equal(t, []string{"c 00", "c 02"}, srv.Lines(), "the record after the corrupt one is sent")
 	assert.Equal(t, uint64(1), st.Dropped, "the corrupt record counted as dropped")
 	assert.Empty(t, segments(t, cfg.SpoolDir))
+}
+
+// A record whose length field is corrupt, in the middle of a segment:
+// the reading resumes at the next whole record (the first offset where a
+// record passes its CRC), so only the bad record is lost; it is counted as
+// torn and as dropped, and the bytes passed over in SpoolSkipped. Before,
+// a length pointing past the segment's end was read as a torn tail: the
+// rest of the segment was lost, counted only in SpoolTorn; a length within
+// it made the records after fail their checks in turn.
+func TestSpoolCorruptLengthResyncs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    uint32
+	}{{"past the end", 70000}, {"within the segment", 13}, {"impossible", 1 << 31}, {"zero", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := lokitest.NewServer()
+			defer srv.Close()
+			srv.SetStatus(503)
+			cfg, clk := spoolConfig(t, srv.URL)
+			closeWhileDown(t, cfg, clk, lineList("c", 5), none)
+			segs := segments(t, cfg.SpoolDir)
+			require.Len(t, segs, 1)
+			b, err := os.ReadFile(segs[0])
+			require.NoError(t, err)
+			require.Len(t, b, 5*40) // see TestSpoolCorruptRecordSkipped
+			binary.BigEndian.PutUint32(b[40:], tc.n)
+			require.NoError(t, os.WriteFile(segs[0], b, 0o600))
+
+			srv.SetStatus(0)
+			cfg2, _ := testConfig(srv.URL)
+			cfg2.SpoolDir = cfg.SpoolDir
+			c2, err := New(cfg2)
+			require.NoError(t, err)
+			require.NoError(t, c2.Close(context.Background()))
+			assert.Equal(t, []string{"c 00", "c 02", "c 03", "c 04"}, srv.Lines(), "only the bad record lost")
+			st := c2.Stats()
+			assert.Equal(t, uint64(1), st.SpoolTorn)
+			assert.Equal(t, uint64(1), st.Dropped, "the bad record counted as dropped")
+			assert.Equal(t, uint64(40), st.SpoolSkipped, "the bad record's bytes passed over")
+			assert.Equal(t, uint64(4), st.Replayed)
+			assert.Empty(t, segments(t, cfg.SpoolDir))
+		})
+	}
+}
+
+// Two records corrupt in a row (the first's length, the second's
+// payload): both are passed over in one stretch, counted as one record
+// dropped (how many were lost is not known) and their bytes as skipped.
+func TestSpoolCorruptStretchCounted(t *testing.T) {
+	srv := lokitest.NewServer()
+	defer srv.Close()
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	closeWhileDown(t, cfg, clk, lineList("c", 5), none)
+	segs := segments(t, cfg.SpoolDir)
+	b, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	binary.BigEndian.PutUint32(b[40:], 70000)
+	b[80+30] ^= 0xff
+	require.NoError(t, os.WriteFile(segs[0], b, 0o600))
+
+	srv.SetStatus(0)
+	cfg2, _ := testConfig(srv.URL)
+	cfg2.SpoolDir = cfg.SpoolDir
+	c2, err := New(cfg2)
+	require.NoError(t, err)
+	require.NoError(t, c2.Close(context.Background()))
+	assert.Equal(t, []string{"c 00", "c 03", "c 04"}, srv.Lines())
+	st := c2.Stats()
+	assert.Equal(t, uint64(1), st.Dropped, "at least one record: the count is not known")
+	assert.Equal(t, uint64(80), st.SpoolSkipped)
+	assert.Equal(t, uint64(3), st.Replayed)
 }
 
 // Memory and spool both full: the spool takes the priority records first
