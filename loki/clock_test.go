@@ -96,14 +96,6 @@ func (c *clock) next(t *testing.T) *wait {
 	}
 }
 
-// skip passes over the waits held so far: next returns only those asked
-// for after.
-func (c *clock) skip() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seen = len(c.held)
-}
-
 // receive returns what ch delivers, failing the test if it delivers
 // nothing within the watchdog.
 func receive[T any](t *testing.T, ch <-chan T) T {

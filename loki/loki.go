@@ -405,6 +405,7 @@ type Client struct {
 	own      *http.Transport // the transport New made, closed by Close; nil with Config.HTTPClient
 	wake     chan struct{}
 	stop     chan struct{} // closed by Close: the sender stops at its next wait, or once its push is answered
+	stopMu   sync.Mutex    // Close asks for its deadline and closes stop under it; the sender asks for a wait under it (wait)
 	abort    chan struct{} // closed when Close's flush deadline (or its ctx) expires: the push under way is cancelled
 	done     chan struct{}
 	closed   atomic.Bool
@@ -715,7 +716,7 @@ func (c *Client) run() {
 			}
 			if c.queueBytesApprox() < c.cfg.BatchSize && !c.spoolDue() {
 				select {
-				case <-c.cfg.after(c.cfg.BatchWait):
+				case <-c.wait(c.cfg.BatchWait, c.stop):
 				case <-c.stop:
 					return
 				}
@@ -1095,7 +1096,7 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 		// pushed while the retry waits, so that a crash during an outage
 		// loses nothing the spool had room for.
 		c.spill(true)
-		timer := c.cfg.after(wait)
+		timer := c.wait(wait, stop)
 	waiting:
 		for {
 			select {
@@ -1112,6 +1113,19 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 		}
 		delay = min(delay*2, c.cfg.MaxBackoff)
 	}
+}
+
+// wait is a wait of the sender (the batch wait, a backoff) of d, or nil
+// (never ready) once stop is closed: no wait of the sender begins after
+// Close asked for its flush deadline, so that a test's clock sees the
+// sender's waits before Close's.
+func (c *Client) wait(d time.Duration, stop <-chan struct{}) <-chan time.Time {
+	c.stopMu.Lock()
+	defer c.stopMu.Unlock()
+	if stopped(stop) {
+		return nil
+	}
+	return c.cfg.after(d)
 }
 
 // stopped reports whether stop is closed.
@@ -1270,7 +1284,7 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			wait = ans.retryAfter
 		}
 		select {
-		case <-c.cfg.after(wait):
+		case <-c.wait(wait, stop):
 		case <-expired: // the last try is made at once
 			aged = true
 		case <-stop:
@@ -1621,12 +1635,15 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
 	// The deadline cancels the push under way, the sender's or Close's own;
 	// until then, a push is answered, and its answer decides whether its
 	// batch is sent again (a batch Loki stored is not).
 	defer context.AfterFunc(ctx, func() { close(c.abort) })()
+	c.stopMu.Lock()
+	deadline := c.cfg.after(c.cfg.FlushTimeout)
 	close(c.stop)
+	c.stopMu.Unlock()
+	go cancelWhen(ctx, cancel, deadline, context.DeadlineExceeded)
 	<-c.done
 	c.closing = true
 	// Close tries once more when the last push failed at once (Loki may be

@@ -64,8 +64,6 @@ func closeAtDeadline(t *testing.T, c *Client, clk *clock) error {
 	for deadline.d != c.cfg.FlushTimeout { // the sender's waits, left unfired: Close stops it
 		deadline = clk.next(t)
 	}
-	receive(t, c.done) // the sender stopped: the waits it asked for meanwhile are passed over
-	clk.skip()
 	retry := clk.next(t)
 	assert.LessOrEqual(t, retry.d, c.cfg.MaxBackoff, "Close's push failed and waits to retry")
 	assert.Empty(t, closed, "Close waits for its flush deadline")

@@ -465,6 +465,7 @@ func (s *spool) read() (queued, bool) {
 		}
 		p := make([]byte, n)
 		if _, err := io.ReadFull(s.br, p); err != nil || crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(hdr[4:]) {
+			p = nil // resync reads at most one record at a time
 			if s.resync(start) {
 				continue
 			}
