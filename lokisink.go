@@ -79,6 +79,7 @@ func addLokiStats(a *loki.Stats, b loki.Stats, pending bool) {
 	a.Spooled += b.Spooled
 	a.Replayed += b.Replayed
 	a.SpoolTorn += b.SpoolTorn
+	a.SpoolSkipped += b.SpoolSkipped
 	a.Outages += b.Outages
 	if pending {
 		a.Pending += b.Pending

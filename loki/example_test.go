@@ -42,5 +42,5 @@ func Example() {
 	// {level="WARN",service="api"} 03:04:06 login failed
 	// {level="INFO",service="api"} 03:04:05 started
 	// {level="INFO",service="api"} 03:04:07 ready
-	// {Sent:3 Dropped:0 Retries:0 FailedBatches:0 Pending:0 Spooled:0 Replayed:0 SpoolTorn:0 Outages:0}
+	// {Sent:3 Dropped:0 Retries:0 FailedBatches:0 Pending:0 Spooled:0 Replayed:0 SpoolTorn:0 SpoolSkipped:0 Outages:0}
 }

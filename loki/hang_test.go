@@ -80,9 +80,7 @@ func settled(t *testing.T, c *Client, n uint64) {
 }
 
 // sentAll waits until c counts n records sent: Loki answered each push
-// that carried them. (Loki may store a push before the client reads its
-// answer: a Close then would cut the push and send it again, a duplicate
-// Loki drops, but the test server counts.)
+// that carried them.
 func sentAll(t *testing.T, c *Client, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return c.Stats().Sent == uint64(n) }, watchdog, time.Millisecond, "%d records sent", n)

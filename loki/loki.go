@@ -8,12 +8,12 @@
 // by QueueBytes and QueueSize; Close leaves no goroutine or connection.
 //
 // With Config.SpoolDir, records Loki cannot take yet wait on disk instead:
-// a batch whose push fails (but for a 400, 413 or 422) goes to the spool
-// at once, and so do the queue's oldest records while the queue is over
-// half full (and what Close could not send). The spool is sent first,
-// oldest first, by this client or the next one started on the same
-// directory; a segment file is deleted once all its records were accepted
-// or given up.
+// a batch whose push fails goes to the spool at once (one Loki refused with
+// 400, 413 or 422 to be split from there), and so do the queue's oldest
+// records while the queue is over half full (and what Close could not
+// send). The spool is sent first, oldest first, by this client or the next
+// one started on the same directory; a segment file is deleted once all its
+// records were accepted or given up.
 //
 // A push Loki leaves unanswered for HangAfter (1s by default) means Loki
 // hangs: its batch is written to the spool then, while the push goes on
@@ -383,7 +383,13 @@ type Stats struct {
 	Spooled       uint64 // records written to the spool (Config.SpoolDir)
 	Replayed      uint64 // records read back from the spool and accepted by Loki (counted in Sent too)
 	SpoolTorn     uint64 // spool records skipped as torn or corrupt (a crash's torn tail), never sent
-	Outages       uint64 // episodes of failed pushes, each reported once when it began and once when it ended
+	// SpoolSkipped is the bytes of the spool passed over to find the next
+	// whole record after one whose CRC failed or whose length was
+	// impossible (a corrupt length field). The records lost in them are
+	// not known one by one: each such stretch counts one in Dropped (the
+	// bad record), and SpoolSkipped says how much more may be lost.
+	SpoolSkipped uint64
+	Outages      uint64 // episodes of failed pushes, each reported once when it began and once when it ended
 }
 
 // Client pushes lines to Loki.
@@ -398,12 +404,15 @@ type Client struct {
 	qbytes   int             // bytes of normal and priority, by cost
 	own      *http.Transport // the transport New made, closed by Close; nil with Config.HTTPClient
 	wake     chan struct{}
-	stop     chan struct{}
+	stop     chan struct{} // closed by Close: the sender stops at its next wait, or once its push is answered
+	stopMu   sync.Mutex    // Close asks for its deadline and closes stop under it; the sender asks for a wait under it (wait)
+	abort    chan struct{} // closed when Close's flush deadline (or its ctx) expires: the push under way is cancelled
 	done     chan struct{}
 	closed   atomic.Bool
 
 	sent, dropped, retries, failed atomic.Uint64
 	spooled, replayed, torn        atomic.Uint64
+	skippedBytes                   atomic.Uint64
 	spool                          *spool // nil without SpoolDir; used by the sender, and by Close after it
 	inFlight                       atomic.Int64
 	outages                        atomic.Uint64
@@ -414,6 +423,7 @@ type Client struct {
 	closing bool    // Close is sending what is left
 	hanging bool    // the last push went unanswered for HangAfter (await)
 	carried int     // server errors of the batch last spooled, counted against MaxTries in the spool
+	refused error   // why Loki refused the batch last spooled (400, 413, 422): the spool's sender splits it at once
 }
 
 // New reads the files of cfg (PasswordFile, BearerTokenFile: at most
@@ -494,10 +504,12 @@ func New(cfg Config) (*Client, error) {
 		static:  cfg.Labels,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+		abort:   make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	if cfg.SpoolDir != "" {
-		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) }, func() { c.dropped.Add(1) })
+		sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxBytes, cfg.MaxLineBytes, c.report, func() { c.torn.Add(1) }, func() { c.dropped.Add(1) },
+			func(n int64) { c.skippedBytes.Add(uint64(n)) })
 		if err != nil {
 			if own != nil {
 				own.CloseIdleConnections()
@@ -704,7 +716,7 @@ func (c *Client) run() {
 			}
 			if c.queueBytesApprox() < c.cfg.BatchSize && !c.spoolDue() {
 				select {
-				case <-c.cfg.after(c.cfg.BatchWait):
+				case <-c.wait(c.cfg.BatchWait, c.stop):
 				case <-c.stop:
 					return
 				}
@@ -737,6 +749,11 @@ func (c *Client) spoolDue() bool {
 func (c *Client) drain(stop <-chan struct{}) bool {
 	c.spool.acquire() // if another client had it, and let it go
 	for {
+		select {
+		case <-stop: // a push is never begun once stopping: what is left is Close's
+			return false
+		default:
+		}
 		if c.waitsInSpool() {
 			return false
 		}
@@ -922,7 +939,8 @@ func (c *Client) encodeBatch(batch []queued) ([]byte, error) {
 // the logarithm of its length). It returns, in order, what is left when
 // Loki stopped answering (an outage, a refusal of the URL or credentials,
 // or stop): the caller goes on with it as with a failed batch. spooled
-// says the records come from the spool (they count as Replayed once sent).
+// says the records come from the spool (they count as Replayed once sent,
+// and their pushes are watched for a hang by await).
 func (c *Client) split(batch []queued, why error, spooled bool, stop <-chan struct{}) []queued {
 	for len(batch) > 1 {
 		h := len(batch) / 2
@@ -934,7 +952,14 @@ func (c *Client) split(batch []queued, why error, spooled bool, stop <-chan stru
 				c.drop(p, err)
 				continue
 			}
-			ans, err := c.post(body, stop)
+			var ans answer
+			if spooled {
+				// On disk: watched for a hang as any push of the spool, so
+				// that what is queued meanwhile goes to the spool too.
+				ans, _, err = c.await(body, nil, stop)
+			} else {
+				ans, err = c.post(body, nil)
+			}
 			switch classify(ans, err) {
 			case pushed:
 				c.sent.Add(uint64(len(p)))
@@ -988,24 +1013,32 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 	delay := c.cfg.retryBaseDelay
 	tries := c.carried // server errors the batch met before it was spooled
 	c.carried = 0
+	refused := c.refused // Loki refused the batch before it was spooled: it is split at once
+	c.refused = nil
 	var expired <-chan time.Time // MaxRetryAge after the first server error
 	aged := false
 	for {
-		body, err := c.encodeBatch(batch)
-		if err != nil {
-			c.drop(batch, err)
-			c.spool.commit()
-			return true
+		var ans answer
+		out, key, text := badBatch, "", ""
+		if refused == nil {
+			body, err := c.encodeBatch(batch)
+			if err != nil {
+				c.drop(batch, err)
+				c.spool.commit()
+				return true
+			}
+			ans, _, err = c.await(body, nil, stop)
+			out = classify(ans, err)
+			key, text = c.cause(ans, err, batch)
 		}
-		ans, _, err := c.await(body, nil, stop)
-		out := classify(ans, err)
-		key, text := c.cause(ans, err, batch)
 		if out == serverError {
 			tries++
 			aged = c.agedOut(&expired, aged)
 		}
 		var why error
 		switch {
+		case refused != nil: // its failure was counted when it was refused
+			why, refused = refused, nil
 		case out == pushed:
 			c.sent.Add(uint64(len(batch)))
 			c.replayed.Add(uint64(len(batch)))
@@ -1020,7 +1053,9 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 			why = fmt.Errorf("loki push of %d spooled records failed %d times, last with %s", len(batch), tries, text)
 		}
 		if why != nil {
-			c.failure(key, text, "")
+			if key != "" {
+				c.failure(key, text, "")
+			}
 			rest := c.split(batch, why, true, stop)
 			if len(rest) == 0 {
 				c.spool.commit()
@@ -1029,6 +1064,9 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 			// Loki stopped answering midway: the rest waits, as in an outage.
 			batch, tries, expired, aged = rest, 0, nil, false
 			c.spool.pending = rest
+			if stopped(stop) || c.waitsInSpool() {
+				return false
+			}
 			continue
 		}
 		select {
@@ -1058,7 +1096,7 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 		// pushed while the retry waits, so that a crash during an outage
 		// loses nothing the spool had room for.
 		c.spill(true)
-		timer := c.cfg.after(wait)
+		timer := c.wait(wait, stop)
 	waiting:
 		for {
 			select {
@@ -1077,6 +1115,29 @@ func (c *Client) sendSpooled(stop <-chan struct{}) bool {
 	}
 }
 
+// wait is a wait of the sender (the batch wait, a backoff) of d, or nil
+// (never ready) once stop is closed: no wait of the sender begins after
+// Close asked for its flush deadline, so that a test's clock sees the
+// sender's waits before Close's.
+func (c *Client) wait(d time.Duration, stop <-chan struct{}) <-chan time.Time {
+	c.stopMu.Lock()
+	defer c.stopMu.Unlock()
+	if stopped(stop) {
+		return nil
+	}
+	return c.cfg.after(d)
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
 func (c *Client) queueBytesApprox() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -1089,7 +1150,7 @@ func (c *Client) queueBytesApprox() int {
 //
 // A batch counts as sent only when its POST got a 2xx. A batch Loki
 // refuses (400, 413, 422) is split to find the records it refuses, which
-// are dropped. Any other failure, with a writable spool, moves the batch
+// are dropped; with a writable spool it is split from there (Client.refused). Any other failure, with a writable spool, moves the batch
 // to the spool, whose sender applies the rules of sendSpooled. Without a
 // spool, a network error, 429 or 5xx is retried with capped exponential
 // backoff and jitter (or as Retry-After says, within MaxBackoff), up to
@@ -1125,6 +1186,21 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			c.requeue(batch[spooled:])
 			return true
 		}
+		if out == badBatch && c.spool.writable() && !c.spool.has() {
+			// Split from the spool, by the spool's sender, whose pushes are
+			// watched for a hang as this one was: the records wait on disk
+			// while the halves are sent, and so does what is queued
+			// meanwhile if Loki hangs. What the spool has no room for
+			// waits in memory, behind it.
+			c.failure(key, text, "")
+			n := c.spool.append(batch)
+			c.spooled.Add(uint64(n))
+			if n > 0 {
+				c.refused = fmt.Errorf("loki rejected a batch of %d records: %s", n, text)
+				c.requeue(batch[n:])
+				return true
+			}
+		}
 		if out == badBatch {
 			c.failure(key, text, "")
 			rest := c.split(batch, fmt.Errorf("loki rejected a batch of %d records: %s", len(batch), text), false, stop)
@@ -1132,11 +1208,15 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 				c.inFlight.Store(0)
 				return true
 			}
+			if stopped(stop) {
+				c.requeue(rest) // never pushed, or its push failed: Close sends it
+				return false
+			}
 			batch = rest // Loki stopped answering midway: the rest is handled as a failed batch
 			continue
 		}
 		select {
-		case <-stop: // stopping, not failing: Close sends the batch again (from the spool if it is there), or spools it
+		case <-stop: // stopping after a failed push: Close sends the batch again (from the spool if it is there), or spools it
 			c.requeue(batch[spooled:])
 			return false
 		default:
@@ -1191,6 +1271,10 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 				c.inFlight.Store(0)
 				return true
 			}
+			if stopped(stop) {
+				c.requeue(rest)
+				return false
+			}
 			batch, attempt, delay, expired, aged = rest, 0, c.cfg.retryBaseDelay, nil, false
 			continue
 		}
@@ -1200,7 +1284,7 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 			wait = ans.retryAfter
 		}
 		select {
-		case <-c.cfg.after(wait):
+		case <-c.wait(wait, stop):
 		case <-expired: // the last try is made at once
 			aged = true
 		case <-stop:
@@ -1228,13 +1312,22 @@ func (c *Client) send(batch []queued, stop <-chan struct{}) bool {
 //     records are then the spool's first, and spool.sent can take them
 //     out again if Loki answers 2xx after all.
 //
+// Stopping (stop closed, or Close sending what is left) does not cancel
+// the push: its answer says whether the batch was stored, and a batch is
+// never sent again unless its push is known to have failed. Only Close's
+// flush deadline cancels it (Client.abort), and Loki hanging: once the
+// push went unanswered for HangAfter while stopping and its records are
+// all on disk, await gives it up (errAbandoned, an outage), so that Close
+// returns at once; the next process sends them from the spool, and Loki
+// drops the copy the abandoned push may have stored.
+//
 // spooled is how many of batch's records were written to the spool (all
 // of them, but for a full spool). Besides the spool, await changes only
-// c.down and the counts of spooled and in-flight records; the answer is
-// the caller's to handle.
+// c.down, c.hanging and the counts of spooled and in-flight records; the
+// answer is the caller's to handle.
 func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans answer, spooled int, err error) {
 	if !c.spool.writable() {
-		ans, err = c.post(body, stop)
+		ans, err = c.post(body, nil)
 		return ans, 0, err
 	}
 	type result struct {
@@ -1242,8 +1335,9 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 		err error
 	}
 	done := make(chan result, 1)
+	quit := make(chan struct{})
 	go func() {
-		ans, err := c.post(body, stop)
+		ans, err := c.post(body, quit)
 		done <- result{ans, err}
 	}()
 	hang := c.cfg.after(c.cfg.HangAfter)
@@ -1267,7 +1361,13 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 	if c.down {
 		wake = c.wake
 	}
+	stopping := c.closing // Close is sending what is left
 	for {
+		if stopping && c.hanging && !first && spooled == len(batch) {
+			close(quit) // on disk, and Loki hangs: not worth Close's wait
+			r := <-done // answered after all, perhaps: then it counts
+			return r.ans, spooled, r.err
+		}
 		select {
 		case r := <-done:
 			return r.ans, spooled, r.err
@@ -1278,6 +1378,8 @@ func (c *Client) await(body []byte, batch []queued, stop <-chan struct{}) (ans a
 			toSpool()
 		case <-wake:
 			toSpool()
+		case <-stop:
+			stop, stopping = nil, true
 		}
 	}
 }
@@ -1390,11 +1492,16 @@ type answer struct {
 	body       []byte // the start of a 4xx's body, for reason
 }
 
-// post sends one body; it gives what Loki answered.
-func (c *Client) post(body []byte, stop <-chan struct{}) (answer, error) {
+// post sends one body; it gives what Loki answered. The request is
+// cancelled after Timeout, when Close's flush deadline expires (abort), or
+// when quit closes (nil: never).
+func (c *Client) post(body []byte, quit <-chan struct{}) (answer, error) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	go cancelWhen(ctx, cancel, stop, errStopping)
+	go cancelWhen(ctx, cancel, c.abort, errStopping)
+	if quit != nil {
+		go cancelWhen(ctx, cancel, quit, errAbandoned)
+	}
 	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.Timeout), fmt.Errorf("no answer within %v", c.cfg.Timeout))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pushURL, bytes.NewReader(body))
 	if err != nil {
@@ -1462,7 +1569,10 @@ func (e boundedError) Error() string {
 
 func (e boundedError) Unwrap() error { return e.err }
 
-var errStopping = errors.New("loki: client closing")
+var (
+	errStopping  = errors.New("loki: the client's flush deadline expired")
+	errAbandoned = errors.New("loki: no answer within HangAfter while the client closes: the batch waits in the spool")
+)
 
 // cancelWhen cancels ctx with cause once ch delivers, unless ctx is done
 // first.
@@ -1507,8 +1617,12 @@ func encode(batch []queued) ([]byte, error) {
 // stops. With a spool, when Loki is down (the last push, or the one Close
 // makes, found it unreachable or refusing the client, or the push under
 // way was unanswered for HangAfter), Close does not wait: what is queued
-// goes to the spool, for the next start. Records it could not send are
-// counted as dropped and reported in the returned error. When Close
+// goes to the spool, for the next start. A push under way (the sender's)
+// is let finish: its answer decides whether its batch is sent again, so a
+// batch Loki answered 2xx is never sent twice; only the flush deadline (or
+// ctx) cancels it, and its batch is then not sent again by this client.
+// Records it could not send are counted as dropped and reported in the
+// returned error. When Close
 // returns, no goroutine of the client is left, and no connection either,
 // unless Config.HTTPClient is set: the connections of a caller's client
 // are the caller's to close. Close is idempotent.
@@ -1516,14 +1630,21 @@ func (c *Client) Close(ctx context.Context) error {
 	if c.closed.Swap(true) {
 		return nil
 	}
-	close(c.stop)
-	<-c.done
 	if c.own != nil {
 		defer c.own.CloseIdleConnections() // after the last push: its connection is idle
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go cancelWhen(ctx, cancel, c.cfg.after(c.cfg.FlushTimeout), context.DeadlineExceeded)
+	// The deadline cancels the push under way, the sender's or Close's own;
+	// until then, a push is answered, and its answer decides whether its
+	// batch is sent again (a batch Loki stored is not).
+	defer context.AfterFunc(ctx, func() { close(c.abort) })()
+	c.stopMu.Lock()
+	deadline := c.cfg.after(c.cfg.FlushTimeout)
+	close(c.stop)
+	c.stopMu.Unlock()
+	go cancelWhen(ctx, cancel, deadline, context.DeadlineExceeded)
+	<-c.done
 	c.closing = true
 	// Close tries once more when the last push failed at once (Loki may be
 	// back, the sender waiting out its backoff); waitsInSpool stops it at
@@ -1555,7 +1676,7 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		Sent: c.sent.Load(), Dropped: c.dropped.Load(), Retries: c.retries.Load(),
 		FailedBatches: c.failed.Load(), Pending: c.queueLen() + int(c.inFlight.Load()),
-		Spooled: c.spooled.Load(), Replayed: c.replayed.Load(), SpoolTorn: c.torn.Load(), Outages: c.outages.Load(),
+		Spooled: c.spooled.Load(), Replayed: c.replayed.Load(), SpoolTorn: c.torn.Load(), SpoolSkipped: c.skippedBytes.Load(), Outages: c.outages.Load(),
 	}
 }
 

@@ -93,7 +93,7 @@ func TestPoisonInSpoolSplitAtNextStart(t *testing.T) {
 	require.NoError(t, store.WaitLines(watched(t), 5))
 	require.Eventually(t, func() bool { return c.Stats().Dropped == 1 }, watchdog, time.Millisecond, "the poison record found and dropped")
 	require.NoError(t, c.Close(context.Background()))
-	assert.ElementsMatch(t, []string{"a 0", "a 1", "a 2", "a 3", "a 4"}, store.KeptLines())
+	assert.ElementsMatch(t, []string{"a 0", "a 1", "a 2", "a 3", "a 4"}, store.Lines())
 	// 3 tries of the batch, then its halves {a 0, a 1, poison} (refused)
 	// and {a 2, a 3, a 4} (sent), then {a 0} (sent) and {a 1, poison}
 	// (refused), then {a 1} (sent) and {poison} (refused): dropped.
@@ -239,7 +239,7 @@ func TestSpoolKeptWhenLokiRefusesTheClient(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, srv.WaitLines(watched(t), len(want)))
 			require.NoError(t, c3.Close(context.Background()))
-			assert.Equal(t, want, srv.KeptLines())
+			assert.Equal(t, want, srv.Lines())
 			assert.Empty(t, segments(t, cfg.SpoolDir))
 		})
 	}
@@ -278,7 +278,7 @@ func TestCloseWhileDownSpoolsAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, srv.WaitLines(watched(t), 100))
 	require.NoError(t, c2.Close(context.Background()))
-	assert.Equal(t, want, srv.KeptLines())
+	assert.Equal(t, want, srv.Lines())
 	assert.Equal(t, 3, requests, "Close made one push of its own, and no retry: Loki was known down")
 }
 
@@ -301,7 +301,7 @@ func TestCloseAfterOutageEndedSends(t *testing.T) {
 	}
 	srv.SetStatus(0) // back, while the sender waits out its backoff
 	require.NoError(t, closeSpooling(t, c))
-	assert.Equal(t, want, srv.KeptLines())
+	assert.Equal(t, want, srv.Lines())
 	st := c.Stats()
 	assert.Zero(t, st.Dropped)
 	assert.Equal(t, st.Spooled, st.Replayed, "what was spooled was sent")

@@ -37,9 +37,14 @@ const DefaultSpoolMaxBytes = 256 << 20
 // nanoseconds (8 bytes), the length of the labels (4 bytes), the labels as
 // a JSON object, then the line. A record cut short (a torn tail, after a
 // crash or a failed write) ends its segment: it is skipped and counted,
-// never sent. A record read whole that fails its CRC or its checks is
-// skipped, counted as torn and as dropped, and reading goes on at the
-// next one.
+// never sent. A record whose CRC passes but whose payload fails its checks
+// is skipped, counted as torn and as dropped, and reading goes on at the
+// next one, which its length gives. A record whose CRC fails, or whose
+// length is impossible, may have a corrupt length: reading resumes at the
+// next offset where a whole record passes its CRC (see resync); the bytes
+// passed over are counted (skipped), and so is one record dropped: at
+// least one was lost there, how many is not known. Found none, it was the
+// segment's torn tail.
 type spool struct {
 	lock    *os.File // dir/lock, flock'ed while the spool is this client's
 	held    bool
@@ -57,10 +62,12 @@ type spool struct {
 	report  func(error)
 	torn    func()                              // counts a torn record
 	lost    func()                              // counts a corrupt record skipped, as dropped
+	skipped func(int64)                         // counts the bytes resync passed over; nil: not counted
 	writeTo func(*os.File, []byte) (int, error) // (*os.File).Write; tests fake a full disk
 
 	r        *os.File      // the first segment, open for reading
 	br       *bufio.Reader // on r
+	off      int64         // the offset in r of the next record br reads
 	headDone bool          // r reached the end of its segment or a torn record
 	pending  []queued      // read from r, not yet committed
 	skip     int           // records at the spool's head that Loki took already: read, not sent (see sent)
@@ -92,7 +99,7 @@ func (s *spool) path(seq uint64) string {
 // client, perhaps of this process, as when Setup replaces a sink before it
 // closes the old one) keeps its records in memory and tries again at each
 // wake of its sender; once it holds the lock, it sends what the other left.
-func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn, lost func()) (*spool, error) {
+func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn, lost func(), skipped func(int64)) (*spool, error) {
 	if err := spoolDir(dir); err != nil {
 		return nil, err
 	}
@@ -107,7 +114,7 @@ func openSpool(dir string, maxBytes int64, maxLine int, report func(error), torn
 		}
 	}
 	s := &spool{lock: lock, dir: dir, max: maxBytes, segMax: min(max(maxBytes/16, 64<<10), 16<<20), recCap: 12 + maxSpoolLabels + max(maxLine, DefaultMaxLineBytes),
-		maxLine: maxLine, report: report, torn: torn, lost: lost, writeTo: (*os.File).Write, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
+		maxLine: maxLine, report: report, torn: torn, lost: lost, skipped: skipped, writeTo: (*os.File).Write, nextSeq: 1, fullAt: -1, labels: map[string][]byte{}}
 	s.acquire()
 	return s, nil
 }
@@ -348,7 +355,7 @@ func (s *spool) next(maxBytes int) []queued {
 				s.headDone = true
 				continue
 			}
-			s.r, s.br = f, bufio.NewReaderSize(f, 64<<10)
+			s.r, s.br, s.off = f, bufio.NewReaderSize(f, 64<<10), 0
 		}
 		size := 0
 		var batch []queued
@@ -433,34 +440,39 @@ func openSegment(path string) (*os.File, error) {
 }
 
 // read reads the next record of the first segment; false at its end, or
-// at a record cut short or with an impossible length (counted). A record
-// read whole but corrupt is skipped, counted as torn and as dropped, and
-// reading goes on at the next record, which its length gives (were the
-// length itself corrupt, the records after would fail their checks in
-// turn, each skipped the same way, to the segment's end).
+// at a torn tail (counted). A record whose CRC passes but whose payload
+// fails its checks is skipped by its length, counted as torn and as
+// dropped. A record whose length is impossible, or that is cut short, or
+// whose CRC fails, may have a corrupt length, which would make every
+// record after it unreadable: reading resumes where resync finds the next
+// whole record; none found, it was a torn tail.
 func (s *spool) read() (queued, bool) {
 	for {
+		start := s.off
 		var hdr [8]byte
-		if _, err := io.ReadFull(s.br, hdr[:]); err != nil {
-			if err != io.EOF {
-				s.torn()
+		if k, err := io.ReadFull(s.br, hdr[:]); err != nil {
+			if k > 0 {
+				s.torn() // a header cut short: nothing can follow it
 			}
 			return queued{}, false
 		}
 		n := binary.BigEndian.Uint32(hdr[:4])
 		if n < 12 || int64(n) > int64(s.recCap) {
-			s.torn()
+			if s.resync(start) {
+				continue
+			}
 			return queued{}, false
 		}
 		p := make([]byte, n)
-		if _, err := io.ReadFull(s.br, p); err != nil {
-			s.torn() // a torn tail
+		if _, err := io.ReadFull(s.br, p); err != nil || crc32.Checksum(p, castagnoli) != binary.BigEndian.Uint32(hdr[4:]) {
+			p = nil // resync reads at most one record at a time
+			if s.resync(start) {
+				continue
+			}
 			return queued{}, false
 		}
-		q, ok := queued{}, crc32.Checksum(p, castagnoli) == binary.BigEndian.Uint32(hdr[4:])
-		if ok {
-			q, ok = decodeRecord(p)
-		}
+		s.off = start + 8 + int64(n)
+		q, ok := decodeRecord(p)
 		if !ok {
 			s.torn()
 			s.lost()
@@ -471,6 +483,60 @@ func (s *spool) read() (queued, bool) {
 		}
 		return q, true
 	}
+}
+
+// resync looks, after the bad record at offset bad, for the first offset
+// where a whole record passes its CRC, and makes the reading go on there:
+// the bytes before it are counted as skipped, and as one record torn and
+// dropped (at least one record was lost in them; how many is not known).
+// It reports whether it found one; if not, the bad record was the
+// segment's torn tail, counted as torn only. Each candidate costs reading
+// its header, and its payload only if its length fits; a candidate's
+// payload is at most recCap bytes, as any record's.
+func (s *spool) resync(bad int64) bool {
+	s.torn()
+	if s.r == nil {
+		return false
+	}
+	fi, err := s.r.Stat()
+	if err != nil {
+		return false
+	}
+	size := fi.Size()
+	const minRecord = 8 + 12
+	var win []byte // the bytes from winAt, read ahead
+	winAt := int64(0)
+	var payload []byte
+	for at := bad + 1; at+minRecord <= size; at++ {
+		if at < winAt || at+8 > winAt+int64(len(win)) {
+			win = make([]byte, min(64<<10, size-at))
+			k, err := s.r.ReadAt(win, at)
+			if k < 8 && err != nil {
+				return false
+			}
+			win, winAt = win[:k], at
+		}
+		h := win[at-winAt:]
+		n := int64(binary.BigEndian.Uint32(h))
+		if n < 12 || n > int64(s.recCap) || at+8+n > size {
+			continue
+		}
+		payload = slices.Grow(payload[:0], int(n))[:n]
+		if _, err := s.r.ReadAt(payload, at+8); err != nil || crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(h[4:]) {
+			continue
+		}
+		if _, err := s.r.Seek(at, io.SeekStart); err != nil {
+			return false
+		}
+		s.br.Reset(s.r)
+		s.off = at
+		s.lost()
+		if s.skipped != nil {
+			s.skipped(at - bad)
+		}
+		return true
+	}
+	return false
 }
 
 // decodeRecord decodes a payload and checks its labels as LabelSet would

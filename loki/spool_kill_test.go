@@ -65,7 +65,7 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, srv.WaitLines(watched(t), n))
 	require.NoError(t, c.Close(context.Background()))
-	kept := srv.KeptLines()
+	kept := srv.Lines()
 	require.Len(t, kept, n, "each record once")
 	for i, l := range kept {
 		assert.Equal(t, fmt.Sprint("k", i), l)
