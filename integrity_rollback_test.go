@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -123,7 +124,10 @@ func TestIntegrityNewChainAfterPlantedBackupReported(t *testing.T) {
 func TestIntegrityNewChainWithOlderFilesRaisesEvent(t *testing.T) {
 	dir := t.TempDir()
 	key, path := newKeyFile(t, dir, "log.key"), filepath.Join(dir, "app.log")
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "app-2020-01-01T00-00-00.000.log"), []byte("old line\n"), 0o600))
+	// A backup of yesterday: one of 2020 would be past MAX_AGE_DAYS, and
+	// lumberjack's retention would remove it while the sink starts.
+	old := "app-" + time.Now().UTC().Add(-24*time.Hour).Format("2006-01-02T15-04-05.000") + ".log"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, old), []byte("old line\n"), 0o600))
 	require.NoError(t, os.WriteFile(path, []byte("unsealed line\n"), 0o600))
 	console := setup(t, WithFile(path), WithIntegrityKeyFile(key), withClock(newFakeClock()))
 	Logger("t").Info("x")
