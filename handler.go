@@ -61,9 +61,10 @@ type encHandler struct {
 	enc      *encoder
 	m        *attrMapper
 	logger   string
-	security bool // security events: the security file takes them, and Loki gets their type as a label
-	sync     bool // every record is written before handle returns (the standard log bridge)
-	hidden   bool // a group of groups has a secret name: every attr value is redacted
+	security bool   // security events: the security file takes them, and Loki gets their type as a label
+	sync     bool   // every record is written before handle returns (the standard log bridge)
+	hidden   bool   // a group of groups has a secret name: every attr value is redacted
+	group    string // the innermost group's name, as given (see walker.group)
 	// auditBelow: security events below this level go only to the sinks
 	// that keep every event (see entry.auditOnly).
 	auditBelow slog.Level
@@ -94,7 +95,8 @@ func (h *encHandler) formats() (text, json bool) {
 
 func (h *encHandler) withGroup(name string) *encHandler {
 	h2 := *h
-	h2.hidden = h.m.secretGroup(h.hidden, name)
+	h2.hidden = h.m.secretGroup(h.hidden, name) || h.m.pathSecret(h.group, name)
+	h2.group = name
 	b := newBudget()
 	name, _, _ = h.m.key(name, &b)
 	h2.groups = append(h.groups[:len(h.groups):len(h.groups)], name)
@@ -104,6 +106,7 @@ func (h *encHandler) withGroup(name string) *encHandler {
 
 func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 	w := h.m.walker(h.hidden)
+	w.group = h.group
 	as, _ = w.attrs(as, 0)
 	h2 := *h
 	text, json := h.formats()
@@ -140,7 +143,7 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	if len(ctxAttrs) > 0 {
 		ctxAttrs, _ = wk.attrs(ctxAttrs, 0) // at the top level, outside h's groups
 	}
-	wk.hidden = h.hidden
+	wk.hidden, wk.group = h.hidden, h.group
 	text, json := h.formats()
 	var mapped []slog.Attr // the record's attrs mapped once, when they are written twice
 	if text && json {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/codomyrmex/logging/internal/redact"
 )
@@ -299,8 +300,29 @@ type walker struct {
 	b      budget    // the record's redaction budget
 	seen   []uintptr // pointers on the current path
 	hidden bool      // a group on the current path has a secret name: every value below it is redacted
-	arena  walkArena // the slices the deep walk builds (plan.go)
+	// group is the name of the group, attr or field whose members are
+	// being mapped ("" at the top): a member's key is also judged with it
+	// (see pathSecret).
+	group string
+	arena walkArena // the slices the deep walk builds (plan.go)
 }
+
+// pathSecret reports whether group.key, a member's key joined to the name
+// of the group (or attr, or field) it is in, names a secret as the flat key
+// would: slog.Group("api", "key", v) is written api.key=v, which the key
+// api.key makes secret. Names that long are not joined.
+func (m *attrMapper) pathSecret(group, key string) bool {
+	if m.red == nil || group == "" || key == "" || len(group)+len(key) >= maxJoinedKey {
+		return false
+	}
+	var buf [maxJoinedKey]byte
+	p := append(append(append(buf[:0], group...), '.'), key...)
+	k := unsafe.String(&p[0], len(p)) // not kept: matched and dropped
+	return m.red.SecretKey(k) && !m.allow.has(k)
+}
+
+// maxJoinedKey bounds the names pathSecret joins.
+const maxJoinedKey = 128
 
 // walker starts the walk of one record (or of one WithAttrs call); hidden
 // says that the attrs go into a group with a secret name (see
@@ -328,6 +350,9 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 	m := w.m
 	kind := a.Value.Kind()
 	key, kc, secret := m.key(a.Key, &w.b)
+	if !secret && w.group != "" {
+		secret = m.pathSecret(w.group, a.Key)
+	}
 	if !w.spend() {
 		return slog.String(key, nodesMarker), true
 	}
@@ -341,6 +366,10 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 			v, vc = slog.StringValue(s), true
 		}
 	case slog.KindGroup:
+		group := w.group
+		if a.Key != "" { // a group without a key puts its members beside it
+			w.group = a.Key
+		}
 		if !w.hidden && secret {
 			w.hidden = true // a key's path: password.current is as secret as password
 			v, vc = w.value(a.Value, depth)
@@ -348,8 +377,12 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 		} else {
 			v, vc = w.value(a.Value, depth)
 		}
+		w.group = group
 	case slog.KindAny, slog.KindLogValuer:
+		group := w.group
+		w.group = a.Key // the fields and entries of what it holds
 		v, vc = w.value(a.Value, depth)
+		w.group = group
 	case slog.KindInt64, slog.KindUint64, slog.KindFloat64:
 		v, vc = w.number(a.Value)
 	} // bools, durations and times need nothing

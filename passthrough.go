@@ -84,10 +84,14 @@ func (w *walker) passes(rv reflect.Value, p *typePlan, depth int) bool {
 		}
 		for i := range p.fields {
 			f := &p.fields[i]
-			if clean, secret := w.m.keyClean(f.name, &w.b); !clean || secret || w.hidden || f.altSecret(w.m) {
+			if clean, secret := w.m.keyClean(f.name, &w.b); !clean || secret || w.hidden || f.altSecret(w.m) || w.m.pathSecret(w.group, f.name) {
 				return false
 			}
-			if !w.spend() || !w.passes(rv.Field(f.index), f.planIn(p.typ), depth+1) {
+			group := w.group
+			w.group = f.name
+			ok := w.spend() && w.passes(rv.Field(f.index), f.planIn(p.typ), depth+1)
+			w.group = group
+			if !ok {
 				return false
 			}
 		}

@@ -451,3 +451,25 @@ func TestLoggerNameRedacted(t *testing.T) {
 	assert.NotContains(t, buf.String(), v)
 	assert.Contains(t, buf.String(), "svc-[REDACTED:known-secret]")
 }
+
+// A secret name split between a group (or an attr holding a struct or a
+// map) and a member's key is written as the flat key that names it,
+// api.key, and is redacted as that key is, on every path; a plain pair
+// stays.
+func TestSecretNameAcrossGroupAndKey(t *testing.T) {
+	v := redacttest.Gen(redacttest.AlnumChars, 20)
+	type holder struct{ Key string }
+	cases := map[string]func(l *slog.Logger){
+		"group":            func(l *slog.Logger) { l.Info("m", slog.Group("api", "key", v)) },
+		"nested group":     func(l *slog.Logger) { l.Info("m", slog.Group("private", slog.Group("key", "pem", v))) },
+		"WithGroup":        func(l *slog.Logger) { l.WithGroup("private").Info("m", "key", v) },
+		"WithGroup + With": func(l *slog.Logger) { l.WithGroup("access").With("key", v).Info("m") },
+		"struct":           func(l *slog.Logger) { l.Info("m", "api", holder{Key: v}) },
+		"map":              func(l *slog.Logger) { l.Info("m", "cfg", map[string]any{"api": map[string]string{"key": v}}) },
+	}
+	hiddenOnEveryPath(t, cases, "[REDACTED", v)
+	buf := setup(t, WithOutputType(OutputJSON))
+	Logger("p").Info("m", slog.Group("user", "name", "ann"), slog.Group("api", "version", "v2"))
+	assert.Contains(t, buf.String(), `"user":{"name":"ann"}`)
+	assert.Contains(t, buf.String(), `"api":{"version":"v2"}`)
+}

@@ -73,6 +73,7 @@ type stageHandler struct {
 	// hidden: a group of WithGroup has a secret name, and every attr value
 	// below it (the context attrs too, which go into the group) is redacted.
 	hidden bool
+	group  string // the innermost WithGroup's name, as given (see walker.group)
 
 	// The attrs of WithAttrs (and the names of WithGroup) were mapped when
 	// the handler was made, and next holds them encoded: a value registered
@@ -124,9 +125,11 @@ func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
 	h = h.current()
 	wk := h.m.walker(h.hidden) // the record's budget
 	var err error
+	wk.group = h.group
 	if !h.context {
 		err = h.next.Handle(ctx, mapRecord(r, &wk, nil, nil))
 	} else {
+		wk.group = h.group // the context attrs go into the handler's group too
 		ctxAttrs, _ := wk.attrs(collectContextAttrs(ctx, h.extractors), 0)
 		taken := h.taken
 		if taken == nil {
@@ -149,6 +152,7 @@ func (h *stageHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (h *stageHandler) withAttrs(attrs []slog.Attr) *stageHandler {
 	gen := h.m.clean.generation() // before mapping: a Mask meanwhile makes it again
 	wk := h.m.walker(h.hidden)
+	wk.group = h.group
 	as, _ := wk.attrs(attrs, 0)
 	as, _ = dropEmpty(as)
 	h2 := h.derive(gen, handlerOp{attrs: slices.Clone(attrs)})
@@ -173,7 +177,8 @@ func (h *stageHandler) withGroup(name string) *stageHandler {
 	b := newBudget()
 	n, _, _ := h.m.key(name, &b)
 	h2 := h.derive(gen, handlerOp{group: name})
-	h2.hidden = h.m.secretGroup(h.hidden, name)
+	h2.hidden = h.m.secretGroup(h.hidden, name) || h.m.pathSecret(h.group, name)
+	h2.group = name
 	if h.context {
 		n = newNameSet(h.taken).unique(n)
 		h2.taken = nil // the group's members are a level of their own
@@ -185,7 +190,7 @@ func (h *stageHandler) withGroup(name string) *stageHandler {
 // derive is a copy of h, one op further, made at generation gen.
 func (h *stageHandler) derive(gen uint64, op handlerOp) *stageHandler {
 	return &stageHandler{next: h.next, m: h.m, context: h.context, extractors: h.extractors, taken: h.taken,
-		hidden: h.hidden, base: h.base, baseTaken: h.baseTaken, ops: append(slices.Clip(h.ops), op), gen: gen}
+		hidden: h.hidden, group: h.group, base: h.base, baseTaken: h.baseTaken, ops: append(slices.Clip(h.ops), op), gen: gen}
 }
 
 // mapRecord returns r with its message and attributes mapped, followed by

@@ -272,13 +272,17 @@ func (w *walker) field(key string, altSecret bool, v reflect.Value, p *typePlan,
 	if !w.spend() {
 		return slog.String(k, nodesMarker)
 	}
-	if w.hidden || secret || altSecret {
+	if w.hidden || secret || altSecret || w.m.pathSecret(w.group, key) {
 		return w.m.secretField(k, key, v)
 	}
 	if !v.IsValid() {
 		return slog.Attr{Key: k, Value: slog.AnyValue(nil)}
 	}
-	return slog.Attr{Key: k, Value: w.walkPlan(v, p, depth+1)}
+	group := w.group
+	w.group = key
+	fv := w.walkPlan(v, p, depth+1)
+	w.group = group
+	return slog.Attr{Key: k, Value: fv}
 }
 
 // structValue walks a struct by its plan: the fields it writes, their
