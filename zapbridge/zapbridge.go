@@ -51,24 +51,36 @@ func (c *core) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Checked
 }
 
 // Write hands the entry to the chain: its time, level, message and
-// caller, the fields of With and of the call, as attrs (objects and arrays
-// as groups and lists; in key order).
+// caller, the fields of With and of the call, as attrs in their order
+// (objects and arrays as groups and lists; a field after zap.Namespace in
+// its group). A key given twice is kept twice, the second written key#2,
+// as the chain writes any repeated key.
 func (c *core) Write(e zapcore.Entry, fields []zapcore.Field) error {
-	enc := zapcore.NewMapObjectEncoder()
-	for _, f := range c.fields {
-		f.AddTo(enc)
-	}
-	for _, f := range fields {
-		f.AddTo(enc)
-	}
 	r := slog.NewRecord(e.Time, level(e.Level), e.Message, e.Caller.PC)
-	for _, k := range slices.Sorted(maps.Keys(enc.Fields)) {
-		r.AddAttrs(slog.Any(k, enc.Fields[k]))
-	}
+	r.AddAttrs(attrsOf(append(slices.Clip(c.fields), fields...))...)
 	if e.Stack != "" {
 		r.AddAttrs(slog.String("stack", e.Stack))
 	}
 	return logging.Logger(name(e)).Handler().Handle(context.Background(), r)
+}
+
+// attrsOf turns zap fields into attrs, in order: each field is encoded
+// alone (one encoder for all would keep only the last of two equal keys
+// and lose the order); a Namespace field puts the fields after it in its
+// group, as zap does.
+func attrsOf(fields []zapcore.Field) []slog.Attr {
+	var out []slog.Attr
+	for i, f := range fields {
+		if f.Type == zapcore.NamespaceType {
+			return append(out, slog.Attr{Key: f.Key, Value: slog.GroupValue(attrsOf(fields[i+1:])...)})
+		}
+		enc := zapcore.NewMapObjectEncoder()
+		f.AddTo(enc)
+		for _, k := range slices.Sorted(maps.Keys(enc.Fields)) {
+			out = append(out, slog.Any(k, enc.Fields[k]))
+		}
+	}
+	return out
 }
 
 // Sync waits until the chain's file sinks hold what was written.

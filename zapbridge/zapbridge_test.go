@@ -90,3 +90,19 @@ func TestZapServiceHasOneOutput(t *testing.T) {
 	assert.Equal(t, 1, msgs["security event: authz_denied"], "the 403's event")
 	assert.NotContains(t, own.String(), key)
 }
+
+// Fields keep their order, a key given twice is kept twice (the second
+// as key#2, as the chain writes any repeated key), and a Namespace puts
+// the fields after it in its group.
+func TestZapFieldsInOrderAndRepeated(t *testing.T) {
+	rec := logtest.New(t)
+	l := zap.New(zapbridge.NewCore()).With(zap.String("a", "first"))
+	l.Info("m", zap.String("z", "1"), zap.String("a", "second"), zap.Namespace("ns"), zap.Int("n", 1))
+	require.NoError(t, l.Sync())
+	r, ok := rec.Find(logtest.Message("m"))
+	require.True(t, ok, "%v", rec.Messages())
+	assert.Equal(t, "first", r.Attrs["a"])
+	assert.Equal(t, "second", r.Attrs["a#2"])
+	assert.Equal(t, map[string]any{"n": 1.0}, r.Attrs["ns"])
+	assert.Less(t, strings.Index(r.Line, `"z"`), strings.Index(r.Line, `"a#2"`), "call order: %s", r.Line)
+}
