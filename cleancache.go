@@ -102,3 +102,47 @@ const (
 	maxCachedKey     = 128
 	maxCachedMessage = 256
 )
+
+// pathCache remembers whether group.key names a secret (attrMapper.
+// pathSecret) for the pairs a program writes again and again: a slot is
+// chosen by the addresses of the two strings' bytes, as cleanCache's is,
+// and a hit compares both strings with the copies kept. A pair is
+// remembered the second time it misses at the same addresses. The answer
+// depends only on the mapper's key settings, which never change. It is safe
+// for concurrent use; the zero value is empty.
+type pathCache struct {
+	slots [cleanCacheSize]atomic.Pointer[pathEntry]
+	seen  [cleanCacheSize]atomic.Uint64
+}
+
+// pathEntry is a remembered pair and its answer.
+type pathEntry struct {
+	group, key string
+	secret     bool
+}
+
+// slot is the pair's slot and hash.
+func (c *pathCache) slot(group, key string) (int, uint64) {
+	pg := uint64(uintptr(unsafe.Pointer(unsafe.StringData(group))))
+	pk := uint64(uintptr(unsafe.Pointer(unsafe.StringData(key))))
+	h := (pg ^ pk*0xBF58476D1CE4E5B9 ^ uint64(len(group))<<48 ^ uint64(len(key))<<32) * 0x9E3779B97F4A7C15
+	return int(h >> (64 - cleanCacheBits)), h
+}
+
+// get returns the remembered answer for the pair, and whether there is one.
+func (c *pathCache) get(group, key string) (secret, ok bool) {
+	i, _ := c.slot(group, key)
+	if e := c.slots[i].Load(); e != nil && e.group == group && e.key == key {
+		return e.secret, true
+	}
+	return false, false
+}
+
+// add remembers the answer for the pair, at its second miss.
+func (c *pathCache) add(group, key string, secret bool) {
+	i, h := c.slot(group, key)
+	if c.seen[i].Swap(h) != h {
+		return
+	}
+	c.slots[i].Store(&pathEntry{strings.Clone(group), strings.Clone(key), secret})
+}

@@ -98,3 +98,23 @@ func TestMessageCacheAdmitsRepeatedMessagesOnly(t *testing.T) {
 	_, ok := m.msgs.get(msg)
 	assert.True(t, ok)
 }
+
+// A pair is remembered at its second miss, found again by its strings,
+// and never answered for other strings.
+func TestPathCache(t *testing.T) {
+	var c pathCache
+	g, k := "api", "key"
+	_, ok := c.get(g, k)
+	assert.False(t, ok)
+	c.add(g, k, true)
+	_, ok = c.get(g, k)
+	assert.False(t, ok, "remembered only at the second miss")
+	c.add(g, k, true)
+	secret, ok := c.get(g, k)
+	assert.True(t, ok)
+	assert.True(t, secret)
+	_, ok = c.get(g, "kez")
+	assert.False(t, ok, "another key")
+	_, ok = c.get(strings.Clone(g)+"x", k)
+	assert.False(t, ok, "another group")
+}

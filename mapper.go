@@ -31,6 +31,7 @@ type attrMapper struct {
 	escape escapeMode       // how strings, keys and group names are escaped for the handler behind
 	clean  cleanCache       // keys that key left as they were
 	msgs   cleanCache       // messages that message left as they were
+	paths  pathCache        // whether group.key names a secret (pathSecret)
 	fp     fingerprinter    // which key-redacted values are fingerprinted
 	allow  allowSet         // keys not redacted by key
 	// passJSON: the handler behind is slog's JSON handler, and a value of
@@ -315,10 +316,15 @@ func (m *attrMapper) pathSecret(group, key string) bool {
 	if m.red == nil || group == "" || key == "" || len(group)+len(key) >= maxJoinedKey {
 		return false
 	}
+	if secret, ok := m.paths.get(group, key); ok {
+		return secret
+	}
 	var buf [maxJoinedKey]byte
 	p := append(append(append(buf[:0], group...), '.'), key...)
 	k := unsafe.String(&p[0], len(p)) // not kept: matched and dropped
-	return m.red.SecretKey(k) && !m.allow.has(k)
+	secret := m.red.SecretKey(k) && !m.allow.has(k)
+	m.paths.add(group, key, secret)
+	return secret
 }
 
 // maxJoinedKey bounds the names pathSecret joins.
