@@ -38,8 +38,7 @@ func (p *pipeline) handlerSinks(name string, attrs []slog.Attr, ops []handlerOp)
 	}
 	out := make([]slog.Handler, 0, len(p.handlers))
 	for _, h := range p.handlers {
-		var sh slog.Handler = newStage(h, p.hm[escapeFor(h)], true, p.extractors,
-			[]string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey})
+		var sh slog.Handler = newStage(h, p.hm[escapeFor(h)], true, p.extractors, slogKeys)
 		sh = sh.WithAttrs(append([]slog.Attr{slog.String("logger", name)}, attrs...))
 		for _, op := range ops {
 			if op.attrs != nil {

@@ -111,10 +111,3 @@ func (w *walker) passValue(rv reflect.Value, depth int) bool {
 	w.nodes, w.b = nodes, b
 	return false
 }
-
-// passesJSON reports whether h is slog's JSON handler, which writes a
-// value of kind Any with encoding/json.
-func passesJSON(h slog.Handler) bool {
-	_, ok := h.(*slog.JSONHandler)
-	return ok
-}

@@ -285,23 +285,20 @@ const (
 )
 
 // attrSlice returns an empty slice with room for n attrs.
-func (a *walkArena) attrSlice(n int) []slog.Attr {
-	if cap(a.attrs)-len(a.attrs) < n {
-		a.attrs = make([]slog.Attr, 0, blockSize(cap(a.attrs), n))
-	}
-	l := len(a.attrs)
-	a.attrs = a.attrs[:l+n]
-	return a.attrs[l : l : l+n]
-}
+func (a *walkArena) attrSlice(n int) []slog.Attr { return carve(&a.attrs, n) }
 
 // valueSlice returns an empty slice with room for n values.
-func (a *walkArena) valueSlice(n int) []slog.Value {
-	if cap(a.vals)-len(a.vals) < n {
-		a.vals = make([]slog.Value, 0, blockSize(cap(a.vals), n))
+func (a *walkArena) valueSlice(n int) []slog.Value { return carve(&a.vals, n) }
+
+// carve returns an empty slice with room for n elements, cut from the
+// block *b (a new block when it has not room enough).
+func carve[T any](b *[]T, n int) []T {
+	if cap(*b)-len(*b) < n {
+		*b = make([]T, 0, blockSize(cap(*b), n))
 	}
-	l := len(a.vals)
-	a.vals = a.vals[:l+n]
-	return a.vals[l : l : l+n]
+	l := len(*b)
+	*b = (*b)[:l+n]
+	return (*b)[l : l : l+n]
 }
 
 // blockSize is the size of the block after one of size prev, for n elements.

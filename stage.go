@@ -22,12 +22,13 @@ import (
 // setting it was given is worse than a program that does not start.
 func Wrap(next slog.Handler, opts ...Option) slog.Handler {
 	c := mustConfig(opts, byWrap, "logging.Wrap")
-	m := &attrMapper{limit: c.maxValueBytes, escape: escapeFor(next), fp: c.fingerprinter(), allow: c.allowSet(), passJSON: passesJSON(next)}
+	esc := escapeFor(next)
+	m := &attrMapper{limit: c.maxValueBytes, escape: esc, fp: c.fingerprinter(), allow: c.allowSet(), passJSON: esc == escapeSlogJSON}
 	if c.redact {
 		m.red = newRedactor(c)
 		track(m)
 	}
-	return newStage(next, m, true, c.extractors, []string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey})
+	return newStage(next, m, true, c.extractors, slogKeys)
 }
 
 // NewRedactingHandler returns a handler that replaces secrets before passing
@@ -88,6 +89,11 @@ type stageHandler struct {
 	fresh     atomic.Pointer[stageHandler]
 }
 
+// slogKeys are the keys slog's handlers write for a record's own fields:
+// behind Wrap and as WithHandler sinks, no attr takes them at the top
+// level. Shared, never changed.
+var slogKeys = []string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey}
+
 // newStage is a stageHandler in front of next, before any WithAttrs or
 // WithGroup.
 func newStage(next slog.Handler, m *attrMapper, context bool, extractors []func(context.Context) []slog.Attr, taken []string) *stageHandler {
@@ -124,12 +130,11 @@ func (h *stageHandler) Enabled(ctx context.Context, l slog.Level) bool {
 func (h *stageHandler) Handle(ctx context.Context, r slog.Record) error {
 	h = h.current()
 	wk := h.m.walker(h.hidden) // the record's budget
+	wk.group = h.group         // the context attrs, too, go into the handler's group
 	var err error
-	wk.group = h.group
 	if !h.context {
 		err = h.next.Handle(ctx, mapRecord(r, &wk, nil, nil))
 	} else {
-		wk.group = h.group // the context attrs go into the handler's group too
 		ctxAttrs, _ := wk.attrs(collectContextAttrs(ctx, h.extractors), 0)
 		taken := h.taken
 		if taken == nil {
