@@ -57,12 +57,9 @@ func cutField(s string, total int) string {
 	if total <= MaxRequestFieldBytes && len(s) <= MaxRequestFieldBytes {
 		return s
 	}
-	const before, after = "…[truncated ", " bytes]"
-	keep := min(len(s), MaxRequestFieldBytes-len(before)-len(strconv.Itoa(total))-len(after))
-	for keep > 0 && keep < len(s) && !utf8.RuneStart(s[keep]) {
-		keep--
-	}
-	return s[:keep] + before + strconv.Itoa(total-keep) + after
+	// truncateMore's cut, with room left for its marker within the bound.
+	marker := len("…[truncated  bytes]") + len(strconv.Itoa(total))
+	return truncateMore(s, MaxRequestFieldBytes-marker, total-len(s))
 }
 
 // redactedField is a request field redacted, then cut as requestField
