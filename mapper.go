@@ -322,7 +322,7 @@ func (m *attrMapper) pathSecret(group, key string) bool {
 	var buf [maxJoinedKey]byte
 	p := append(append(append(buf[:0], group...), '.'), key...)
 	k := unsafe.String(&p[0], len(p)) // not kept: matched and dropped
-	secret := m.red.SecretKey(k) && !m.allow.has(k)
+	secret := m.secretKey(k)
 	m.paths.add(group, key, secret)
 	return secret
 }
