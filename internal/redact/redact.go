@@ -608,73 +608,34 @@ func (r *Redactor) Redact(s string) (string, bool) {
 // RedactKnown is Redact, also reporting whether a value registered with
 // [Redactor.Mask] was among what it replaced.
 func (r *Redactor) RedactKnown(s string) (out string, changed, known bool) {
-	sc, ok := r.scan(s)
-	if !ok {
-		return s, false, false
-	}
-	var spanBuf, tmpBuf [4]span
-	f := found{spans: spanBuf[:0], tmp: tmpBuf[:0], work: len(s)}
-	f, hit := r.find(s, sc, f)
-	if len(f.spans) == 0 {
-		return s, false, false
-	}
-	out = r.applySpans(s, f.spans, &f.work)
-	r.addWork(f.work)
-	if hit && r.onKnown != nil {
-		r.onKnown()
-	}
-	return out, true, hit
+	return r.redact(s, true)
 }
 
 // Finds reports whether Redact would change s, without changing it or
 // counting anything: for a caller that passes s on as it is when it holds
 // nothing to redact, and redacts it otherwise.
 func (r *Redactor) Finds(s string) bool {
-	sc, ok := r.scan(s)
-	if !ok {
-		return false
-	}
-	var spanBuf, tmpBuf [4]span
-	f := found{spans: spanBuf[:0], tmp: tmpBuf[:0], work: len(s)}
-	f, _ = r.find(s, sc, f)
-	if len(f.spans) > 0 {
-		r.addWork(f.work)
-	}
-	return len(f.spans) > 0
+	_, changed, _ := r.redact(s, false)
+	return changed
 }
 
-// scanned is what the keyword scan of a string found: the rules to run.
-type scanned struct {
-	cand  ruleSet
-	run   uint32    // the longest run of digits
-	k     *knownSet // the known values, if any
-	maybe bool      // a known value may be in the string
-	gated bool      // the custom patterns' combined gate matched
-}
-
-// scan is the keyword scan of s; false when no rule needs to run (the
-// common clean string, which costs nothing more).
-func (r *Redactor) scan(s string) (sc scanned, ok bool) {
+// redact is RedactKnown; with apply false it only reports whether it
+// would change s (out is s), replacing and counting nothing. One body for
+// both, inline: a clean string costs one keyword scan either way.
+func (r *Redactor) redact(s string, apply bool) (out string, changed, known bool) {
 	ac, k := r.ac, r.known.Load()
 	if k != nil {
 		ac = k.ac
 	}
-	sc.k = k
-	sc.cand, sc.run = ac.scan(s)
-	sc.maybe = k != nil && (k.bit < 0 || sc.cand.has(k.bit))
-	sc.gated = r.gate != nil && r.gate.MatchString(s)
-	ok = !sc.cand.empty() || sc.run >= minDigitRun || len(r.always) > 0 || sc.maybe || sc.gated
-	return sc, ok
-}
-
-// find puts the spans of the secrets in s into f: the rules that sc names
-// (and those that always run, the digit rules on a long run of digits,
-// the known values). It reports whether a known value was among them.
-// Work is added here when there is nothing to replace, by the caller
-// otherwise.
-func (r *Redactor) find(s string, sc scanned, f found) (_ found, hit bool) {
-	cand, run, k, maybe, gated := sc.cand, sc.run, sc.k, sc.maybe, sc.gated
+	cand, run := ac.scan(s)
 	digits := run >= minDigitRun
+	maybe := k != nil && (k.bit < 0 || cand.has(k.bit))
+	gated := r.gate != nil && r.gate.MatchString(s)
+	if cand.empty() && !digits && len(r.always) == 0 && !maybe && !gated {
+		return s, false, false
+	}
+	var spanBuf, tmpBuf [4]span
+	f := found{spans: spanBuf[:0], tmp: tmpBuf[:0], work: len(s)}
 	for w, bits := range cand { // the candidates' bits, lowest first
 		for ; bits != 0; bits &= bits - 1 {
 			if i := w<<6 | mathbits.TrailingZeros64(bits); i < len(r.rules) { // not the known values' bit
@@ -697,13 +658,20 @@ func (r *Redactor) find(s string, sc scanned, f found) (_ found, hit bool) {
 			}
 		}
 	}
+	hit := false
 	if maybe {
 		f, hit = r.tryKnown(k, s, f)
 	}
-	if len(f.spans) == 0 {
+	if len(f.spans) == 0 || !apply {
 		r.addWork(f.work)
+		return s, len(f.spans) > 0, false
 	}
-	return f, hit
+	out = r.applySpans(s, f.spans, &f.work)
+	r.addWork(f.work)
+	if hit && r.onKnown != nil {
+		r.onKnown()
+	}
+	return out, true, hit
 }
 
 func (r *Redactor) addWork(n int) {
