@@ -29,12 +29,12 @@ type automaton struct {
 	// premultiplied by nclass (so no multiplication per byte), with the top
 	// bit set when that state names rules. States are numbered breadth
 	// first, so the shallow states that clean text visits share cache lines.
-	// delta16 is used when every entry fits 15 bits (the built-in rules need
-	// 57 KiB that way instead of 114), else delta32.
-	delta16 []uint16
-	delta32 []uint32
-	out     []uint16 // state index → index into outs (0: none)
-	outs    []ruleSet
+	delta []uint32
+	out   []uint16 // state index → index into outs (0: none)
+	outs  []ruleSet
+	// overlap is the longest keyword's length less one: a scan begun that
+	// many bytes before a position is in the right state there.
+	overlap int
 }
 
 // newAutomaton builds the automaton; kws[i] are the keywords of rule i.
@@ -82,6 +82,7 @@ func newAutomaton(kws [][]string) *automaton {
 			}
 			if len(k) > 0 {
 				nodes[s].out.add(ri)
+				a.overlap = max(a.overlap, len(k)-1)
 			}
 		}
 	}
@@ -123,25 +124,14 @@ func newAutomaton(kws [][]string) *automaton {
 	entry := func(old int) uint32 {
 		v := uint32(id[old]) * uint32(a.nclass)
 		if !nodes[old].out.empty() {
-			v |= 1 << 31
+			v |= hitFlag
 		}
 		return v
 	}
-	small := n*a.nclass < 1<<15
-	if small {
-		a.delta16 = make([]uint16, len(next))
-	} else {
-		a.delta32 = make([]uint32, len(next))
-	}
+	a.delta = make([]uint32, len(next))
 	for old := range nodes {
 		for c := 0; c < a.nclass; c++ {
-			v := entry(next[old*a.nclass+c])
-			i := id[old]*a.nclass + c
-			if small {
-				a.delta16[i] = uint16(v&^(1<<31)) | uint16(v>>31)<<15
-			} else {
-				a.delta32[i] = v
-			}
+			a.delta[id[old]*a.nclass+c] = entry(next[old*a.nclass+c])
 		}
 	}
 	return a
@@ -184,34 +174,86 @@ const maxSharedAutomata = 8
 
 // scan returns the rules whose keywords occur in s, and the longest run of
 // digits in s (single spaces or dashes between them allowed).
+//
+// Its loop is one dependent load per byte (the next state), plus a
+// branch-free digit-run counter. A string long enough is scanned as two
+// halves at once, so that the two chains of dependent loads overlap in the
+// processor: the second half begins overlap bytes early, where the
+// automaton reaches the right state by the half's first byte. A half
+// reports no keyword that is not in s (every state is a suffix of what it
+// read), the first half reports every keyword ending in it and the second
+// every one ending after, so the union is exact. Digit runs are counted per
+// half and joined at the cut.
 func (a *automaton) scan(s string) (cand ruleSet, digits uint32) {
-	if a.delta16 != nil {
-		return scanWith(a, a.delta16, 1<<15, s)
+	class, delta := &a.class, a.delta
+	var long uint32
+	if len(s) < 2*a.overlap+minSplit {
+		var state, run uint32
+		for i := 0; i < len(s); i++ {
+			b := s[i]
+			state = delta[state+uint32(class[b])]
+			// A digit adds one, a space or dash keeps the run, anything
+			// else resets it.
+			run = (run + digitInc[b]) & digitKeep[b]
+			long = max(long, run)
+			if state&hitFlag != 0 {
+				state &^= hitFlag
+				cand.or(&a.outs[a.out[state/uint32(a.nclass)]])
+			}
+		}
+		return cand, long
 	}
-	return scanWith(a, a.delta32, 1<<31, s)
+	m := (len(s) + a.overlap) / 2 // the first half is s[:m]
+	sa, sb := s[:m], s[m-a.overlap:]
+	sb = sb[:len(sa)] // its last byte, if it has one more, is read below
+	var st1, st2, run1, run2 uint32
+	for i := 0; i < len(sa); i++ {
+		b1, b2 := sa[i], sb[i]
+		st1 = delta[st1+uint32(class[b1])]
+		st2 = delta[st2+uint32(class[b2])]
+		run1 = (run1 + digitInc[b1]) & digitKeep[b1]
+		run2 = (run2 + digitInc[b2]) & digitKeep[b2]
+		long = max(long, run1, run2)
+		if (st1|st2)&hitFlag != 0 {
+			st1 = a.hit(&cand, st1)
+			st2 = a.hit(&cand, st2)
+		}
+	}
+	if len(s)-(m-a.overlap) > len(sa) { // the second half is one byte longer
+		b := s[len(s)-1]
+		a.hit(&cand, delta[st2+uint32(class[b])])
+		run2 = (run2 + digitInc[b]) & digitKeep[b]
+		long = max(long, run2)
+	}
+	// The second half saw any run that crosses the cut only from where it
+	// began; the run that reaches the cut goes on until the next reset.
+	if run1 > 0 {
+		for j := m; j < len(s) && digitKeep[s[j]] != 0; j++ {
+			run1 += digitInc[s[j]]
+		}
+	}
+	return cand, max(long, run1)
 }
 
-// scanWith is scan over a table of either width; flag is its top bit. Its
-// loop is one dependent load per byte (the next state), plus a branch-free
-// digit-run counter.
-func scanWith[T uint16 | uint32](a *automaton, delta []T, flag uint32, s string) (cand ruleSet, digits uint32) {
-	var state, run, longest uint32
-	class := &a.class
-	nc := uint32(a.nclass)
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		state = uint32(delta[state+uint32(class[b])])
-		if state&flag != 0 {
-			state &^= flag
-			cand.or(&a.outs[a.out[state/nc]])
-		}
-		// A digit adds one, a space or dash keeps the run, anything else
-		// resets it.
-		run = (run + digitInc[b]) & digitKeep[b]
-		longest = max(longest, run)
+// hitFlag marks, in a transition, a state that names rules.
+const hitFlag = 1 << 31
+
+// hit adds the rules that state names, if its flag is set, to cand, and
+// returns state without the flag. It is not inlined: out of scan's loops,
+// it leaves them fewer values to hold.
+//
+//go:noinline
+func (a *automaton) hit(cand *ruleSet, state uint32) uint32 {
+	if state&hitFlag != 0 {
+		state &^= hitFlag
+		cand.or(&a.outs[a.out[state/uint32(a.nclass)]])
 	}
-	return cand, longest
+	return state
 }
+
+// minSplit is the least length of each half, beyond the overlap, for which
+// scan splits a string in two.
+const minSplit = 16
 
 // digitInc and digitKeep drive the branch-free digit-run counter of scan.
 var digitInc, digitKeep = func() (inc, keep [256]uint32) {

@@ -11,35 +11,38 @@ import (
 )
 
 // The automaton must name exactly the rules whose keywords occur in a
-// string (ASCII case-insensitive), with its narrow table (few keywords) and
-// with its wide one (many), and count digit runs as the definition says.
+// string (ASCII case-insensitive), with few keywords and with many, and
+// count digit runs as the definition says, in strings short enough for one
+// walk and long enough for two (whose cut falls anywhere, in a keyword or in
+// a run).
 func TestAutomatonAgreesWithContains(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	word := func(n int) string {
 		b := make([]byte, n)
 		for i := range b {
-			b[i] = "abcdefgh_-.:"[rng.IntN(12)]
+			b[i] = "abcdefgh_-.:0123 9"[rng.IntN(18)]
 		}
 		return string(b)
 	}
 	for _, tc := range []struct {
 		name  string
 		rules int
-		wide  bool
-	}{{"narrow", 40, false}, {"wide", 250, true}} {
+	}{{"few", 40}, {"many", 250}} {
 		t.Run(tc.name, func(t *testing.T) {
 			kws := make([][]string, tc.rules)
 			for i := range kws {
 				kws[i] = []string{word(2 + rng.IntN(4)), word(6 + rng.IntN(14))}
 			}
 			a := newAutomaton(kws)
-			require.Equal(t, tc.wide, a.delta32 != nil, "table width")
 			for range 3000 {
 				s := word(rng.IntN(240))
 				if rng.IntN(2) == 0 {
 					s = strings.ToUpper(s)
 				}
-				got, _ := a.scan(s)
+				got, run := a.scan(s)
+				if want := digitRunRef(s); run != want {
+					require.Equal(t, want, run, "digit run in %q", s)
+				}
 				// The reference: plain substring search in the lowercased
 				// string, lowercased once. testify is called only to report a
 				// disagreement: 750,000 calls of it made the test slow under
@@ -57,6 +60,41 @@ func TestAutomatonAgreesWithContains(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A keyword or a digit run that the cut between scan's two walks falls in,
+// at any place, is still found whole.
+func TestScanAcrossTheCut(t *testing.T) {
+	long := strings.Repeat("q", 24)
+	a := newAutomaton([][]string{{"ab"}, {long}, {"zz" + "9"}})
+	require.Equal(t, len(long)-1, a.overlap)
+	const n = 120 // the cut is at (n+overlap)/2
+	for _, needle := range []string{"ab", long, "4111 1111-1111 11", "123456789", strings.Repeat("12 ", 15) + "3"} {
+		for at := 0; at+len(needle) <= n; at++ {
+			s := strings.Repeat("#", at) + needle + strings.Repeat("#", n-at-len(needle))
+			cand, run := a.scan(s)
+			require.Equal(t, needle == "ab", cand.has(0), "%q at %d", needle, at)
+			require.Equal(t, needle == long, cand.has(1), "%q at %d", needle, at)
+			require.Equal(t, digitRunRef(needle), run, "%q at %d", needle, at)
+		}
+	}
+}
+
+// digitRunRef is the longest run of digits in s, single or repeated spaces
+// and dashes between them allowed, counted the plain way.
+func digitRunRef(s string) uint32 {
+	var run, long uint32
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			run++
+		case c == ' ' || c == '-':
+		default:
+			run = 0
+		}
+		long = max(long, run)
+	}
+	return long
 }
 
 func TestDigitRuns(t *testing.T) {
