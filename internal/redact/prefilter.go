@@ -9,6 +9,7 @@ package redact
 import (
 	"encoding/binary"
 	"sync"
+	"unsafe"
 )
 
 // ruleSet is a bitset of rule indices.
@@ -23,8 +24,12 @@ func (s *ruleSet) empty() bool    { return s[0]|s[1]|s[2]|s[3] == 0 }
 const maxRules = 256
 
 type automaton struct {
-	class  [256]uint8 // byte → class; 0 for bytes in no keyword
-	nclass int
+	class [256]uint8 // byte → class; 0 for bytes in no keyword
+	// inc and keep drive scan's branch-free digit-run counter: a digit adds
+	// one, a space or dash keeps the run, anything else resets it. They are
+	// here, beside class, so that scan reaches all three from one pointer.
+	inc, keep [256]uint32
+	nclass    int
 	// The transition table: entry state+class is the next state,
 	// premultiplied by nclass (so no multiplication per byte), with the top
 	// bit set when that state names rules. States are numbered breadth
@@ -40,6 +45,10 @@ type automaton struct {
 // newAutomaton builds the automaton; kws[i] are the keywords of rule i.
 func newAutomaton(kws [][]string) *automaton {
 	a := &automaton{}
+	for c := '0'; c <= '9'; c++ {
+		a.inc[c], a.keep[c] = 1, ^uint32(0)
+	}
+	a.keep[' '], a.keep['-'] = ^uint32(0), ^uint32(0)
 	// Byte classes: one per distinct lowercased keyword byte; uppercase
 	// ASCII letters share their lowercase class.
 	a.nclass = 1
@@ -185,16 +194,13 @@ const maxSharedAutomata = 8
 // every one ending after, so the union is exact. Digit runs are counted per
 // half and joined at the cut.
 func (a *automaton) scan(s string) (cand ruleSet, digits uint32) {
-	class, delta := &a.class, a.delta
 	var long uint32
 	if len(s) < 2*a.overlap+minSplit {
 		var state, run uint32
 		for i := 0; i < len(s); i++ {
 			b := s[i]
-			state = delta[state+uint32(class[b])]
-			// A digit adds one, a space or dash keeps the run, anything
-			// else resets it.
-			run = (run + digitInc[b]) & digitKeep[b]
+			state = a.delta[state+uint32(a.class[b])]
+			run = (run + a.inc[b]) & a.keep[b]
 			long = max(long, run)
 			if state&hitFlag != 0 {
 				state &^= hitFlag
@@ -206,13 +212,16 @@ func (a *automaton) scan(s string) (cand ruleSet, digits uint32) {
 	m := (len(s) + a.overlap) / 2 // the first half is s[:m]
 	sa, sb := s[:m], s[m-a.overlap:]
 	sb = sb[:len(sa)] // its last byte, if it has one more, is read below
+	// Every entry of delta is a state plus a class, within delta: the
+	// loop reads it unchecked, which leaves it one value fewer to hold.
+	d := unsafe.Pointer(unsafe.SliceData(a.delta))
 	var st1, st2, run1, run2 uint32
 	for i := 0; i < len(sa); i++ {
 		b1, b2 := sa[i], sb[i]
-		st1 = delta[st1+uint32(class[b1])]
-		st2 = delta[st2+uint32(class[b2])]
-		run1 = (run1 + digitInc[b1]) & digitKeep[b1]
-		run2 = (run2 + digitInc[b2]) & digitKeep[b2]
+		st1 = *(*uint32)(unsafe.Add(d, 4*uintptr(st1+uint32(a.class[b1]))))
+		st2 = *(*uint32)(unsafe.Add(d, 4*uintptr(st2+uint32(a.class[b2]))))
+		run1 = (run1 + a.inc[b1]) & a.keep[b1]
+		run2 = (run2 + a.inc[b2]) & a.keep[b2]
 		long = max(long, run1, run2)
 		if (st1|st2)&hitFlag != 0 {
 			st1 = a.hit(&cand, st1)
@@ -221,15 +230,15 @@ func (a *automaton) scan(s string) (cand ruleSet, digits uint32) {
 	}
 	if len(s)-(m-a.overlap) > len(sa) { // the second half is one byte longer
 		b := s[len(s)-1]
-		a.hit(&cand, delta[st2+uint32(class[b])])
-		run2 = (run2 + digitInc[b]) & digitKeep[b]
+		a.hit(&cand, a.delta[st2+uint32(a.class[b])])
+		run2 = (run2 + a.inc[b]) & a.keep[b]
 		long = max(long, run2)
 	}
 	// The second half saw any run that crosses the cut only from where it
 	// began; the run that reaches the cut goes on until the next reset.
 	if run1 > 0 {
-		for j := m; j < len(s) && digitKeep[s[j]] != 0; j++ {
-			run1 += digitInc[s[j]]
+		for j := m; j < len(s) && a.keep[s[j]] != 0; j++ {
+			run1 += a.inc[s[j]]
 		}
 	}
 	return cand, max(long, run1)
@@ -254,12 +263,3 @@ func (a *automaton) hit(cand *ruleSet, state uint32) uint32 {
 // minSplit is the least length of each half, beyond the overlap, for which
 // scan splits a string in two.
 const minSplit = 16
-
-// digitInc and digitKeep drive the branch-free digit-run counter of scan.
-var digitInc, digitKeep = func() (inc, keep [256]uint32) {
-	for c := '0'; c <= '9'; c++ {
-		inc[c], keep[c] = 1, ^uint32(0)
-	}
-	keep[' '], keep['-'] = ^uint32(0), ^uint32(0)
-	return
-}()
