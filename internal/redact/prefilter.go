@@ -214,7 +214,7 @@ func (a *automaton) scan(s string) (cand ruleSet, digits uint32) {
 	sb = sb[:len(sa)] // its last byte, if it has one more, is read below
 	// Every entry of delta is a state plus a class, within delta: the
 	// loop reads it unchecked, which leaves it one value fewer to hold.
-	d := unsafe.Pointer(unsafe.SliceData(a.delta))
+	d := unsafe.Pointer(unsafe.SliceData(a.delta)) // TestTransitionsStayInTheTable
 	var st1, st2, run1, run2 uint32
 	for i := 0; i < len(sa); i++ {
 		b1, b2 := sa[i], sb[i]

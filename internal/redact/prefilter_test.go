@@ -153,3 +153,34 @@ func TestAutomatonShared(t *testing.T) {
 	out, _ = c.Redact("id " + secret)
 	assert.NotContains(t, out, secret)
 }
+
+// scan reads the transition table unchecked in its split loop: every entry
+// must be a state's first index, so that the state plus any class stays
+// inside the table. Checked for the built-in rules and for random keywords.
+func TestTransitionsStayInTheTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sets := [][][]string{defaultRedactor.kws}
+	for range 20 {
+		kws := make([][]string, 1+rng.IntN(60))
+		for i := range kws {
+			b := make([]byte, 1+rng.IntN(12))
+			for j := range b {
+				b[j] = byte(rng.IntN(256))
+			}
+			kws[i] = []string{string(b)}
+		}
+		sets = append(sets, kws)
+	}
+	for _, kws := range sets {
+		a := newAutomaton(kws)
+		for c := range 256 {
+			require.Less(t, int(a.class[c]), a.nclass)
+		}
+		require.Zero(t, len(a.delta)%a.nclass)
+		for i, v := range a.delta {
+			st := v &^ hitFlag
+			require.Zero(t, st%uint32(a.nclass), "entry %d", i)
+			require.LessOrEqual(t, int(st)+a.nclass, len(a.delta), "entry %d", i)
+		}
+	}
+}
