@@ -109,6 +109,53 @@ func equalSpans(a, b [][2]int) bool {
 	return true
 }
 
+// findCards, which reads one byte in 13 and reads a region whole only
+// around one that can be in a long number, finds what trying every
+// position finds, on text made at random of card numbers (valid or not,
+// with separators), near misses and the bytes around.
+func TestFindCardsAgreesWithEveryPosition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	digits := func(n int) string { return redacttest.Gen("0123456789", n) }
+	card := func() string {
+		d := redacttest.LuhnComplete("4" + digits(11+rng.IntN(7)))
+		if rng.IntN(3) > 0 {
+			return d
+		}
+		sep := pick(" ", "-")
+		var b strings.Builder
+		for i := 0; i < len(d); i += 4 {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(d[i:min(i+4, len(d))])
+		}
+		return b.String()
+	}
+	matched := 0
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			switch rng.IntN(3) {
+			case 0:
+				b.WriteString(pick("", " ", "-", "a", ":", "_", ".", "9", "+") + card() + pick("", " ", "-", "x", "0", ".", "  "))
+			case 1:
+				b.WriteString(digits(10 + rng.IntN(12)))
+			default:
+				b.WriteString(pick("-", "--", " ", "  ", "1 ", "12-", "a", "é", "word ", digits(1+rng.IntN(4))))
+			}
+		}
+		s := b.String()
+		got, _ := findCards(s, nil)
+		want, _ := cardsIn(s, 0, len(s), nil) // every position
+		require.True(t, equalSpans(got, want), "%q: got %v, want %v", s, got, want)
+		if len(got) > 0 {
+			matched++
+		}
+	}
+	require.Greater(t, matched, 500, "the pieces make matches")
+}
+
 // findSSNs, which jumps from dash to dash, finds what trying every
 // position finds (its former loop, kept here as the reference), on text
 // made at random of SSN-shaped pieces, near misses and the bytes around.
