@@ -3,6 +3,8 @@ package redact
 import (
 	"fmt"
 	"math/big"
+	"net/netip"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -78,31 +80,59 @@ func TestPII(t *testing.T) {
 	require.Panics(t, func() { New(Config{PII: []string{"ssn-like"}}) })
 }
 
-// With e-mail, phone and IBAN on, no Loghub line changes more than the
-// default rules change it (the real system logs hold none of them); with
-// IP truncation on too, the lines that change are those that hold an IP
-// address, and each changes only there.
+// With every kind of personal data on, a Loghub line changes only where it
+// holds an IP address: e-mail, phone and IBAN change at most 0.1% of the
+// lines (the real system logs hold none of them), and every other change
+// truncates a word that holds an address (7,517 of the 32,000 lines hold
+// one, so IP truncation cannot keep to 0.1%: each of its changes is one it
+// is asked to make).
 func TestPIILoghub(t *testing.T) {
 	base := New(Config{})
-	on := New(Config{PII: []string{"email", "phone", "iban"}})
+	all := New(Config{PII: PIIKinds})
 	ip := New(Config{PII: []string{"ip"}})
-	total, changed, withIP := 0, 0, 0
+	addr := regexp.MustCompile(`[0-9A-Fa-f.:]{7,45}`)
+	holdsAddr := func(w string) bool {
+		for _, m := range addr.FindAllString(w, -1) {
+			for _, c := range []string{m, strings.Trim(m, ".:")} {
+				if _, err := netip.ParseAddr(c); err == nil {
+					return true
+				}
+				if _, err := netip.ParseAddrPort(c); err == nil {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	total, other, withIP := 0, 0, 0
 	for _, f := range loghubFiles(t) {
 		for _, l := range redacttest.ReadLines(t, f) {
 			total++
 			b, _ := base.Redact(l)
-			if o, _ := on.Redact(l); o != b {
-				changed++
-				t.Logf("changed: %s\n  %s", l, o)
+			o, _ := all.Redact(l)
+			if o == b {
+				continue
 			}
-			if o, _ := ip.Redact(l); o != b {
-				withIP++
-				assert.Equal(t, len(strings.Fields(b)), len(strings.Fields(o)), "only inside words: %s → %s", l, o)
+			if i, _ := ip.Redact(l); o != i {
+				other++
+				t.Logf("changed by e-mail, phone or IBAN: %s\n  %s", l, o)
+				continue
+			}
+			withIP++
+			bw, ow := strings.Fields(b), strings.Fields(o)
+			require.Equal(t, len(bw), len(ow), "only inside words: %s → %s", l, o)
+			for k := range bw {
+				if bw[k] != ow[k] && !holdsAddr(bw[k]) {
+					require.Failf(t, "a change with no address", "%q → %q in %s", bw[k], ow[k], l)
+				}
 			}
 		}
 	}
-	t.Logf("email/phone/iban: %d of %d lines changed; IP truncation: %d lines", changed, total, withIP)
-	assert.LessOrEqual(t, float64(changed), 0.001*float64(total))
+	t.Logf("e-mail, phone, IBAN: %d of %d lines changed; IP truncation: %d lines", other, total, withIP)
+	assert.LessOrEqual(t, float64(other), 0.001*float64(total))
+	if total == 32000 { // the whole Loghub sample: the figure the README gives
+		assert.Equal(t, 7517, withIP)
+	}
 }
 
 // The opt-in rules are linear too: each of their triggers repeated costs
