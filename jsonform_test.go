@@ -144,3 +144,16 @@ func TestJSONFormAllocatesLessThanSlog(t *testing.T) {
 	require.GreaterOrEqual(t, a, 22.0, "slog: one allocation a time at least")
 	assert.LessOrEqual(t, b, a-15, "slog %v, Wrap %v", a, b)
 }
+
+// A struct's string with a control character, in a value that holds a
+// time, is escaped as slog's handler escapes it (and the walk: the same
+// record with the pass-through off), where encoding/json writes \b.
+func TestJSONFormEscapesAsTheWalk(t *testing.T) {
+	u := &ptUser{Name: "a\bb", CreatedAt: time.Date(1980, 1, 1, 12, 0, 0, 0, time.UTC)}
+	on, onBuf := wrapJSON(true)
+	off, offBuf := wrapJSON(false)
+	on.Info("m", "u", u)
+	off.Info("m", "u", u)
+	assert.Equal(t, offBuf.String(), onBuf.String())
+	assert.Contains(t, onBuf.String(), `"a\u0008b"`)
+}
