@@ -107,7 +107,8 @@ const (
 // pathSecret) for the pairs a program writes again and again: a slot is
 // chosen by the addresses of the two strings' bytes, as cleanCache's is,
 // and a hit compares both strings with the copies kept. A pair is
-// remembered the second time it misses at the same addresses. The answer
+// remembered the second time it misses at the same addresses, in one of
+// two slots, and never pushed out. The answer
 // depends only on the mapper's key settings, which never change. It is safe
 // for concurrent use; the zero value is empty.
 type pathCache struct {
@@ -132,17 +133,29 @@ func (c *pathCache) slot(group, key string) (int, uint64) {
 // get returns the remembered answer for the pair, and whether there is one.
 func (c *pathCache) get(group, key string) (secret, ok bool) {
 	i, _ := c.slot(group, key)
-	if e := c.slots[i].Load(); e != nil && e.group == group && e.key == key {
-		return e.secret, true
+	for _, j := range [2]int{i, i ^ 1} {
+		if e := c.slots[j].Load(); e != nil && e.group == group && e.key == key {
+			return e.secret, true
+		}
 	}
 	return false, false
 }
 
-// add remembers the answer for the pair, at its second miss.
+// add remembers the answer for the pair, at its second miss, in one of
+// its two slots that is empty. A pair whose slots are both taken is not
+// remembered: replacing an entry would let two pairs written on every
+// record push each other out, at three allocations per record; the pair
+// is then joined and matched each time, as without a cache.
 func (c *pathCache) add(group, key string, secret bool) {
 	i, h := c.slot(group, key)
 	if c.seen[i].Swap(h) != h {
 		return
 	}
-	c.slots[i].Store(&pathEntry{strings.Clone(group), strings.Clone(key), secret})
+	for _, j := range [2]int{i, i ^ 1} {
+		if c.slots[j].Load() == nil {
+			if c.slots[j].CompareAndSwap(nil, &pathEntry{strings.Clone(group), strings.Clone(key), secret}) {
+				return
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -117,4 +118,45 @@ func TestPathCache(t *testing.T) {
 	assert.False(t, ok, "another key")
 	_, ok = c.get(strings.Clone(g)+"x", k)
 	assert.False(t, ok, "another group")
+}
+
+// Pairs whose slots are taken do not push out the pairs remembered there:
+// two pairs a program writes on every record, in one slot, would
+// otherwise replace each other at three allocations a record. Three pairs
+// of one slot: the first two are remembered, the third is not, and
+// missing again pushes neither out.
+func TestPathCacheKeepsItsEntries(t *testing.T) {
+	var c pathCache
+	key := "key"
+	var pairs []string
+	slot := -1
+	for i := 0; i < 1<<16 && len(pairs) < 3; i++ {
+		g := "group" + strconv.Itoa(i) // each at an address of its own
+		s, _ := c.slot(g, key)
+		if slot < 0 {
+			slot = s
+		}
+		if s == slot {
+			pairs = append(pairs, g)
+		}
+	}
+	require.Len(t, pairs, 3, "three groups in one slot")
+	for _, g := range pairs {
+		c.add(g, key, false)
+		c.add(g, key, false)
+	}
+	for i, g := range pairs[:2] {
+		_, ok := c.get(g, key)
+		assert.True(t, ok, "pair %d remembered", i)
+	}
+	_, ok := c.get(pairs[2], key)
+	assert.False(t, ok, "both slots taken: the third pair is not remembered")
+	for range 3 {
+		c.add(pairs[2], key, false)
+	}
+	for i, g := range pairs[:2] {
+		_, ok := c.get(g, key)
+		assert.True(t, ok, "pair %d still remembered", i)
+	}
+	assert.Zero(t, testing.AllocsPerRun(10, func() { c.add(pairs[2], key, false) }), "a pair not remembered costs no allocation")
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -412,4 +413,69 @@ func TestKeyCacheKeepsCurrentEntries(t *testing.T) {
 	secret, ok := c.get(k)
 	assert.True(t, ok, "stale entries give way")
 	assert.True(t, secret)
+}
+
+// uniqueFew, the rebuilt record's renaming without a set, renames exactly
+// as uniqueInPlace does: over random levels of attrs with few distinct
+// keys (slog's own among them, and names such as "a#2" that a renaming
+// also makes), empty attrs and keyed groups, and dropEmptyInPlace keeps
+// what dropEmpty keeps.
+func TestUniqueFewAgreesWithUniqueInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	keys := []string{"a", "a#2", "a#3", "b", "time", "time#2", "msg", "level", ""}
+	var level func(depth, n int) []slog.Attr
+	level = func(depth, n int) []slog.Attr {
+		as := make([]slog.Attr, n)
+		for i := range as {
+			key := keys[rng.IntN(len(keys))]
+			switch {
+			case key != "" && depth < 2 && rng.IntN(4) == 0:
+				as[i] = slog.Attr{Key: key, Value: slog.GroupValue(level(depth+1, rng.IntN(5))...)}
+			case rng.IntN(6) == 0:
+				as[i] = slog.Attr{} // empty: takes no name
+			default:
+				as[i] = slog.Int(key, i)
+			}
+		}
+		return as
+	}
+	renamed := 0
+	for range 5000 {
+		as := level(0, rng.IntN(maxQuickUnique+1))
+		want, _ := dropEmpty(slices.Clone(as))
+		got := dropEmptyInPlace(slices.Clone(as))
+		require.Equal(t, want, got)
+		require.False(t, hasInlined(got))
+		taken := slogKeys[:rng.IntN(len(slogKeys)+1)]
+		want = slices.Clone(got)
+		uniqueInPlace(want, newNameSet(taken))
+		uniqueFew(got, taken)
+		require.Equal(t, want, got, "taken %v", taken)
+		if !alreadyUnique(as, taken) {
+			renamed++
+		}
+	}
+	assert.Greater(t, renamed, 1000)
+}
+
+// A record Wrap must rebuild only to rename an attr that takes one of
+// slog's own keys costs no allocation of the stage's own when its attrs
+// fit in the record: the rebuilt attrs and the names are on the stack,
+// and slog's keys renamed once are constants.
+func TestWrapRenameAllocatesAsSlog(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector drops sync.Pool items at random: allocations vary")
+	}
+	attrs := []slog.Attr{slog.Int("a", 1), slog.Int("time", 2), slog.String("b", "x"), slog.Int("a", 3), slog.Bool("msg", true)}
+	ctx := context.Background()
+	var out bytes.Buffer
+	plain := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	wrapped := slog.New(Wrap(slog.NewJSONHandler(&out, nil)))
+	wrapped.LogAttrs(ctx, slog.LevelInfo, "m", attrs...) // keys cached
+	assert.Contains(t, out.String(), `"a":1,"time#2":2,"b":"x","a#2":3,"msg#2":true`)
+	wrapped = slog.New(Wrap(slog.NewJSONHandler(io.Discard, nil)))
+	wrapped.LogAttrs(ctx, slog.LevelInfo, "m", attrs...)
+	a := testing.AllocsPerRun(100, func() { plain.LogAttrs(ctx, slog.LevelInfo, "m", attrs...) })
+	b := testing.AllocsPerRun(100, func() { wrapped.LogAttrs(ctx, slog.LevelInfo, "m", attrs...) })
+	assert.LessOrEqual(t, b, a+1, "a#2 is made for the record") // "a#2" is not one of slog's keys
 }

@@ -306,6 +306,9 @@ type walker struct {
 	// (see pathSecret).
 	group string
 	arena walkArena // the slices the deep walk builds (plan.go)
+	// keyless: the value being mapped is that of an attr without a key,
+	// whose group slog's handler would put beside it: no form (jsonform.go).
+	keyless bool
 }
 
 // pathSecret reports whether group.key, a member's key joined to the name
@@ -385,10 +388,11 @@ func (w *walker) attr(a slog.Attr, depth int) (slog.Attr, bool) {
 		}
 		w.group = group
 	case slog.KindAny, slog.KindLogValuer:
-		group := w.group
+		group, keyless := w.group, w.keyless
 		w.group = a.Key // the fields and entries of what it holds
+		w.keyless = a.Key == ""
 		v, vc = w.value(a.Value, depth)
-		w.group = group
+		w.group, w.keyless = group, keyless
 	case slog.KindInt64, slog.KindUint64, slog.KindFloat64:
 		v, vc = w.number(a.Value)
 	} // bools, durations and times need nothing
@@ -484,7 +488,14 @@ func (w *walker) value(v slog.Value, depth int) (slog.Value, bool) {
 	}
 	rv := reflect.ValueOf(v.Any())
 	if w.m.passJSON && w.passValue(rv, depth) {
-		return v, false // slog's JSON handler writes it as the walk would
+		// slog's JSON handler writes it as the walk would; one that holds
+		// a time, in a form it writes without time.Time.MarshalJSON.
+		if !w.keyless {
+			if f, ok := w.jsonForm(rv, planOf(rv.Type())); ok {
+				return f, true
+			}
+		}
+		return v, false
 	}
 	return w.walk(rv, depth), true
 }

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode"
+	"unsafe"
 )
 
 // Per-type plans for the deep walk (walk.go). The first time the walk meets
@@ -81,6 +83,49 @@ type typePlan struct {
 	// never calls it; passthrough.go must not pass such a value.
 	addrMethods bool
 	elem        atomic.Pointer[typePlan]
+	times       atomic.Uint32              // holdsTime's answer: 0 not worked out yet, 1 no, 2 yes
+	shadowT     atomic.Pointer[shadowPlan] // the shadow type (jsonform.go), once worked out
+}
+
+// holdsTime reports whether a value of p's type may hold a time.Time that
+// encoding/json reaches without an interface on the way (jsonform.go).
+func (p *typePlan) holdsTime() bool {
+	switch p.times.Load() {
+	case 1:
+		return false
+	case 2:
+		return true
+	}
+	h := typeHoldsTime(p.typ, map[reflect.Type]bool{})
+	if h {
+		p.times.Store(2)
+	} else {
+		p.times.Store(1)
+	}
+	return h
+}
+
+// typeHoldsTime is holdsTime for t; seen holds the types looked at (a
+// type may contain itself).
+func typeHoldsTime(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == timeType {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return typeHoldsTime(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if typeHoldsTime(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fieldPlan is one struct field the walk writes (exported, not tagged
@@ -275,6 +320,47 @@ func planFields(t reflect.Type) []fieldPlan {
 type walkArena struct {
 	attrs []slog.Attr
 	vals  []slog.Value
+	texts []byte        // the text of times (jsonform.go)
+	hdrs  []sliceHeader // the headers of the slices jsonform.go hands on
+}
+
+// sliceHeader is laid out as every slice is: newSlice hands out a
+// pointer to one as a pointer to a slice, so that the slice's header costs
+// no allocation of its own (reflect.MakeSlice puts it on the heap) and
+// goes into an interface as a pointer, without a copy.
+type sliceHeader struct {
+	data     unsafe.Pointer
+	len, cap int
+}
+
+// newSlice returns a pointer to a new slice of type t and length n whose
+// header is in the arena: one allocation, for the elements.
+func (a *walkArena) newSlice(t reflect.Type, n int) reflect.Value {
+	if len(a.hdrs) == cap(a.hdrs) {
+		a.hdrs = make([]sliceHeader, 0, 8)
+	}
+	a.hdrs = a.hdrs[:len(a.hdrs)+1]
+	p := reflect.NewAt(t, unsafe.Pointer(&a.hdrs[len(a.hdrs)-1]))
+	l := p.Elem()
+	l.Grow(n)
+	l.SetLen(n)
+	return p
+}
+
+// textBlock is the size of a block of text: room for a record's dozens
+// of times.
+const textBlock = 512
+
+// text appends t's RFC 3339 text with nanoseconds to the text block and
+// returns it.
+func (a *walkArena) text(t time.Time) []byte {
+	const most = len(time.RFC3339Nano) + 8
+	if cap(a.texts)-len(a.texts) < most {
+		a.texts = make([]byte, 0, textBlock)
+	}
+	n := len(a.texts)
+	a.texts = t.AppendFormat(a.texts, time.RFC3339Nano)
+	return a.texts[n:len(a.texts):len(a.texts)]
 }
 
 // arenaBlock is the size of a walk's first block, in elements; later blocks

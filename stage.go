@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync/atomic"
 )
 
@@ -224,7 +225,11 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 			nr.AddAttrs(tail...) // no context attrs (they set check)
 			return nr
 		}
-		as := make([]slog.Attr, 0, max(f, 0)+len(tail)+len(ctxAttrs))
+		var abuf [16]slog.Attr // the usual record's attrs: no allocation
+		as := abuf[:0]
+		if n := max(f, 0) + len(tail) + len(ctxAttrs); n > len(abuf) {
+			as = make([]slog.Attr, 0, n)
+		}
 		i := 0
 		r.Attrs(func(a slog.Attr) bool { // the attrs before f, unchanged
 			if i < f {
@@ -233,9 +238,13 @@ func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) 
 			i++
 			return i < f
 		})
-		as, _ = dropEmpty(append(append(as, tail...), ctxAttrs...))
+		as = dropEmptyInPlace(append(append(as, tail...), ctxAttrs...))
 		if !alreadyUnique(as, taken) {
-			uniqueInPlace(as, newNameSet(taken)) // as is this record's own
+			if len(as) <= maxQuickUnique && !hasInlined(as) {
+				uniqueFew(as, taken)
+			} else {
+				uniqueInPlace(as, newNameSet(taken)) // as is this record's own
+			}
 		}
 		nr.AddAttrs(as...)
 		return nr
@@ -330,6 +339,99 @@ func uniqueInPlace(as []slog.Attr, names *nameSet) {
 	for i := range as {
 		as[i], _ = uniqueAttr(as[i], names)
 	}
+}
+
+// dropEmptyInPlace is dropEmpty for a slice the caller owns: the attrs
+// kept are moved to its front, without a copy.
+func dropEmptyInPlace(as []slog.Attr) []slog.Attr {
+	n := 0
+	for _, a := range as {
+		if a.Value.Kind() == slog.KindGroup {
+			g, c := dropEmpty(a.Value.Group())
+			if len(g) == 0 || !hasContent(g) {
+				continue
+			}
+			if c {
+				a.Value = slog.GroupValue(g...)
+			}
+		}
+		as[n] = a
+		n++
+	}
+	return as[:n]
+}
+
+// hasInlined reports whether as holds a group without a key, whose
+// members are at the level of as.
+func hasInlined(as []slog.Attr) bool {
+	for _, a := range as {
+		if a.Key == "" && a.Value.Kind() == slog.KindGroup {
+			return true
+		}
+	}
+	return false
+}
+
+// uniqueFew is uniqueInPlace for a few attrs (maxQuickUnique) of which no
+// group is inlined: each name is looked for among taken and the names
+// written before it, with no set to build. It renames as uniqueInPlace
+// does: a taken name k is written as k#n, the first n from 2 on whose
+// name is free (names are only ever added, so uniqueInPlace's memory of
+// the last n is the same first free one).
+func uniqueFew(as []slog.Attr, taken []string) {
+	for i := range as {
+		a := &as[i]
+		kind := a.Value.Kind()
+		if isEmptyAttr(*a, kind) {
+			continue // left out by handlers: takes no name
+		}
+		if kind == slog.KindGroup {
+			if g := a.Value.Group(); !alreadyUnique(g, nil) {
+				if ng, c := uniqueAttrs(g, newNameSet(nil)); c {
+					a.Value = slog.GroupValue(ng...)
+				}
+			}
+		}
+		if nameTaken(a.Key, as[:i], taken) {
+			for n := 2; ; n++ {
+				if k := renamed(a.Key, n); !nameTaken(k, as[:i], taken) {
+					a.Key = k
+					break
+				}
+			}
+		}
+	}
+}
+
+// nameTaken reports whether k is in taken or the name of an attr of
+// before (empty attrs take no name).
+func nameTaken(k string, before []slog.Attr, taken []string) bool {
+	if slices.Contains(taken, k) {
+		return true
+	}
+	for _, b := range before {
+		if b.Key == k && !isEmptyAttr(b, b.Value.Kind()) {
+			return true
+		}
+	}
+	return false
+}
+
+// renamed is k#n; for slog's own keys' first renaming, a constant.
+func renamed(k string, n int) string {
+	if n == 2 {
+		switch k {
+		case slog.TimeKey:
+			return slog.TimeKey + "#2"
+		case slog.LevelKey:
+			return slog.LevelKey + "#2"
+		case slog.MessageKey:
+			return slog.MessageKey + "#2"
+		case slog.SourceKey:
+			return slog.SourceKey + "#2"
+		}
+	}
+	return k + "#" + strconv.Itoa(n)
 }
 
 // uniqueAttr is uniqueAttrs's step for one attr.
