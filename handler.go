@@ -139,6 +139,9 @@ func (h *encHandler) withAttrs(as []slog.Attr) *encHandler {
 // hands it to the sinks.
 func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	wk := h.m.walker(false) // the record's budgets
+	// What the walk returns is written below and then dropped: no attr of
+	// it reaches a sink (entry holds bytes), so its arena goes back.
+	wk.arena = takeArena()
 	r.Message, _ = wk.message(r.Message)
 	if len(ctxAttrs) > 0 {
 		ctxAttrs, _ = wk.attrs(ctxAttrs, 0) // at the top level, outside h's groups
@@ -180,6 +183,7 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	if json {
 		putBuf(bufs[fmtJSON], e.json)
 	}
+	giveArena(wk.arena)
 	if wk.b.known {
 		reportExposure(h.logger, r.PC)
 	}

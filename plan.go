@@ -315,8 +315,10 @@ func planFields(t reflect.Type) []fieldPlan {
 // walkArena hands out the slices that one record's walk builds (the members
 // of structs and maps, the elements of lists) from a few larger blocks, so
 // that a record costs a few allocations, not one per struct and list. A
-// block is never reused: what the walk returns may outlive the record (the
-// attrs of WithAttrs, a record a handler keeps).
+// block is reused only where nothing the walk returned outlives the record
+// (encHandler.handle, which writes the record's bytes and keeps no attr:
+// see takeArena); elsewhere it may (the attrs of WithAttrs, a record a
+// handler keeps).
 type walkArena struct {
 	attrs []slog.Attr
 	vals  []slog.Value
@@ -361,6 +363,26 @@ func (a *walkArena) text(t time.Time) []byte {
 	n := len(a.texts)
 	a.texts = t.AppendFormat(a.texts, time.RFC3339Nano)
 	return a.texts[n:len(a.texts):len(a.texts)]
+}
+
+// arenaPool holds the arenas of finished walks whose values nothing kept.
+var arenaPool = sync.Pool{New: func() any { return new(walkArena) }}
+
+// takeArena returns an arena from arenaPool, for a walk whose values are
+// dropped before giveArena.
+func takeArena() walkArena { return *arenaPool.Get().(*walkArena) }
+
+// giveArena clears what the walk put in a (so that the pool keeps no
+// value of the record alive) and gives its last blocks back to arenaPool,
+// unless one grew past arenaMaxBlock for a large value.
+func giveArena(a walkArena) {
+	if cap(a.attrs) > arenaMaxBlock || cap(a.vals) > arenaMaxBlock || len(a.hdrs) > 0 {
+		return
+	}
+	clear(a.attrs)
+	clear(a.vals)
+	a.attrs, a.vals, a.texts = a.attrs[:0], a.vals[:0], a.texts[:0]
+	arenaPool.Put(&a)
 }
 
 // arenaBlock is the size of a walk's first block, in elements; later blocks
