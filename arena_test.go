@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The Setup chain reuses the blocks of its walks (takeArena/giveArena):
+// The Setup chain reuses the blocks of its walks (reusing/giveArena):
 // records logged at once from many goroutines, each with structs and
 // lists of its own, are each written with their own values, never another
 // record's (run with -race).
@@ -48,7 +48,7 @@ func TestReusedArenasKeepRecordsApart(t *testing.T) {
 // An arena given back holds none of the record's values: the pool keeps
 // nothing of a record alive.
 func TestGivenArenaIsCleared(t *testing.T) {
-	a := walkArena{}
+	a := reusing()
 	attrs := a.attrSlice(3)
 	attrs = append(attrs, slog.String("k", "v"), slog.Any("x", []int{1}))
 	vals := append(a.valueSlice(2), slog.StringValue("s"))
@@ -57,7 +57,8 @@ func TestGivenArenaIsCleared(t *testing.T) {
 	a.attrs, a.vals = a.attrs[:cap(a.attrs)], a.vals[:cap(a.vals)] // what the carves used, and more
 	giveArena(a)
 	for range 100 { // the pool may hand back another arena, or a new one
-		b := takeArena()
+		b := reusing()
+		b.fill()
 		assert.Zero(t, len(b.attrs))
 		for _, x := range b.attrs[:cap(b.attrs)] {
 			assert.Equal(t, slog.Attr{}, x)

@@ -324,6 +324,10 @@ type walkArena struct {
 	vals  []slog.Value
 	texts []byte        // the text of times (jsonform.go)
 	hdrs  []sliceHeader // the headers of the slices jsonform.go hands on
+	// reuse: the first blocks are to come from arenaPool (see reusing);
+	// box is what held them there, and takes them back.
+	reuse bool
+	box   *walkArena
 }
 
 // sliceHeader is laid out as every slice is: newSlice hands out a
@@ -365,24 +369,32 @@ func (a *walkArena) text(t time.Time) []byte {
 	return a.texts[n:len(a.texts):len(a.texts)]
 }
 
-// arenaPool holds the arenas of finished walks whose values nothing kept.
+// arenaPool holds the blocks of finished walks whose values nothing kept.
 var arenaPool = sync.Pool{New: func() any { return new(walkArena) }}
 
-// takeArena returns an arena from arenaPool, for a walk whose values are
+// reusing returns an arena whose first blocks come from arenaPool, taken
+// when the walk first needs one (a record of strings and numbers needs
+// none, and costs no trip to the pool), for a walk whose values are all
 // dropped before giveArena.
-func takeArena() walkArena { return *arenaPool.Get().(*walkArena) }
+func reusing() walkArena { return walkArena{reuse: true} }
 
-// giveArena clears what the walk put in a (so that the pool keeps no
-// value of the record alive) and gives its last blocks back to arenaPool,
-// unless one grew past arenaMaxBlock for a large value.
+// fill takes a's first blocks from arenaPool.
+func (a *walkArena) fill() {
+	box := arenaPool.Get().(*walkArena)
+	a.attrs, a.vals, a.box, a.reuse = box.attrs, box.vals, box, false
+}
+
+// giveArena clears what the walk put in a's blocks (so that the pool keeps
+// no value of the record alive) and gives them back to arenaPool, unless
+// a took none or one grew past arenaMaxBlock for a large value.
 func giveArena(a walkArena) {
-	if cap(a.attrs) > arenaMaxBlock || cap(a.vals) > arenaMaxBlock || len(a.hdrs) > 0 {
+	if a.box == nil || cap(a.attrs) > arenaMaxBlock || cap(a.vals) > arenaMaxBlock {
 		return
 	}
 	clear(a.attrs)
 	clear(a.vals)
-	a.attrs, a.vals, a.texts = a.attrs[:0], a.vals[:0], a.texts[:0]
-	arenaPool.Put(&a)
+	a.box.attrs, a.box.vals = a.attrs[:0], a.vals[:0]
+	arenaPool.Put(a.box)
 }
 
 // arenaBlock is the size of a walk's first block, in elements; later blocks
@@ -393,10 +405,20 @@ const (
 )
 
 // attrSlice returns an empty slice with room for n attrs.
-func (a *walkArena) attrSlice(n int) []slog.Attr { return carve(&a.attrs, n) }
+func (a *walkArena) attrSlice(n int) []slog.Attr {
+	if a.reuse {
+		a.fill()
+	}
+	return carve(&a.attrs, n)
+}
 
 // valueSlice returns an empty slice with room for n values.
-func (a *walkArena) valueSlice(n int) []slog.Value { return carve(&a.vals, n) }
+func (a *walkArena) valueSlice(n int) []slog.Value {
+	if a.reuse {
+		a.fill()
+	}
+	return carve(&a.vals, n)
+}
 
 // carve returns an empty slice with room for n elements, cut from the
 // block *b (a new block when it has not room enough).
