@@ -139,37 +139,63 @@ func (s *fileSink) prepare() ([]string, error) {
 	if err := checkBackups(s.path); err != nil {
 		return nil, err
 	}
+	// The path may be rotated between the check and lumberjack's open by
+	// another sink on the same file (the pipeline a new Setup replaces,
+	// still writing): the new file is checked in turn, a few times.
+	for attempt := 1; ; attempt++ {
+		f, st, ws, err := s.openChecked()
+		if err != nil {
+			return nil, err
+		}
+		afterOpen(s.path)
+		if now, err := os.Lstat(s.path); err == nil && os.SameFile(now, st) {
+			s.info, s.size, s.checked = st, st.Size(), s.clock.Now()
+			s.watchFile(f)
+			return append(warns, ws...), nil
+		}
+		f.Close()
+		_ = s.lj.Close() // it may have opened the file that replaced the checked one
+		if attempt == maxOpenAttempts {
+			return nil, fmt.Errorf("%s was replaced while it was being opened", s.path)
+		}
+	}
+}
+
+// afterOpen is called by prepare between lumberjack's open and the check
+// that it opened the checked file (tests replace the file there).
+var afterOpen = func(path string) {}
+
+// maxOpenAttempts is how many times prepare checks a path that keeps
+// being replaced before it gives up.
+const maxOpenAttempts = 3
+
+// openChecked opens the path with the checks of securefile.OpenLog (no
+// symlink, a regular file of the service's own), tightens its mode, and
+// makes lumberjack open the path right after: it returns the checked file,
+// open, for prepare to compare with what the path names now.
+func (s *fileSink) openChecked() (*os.File, os.FileInfo, []string, error) {
+	var warns []string
 	f, st, err := securefile.OpenLog(s.path, FileMode) // no symlink, a regular file of its own
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	kept := false
-	defer func() {
-		if !kept {
-			f.Close()
-		}
-	}()
 	if st.Mode().Perm() != FileMode {
 		if err := f.Chmod(FileMode); err != nil {
-			return nil, err
+			f.Close()
+			return nil, nil, nil, err
 		}
 		if st.Mode().Perm()&^FileMode != 0 {
 			warns = append(warns, fmt.Sprintf("log file %s had mode %#o; tightened to %#o", s.path, st.Mode().Perm(), FileMode))
 		}
 	}
 	// lumberjack opens the path itself (without O_NOFOLLOW): make it open
-	// now, right after the checks, and make sure it opened the checked file.
+	// now, right after the checks (prepare makes sure it opened the checked
+	// file).
 	if _, err := s.lj.Write(nil); err != nil {
-		return nil, err
+		f.Close()
+		return nil, nil, nil, err
 	}
-	if now, err := os.Lstat(s.path); err != nil || !os.SameFile(now, st) {
-		_ = s.lj.Close()
-		return nil, fmt.Errorf("%s was replaced while it was being opened", s.path)
-	}
-	s.info, s.size, s.checked = st, st.Size(), s.clock.Now()
-	s.watchFile(f)
-	kept = true
-	return warns, nil
+	return f, st, warns, nil
 }
 
 // watchFile keeps f, the file the path named when it was checked, open, to

@@ -846,3 +846,35 @@ func gunzipFile(t *testing.T, path string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// A log file rotated between prepare's check and lumberjack's open (by
+// the sink of the pipeline a new Setup replaces, still writing) is checked
+// in turn, and the records go to the file the path names; a path replaced
+// at every attempt fails Setup with a clear error.
+func TestFileReplacedWhileOpening(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	rotate := func(p string) {
+		require.NoError(t, os.Rename(p, p+fmt.Sprint(".", time.Now().UnixNano())))
+		require.NoError(t, os.WriteFile(p, nil, FileMode))
+	}
+	calls := 0
+	afterOpen = func(p string) {
+		if calls++; calls == 1 {
+			rotate(p)
+		}
+	}
+	t.Cleanup(func() { afterOpen = func(string) {} })
+	require.NoError(t, Setup(WithFile(path), WithOutputType(OutputJSON), WithConsole(io.Discard)))
+	Logger("app").Info("after the rotation")
+	require.NoError(t, Close())
+	assert.Equal(t, 2, calls, "checked again once")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "after the rotation", "written to the file the path names")
+
+	afterOpen = rotate // replaced every time
+	err = Setup(WithFile(path), WithOutputType(OutputJSON), WithConsole(io.Discard))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "was replaced while it was being opened")
+}
