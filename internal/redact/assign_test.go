@@ -564,3 +564,38 @@ func TestKeyNamesOfKeys(t *testing.T) {
 		assert.False(t, r.SecretKey(k), k)
 	}
 }
+
+// Audit: "sid", the short name of a session id (Express's connect.sid, a
+// login line's sid=…), holds a credential in text as it does as an
+// attribute key; ZooKeeper's server ids, process session ids, Windows
+// security identifiers and Oracle SIDs, short names or numbers under the
+// same key, are not, nor are words that only end in the letters.
+func TestSessionIDInText(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(24)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("login line", "login ok sid=", " user=ann")
+	add("two words, colon", "session sid: ", "")
+	add("Express cookie name", "set connect.sid=", "; Path=/; HttpOnly")
+	add("camelCase", "userSid=", " ok")
+	add("capitals", "SID=", "&next=/home")
+	add("quoted", "sid='", "'")
+	add("spaced", "sid = ", "")
+	long := redacttest.Gen(redacttest.DigitChars, 20) // a numeric session id, too long for a process's
+	cases = append(cases, redaction{"long digits", "sid=" + long + " ok", long, kind})
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"INFO  [ProcessThread(sid:1 cport:-1)::PrepRequestProcessor@596] - Got user-level KeeperException",
+		"LOOKING (n.state), 3 (n.sid), 0x7 (n.peerEPoch)",
+		"setsid: pid=4242 sid=4242 pgid=4242",
+		"logon sid=S-1-5-21-3623811015-3361044348-30300820-1013 user=ann",
+		"(CONNECT_DATA=(SID=ORCL)(SERVER=DEDICATED))",
+		"ssid=HomeNetwork5G bssid: 5c:50:15:aa:bb:cc SSID=OfficeNetwork",
+		"ACTIVITY check resid: com.example.android.notepad",
+		"inside=true consider: later residue=12345678abc",
+		"sids=3 sid_count=12 sidebar: collapsed",
+	})
+}

@@ -94,6 +94,42 @@ var kvTokenKeys = newKeySet(kvTokenStems)
 
 var kvTokenStems = []string{"token", "accesskeyid", "sessionid", "sessid", "sessiontoken", "sessionkey"}
 
+// kvSessionIDKeys are the keys named "sid", the short name of a session id
+// (Express's connect.sid, a login line's "sid=…", userSid), as a whole
+// segment: not "ssid" (a Wi-Fi network), "resid", "inside". The same name
+// holds short numbers and names that are no credential (ZooKeeper's "sid:1",
+// a process's session id, Oracle's "(SID=ORCL)", a Windows security
+// identifier), so that its value must look like a session id too (see
+// sessionIDValue).
+var kvSessionIDKeys = newKeySet(kvSessionIDStems)
+
+var kvSessionIDStems = []string{"sid"}
+
+// minSessionID is the fewest bytes of a value under "sid" that is redacted:
+// a session id worth the name holds at least 64 bits (OWASP), 11 base64
+// characters, and the short names and numbers of kvSessionIDKeys are fewer
+// than 8.
+const minSessionID = 8
+
+// sessionIDValue reports whether v, the value of a "sid" key, may be a
+// session id: at least minSessionID bytes, not a number of 10 digits or
+// fewer (a process's or a server's id), and not a Windows security
+// identifier (S-1-5-21-…). A closing bracket ends it: in an Oracle
+// connect descriptor, "(SID=ORCL)(SERVER=DEDICATED)", the value would run on
+// (see valueEnds). It reads at most the value.
+func sessionIDValue(v string) bool {
+	if i := strings.IndexAny(v, ")]}"); i >= 0 {
+		v = v[:i]
+	}
+	if len(v) < minSessionID || len(v) > 2 && (v[0] == 'S' || v[0] == 's') && v[1] == '-' && isDigit(v[2]) {
+		return false
+	}
+	if len(v) <= 10 && strings.Trim(v, digits) == "" {
+		return false
+	}
+	return true
+}
+
 func isKeyByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 }
@@ -301,9 +337,11 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			continue
 		}
 		key := s[k:end]
-		work += 2 * len(key) // the key sets read at most the key
+		work += 3 * len(key) // the key sets read at most the key
 		strong := kvSecretKeys.match(key)
-		if !strong && !kvTokenKeys.match(key) {
+		token := strong || kvTokenKeys.match(key)
+		sid := !token && kvSessionIDKeys.match(key)
+		if !token && !sid {
 			// Two words: "api key: …", "Client Secret = …".
 			if k < 2 || s[k-1] != ' ' || !isKeyByte(s[k-2]) {
 				continue
@@ -409,6 +447,12 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		}
 		if !strong && handleAt(s, vs, ve, &work) {
 			continue
+		}
+		if sid {
+			work += ve - vs
+			if !sessionIDValue(s[vs:ve]) {
+				continue
+			}
 		}
 		// Markers already in the value are taken out by subtractMarkers.
 		out = append(out, [2]int{vs, ve})
