@@ -333,6 +333,7 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		"x://a:b/", "x://a:b/c@", "x://a:b c@h ", "x://a:b/@", "x://a:b/@/", "https://svc:a/@h/", "x://a:b'@", "@", "@h/",
 		"password_", "password.x_", "tokens_", "AppToken.", "password_policy_", "a.password.b=", "prompt_tokens_", "tokens_used.", "password x=",
 		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
+		"sid=", "sid: 1 ", "(sid=ORCL)", "sid=S-1-5-", "tokens=200 ", "tokens=", "has_password=true ", "hasPasswordIsIsIs=false ", "has_is_no_",
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
@@ -597,5 +598,44 @@ func TestSessionIDInText(t *testing.T) {
 		"ACTIVITY check resid: com.example.android.notepad",
 		"inside=true consider: later residue=12345678abc",
 		"sids=3 sid_count=12 sidebar: collapsed",
+	})
+}
+
+// Audit: a plural secret key before a number is a count ("tokens=200", a
+// language model's usage line), and a key that asks a question of the
+// secret before true or false is a flag ("has_password=true"); a secret
+// key's own value stays secret whatever it holds ("password=123456" is a
+// password), and so does anything else after those keys.
+func TestCountsAndFlagsUnderSecretKeys(t *testing.T) {
+	const kind = "secret-assignment"
+	n := func(k int) string { return redacttest.Gen("123456789", 1) + redacttest.Gen(redacttest.DigitChars, k-1) }
+	var cases []redaction
+	add := func(name, before, v, after string) {
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("digits under password", "password=", n(6), " ok")
+	add("digits under token", "token=", n(6), " ok")
+	add("digits under db_password", `{"db_password": "`, n(8), `"}`)
+	add("true under password", "password=", "tr"+"ue", " ok")
+	add("false under db_password", "db_password: ", "fal"+"se", "")
+	add("plural, not a number", "tokens=", pw(16), " used")
+	add("plural, a long number", "tokens=", n(12), " used")
+	add("plural, leading zero", "passwords=", "0"+n(5), "")
+	add("plural, number and more", "api_keys=", n(3)+"x", "")
+	add("predicate, not a flag", "has_password=", pw(12), "")
+	add("predicate, digits", "is_token=", n(6), "")
+	add("predicate, yes", "has_password=", "ye"+"s", "")
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"tokens=200 used",
+		"completion tokens=4096 of 8192",
+		`{"model":"m","tokens": 1048576}`,
+		"passwords: 3 rotated, secrets=0 left",
+		"api_keys=2 cookies=14 apiKeys=1",
+		"has_password=true hasPassword=false HAS_PASSWORD=TRUE",
+		"is_token_valid=false password_set=false",
+		"uses_api_key=True requires_password: false user.has_secret=false",
+		"has_tokens=true needs_token=false can_use_password=true",
+		"max_tokens=4096 token_count=12",
 	})
 }

@@ -112,22 +112,21 @@ var kvSessionIDStems = []string{"sid"}
 const minSessionID = 8
 
 // sessionIDValue reports whether v, the value of a "sid" key, may be a
-// session id: at least minSessionID bytes, not a number of 10 digits or
-// fewer (a process's or a server's id), and not a Windows security
-// identifier (S-1-5-21-…). A closing bracket ends it: in an Oracle
-// connect descriptor, "(SID=ORCL)(SERVER=DEDICATED)", the value would run on
-// (see valueEnds). It reads at most the value.
+// session id: at least minSessionID bytes before any closing bracket (in an
+// Oracle connect descriptor, "(SID=ORCL)(SERVER=DEDICATED)", the value runs
+// on: see valueEnds), not a number of 10 digits or fewer (a process's or a
+// server's id), and not a Windows security identifier (S-1-5-21-…). It
+// reads at most the value's first 11 bytes: the value of a key repeated
+// may run to the end of the text.
 func sessionIDValue(v string) bool {
-	if i := strings.IndexAny(v, ")]}"); i >= 0 {
-		v = v[:i]
+	head := v[:min(len(v), 11)]
+	if i := strings.IndexAny(head, ")]}"); i >= 0 {
+		head, v = head[:i], head[:i]
 	}
-	if len(v) < minSessionID || len(v) > 2 && (v[0] == 'S' || v[0] == 's') && v[1] == '-' && isDigit(v[2]) {
+	if len(v) < minSessionID || (v[0] == 'S' || v[0] == 's') && v[1] == '-' && isDigit(v[2]) {
 		return false
 	}
-	if len(v) <= 10 && strings.Trim(v, digits) == "" {
-		return false
-	}
-	return true
+	return len(v) > 10 || strings.Trim(head, digits) != ""
 }
 
 func isKeyByte(c byte) bool {
@@ -449,8 +448,14 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			continue
 		}
 		if sid {
-			work += ve - vs
+			work += min(ve-vs, 11)
 			if !sessionIDValue(s[vs:ve]) {
+				continue
+			}
+		}
+		if ve-vs <= maxCount {
+			work += 3 * len(key)
+			if countOrFlag(key, s[vs:ve]) {
 				continue
 			}
 		}
@@ -459,6 +464,72 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		i = ve - 1
 	}
 	return out, work
+}
+
+// maxCount is the most digits of a count after a plural key (countOrFlag):
+// a language model's usage, a million tokens, has 7.
+const maxCount = 9
+
+// countOrFlag reports whether v, the value of key, is a count or a flag
+// rather than a secret: a number (1 to maxCount digits, no leading zero but
+// 0 itself) after the plural of a secret key ("tokens=200", "api_keys=2":
+// a list of secrets is no number), or true or false after a key that asks
+// a question of the secret ("has_password=true", "requiresToken: false";
+// see predicateWords). After the secret key itself the value stays
+// secret, whatever it holds: "password=123456" and "token=true" are.
+// It reads the key at most three times and v once.
+func countOrFlag(key, v string) bool {
+	switch {
+	case strings.EqualFold(v, "true") || strings.EqualFold(v, "false"):
+		return predicateKey(key)
+	case len(v) <= maxCount && strings.Trim(v, digits) == "" && (v[0] != '0' || v == "0"):
+		return pluralKey(key)
+	}
+	return false
+}
+
+// pluralKey reports whether key ends with the plural of a key of text
+// ("tokens", "user_passwords", "apiKeys") and not with a key itself
+// ("credentials" is one).
+func pluralKey(key string) bool {
+	n := len(key)
+	if n < 2 || key[n-1] != 's' && key[n-1] != 'S' {
+		return false
+	}
+	if kvSecretKeys.matchFinal(key) || kvTokenKeys.matchFinal(key) {
+		return false
+	}
+	return kvSecretKeys.matchFinal(key[:n-1]) || kvTokenKeys.matchFinal(key[:n-1])
+}
+
+// predicateWords, as a segment of a key, make it a question about the
+// secret, whose answer is true or false: whether there is one, whether it
+// is needed, used, shown, kept ("has_password", "isTokenSet",
+// "requires_api_key", "save_password", "no_password").
+var predicateWords = []string{
+	"has", "have", "had", "is", "are", "was", "were", "use", "uses", "using", "need", "needs", "require", "requires",
+	"with", "without", "no", "can", "should", "must", "allow", "allows", "enable", "disable", "show", "hide", "ask",
+	"prompt", "skip", "include", "includes", "contains", "support", "supports", "save", "store", "remember", "do", "does",
+}
+
+// predicateKey reports whether a segment of key (split as lastDescriptor
+// splits) is one of predicateWords.
+func predicateKey(key string) bool {
+	for i := 0; i < len(key); {
+		if !isLetterByte(key[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(key) && isLetterByte(key[j]) && !(key[j] >= 'A' && key[j] <= 'Z' && key[j-1] >= 'a' && key[j-1] <= 'z') {
+			j++
+		}
+		if j-i <= 8 && containsFold(predicateWords, key[i:j]) {
+			return true
+		}
+		i = j
+	}
+	return false
 }
 
 // handleAt is isHandle on s[vs:ve], counting what it reads; a value that
