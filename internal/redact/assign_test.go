@@ -334,6 +334,7 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		"password_", "password.x_", "tokens_", "AppToken.", "password_policy_", "a.password.b=", "prompt_tokens_", "tokens_used.", "password x=",
 		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
 		"sid=", "sid: 1 ", "(sid=ORCL)", "sid=S-1-5-", "tokens=200 ", "tokens=", "has_password=true ", "hasPasswordIsIsIs=false ", "has_is_no_",
+		`os.environ["DB_PASSWORD"] = "`, `x["password"]=`, `["token"]=`, `["]=`, `[password]=`, `a[token]= `, `\"]=`, `x[\"token\"] = \"`, `]=`, `a[b]`,
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
@@ -637,5 +638,39 @@ func TestCountsAndFlagsUnderSecretKeys(t *testing.T) {
 		"uses_api_key=True requires_password: false user.has_secret=false",
 		"has_tokens=true needs_token=false can_use_password=true",
 		"max_tokens=4096 token_count=12",
+	})
+}
+
+// Audit: code that stores a secret in an environment or a map indexed by
+// its name: the index is the key ("os.environ[\"DB_PASSWORD\"] = …",
+// Ruby's ENV[…], PHP's $_ENV[…], a shell's associative array), as a
+// member's name already is ("process.env.API_TOKEN = …").
+func TestIndexedAssignments(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("Python environ", `os.environ["DB_PASSWORD"] = "`, `"`)
+	add("Python environ, single quotes", `os.environ['API_TOKEN']='`, `'`)
+	add("Ruby ENV", `ENV["SECRET_KEY"] = "`, `"`)
+	add("Node process.env", `process.env.API_TOKEN = "`, `";`)
+	add("map", `config["password"] = "`, `"`)
+	add("PHP $_ENV", `$_ENV['DB_PASSWORD'] = '`, `';`)
+	add("shell associative array", "secrets[db_password]=", " ok")
+	add("unquoted value", `settings["api_key"] = `, "\n")
+	add("in a JSON string", `{"code":"os.environ[\"DB_PASSWORD\"] = \"`, `\""}`)
+	add("Go map", `m["token"] = "`, `"`)
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		`os.environ["PATH"] = "/usr/bin"`,
+		`os.environ["DB_PASSWORD_FILE"] = "/run/secrets/db"`,
+		`config["password_policy"] = "strict"`,
+		`if os.environ["DB_PASSWORD"] == "x":`,
+		`counts["tokens"] = 5`,
+		`flags["has_password"] = true`,
+		`arr[0] = "x"; m[key] = "y"; x["a"]["b"] = "c"`,
+		`matrix[i][j] = 0.5 and [token] = x`,
 	})
 }

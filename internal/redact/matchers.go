@@ -268,6 +268,9 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 				}
 			}
 			k, end, quotedKey = readKey(s, k, &work)
+			if k == end && k > 0 && s[k-1] == ']' { // os.environ["DB_PASSWORD"] = …
+				k, end = indexKey(s, k, &work)
+			}
 			if k < end && isTypeWord(s[k:end]) { // var apiToken string = …
 				t := k
 				if t >= 2 && s[t-2:t] == "[]" {
@@ -688,6 +691,39 @@ func readKey(s string, i int, work *int) (k, end int, quote byte) {
 		k++
 	}
 	return k, end, quote
+}
+
+// indexKey reads the index that ends before s[j] (a ']'), backwards: a
+// quote (also an escaped one, \"), key bytes, the same quote, and a '['
+// after a name, or key bytes alone between the brackets: an environment or
+// a map indexed by the secret's name (Python's os.environ["DB_PASSWORD"],
+// Ruby's ENV['API_TOKEN'], PHP's $_ENV[…], a shell's secrets[db_password]).
+// It returns the index, s[k:end], or an empty one. It reads no further back
+// than the '[' and the byte before it, which no trigger byte of
+// findAssignments is.
+func indexKey(s string, j int, work *int) (k, end int) {
+	p := j - 1 // the ']'
+	q := ""
+	if p > 0 && (s[p-1] == '"' || s[p-1] == '\'') {
+		q = s[p-1 : p]
+		if p > 1 && s[p-2] == '\\' {
+			q = s[p-2 : p]
+		}
+	}
+	end = p - len(q)
+	k = end
+	for k > 0 && isKeyByte(s[k-1]) {
+		k--
+	}
+	*work += j - k + len(q) + 2
+	b := k - len(q) - 1 // the '['
+	if k == end || b < 1 || s[k-len(q):k] != q || s[b] != '[' {
+		return 0, 0
+	}
+	if c := s[b-1]; !isKeyByte(c) && c != ']' && c != ')' && c != '$' {
+		return 0, 0
+	}
+	return k, end
 }
 
 // walkJSON redacts a JSON (or JSON-like: single quotes, =>) object or array
