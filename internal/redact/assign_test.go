@@ -335,6 +335,9 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
 		"sid=", "sid: 1 ", "(sid=ORCL)", "sid=S-1-5-", "tokens=200 ", "tokens=", "has_password=true ", "hasPasswordIsIsIs=false ", "has_is_no_",
 		`os.environ["DB_PASSWORD"] = "`, `x["password"]=`, `["token"]=`, `["]=`, `[password]=`, `a[token]= `, `\"]=`, `x[\"token\"] = \"`, `]=`, `a[b]`,
+		"password:\n  ", "password:\n  x\n", "password:\n  x", "password: |\n  x\n", "password: |\n", "password: >-\n  x", "password: |\n\n", "token: |+2\n   a\n\n",
+		"password:\n  a: ", "  password:\n    ", "- password:\n  ", "  - token:\n", `"password:\n  `, `password: |\n  x"`, `password:\n  `, "password:\r\n  ", "password:\n",
+		"password: |\n  x: y\n  ", " - ", "-", "\n  ", " |\n  ", ":\n  ", "password:\n  -", "password:\n  #",
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
@@ -672,5 +675,45 @@ func TestIndexedAssignments(t *testing.T) {
 		`flags["has_password"] = true`,
 		`arr[0] = "x"; m[key] = "y"; x["a"]["b"] = "c"`,
 		`matrix[i][j] = 0.5 and [token] = x`,
+	})
+}
+
+// Audit: YAML gives a key its value on the next line, indented deeper than
+// the key: a plain or quoted scalar ("password:\n  …"), or a block scalar
+// after | or > ("password: |\n  …", whose text was left while the | was
+// redacted). Only under a key that starts its line (after blanks, or a
+// sequence's "- "): a message that ends with "password:" and the line after
+// it are not YAML.
+func TestYAMLValueOnNextLine(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("alone", "password:\n  ", "")
+	add("before another key", "password:\n  ", "\nuser: ann")
+	add("nested", "db:\n  password:\n    ", "\n  user: ann")
+	add("CRLF", "password:\r\n  ", "\r\nuser: ann")
+	add("quoted", "api_key:\n  \"", "\"\nuser: ann")
+	add("blanks after the colon", "token:   \n    ", "\n")
+	add("sequence item", "users:\n  - name: ann\n    password:\n      ", "\n")
+	add("in a JSON string", `{"config":"db:\n  password:\n    `, `\n  user: ann"}`)
+	add("block scalar", "password: |\n  ", "\nuser: ann")
+	add("folded block scalar", "secret: >-\n    ", "\n")
+	add("block scalar, escaped", `{"config":"password: |\n  `, `"}`)
+	v1, v2 := pw(16), pw(16)
+	block := v1 + "\n\n    " + v2
+	cases = append(cases, redaction{"block scalar, lines", "db:\n  private_key: |+\n    " + block + "\n  user: ann", block, kind})
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"Password:\nLogin incorrect",
+		"ERROR invalid password:\n  at com.example.Auth.check(Auth.java:12)",
+		"  password:\nuser: ann",
+		"password_policy:\n  strict",
+		"token:\n  type: bearer\n  ttl: 3600",
+		"passwords:\n  # none yet\n",
+		"password: |\nuser: ann",
+		"password:\n\nuser: ann",
 	})
 }

@@ -353,7 +353,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 				k2--
 			}
 			work += 3 * (k - k2)
-			key = s[k2:end]
+			k, key = k2, s[k2:end]
 			strong = kvSecretKeys.matchFinal(key)
 			if !strong && !kvTokenKeys.matchFinal(key) {
 				continue
@@ -378,6 +378,26 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		work += v - b
 		if v >= len(s) {
 			continue
+		}
+		yaml := false // the value is on the next line, as YAML has it
+		if c == ':' && quotedKey == 0 && (s[v] == '|' || s[v] == '>' || lineBreak(s, v) > 0) {
+			if col, ok := keyColumn(s, k, &work); ok {
+				if s[v] == '|' || s[v] == '>' {
+					vs, ve, isBlock := yamlBlock(s, v, col, &work)
+					if ve > vs {
+						out = append(out, [2]int{vs, ve})
+						i = ve - 1
+						continue
+					}
+					if isBlock { // an empty block: nothing to redact
+						continue
+					}
+				} else if v, ok = nextLine(s, v, col, &work); !ok {
+					continue
+				} else {
+					yaml = true
+				}
+			}
 		}
 		if c == ':' { // val apiToken: String = …
 			t := v
@@ -441,7 +461,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		default:
 			vs, ve = v, stop.next(s, v, &work)
 		}
-		if ve <= vs {
+		if ve <= vs || yaml && s[ve-1] == ':' { // a mapping under the key ("token:\n  type: bearer")
 			continue
 		}
 		if strings.EqualFold(key, "pwd") && (s[vs] == '/' || s[vs] == '~') { // a working directory
@@ -533,6 +553,124 @@ func predicateKey(key string) bool {
 		i = j
 	}
 	return false
+}
+
+// lineBreak returns the length of the line break at s[i]: \n, \r\n or \r,
+// or one of them written out (\\n, \\r\\n, \\r: YAML inside a JSON
+// string); 0 if none starts there.
+func lineBreak(s string, i int) int {
+	switch {
+	case i >= len(s):
+		return 0
+	case s[i] == '\n':
+		return 1
+	case s[i] == '\r':
+		if i+1 < len(s) && s[i+1] == '\n' {
+			return 2
+		}
+		return 1
+	case s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r'):
+		if s[i+1] == 'r' && i+3 < len(s) && s[i+2] == '\\' && s[i+3] == 'n' {
+			return 4
+		}
+		return 2
+	}
+	return 0
+}
+
+// keyColumn reports whether the key that starts at s[k] starts its line,
+// after blanks and at most one "- " (an item of a YAML sequence), and
+// returns its column: the bytes from the line's start. A line starts at the
+// start of s, after a line break (also written out, \n), or after a quote
+// (a JSON string that holds YAML). It reads back over those blanks only,
+// which the key that precedes it on its line (or the trigger byte after
+// that key) bounds.
+func keyColumn(s string, k int, work *int) (int, bool) {
+	j := k
+	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	if j < k && j > 0 && s[j-1] == '-' {
+		j--
+		for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+			j--
+		}
+	}
+	*work += k - j + 2
+	start := j == 0 || s[j-1] == '\n' || s[j-1] == '\r' || s[j-1] == '"' ||
+		j >= 2 && s[j-2] == '\\' && (s[j-1] == 'n' || s[j-1] == 'r')
+	return k - j, start
+}
+
+// nextLine returns where the value starts that a YAML key at column col
+// gives on the next line, after the line break at s[v]: the first byte of
+// that line past its indentation, which must be deeper than col. Not a
+// value: a line no deeper (the key's value is empty, or the text is not
+// YAML), an empty line, a comment, an item of a sequence ("- …").
+func nextLine(s string, v, col int, work *int) (int, bool) {
+	i := v + lineBreak(s, v)
+	ls := i
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	*work += i - v + 1
+	if i == len(s) || i-ls <= col || lineBreak(s, i) > 0 || s[i] == '#' || s[i] == '-' && (i+1 == len(s) || s[i+1] == ' ' || lineBreak(s, i+1) > 0) {
+		return 0, false
+	}
+	return i, true
+}
+
+// yamlBlock finds the text of a YAML block scalar whose indicator (| or >,
+// then at most two bytes of chomping and indentation indicators: |-, >+,
+// |2-) starts at s[v], after a key at column col: the lines after it that
+// are indented deeper than col, and the blank lines among them, from the
+// first byte of text to the last. It reports whether s[v] starts such an
+// indicator (followed by blanks and a line break); the text is empty (vs
+// == ve) when no line is deep enough. In a JSON string (the breaks written
+// out, \n) a line ends at a quote too: the string's end.
+func yamlBlock(s string, v, col int, work *int) (vs, ve int, ok bool) {
+	i := v + 1
+	defer func() { *work += i - v + 1 }()
+	for i < len(s) && i-v <= 2 && (s[i] == '+' || s[i] == '-' || isDigit(s[i])) {
+		i++
+	}
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	n := lineBreak(s, i)
+	if n == 0 {
+		return 0, 0, false
+	}
+	escaped := s[i] == '\\'
+	i += n
+	vs, ve = i, i
+	for i < len(s) {
+		ls := i
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		if n := lineBreak(s, i); n > 0 { // a blank line: the block may go on
+			i += n
+			continue
+		}
+		if i == len(s) || i-ls <= col || escaped && s[i] == '"' {
+			break
+		}
+		if ve == vs {
+			vs = i
+		}
+		for i < len(s) && lineBreak(s, i) == 0 && !(escaped && s[i] == '"') {
+			i++
+		}
+		ve = i
+		for ve > vs && (s[ve-1] == ' ' || s[ve-1] == '\t') {
+			ve--
+		}
+		if i < len(s) && s[i] == '"' {
+			break
+		}
+	}
+	return vs, ve, true
 }
 
 // handleAt is isHandle on s[vs:ve], counting what it reads; a value that
