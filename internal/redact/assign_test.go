@@ -338,6 +338,8 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		"password:\n  ", "password:\n  x\n", "password:\n  x", "password: |\n  x\n", "password: |\n", "password: >-\n  x", "password: |\n\n", "token: |+2\n   a\n\n",
 		"password:\n  a: ", "  password:\n    ", "- password:\n  ", "  - token:\n", `"password:\n  `, `password: |\n  x"`, `password:\n  `, "password:\r\n  ", "password:\n",
 		"password: |\n  x: y\n  ", " - ", "-", "\n  ", " |\n  ", ":\n  ", "password:\n  -", "password:\n  #",
+		"--password ", "--password x ", "-token ", "--password-file ", `"--password", "`, `"--token","x",`, `"--token" "`, "--password \"", "--password '",
+		"--no-password ", "--password --", "- ", "--", "--password PASSWORD ", "--token [", `'--token' '`, "--token\t", "--pwd /", `"--password",,"`, "--api-key=x ",
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
@@ -715,5 +717,54 @@ func TestYAMLValueOnNextLine(t *testing.T) {
 		"passwords:\n  # none yet\n",
 		"password: |\nuser: ann",
 		"password:\n\nuser: ann",
+	})
+}
+
+// Audit: a command-line flag named as a secret takes its value as the next
+// argument ("--password …", Go's "-token …"), in a command line or in an
+// argument list printed as JSON or Python ("--token", "…"). Flags whose
+// name only starts with a secret word (--password-file, --password-stdin)
+// or that switch something on or off (--no-password, --ask-vault-pass,
+// --with-token) take no secret, nor does a flag followed by another.
+func TestFlagValueInNextArgument(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("docker login", "docker login --username ann --password ", " registry.example.com")
+	add("token", "cli --token ", "")
+	add("api-key", "run --api-key ", " --verbose")
+	add("Go flag, one dash", "./server -password ", " -port 8080")
+	add("qualified name", "deploy --db-password ", "\nnext line")
+	add("client secret", "az login --service-principal --client-secret ", " --tenant t")
+	add("tab", "cli --token\t", " x")
+	add("double quotes", `cli --password "`, `" --user ann`)
+	add("single quotes", "cli --password '", "' --user ann")
+	add("JSON argv", `{"args":["login","--password","`, `","--user","ann"]}`)
+	add("Python argv", `['cli', '--token', '`, `']`)
+	add("Go argv", "args=[cli --api-key ", " --debug]")
+	add("shell quoting", `exec "--password" "`, `" "--user" "ann"`)
+	v1 := pw(8) + " " + pw(8)
+	cases = append(cases, redaction{"quoted with a blank", `cli --password "` + v1 + `"`, v1, kind})
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"docker login --password-stdin registry.example.com",
+		"postgres --password-file /run/secrets/db --user ann",
+		"cli --password --verbose",
+		"psql --no-password -h db mydb and psql --no-password mydb",
+		"ansible-playbook --ask-vault-pass site.yml --ask-become-pass",
+		"gh auth login --with-token < token.txt",
+		"cli --token-type bearer --max-tokens 4096 --tokens 200",
+		"cli --passwordless login --session 42",
+		"pre-password reset, non-token value, a - password reset",
+		"cli --pwd /home/ann --token",
+		`{"args":["--password-file","/run/secrets/db"]}`,
+		"cli --token | cat",
+		"Flags:\n  -p, --password string   Password for the registry\n      --token value    the token",
+		"usage: cli [-h] [--password PASSWORD] [--api-key API_KEY] [--client-secret SECRET]",
+		"cli --password <password> or cli --token [TOKEN]",
+		`exec "--password" "--verbose"`,
 	})
 }

@@ -673,6 +673,154 @@ func yamlBlock(s string, v, col int, work *int) (vs, ve int, ok bool) {
 	return vs, ve, true
 }
 
+// findSecretValues is the matcher of the "secret-assignment" rule: the
+// values of secret keys in text (findAssignments) and of secret flags on
+// command lines (findFlagValues), merged in order.
+func findSecretValues(s string, out [][2]int) ([][2]int, int) {
+	n := len(out)
+	out, w1 := findAssignments(s, out)
+	flags, w2 := findFlagValues(s, nil) // allocates only when it finds one
+	if len(flags) == 0 {
+		return out, w1 + w2
+	}
+	return mergeSpans(out, n, flags), w1 + w2 + len(out) + len(flags)
+}
+
+// flagStart: the bytes after which a flag's dash may start one: blanks, the
+// quotes and brackets of a printed argument list.
+var flagStart = setOf(" \t\r\n\"'[(,=")
+
+// flagSwitchWords, as the first word of a flag's name, make it a switch
+// that takes no value: "--no-password", Ansible's "--ask-vault-pass",
+// gh's "--with-token" (which reads the token from stdin).
+var flagSwitchWords = []string{
+	"no", "ask", "with", "without", "prompt", "skip", "show", "hide", "print", "require", "disable", "enable",
+	"allow", "use", "is", "has", "read", "from",
+}
+
+// findFlagValues finds the values of command-line flags named as secrets
+// (kvSecretKeys, kvTokenKeys: the whole name must end with a stem, so that
+// "--password-file" and "--password-stdin" are no secret's) in the next
+// argument: "--password …" and "-token …" (Go's flag package) after blanks,
+// quoted or not; and "--token", "…" in an argument list printed as JSON or
+// Python. "--password=…" is key=value text (findAssignments). Not a value:
+// another flag ("--password --verbose"), a pipe or redirection, a path
+// after --pwd, an object handle after a token flag (isHandle). Not a
+// secret flag: one whose first word makes it a switch (flagSwitchWords).
+//
+// It goes from dash to dash, and resumes after each flag's name, or after
+// the value it found: each byte is read once, and a value's closing quote is
+// looked for no further than the line's end.
+func findFlagValues(s string, out [][2]int) ([][2]int, int) {
+	work := 0
+	for off := 0; off < len(s); {
+		d := strings.IndexByte(s[off:], '-')
+		if d < 0 {
+			work += len(s) - off
+			break
+		}
+		p := off + d // the flag's first dash
+		work += d + 1
+		off = p + 1
+		if p > 0 && !flagStart[s[p-1]] {
+			continue
+		}
+		n := p + 1
+		if n < len(s) && s[n] == '-' {
+			n++
+		}
+		e := n
+		for e < len(s) && isKeyByte(s[e]) {
+			e++
+		}
+		work += 3 * (e - p) // the name, and the key sets that read it
+		off = max(off, e)
+		if e == n || !isLetterByte(s[n]) {
+			continue
+		}
+		name := s[n:e]
+		strong := kvSecretKeys.matchFinal(name)
+		if !strong && !kvTokenKeys.matchFinal(name) || flagSwitch(name) {
+			continue
+		}
+		// The next argument: after blanks; or, when a quote closed the
+		// flag, after that quote, blanks or a comma, and the same quote.
+		v := e
+		quoted := p > 0 && (s[p-1] == '"' || s[p-1] == '\'') && e < len(s) && s[e] == s[p-1]
+		if quoted {
+			v++
+		}
+		b := v
+		for v < len(s) && (s[v] == ' ' || s[v] == '\t' || quoted && s[v] == ',') {
+			v++
+		}
+		work += v - e
+		if v == b || quoted && (v >= len(s) || s[v] != s[p-1] || strings.Count(s[b:v], ",") > 1) {
+			continue
+		}
+		off = v
+		if v >= len(s) || s[v] == '-' || s[v] == '|' || valueStop[s[v]] && s[v] != '"' && s[v] != '\'' {
+			continue
+		}
+		vs, ve := v, v
+		if q := s[v]; q == '"' || q == '\'' {
+			vs = v + 1
+			ve = vs
+			for ve < len(s) && s[ve] != q && s[ve] != '\n' && s[ve] != '\r' {
+				ve++
+			}
+		} else {
+			for ve < len(s) && !valueEnds(s, ve) {
+				ve++
+			}
+		}
+		work += ve - v + 1
+		off = ve
+		if ve <= vs || quoted && s[vs] == '-' || strings.EqualFold(name, "pwd") && (s[vs] == '/' || s[vs] == '~') || flagPlaceholder(s[vs:ve]) {
+			continue
+		}
+		if !strong && handleAt(s, vs, ve, &work) {
+			continue
+		}
+		out = append(out, [2]int{vs, ve})
+	}
+	return out, work
+}
+
+// flagPlaceholder reports whether v, after a secret flag, stands for its
+// value in a command's usage or help (which CI logs print when a command
+// fails): a type (pflag's "--password string", urfave/cli's "--token
+// value"), or a name in capitals that names a secret, in brackets or not
+// (argparse's "[--api-key API_KEY]", "--password [PASSWORD]"). It reads
+// at most v twice.
+func flagPlaceholder(v string) bool {
+	if isTypeWord(v) || slices.Contains(flagTypeWords, v) {
+		return true
+	}
+	v = strings.TrimLeft(v, "[{")
+	v = strings.TrimRight(v, "]}")
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return v != "" && (kvSecretKeys.match(v) || kvTokenKeys.match(v))
+}
+
+// flagTypeWords are the types and words that usages print after a flag
+// in place of its value, beside typeWords.
+var flagTypeWords = []string{"value", "VALUE", "strings", "stringArray", "stringSlice", "text", "TEXT"}
+
+// flagSwitch reports whether the first word of a flag's name (up to a
+// separator or a camelCase boundary) is one of flagSwitchWords.
+func flagSwitch(name string) bool {
+	j := 1
+	for j < len(name) && isLetterByte(name[j]) && !(name[j] >= 'A' && name[j] <= 'Z' && name[j-1] >= 'a' && name[j-1] <= 'z') {
+		j++
+	}
+	return j < len(name) && j <= 8 && containsFold(flagSwitchWords, name[:j])
+}
+
 // handleAt is isHandle on s[vs:ve], counting what it reads; a value that
 // is a name alone followed by blanks and '{' is a handle too (Hadoop's
 // "Token: Token { kind: ContainerToken, … }").

@@ -203,7 +203,7 @@ var genericRules = []Rule{
 	rule("secret-assignment", `(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_. -])*`+kvKeys+`(?:[_.-]?(?i:confirmation|confirm|hint|hash|digest))?\d*["']?[ \t]*(?:=>|::=|:=|\?=|\.=|\+=|=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<>]+)`,
 		"pass", "pwd", "secret", "token", "api_key", "api-key", "api.key", "api key", "apikey", "access_key", "access-key", "access.key", "access key", "accesskey",
 		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "sid=", "sid:", "sid ", "signature",
-		"passcode", "signing_key", "signingkey", "encryption_key", "encryptionkey", "master_key", "masterkey", "hmac_key", "hmackey").matcher(findAssignments),
+		"passcode", "signing_key", "signingkey", "encryption_key", "encryptionkey", "master_key", "masterkey", "hmac_key", "hmackey").matcher(findSecretValues),
 	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
 	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
 	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true, minRun: 13, find: findCards},
