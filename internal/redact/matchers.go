@@ -229,8 +229,13 @@ func isHandle(v string) (bool, int) {
 // with a key string and a value string (System.setProperty("API_TOKEN",
 // "…"), os.Setenv("DB_PASSWORD", "…")); XML elements and attributes (see
 // xmlTag; an attribute password="…" is key="value"); and, under a quoted key, a JSON object or
-// array, whose strings and scalars are redacted one by one (see walkJSON).
-// Which keys and which values: kvSecretKeys and kvTokenKeys.
+// array, whose strings and scalars are redacted one by one (see walkJSON);
+// an index that names a secret (os.environ["DB_PASSWORD"] = …, see
+// indexKey); a YAML value on the line after its key, or a block scalar's
+// text (see keyColumn, nextLine, yamlBlock). Which keys and which values:
+// kvSecretKeys and kvTokenKeys, and kvSessionIDKeys ("sid") with
+// sessionIDValue; not a count after a plural key nor true or false after a
+// question (countOrFlag).
 //
 // Near misses it leaves: the shell's PWD (see keySet) and "pwd" followed by
 // a path (a directory), go test's and automake's "--- PASS: TestName" (the
