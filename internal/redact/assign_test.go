@@ -766,5 +766,7 @@ func TestFlagValueInNextArgument(t *testing.T) {
 		"usage: cli [-h] [--password PASSWORD] [--api-key API_KEY] [--client-secret SECRET]",
 		"cli --password <password> or cli --token [TOKEN]",
 		`exec "--password" "--verbose"`,
+		"WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+		"error: --token requires an argument; pass --token or set GH_TOKEN, the --api-key flag is deprecated",
 	})
 }

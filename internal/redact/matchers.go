@@ -779,7 +779,7 @@ func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 				ve++
 			}
 		}
-		work += ve - v + 1
+		work += 4*(ve-v) + 1 // the scan, and flagPlaceholder
 		off = ve
 		if ve <= vs || quoted && s[vs] == '-' || strings.EqualFold(name, "pwd") && (s[vs] == '/' || s[vs] == '~') || flagPlaceholder(s[vs:ve]) {
 			continue
@@ -796,10 +796,11 @@ func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 // value in a command's usage or help (which CI logs print when a command
 // fails): a type (pflag's "--password string", urfave/cli's "--token
 // value"), or a name in capitals that names a secret, in brackets or not
-// (argparse's "[--api-key API_KEY]", "--password [PASSWORD]"). It reads
-// at most v twice.
+// (argparse's "[--api-key API_KEY]", "--password [PASSWORD]"); or whether
+// it is the next word of a sentence that names the flag (see
+// flagPlaceholders). It reads v at most three times.
 func flagPlaceholder(v string) bool {
-	if isTypeWord(v) || slices.Contains(flagTypeWords, v) {
+	if isTypeWord(v) || slices.Contains(flagPlaceholders, v) {
 		return true
 	}
 	v = strings.TrimLeft(v, "[{")
@@ -812,9 +813,20 @@ func flagPlaceholder(v string) bool {
 	return v != "" && (kvSecretKeys.match(v) || kvTokenKeys.match(v))
 }
 
-// flagTypeWords are the types and words that usages print after a flag
-// in place of its value, beside typeWords.
-var flagTypeWords = []string{"value", "VALUE", "strings", "stringArray", "stringSlice", "text", "TEXT"}
+// flagPlaceholders are the types and words that usages print after a flag
+// in place of its value, beside typeWords; and the words that follow a
+// flag named in a sentence (Docker's "WARNING! Using --password via the
+// CLI is insecure", "--token requires an argument", "pass --token or set
+// GH_TOKEN", "the --api-key flag"): short words of English, in lowercase,
+// that no one takes for a password.
+var flagPlaceholders = []string{
+	"value", "VALUE", "strings", "stringArray", "stringSlice", "text", "TEXT",
+	"a", "an", "the", "and", "or", "nor", "to", "via", "with", "without", "for", "from", "in", "on", "of", "as", "by", "at",
+	"is", "are", "was", "were", "be", "has", "have", "had", "can", "cannot", "will", "may", "must", "should", "not",
+	"if", "when", "but", "only", "instead", "which", "that", "this", "it", "flag", "flags", "option", "options",
+	"argument", "arguments", "parameter", "requires", "required", "needs", "expects", "takes", "accepts", "given",
+	"set",
+}
 
 // flagSwitch reports whether the first word of a flag's name (up to a
 // separator or a camelCase boundary) is one of flagSwitchWords.
