@@ -333,6 +333,13 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 		"x://a:b/", "x://a:b/c@", "x://a:b c@h ", "x://a:b/@", "x://a:b/@/", "https://svc:a/@h/", "x://a:b'@", "@", "@h/",
 		"password_", "password.x_", "tokens_", "AppToken.", "password_policy_", "a.password.b=", "prompt_tokens_", "tokens_used.", "password x=",
 		`<apiKey value="x"/>`, `<apiKey value="`, `<property name="password">x</property`, `<a b="1" c='2' `, "<x:token\n>", `<add key="token" value="`,
+		"sid=", "sid: 1 ", "(sid=ORCL)", "sid=S-1-5-", "tokens=200 ", "tokens=", "has_password=true ", "hasPasswordIsIsIs=false ", "has_is_no_",
+		`os.environ["DB_PASSWORD"] = "`, `x["password"]=`, `["token"]=`, `["]=`, `[password]=`, `a[token]= `, `\"]=`, `x[\"token\"] = \"`, `]=`, `a[b]`,
+		"password:\n  ", "password:\n  x\n", "password:\n  x", "password: |\n  x\n", "password: |\n", "password: >-\n  x", "password: |\n\n", "token: |+2\n   a\n\n",
+		"password:\n  a: ", "  password:\n    ", "- password:\n  ", "  - token:\n", `"password:\n  `, `password: |\n  x"`, `password:\n  `, "password:\r\n  ", "password:\n",
+		"password: |\n  x: y\n  ", " - ", "-", "\n  ", " |\n  ", ":\n  ", "password:\n  -", "password:\n  #",
+		"--password ", "--password x ", "-token ", "--password-file ", `"--password", "`, `"--token","x",`, `"--token" "`, "--password \"", "--password '",
+		"--no-password ", "--password --", "- ", "--", "--password PASSWORD ", "--token [", `'--token' '`, "--token\t", "--pwd /", `"--password",,"`, "--api-key=x ",
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
@@ -563,4 +570,203 @@ func TestKeyNamesOfKeys(t *testing.T) {
 	for _, k := range []string{"signing_key_id", "key_count", "master", "encryption"} {
 		assert.False(t, r.SecretKey(k), k)
 	}
+}
+
+// Audit: "sid", the short name of a session id (Express's connect.sid, a
+// login line's sid=…), holds a credential in text as it does as an
+// attribute key; ZooKeeper's server ids, process session ids, Windows
+// security identifiers and Oracle SIDs, short names or numbers under the
+// same key, are not, nor are words that only end in the letters.
+func TestSessionIDInText(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(24)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("login line", "login ok sid=", " user=ann")
+	add("two words, colon", "session sid: ", "")
+	add("Express cookie name", "set connect.sid=", "; Path=/; HttpOnly")
+	add("camelCase", "userSid=", " ok")
+	add("capitals", "SID=", "&next=/home")
+	add("quoted", "sid='", "'")
+	add("spaced", "sid = ", "")
+	long := redacttest.Gen(redacttest.DigitChars, 20) // a numeric session id, too long for a process's
+	cases = append(cases, redaction{"long digits", "sid=" + long + " ok", long, kind})
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"INFO  [ProcessThread(sid:1 cport:-1)::PrepRequestProcessor@596] - Got user-level KeeperException",
+		"LOOKING (n.state), 3 (n.sid), 0x7 (n.peerEPoch)",
+		"setsid: pid=4242 sid=4242 pgid=4242",
+		"logon sid=S-1-5-21-3623811015-3361044348-30300820-1013 user=ann",
+		"(CONNECT_DATA=(SID=ORCL)(SERVER=DEDICATED))",
+		"ssid=HomeNetwork5G bssid: 5c:50:15:aa:bb:cc SSID=OfficeNetwork",
+		"ACTIVITY check resid: com.example.android.notepad",
+		"inside=true consider: later residue=12345678abc",
+		"sids=3 sid_count=12 sidebar: collapsed",
+	})
+}
+
+// Audit: a plural secret key before a number is a count ("tokens=200", a
+// language model's usage line), and a key that asks a question of the
+// secret before true or false is a flag ("has_password=true"); a secret
+// key's own value stays secret whatever it holds ("password=123456" is a
+// password), and so does anything else after those keys.
+func TestCountsAndFlagsUnderSecretKeys(t *testing.T) {
+	const kind = "secret-assignment"
+	n := func(k int) string { return redacttest.Gen("123456789", 1) + redacttest.Gen(redacttest.DigitChars, k-1) }
+	var cases []redaction
+	add := func(name, before, v, after string) {
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("digits under password", "password=", n(6), " ok")
+	add("digits under token", "token=", n(6), " ok")
+	add("digits under db_password", `{"db_password": "`, n(8), `"}`)
+	add("true under password", "password=", "tr"+"ue", " ok")
+	add("false under db_password", "db_password: ", "fal"+"se", "")
+	add("plural, not a number", "tokens=", pw(16), " used")
+	add("plural, a long number", "tokens=", n(12), " used")
+	add("plural, leading zero", "passwords=", "0"+n(5), "")
+	add("plural, number and more", "api_keys=", n(3)+"x", "")
+	add("predicate, not a flag", "has_password=", pw(12), "")
+	add("predicate, digits", "is_token=", n(6), "")
+	add("predicate, yes", "has_password=", "ye"+"s", "")
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"tokens=200 used",
+		"completion tokens=4096 of 8192",
+		`{"model":"m","tokens": 1048576}`,
+		"passwords: 3 rotated, secrets=0 left",
+		"api_keys=2 cookies=14 apiKeys=1",
+		"has_password=true hasPassword=false HAS_PASSWORD=TRUE",
+		"is_token_valid=false password_set=false",
+		"uses_api_key=True requires_password: false user.has_secret=false",
+		"has_tokens=true needs_token=false can_use_password=true",
+		"max_tokens=4096 token_count=12",
+	})
+}
+
+// Audit: code that stores a secret in an environment or a map indexed by
+// its name: the index is the key ("os.environ[\"DB_PASSWORD\"] = …",
+// Ruby's ENV[…], PHP's $_ENV[…], a shell's associative array), as a
+// member's name already is ("process.env.API_TOKEN = …").
+func TestIndexedAssignments(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("Python environ", `os.environ["DB_PASSWORD"] = "`, `"`)
+	add("Python environ, single quotes", `os.environ['API_TOKEN']='`, `'`)
+	add("Ruby ENV", `ENV["SECRET_KEY"] = "`, `"`)
+	add("Node process.env", `process.env.API_TOKEN = "`, `";`)
+	add("map", `config["password"] = "`, `"`)
+	add("PHP $_ENV", `$_ENV['DB_PASSWORD'] = '`, `';`)
+	add("shell associative array", "secrets[db_password]=", " ok")
+	add("unquoted value", `settings["api_key"] = `, "\n")
+	add("in a JSON string", `{"code":"os.environ[\"DB_PASSWORD\"] = \"`, `\""}`)
+	add("Go map", `m["token"] = "`, `"`)
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		`os.environ["PATH"] = "/usr/bin"`,
+		`os.environ["DB_PASSWORD_FILE"] = "/run/secrets/db"`,
+		`config["password_policy"] = "strict"`,
+		`if os.environ["DB_PASSWORD"] == "x":`,
+		`counts["tokens"] = 5`,
+		`flags["has_password"] = true`,
+		`arr[0] = "x"; m[key] = "y"; x["a"]["b"] = "c"`,
+		`matrix[i][j] = 0.5 and [token] = x`,
+	})
+}
+
+// Audit: YAML gives a key its value on the next line, indented deeper than
+// the key: a plain or quoted scalar ("password:\n  …"), or a block scalar
+// after | or > ("password: |\n  …", whose text was left while the | was
+// redacted). Only under a key that starts its line (after blanks, or a
+// sequence's "- "): a message that ends with "password:" and the line after
+// it are not YAML.
+func TestYAMLValueOnNextLine(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("alone", "password:\n  ", "")
+	add("before another key", "password:\n  ", "\nuser: ann")
+	add("nested", "db:\n  password:\n    ", "\n  user: ann")
+	add("CRLF", "password:\r\n  ", "\r\nuser: ann")
+	add("quoted", "api_key:\n  \"", "\"\nuser: ann")
+	add("blanks after the colon", "token:   \n    ", "\n")
+	add("sequence item", "users:\n  - name: ann\n    password:\n      ", "\n")
+	add("in a JSON string", `{"config":"db:\n  password:\n    `, `\n  user: ann"}`)
+	add("block scalar", "password: |\n  ", "\nuser: ann")
+	add("folded block scalar", "secret: >-\n    ", "\n")
+	add("block scalar, escaped", `{"config":"password: |\n  `, `"}`)
+	v1, v2 := pw(16), pw(16)
+	block := v1 + "\n\n    " + v2
+	cases = append(cases, redaction{"block scalar, lines", "db:\n  private_key: |+\n    " + block + "\n  user: ann", block, kind})
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"Password:\nLogin incorrect",
+		"ERROR invalid password:\n  at com.example.Auth.check(Auth.java:12)",
+		"  password:\nuser: ann",
+		"password_policy:\n  strict",
+		"token:\n  type: bearer\n  ttl: 3600",
+		"passwords:\n  # none yet\n",
+		"password: |\nuser: ann",
+		"password:\n\nuser: ann",
+	})
+}
+
+// Audit: a command-line flag named as a secret takes its value as the next
+// argument ("--password …", Go's "-token …"), in a command line or in an
+// argument list printed as JSON or Python ("--token", "…"). Flags whose
+// name only starts with a secret word (--password-file, --password-stdin)
+// or that switch something on or off (--no-password, --ask-vault-pass,
+// --with-token) take no secret, nor does a flag followed by another.
+func TestFlagValueInNextArgument(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("docker login", "docker login --username ann --password ", " registry.example.com")
+	add("token", "cli --token ", "")
+	add("api-key", "run --api-key ", " --verbose")
+	add("Go flag, one dash", "./server -password ", " -port 8080")
+	add("qualified name", "deploy --db-password ", "\nnext line")
+	add("client secret", "az login --service-principal --client-secret ", " --tenant t")
+	add("tab", "cli --token\t", " x")
+	add("double quotes", `cli --password "`, `" --user ann`)
+	add("single quotes", "cli --password '", "' --user ann")
+	add("JSON argv", `{"args":["login","--password","`, `","--user","ann"]}`)
+	add("Python argv", `['cli', '--token', '`, `']`)
+	add("Go argv", "args=[cli --api-key ", " --debug]")
+	add("shell quoting", `exec "--password" "`, `" "--user" "ann"`)
+	v1 := pw(8) + " " + pw(8)
+	cases = append(cases, redaction{"quoted with a blank", `cli --password "` + v1 + `"`, v1, kind})
+	checkRedactions(t, cases)
+	checkUntouched(t, []string{
+		"docker login --password-stdin registry.example.com",
+		"postgres --password-file /run/secrets/db --user ann",
+		"cli --password --verbose",
+		"psql --no-password -h db mydb and psql --no-password mydb",
+		"ansible-playbook --ask-vault-pass site.yml --ask-become-pass",
+		"gh auth login --with-token < token.txt",
+		"cli --token-type bearer --max-tokens 4096 --tokens 200",
+		"cli --passwordless login --session 42",
+		"pre-password reset, non-token value, a - password reset",
+		"cli --pwd /home/ann --token",
+		`{"args":["--password-file","/run/secrets/db"]}`,
+		"cli --token | cat",
+		"Flags:\n  -p, --password string   Password for the registry\n      --token value    the token",
+		"usage: cli [-h] [--password PASSWORD] [--api-key API_KEY] [--client-secret SECRET]",
+		"cli --password <password> or cli --token [TOKEN]",
+		`exec "--password" "--verbose"`,
+		"WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+		"error: --token requires an argument; pass --token or set GH_TOKEN, the --api-key flag is deprecated",
+	})
 }

@@ -67,7 +67,7 @@ func linearTriggers(rules []Rule) []trigger {
 		add("sample cut and quoted of "+ru.Kind, `"`+sm.Text[:cut]+`",`)
 		add("sample cut and near miss of "+ru.Kind, sm.Text[:cut]+sm.NearMiss)
 	}
-	for _, k := range slices.Concat(kvSecretStems, kvTokenStems, DefaultKeys()) {
+	for _, k := range slices.Concat(kvSecretStems, kvTokenStems, kvSessionIDStems, DefaultKeys()) {
 		for _, key := range []string{k, k[:len(k)-1], k + "s"} {
 			add("key", key+"=")
 			add("key", key+":")

@@ -94,6 +94,41 @@ var kvTokenKeys = newKeySet(kvTokenStems)
 
 var kvTokenStems = []string{"token", "accesskeyid", "sessionid", "sessid", "sessiontoken", "sessionkey"}
 
+// kvSessionIDKeys are the keys named "sid", the short name of a session id
+// (Express's connect.sid, a login line's "sid=…", userSid), as a whole
+// segment: not "ssid" (a Wi-Fi network), "resid", "inside". The same name
+// holds short numbers and names that are no credential (ZooKeeper's "sid:1",
+// a process's session id, Oracle's "(SID=ORCL)", a Windows security
+// identifier), so that its value must look like a session id too (see
+// sessionIDValue).
+var kvSessionIDKeys = newKeySet(kvSessionIDStems)
+
+var kvSessionIDStems = []string{"sid"}
+
+// minSessionID is the fewest bytes of a value under "sid" that is redacted:
+// a session id worth the name holds at least 64 bits (OWASP), 11 base64
+// characters, and the short names and numbers of kvSessionIDKeys are fewer
+// than 8.
+const minSessionID = 8
+
+// sessionIDValue reports whether v, the value of a "sid" key, may be a
+// session id: at least minSessionID bytes before any closing bracket (in an
+// Oracle connect descriptor, "(SID=ORCL)(SERVER=DEDICATED)", the value runs
+// on: see valueEnds), not a number of 10 digits or fewer (a process's or a
+// server's id), and not a Windows security identifier (S-1-5-21-…). It
+// reads at most the value's first 11 bytes: the value of a key repeated
+// may run to the end of the text.
+func sessionIDValue(v string) bool {
+	head := v[:min(len(v), 11)]
+	if i := strings.IndexAny(head, ")]}"); i >= 0 {
+		head, v = head[:i], head[:i]
+	}
+	if len(v) < minSessionID || (v[0] == 'S' || v[0] == 's') && v[1] == '-' && isDigit(v[2]) {
+		return false
+	}
+	return len(v) > 10 || strings.Trim(head, digits) != ""
+}
+
 func isKeyByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 }
@@ -194,8 +229,13 @@ func isHandle(v string) (bool, int) {
 // with a key string and a value string (System.setProperty("API_TOKEN",
 // "…"), os.Setenv("DB_PASSWORD", "…")); XML elements and attributes (see
 // xmlTag; an attribute password="…" is key="value"); and, under a quoted key, a JSON object or
-// array, whose strings and scalars are redacted one by one (see walkJSON).
-// Which keys and which values: kvSecretKeys and kvTokenKeys.
+// array, whose strings and scalars are redacted one by one (see walkJSON);
+// an index that names a secret (os.environ["DB_PASSWORD"] = …, see
+// indexKey); a YAML value on the line after its key, or a block scalar's
+// text (see keyColumn, nextLine, yamlBlock). Which keys and which values:
+// kvSecretKeys and kvTokenKeys, and kvSessionIDKeys ("sid") with
+// sessionIDValue; not a count after a plural key nor true or false after a
+// question (countOrFlag).
 //
 // Near misses it leaves: the shell's PWD (see keySet) and "pwd" followed by
 // a path (a directory), go test's and automake's "--- PASS: TestName" (the
@@ -233,6 +273,9 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 				}
 			}
 			k, end, quotedKey = readKey(s, k, &work)
+			if k == end && k > 0 && s[k-1] == ']' { // os.environ["DB_PASSWORD"] = …
+				k, end = indexKey(s, k, &work)
+			}
 			if k < end && isTypeWord(s[k:end]) { // var apiToken string = …
 				t := k
 				if t >= 2 && s[t-2:t] == "[]" {
@@ -301,9 +344,11 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			continue
 		}
 		key := s[k:end]
-		work += 2 * len(key) // the key sets read at most the key
+		work += 3 * len(key) // the key sets read at most the key
 		strong := kvSecretKeys.match(key)
-		if !strong && !kvTokenKeys.match(key) {
+		token := strong || kvTokenKeys.match(key)
+		sid := !token && kvSessionIDKeys.match(key)
+		if !token && !sid {
 			// Two words: "api key: …", "Client Secret = …".
 			if k < 2 || s[k-1] != ' ' || !isKeyByte(s[k-2]) {
 				continue
@@ -313,7 +358,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 				k2--
 			}
 			work += 3 * (k - k2)
-			key = s[k2:end]
+			k, key = k2, s[k2:end]
 			strong = kvSecretKeys.matchFinal(key)
 			if !strong && !kvTokenKeys.matchFinal(key) {
 				continue
@@ -338,6 +383,26 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		work += v - b
 		if v >= len(s) {
 			continue
+		}
+		yaml := false // the value is on the next line, as YAML has it
+		if c == ':' && quotedKey == 0 && (s[v] == '|' || s[v] == '>' || lineBreak(s, v) > 0) {
+			if col, ok := keyColumn(s, k, &work); ok {
+				if s[v] == '|' || s[v] == '>' {
+					vs, ve, isBlock := yamlBlock(s, v, col, &work)
+					if ve > vs {
+						out = append(out, [2]int{vs, ve})
+						i = ve - 1
+						continue
+					}
+					if isBlock { // an empty block: nothing to redact
+						continue
+					}
+				} else if v, ok = nextLine(s, v, col, &work); !ok {
+					continue
+				} else {
+					yaml = true
+				}
+			}
 		}
 		if c == ':' { // val apiToken: String = …
 			t := v
@@ -401,7 +466,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		default:
 			vs, ve = v, stop.next(s, v, &work)
 		}
-		if ve <= vs {
+		if ve <= vs || yaml && s[ve-1] == ':' { // a mapping under the key ("token:\n  type: bearer")
 			continue
 		}
 		if strings.EqualFold(key, "pwd") && (s[vs] == '/' || s[vs] == '~') { // a working directory
@@ -410,11 +475,367 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 		if !strong && handleAt(s, vs, ve, &work) {
 			continue
 		}
+		if sid {
+			work += min(ve-vs, 11)
+			if !sessionIDValue(s[vs:ve]) {
+				continue
+			}
+		}
+		if ve-vs <= maxCount {
+			work += 3 * len(key)
+			if countOrFlag(key, s[vs:ve]) {
+				continue
+			}
+		}
 		// Markers already in the value are taken out by subtractMarkers.
 		out = append(out, [2]int{vs, ve})
 		i = ve - 1
 	}
 	return out, work
+}
+
+// maxCount is the most digits of a count after a plural key (countOrFlag):
+// a language model's usage, a million tokens, has 7.
+const maxCount = 9
+
+// countOrFlag reports whether v, the value of key, is a count or a flag
+// rather than a secret: a number (1 to maxCount digits, no leading zero but
+// 0 itself) after the plural of a secret key ("tokens=200", "api_keys=2":
+// a list of secrets is no number), or true or false after a key that asks
+// a question of the secret ("has_password=true", "requiresToken: false";
+// see predicateWords). After the secret key itself the value stays
+// secret, whatever it holds: "password=123456" and "token=true" are.
+// It reads the key at most three times and v once.
+func countOrFlag(key, v string) bool {
+	switch {
+	case strings.EqualFold(v, "true") || strings.EqualFold(v, "false"):
+		return predicateKey(key)
+	case len(v) <= maxCount && strings.Trim(v, digits) == "" && (v[0] != '0' || v == "0"):
+		return pluralKey(key)
+	}
+	return false
+}
+
+// pluralKey reports whether key ends with the plural of a key of text
+// ("tokens", "user_passwords", "apiKeys") and not with a key itself
+// ("credentials" is one).
+func pluralKey(key string) bool {
+	n := len(key)
+	if n < 2 || key[n-1] != 's' && key[n-1] != 'S' {
+		return false
+	}
+	if kvSecretKeys.matchFinal(key) || kvTokenKeys.matchFinal(key) {
+		return false
+	}
+	return kvSecretKeys.matchFinal(key[:n-1]) || kvTokenKeys.matchFinal(key[:n-1])
+}
+
+// predicateWords, as a segment of a key, make it a question about the
+// secret, whose answer is true or false: whether there is one, whether it
+// is needed, used, shown, kept ("has_password", "isTokenSet",
+// "requires_api_key", "save_password", "no_password").
+var predicateWords = []string{
+	"has", "have", "had", "is", "are", "was", "were", "use", "uses", "using", "need", "needs", "require", "requires",
+	"with", "without", "no", "can", "should", "must", "allow", "allows", "enable", "disable", "show", "hide", "ask",
+	"prompt", "skip", "include", "includes", "contains", "support", "supports", "save", "store", "remember", "do", "does",
+}
+
+// predicateKey reports whether a segment of key (split as lastDescriptor
+// splits) is one of predicateWords.
+func predicateKey(key string) bool {
+	for i := 0; i < len(key); {
+		if !isLetterByte(key[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(key) && isLetterByte(key[j]) && !(key[j] >= 'A' && key[j] <= 'Z' && key[j-1] >= 'a' && key[j-1] <= 'z') {
+			j++
+		}
+		if j-i <= 8 && containsFold(predicateWords, key[i:j]) {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// lineBreak returns the length of the line break at s[i]: \n, \r\n or \r,
+// or one of them written out (\\n, \\r\\n, \\r: YAML inside a JSON
+// string); 0 if none starts there.
+func lineBreak(s string, i int) int {
+	switch {
+	case i >= len(s):
+		return 0
+	case s[i] == '\n':
+		return 1
+	case s[i] == '\r':
+		if i+1 < len(s) && s[i+1] == '\n' {
+			return 2
+		}
+		return 1
+	case s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == 'r'):
+		if s[i+1] == 'r' && i+3 < len(s) && s[i+2] == '\\' && s[i+3] == 'n' {
+			return 4
+		}
+		return 2
+	}
+	return 0
+}
+
+// keyColumn reports whether the key that starts at s[k] starts its line,
+// after blanks and at most one "- " (an item of a YAML sequence), and
+// returns its column: the bytes from the line's start. A line starts at the
+// start of s, after a line break (also written out, \n), or after a quote
+// (a JSON string that holds YAML). It reads back over those blanks only,
+// which the key that precedes it on its line (or the trigger byte after
+// that key) bounds.
+func keyColumn(s string, k int, work *int) (int, bool) {
+	j := k
+	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	if j < k && j > 0 && s[j-1] == '-' {
+		j--
+		for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+			j--
+		}
+	}
+	*work += k - j + 2
+	start := j == 0 || s[j-1] == '\n' || s[j-1] == '\r' || s[j-1] == '"' ||
+		j >= 2 && s[j-2] == '\\' && (s[j-1] == 'n' || s[j-1] == 'r')
+	return k - j, start
+}
+
+// nextLine returns where the value starts that a YAML key at column col
+// gives on the next line, after the line break at s[v]: the first byte of
+// that line past its indentation, which must be deeper than col. Not a
+// value: a line no deeper (the key's value is empty, or the text is not
+// YAML), an empty line, a comment, an item of a sequence ("- …").
+func nextLine(s string, v, col int, work *int) (int, bool) {
+	i := v + lineBreak(s, v)
+	ls := i
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	*work += i - v + 1
+	if i == len(s) || i-ls <= col || lineBreak(s, i) > 0 || s[i] == '#' || s[i] == '-' && (i+1 == len(s) || s[i+1] == ' ' || lineBreak(s, i+1) > 0) {
+		return 0, false
+	}
+	return i, true
+}
+
+// yamlBlock finds the text of a YAML block scalar whose indicator (| or >,
+// then at most two bytes of chomping and indentation indicators: |-, >+,
+// |2-) starts at s[v], after a key at column col: the lines after it that
+// are indented deeper than col, and the blank lines among them, from the
+// first byte of text to the last. It reports whether s[v] starts such an
+// indicator (followed by blanks and a line break); the text is empty (vs
+// == ve) when no line is deep enough. In a JSON string (the breaks written
+// out, \n) a line ends at a quote too: the string's end.
+func yamlBlock(s string, v, col int, work *int) (vs, ve int, ok bool) {
+	i := v + 1
+	defer func() { *work += i - v + 1 }()
+	for i < len(s) && i-v <= 2 && (s[i] == '+' || s[i] == '-' || isDigit(s[i])) {
+		i++
+	}
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	n := lineBreak(s, i)
+	if n == 0 {
+		return 0, 0, false
+	}
+	escaped := s[i] == '\\'
+	i += n
+	vs, ve = i, i
+	for i < len(s) {
+		ls := i
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		if n := lineBreak(s, i); n > 0 { // a blank line: the block may go on
+			i += n
+			continue
+		}
+		if i == len(s) || i-ls <= col || escaped && s[i] == '"' {
+			break
+		}
+		if ve == vs {
+			vs = i
+		}
+		for i < len(s) && lineBreak(s, i) == 0 && !(escaped && s[i] == '"') {
+			i++
+		}
+		ve = i
+		for ve > vs && (s[ve-1] == ' ' || s[ve-1] == '\t') {
+			ve--
+		}
+		if i < len(s) && s[i] == '"' {
+			break
+		}
+	}
+	return vs, ve, true
+}
+
+// findSecretValues is the matcher of the "secret-assignment" rule: the
+// values of secret keys in text (findAssignments) and of secret flags on
+// command lines (findFlagValues), merged in order.
+func findSecretValues(s string, out [][2]int) ([][2]int, int) {
+	n := len(out)
+	out, w1 := findAssignments(s, out)
+	flags, w2 := findFlagValues(s, nil) // allocates only when it finds one
+	if len(flags) == 0 {
+		return out, w1 + w2
+	}
+	return mergeSpans(out, n, flags), w1 + w2 + len(out) + len(flags)
+}
+
+// flagStart: the bytes after which a flag's dash may start one: blanks, the
+// quotes and brackets of a printed argument list.
+var flagStart = setOf(" \t\r\n\"'[(,=")
+
+// flagSwitchWords, as the first word of a flag's name, make it a switch
+// that takes no value: "--no-password", Ansible's "--ask-vault-pass",
+// gh's "--with-token" (which reads the token from stdin).
+var flagSwitchWords = []string{
+	"no", "ask", "with", "without", "prompt", "skip", "show", "hide", "print", "require", "disable", "enable",
+	"allow", "use", "is", "has", "read", "from",
+}
+
+// findFlagValues finds the values of command-line flags named as secrets
+// (kvSecretKeys, kvTokenKeys: the whole name must end with a stem, so that
+// "--password-file" and "--password-stdin" are no secret's) in the next
+// argument: "--password …" and "-token …" (Go's flag package) after blanks,
+// quoted or not; and "--token", "…" in an argument list printed as JSON or
+// Python. "--password=…" is key=value text (findAssignments). Not a value:
+// another flag ("--password --verbose"), a pipe or redirection, a path
+// after --pwd, an object handle after a token flag (isHandle). Not a
+// secret flag: one whose first word makes it a switch (flagSwitchWords).
+//
+// It goes from dash to dash, and resumes after each flag's name, or after
+// the value it found: each byte is read once, and a value's closing quote is
+// looked for no further than the line's end.
+func findFlagValues(s string, out [][2]int) ([][2]int, int) {
+	work := 0
+	for off := 0; off < len(s); {
+		d := strings.IndexByte(s[off:], '-')
+		if d < 0 {
+			work += len(s) - off
+			break
+		}
+		p := off + d // the flag's first dash
+		work += d + 1
+		off = p + 1
+		if p > 0 && !flagStart[s[p-1]] {
+			continue
+		}
+		n := p + 1
+		if n < len(s) && s[n] == '-' {
+			n++
+		}
+		e := n
+		for e < len(s) && isKeyByte(s[e]) {
+			e++
+		}
+		work += 3 * (e - p) // the name, and the key sets that read it
+		off = max(off, e)
+		if e == n || !isLetterByte(s[n]) {
+			continue
+		}
+		name := s[n:e]
+		strong := kvSecretKeys.matchFinal(name)
+		if !strong && !kvTokenKeys.matchFinal(name) || flagSwitch(name) {
+			continue
+		}
+		// The next argument: after blanks; or, when a quote closed the
+		// flag, after that quote, blanks or a comma, and the same quote.
+		v := e
+		quoted := p > 0 && (s[p-1] == '"' || s[p-1] == '\'') && e < len(s) && s[e] == s[p-1]
+		if quoted {
+			v++
+		}
+		b := v
+		for v < len(s) && (s[v] == ' ' || s[v] == '\t' || quoted && s[v] == ',') {
+			v++
+		}
+		work += v - e
+		if v == b || quoted && (v >= len(s) || s[v] != s[p-1] || strings.Count(s[b:v], ",") > 1) {
+			continue
+		}
+		off = v
+		if v >= len(s) || s[v] == '-' || s[v] == '|' || valueStop[s[v]] && s[v] != '"' && s[v] != '\'' {
+			continue
+		}
+		vs, ve := v, v
+		if q := s[v]; q == '"' || q == '\'' {
+			vs = v + 1
+			ve = vs
+			for ve < len(s) && s[ve] != q && s[ve] != '\n' && s[ve] != '\r' {
+				ve++
+			}
+		} else {
+			for ve < len(s) && !valueEnds(s, ve) {
+				ve++
+			}
+		}
+		work += 4*(ve-v) + 1 // the scan, and flagPlaceholder
+		off = ve
+		if ve <= vs || quoted && s[vs] == '-' || strings.EqualFold(name, "pwd") && (s[vs] == '/' || s[vs] == '~') || flagPlaceholder(s[vs:ve]) {
+			continue
+		}
+		if !strong && handleAt(s, vs, ve, &work) {
+			continue
+		}
+		out = append(out, [2]int{vs, ve})
+	}
+	return out, work
+}
+
+// flagPlaceholder reports whether v, after a secret flag, stands for its
+// value in a command's usage or help (which CI logs print when a command
+// fails): a type (pflag's "--password string", urfave/cli's "--token
+// value"), or a name in capitals that names a secret, in brackets or not
+// (argparse's "[--api-key API_KEY]", "--password [PASSWORD]"); or whether
+// it is the next word of a sentence that names the flag (see
+// flagPlaceholders). It reads v at most three times.
+func flagPlaceholder(v string) bool {
+	if isTypeWord(v) || slices.Contains(flagPlaceholders, v) {
+		return true
+	}
+	v = strings.TrimLeft(v, "[{")
+	v = strings.TrimRight(v, "]}")
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return v != "" && (kvSecretKeys.match(v) || kvTokenKeys.match(v))
+}
+
+// flagPlaceholders are the types and words that usages print after a flag
+// in place of its value, beside typeWords; and the words that follow a
+// flag named in a sentence (Docker's "WARNING! Using --password via the
+// CLI is insecure", "--token requires an argument", "pass --token or set
+// GH_TOKEN", "the --api-key flag"): short words of English, in lowercase,
+// that no one takes for a password.
+var flagPlaceholders = []string{
+	"value", "VALUE", "strings", "stringArray", "stringSlice", "text", "TEXT",
+	"a", "an", "the", "and", "or", "nor", "to", "via", "with", "without", "for", "from", "in", "on", "of", "as", "by", "at",
+	"is", "are", "was", "were", "be", "has", "have", "had", "can", "cannot", "will", "may", "must", "should", "not",
+	"if", "when", "but", "only", "instead", "which", "that", "this", "it", "flag", "flags", "option", "options",
+	"argument", "arguments", "parameter", "requires", "required", "needs", "expects", "takes", "accepts", "given",
+	"set",
+}
+
+// flagSwitch reports whether the first word of a flag's name (up to a
+// separator or a camelCase boundary) is one of flagSwitchWords.
+func flagSwitch(name string) bool {
+	j := 1
+	for j < len(name) && isLetterByte(name[j]) && !(name[j] >= 'A' && name[j] <= 'Z' && name[j-1] >= 'a' && name[j-1] <= 'z') {
+		j++
+	}
+	return j < len(name) && j <= 8 && containsFold(flagSwitchWords, name[:j])
 }
 
 // handleAt is isHandle on s[vs:ve], counting what it reads; a value that
@@ -573,6 +994,39 @@ func readKey(s string, i int, work *int) (k, end int, quote byte) {
 		k++
 	}
 	return k, end, quote
+}
+
+// indexKey reads the index that ends before s[j] (a ']'), backwards: a
+// quote (also an escaped one, \"), key bytes, the same quote, and a '['
+// after a name, or key bytes alone between the brackets: an environment or
+// a map indexed by the secret's name (Python's os.environ["DB_PASSWORD"],
+// Ruby's ENV['API_TOKEN'], PHP's $_ENV[…], a shell's secrets[db_password]).
+// It returns the index, s[k:end], or an empty one. It reads no further back
+// than the '[' and the byte before it, which no trigger byte of
+// findAssignments is.
+func indexKey(s string, j int, work *int) (k, end int) {
+	p := j - 1 // the ']'
+	q := ""
+	if p > 0 && (s[p-1] == '"' || s[p-1] == '\'') {
+		q = s[p-1 : p]
+		if p > 1 && s[p-2] == '\\' {
+			q = s[p-2 : p]
+		}
+	}
+	end = p - len(q)
+	k = end
+	for k > 0 && isKeyByte(s[k-1]) {
+		k--
+	}
+	*work += j - k + len(q) + 2
+	b := k - len(q) - 1 // the '['
+	if k == end || b < 1 || s[k-len(q):k] != q || s[b] != '[' {
+		return 0, 0
+	}
+	if c := s[b-1]; !isKeyByte(c) && c != ']' && c != ')' && c != '$' {
+		return 0, 0
+	}
+	return k, end
 }
 
 // walkJSON redacts a JSON (or JSON-like: single quotes, =>) object or array

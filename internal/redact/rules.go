@@ -197,13 +197,15 @@ var genericRules = []Rule{
 	// the same quote and bracket rules as Authorization (findHeaderValues).
 	rule("cookie", `(?i)\bcookie["']?[ \t]*[:=][ \t]*["'\[]?([^"'\]\r\n]+)`, "cookie").matcher(findHeaderValues("cookie", true)),
 	// key=value, key: value, "key": "value", query parameters, := ?= .= =>,
-	// typed declarations, setter calls, XML elements and JSON objects under
-	// a secret-sounding key (findAssignments; the regexp documents the
-	// common forms: keys as keySet matches them, values to a delimiter).
+	// typed declarations, setter calls, indexes, XML elements, YAML values
+	// on the next line and JSON objects under a secret-sounding key
+	// (findAssignments), and the argument after a secret flag, --password …
+	// (findFlagValues); the regexp documents the common forms: keys as
+	// keySet matches them, values to a delimiter.
 	rule("secret-assignment", `(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_. -])*`+kvKeys+`(?:[_.-]?(?i:confirmation|confirm|hint|hash|digest))?\d*["']?[ \t]*(?:=>|::=|:=|\?=|\.=|\+=|=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<>]+)`,
 		"pass", "pwd", "secret", "token", "api_key", "api-key", "api.key", "api key", "apikey", "access_key", "access-key", "access.key", "access key", "accesskey",
-		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "signature",
-		"passcode", "signing_key", "signingkey", "encryption_key", "encryptionkey", "master_key", "masterkey", "hmac_key", "hmackey").matcher(findAssignments),
+		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "sid=", "sid:", "sid ", "signature",
+		"passcode", "signing_key", "signingkey", "encryption_key", "encryptionkey", "master_key", "masterkey", "hmac_key", "hmackey").matcher(findSecretValues),
 	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
 	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
 	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true, minRun: 13, find: findCards},
