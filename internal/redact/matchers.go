@@ -543,19 +543,10 @@ var predicateWords = []string{
 // predicateKey reports whether a segment of key (split as lastDescriptor
 // splits) is one of predicateWords.
 func predicateKey(key string) bool {
-	for i := 0; i < len(key); {
-		if !isLetterByte(key[i]) {
-			i++
-			continue
-		}
-		j := i + 1
-		for j < len(key) && isLetterByte(key[j]) && !(key[j] >= 'A' && key[j] <= 'Z' && key[j-1] >= 'a' && key[j-1] <= 'z') {
-			j++
-		}
+	for i, j := nextSegment(key, 0); i < len(key); i, j = nextSegment(key, j) {
 		if j-i <= 8 && containsFold(predicateWords, key[i:j]) {
 			return true
 		}
-		i = j
 	}
 	return false
 }

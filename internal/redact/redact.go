@@ -317,21 +317,30 @@ var countWords = []string{
 // separators, other bytes that are not letters, and camelCase boundaries.
 func lastDescriptor(key string) int {
 	last := -1
-	for i := 0; i < len(key); {
-		if !isLetterByte(key[i]) {
-			i++
-			continue
-		}
-		j := i + 1
-		for j < len(key) && isLetterByte(key[j]) && !(key[j] >= 'A' && key[j] <= 'Z' && key[j-1] >= 'a' && key[j-1] <= 'z') {
-			j++
-		}
+	for i, j := nextSegment(key, 0); i < len(key); i, j = nextSegment(key, j) {
 		if j-i <= 12 && containsFold(descriptorWords, key[i:j]) {
 			last = i
 		}
-		i = j
 	}
 	return last
+}
+
+// nextSegment returns the bounds of the first segment of key at or after
+// from: a run of letters, ended by any other byte or by a camelCase
+// boundary; (len(key), len(key)) when there is none.
+func nextSegment(key string, from int) (i, j int) {
+	i = from
+	for i < len(key) && !isLetterByte(key[i]) {
+		i++
+	}
+	if i == len(key) {
+		return i, i
+	}
+	j = i + 1
+	for j < len(key) && isLetterByte(key[j]) && !(key[j] >= 'A' && key[j] <= 'Z' && key[j-1] >= 'a' && key[j-1] <= 'z') {
+		j++
+	}
+	return i, j
 }
 
 // countBefore reports whether before (what precedes a plural stem in a
