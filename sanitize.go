@@ -47,21 +47,27 @@ var asciiUnsafe = func() (t [256]bool) {
 // byte loops that follow it run only near bytes that need a look.
 func plainRun(s string, i int) int {
 	for ; i+8 <= len(s); i += 8 {
-		if !plain8(s[i : i+8]) {
+		if !plainWord(word8(s[i : i+8])) {
 			return i
 		}
 	}
-	if i < len(s) && len(s) >= 8 && plain8(s[len(s)-8:]) {
+	if i < len(s) && len(s) >= 8 && plainWord(word8(s[len(s)-8:])) {
 		return len(s)
 	}
 	return i
 }
 
-// plain8 reports whether the eight bytes of w are all plain.
-func plain8(w string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+// word8 is the first eight bytes of w as one little-endian word (one load
+// where the processor allows it).
+func word8(w string) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// plainWord reports whether the eight bytes of x are all plain.
+func plainWord(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	// A high bit in t marks (at least) one byte that is below 0x20, '"',
 	// '\\', DEL or not ASCII: x itself, x-0x20 (a borrow), and Mycroft's
 	// zero-byte test on x^c for each of the three bytes.

@@ -408,7 +408,7 @@ func TestPlainRunAgreesWithBytes(t *testing.T) {
 			for _, fill := range []byte{' ', 'a', '~', '!', '#', '[', ']'} {
 				b := []byte(strings.Repeat(string(fill), 8))
 				b[pos] = byte(c)
-				require.Equal(t, plain(byte(c)), plain8(string(b)), "byte %#x at %d among %q", c, pos, fill)
+				require.Equal(t, plain(byte(c)), plainWord(word8(string(b))), "byte %#x at %d among %q", c, pos, fill)
 			}
 		}
 	}
@@ -426,7 +426,7 @@ func TestPlainRunAgreesWithBytes(t *testing.T) {
 					require.True(t, plain(s[k]), "%q: plainRun=%d skips byte %d", s, j, k)
 				}
 				if j < len(s) {
-					require.True(t, len(s)-j < 8 || !plain8(s[j:j+8]), "%q: stopped at %d before a plain block", s, j)
+					require.True(t, len(s)-j < 8 || !plainWord(word8(s[j:j+8])), "%q: stopped at %d before a plain block", s, j)
 				}
 			}
 		}
