@@ -322,6 +322,11 @@ type walkArena struct {
 	vals  []slog.Value
 	texts []byte        // the text of times (jsonform.go)
 	hdrs  []sliceHeader // the headers of the slices jsonform.go hands on
+	// The form passValue made of the value formOf, for jsonForm to hand
+	// on (jsonform.go): set only while formed.
+	formOf reflect.Value
+	form   slog.Value
+	formed bool
 }
 
 // sliceHeader is laid out as every slice is: newSlice hands out a
