@@ -93,9 +93,11 @@ func (w *walker) passGroup(rv reflect.Value, p *typePlan, depth int) (bool, slog
 	}
 	attrs := w.arena.attrSlice(len(p.fields))
 	formed := true
+	known, gen := w.namesKnown(p)
+	spent := 0
 	for i := range p.fields {
 		f := &p.fields[i]
-		if !w.fieldPasses(f) {
+		if !known && !w.fieldPassesSpent(f, &spent) {
 			return false, slog.Value{}, false
 		}
 		group := w.group
@@ -114,6 +116,7 @@ func (w *walker) passGroup(rv reflect.Value, p *typePlan, depth int) (bool, slog
 			return false, slog.Value{}, false
 		}
 	}
+	w.namesPassed(p, known, gen, spent)
 	if !formed {
 		return true, slog.Value{}, false
 	}
@@ -324,9 +327,11 @@ func (w *walker) passCopy(dst, src reflect.Value, p *typePlan, depth int) (pass,
 			return false, false
 		}
 		copied = true
+		known, gen := w.namesKnown(p)
+		spent := 0
 		for i := range p.fields {
 			f := &p.fields[i]
-			if !w.fieldPasses(f) {
+			if !known && !w.fieldPassesSpent(f, &spent) {
 				return false, false
 			}
 			group := w.group
@@ -343,6 +348,7 @@ func (w *walker) passCopy(dst, src reflect.Value, p *typePlan, depth int) (pass,
 				return false, false
 			}
 		}
+		w.namesPassed(p, known, gen, spent)
 		return true, copied
 	case kindList:
 		if src.Kind() == reflect.Slice {

@@ -327,6 +327,11 @@ type walkArena struct {
 	formOf reflect.Value
 	form   slog.Value
 	formed bool
+	// names: the struct plan whose field names passed (passthrough.go)
+	// under group namesIn, at the key cache's generation namesGen.
+	names    *typePlan
+	namesIn  string
+	namesGen uint64
 }
 
 // sliceHeader is laid out as every slice is: newSlice hands out a
