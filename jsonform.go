@@ -384,13 +384,31 @@ func hasNil(rv reflect.Value) bool {
 }
 
 // timeText is t's text as MarshalJSON writes it (without the quotes), in
-// the walk's block of text; false when MarshalJSON would refuse t.
+// the walk's block of text; false when MarshalJSON would refuse t. The
+// text is checked as MarshalJSON checks it (strictText), which costs less
+// than working out t's year and zone before (strictTime).
 func (w *walker) timeText(t time.Time) (string, bool) {
-	if !strictTime(t) {
+	b := w.arena.text(t)
+	if !strictText(b) {
 		return "", false
 	}
-	b := w.arena.text(t)
 	return unsafe.String(unsafe.SliceData(b), len(b)), true
+}
+
+// strictText reports whether b, a time's RFC 3339 text with nanoseconds,
+// is one time.Time.MarshalJSON writes rather than refuses: a year of four
+// digits, and a zone offset under 24 hours (the checks of its
+// appendStrictRFC3339, on the same text; strictTime on the time).
+func strictText(b []byte) bool {
+	if len(b) < len("2006-01-02T15:04:05Z") || b[4] != '-' {
+		return false // a year outside 0–9999: not four digits
+	}
+	if b[len(b)-1] == 'Z' {
+		return true
+	}
+	h := b[len(b)-len("07:00"):]
+	c := b[len(b)-len("Z07:00")]
+	return (c == '+' || c == '-') && 10*(h[0]-'0')+(h[1]-'0') < 24
 }
 
 // strictTime reports whether time.Time.MarshalJSON writes t rather than

@@ -3,6 +3,8 @@ package logging
 import (
 	"log/slog"
 	"reflect"
+	"time"
+	"unsafe"
 )
 
 // The pass-through's decision (passes) and the form (jsonForm and its
@@ -224,7 +226,7 @@ func (w *walker) refShadowCopy(dst, src reflect.Value, p *typePlan) bool {
 		return true
 	}
 	if p.special == specialTime {
-		s, ok := w.timeText(timeOf(src))
+		s, ok := w.refTimeText(timeOf(src))
 		dst.SetString(s)
 		return ok
 	}
@@ -313,4 +315,12 @@ func (w *walker) refShadowElems(dst, src reflect.Value, p *typePlan, sp *shadowP
 		dst.Index(i).Set(t.Addr())
 	}
 	return true
+}
+
+func (w *walker) refTimeText(t time.Time) (string, bool) {
+	if !strictTime(t) {
+		return "", false
+	}
+	b := w.arena.text(t)
+	return unsafe.String(unsafe.SliceData(b), len(b)), true
 }

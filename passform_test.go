@@ -383,3 +383,32 @@ type ptKeyed struct {
 	Key string    `json:"key"`
 	At  time.Time `json:"at"`
 }
+
+// strictText, on a time's text, says what strictTime says of the time,
+// and what MarshalJSON does: it writes the time or refuses it.
+func TestStrictTextIsStrictTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(22, 3))
+	years := []int{-10000, -1, 0, 1, 1970, 9999, 10000, 123456}
+	offsets := []int{0, 1, -1, 59, 3600, -3600, 23*3600 + 3599, -(23*3600 + 3599), 24 * 3600, -24 * 3600, 99 * 3600, 100 * 3600, -100 * 3600}
+	var w walker
+	for i := range 20000 {
+		year := years[i%len(years)]
+		if rng.IntN(2) == 0 {
+			year = rng.IntN(20000) - 5000
+		}
+		off := offsets[rng.IntN(len(offsets))]
+		if rng.IntN(2) == 0 {
+			off = rng.IntN(2*200*3600) - 200*3600
+		}
+		tm := time.Date(year, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(1e9), time.FixedZone("", off))
+		_, err := tm.MarshalJSON()
+		text := w.arena.text(tm)
+		require.Equal(t, strictTime(tm), strictText(text), "%s", text)
+		require.Equal(t, err == nil, strictText(text), "%s", text)
+		s, ok := w.timeText(tm)
+		require.Equal(t, err == nil, ok)
+		if ok {
+			assert.Equal(t, string(text), s)
+		}
+	}
+}
