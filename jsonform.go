@@ -23,142 +23,354 @@ import (
 // A time that MarshalJSON would refuse (a year outside 0–9999, a zone
 // offset of 24 hours or more) leaves the value as it is.
 
-// jsonForm returns the form of rv (of plan p, found at the given depth),
-// a value that passes: ok is false when rv holds no time, or one the form
-// cannot carry, and then rv goes on as it is.
+// jsonForm returns the form of rv, a value that passes, which passValue
+// made while it decided (see passForm): ok is false when rv holds no time,
+// or one the form cannot carry, and then rv goes on as it is. The form is
+// handed out once; p is rv's plan.
 func (w *walker) jsonForm(rv reflect.Value, p *typePlan) (slog.Value, bool) {
-	if !p.holdsTime() {
-		return slog.Value{}, false
+	a := &w.arena
+	if !a.formed || a.formOf != rv {
+		a.dropForm()
+		return slog.Value{}, false // none made: rv goes on as it is, which is always right
 	}
-	switch p.kind {
-	case kindInterface:
-		if rv.IsNil() {
-			return slog.Value{}, false
-		}
-		e := rv.Elem()
-		return w.jsonForm(e, planOf(e.Type()))
-	case kindPointer:
-		if rv.IsNil() {
-			return slog.Value{}, false
-		}
-		return w.jsonForm(rv.Elem(), p.elemPlan())
-	case kindStruct:
-		if p.special != specialNone {
-			break
-		}
-		return w.groupForm(rv, p)
-	case kindList:
-		return w.listForm(rv, p)
-	}
-	if p.special == specialTime {
-		if t := timeOf(rv); strictTime(t) {
-			return slog.TimeValue(t), true
-		}
-		return slog.Value{}, false
-	}
-	return slog.Value{}, false
+	f := a.form
+	a.dropForm()
+	return f, true
 }
 
-// groupForm is the form of a struct that passes and holds a time: a group
-// of its fields, in order, under the names encoding/json writes.
-func (w *walker) groupForm(rv reflect.Value, p *typePlan) (slog.Value, bool) {
+// keepForm keeps f as the form of rv, for jsonForm.
+func (a *walkArena) keepForm(rv reflect.Value, f slog.Value) {
+	a.formOf, a.form, a.formed = rv, f, true
+}
+
+// dropForm forgets the form kept, if any.
+func (a *walkArena) dropForm() {
+	a.formOf, a.form, a.formed = reflect.Value{}, slog.Value{}, false
+}
+
+// passForm is passes and the form of rv in one walk: pass is passes's
+// answer, with the record's budgets spent as passes spends them (the
+// caller restores them on a no), and, when it is yes, f is rv's form and
+// formed whether there is one, exactly as the form made after passes
+// (jsonForm's, before: TestPassFormIsTheTwoWalks). The form is made
+// alongside the checks, in their order; once any part of it fails, the
+// rest of rv is only checked, and on a no the form is dropped unused.
+func (w *walker) passForm(rv reflect.Value, p *typePlan, depth int) (pass bool, f slog.Value, formed bool) {
+	if !p.holdsTime() {
+		return w.passes(rv, p, depth), slog.Value{}, false
+	}
+	if decided, ok := passHead(p, depth); decided {
+		if !ok {
+			return false, slog.Value{}, false
+		}
+		if p.special == specialTime {
+			if t := timeOf(rv); strictTime(t) {
+				return true, slog.TimeValue(t), true
+			}
+		}
+		return true, slog.Value{}, false
+	}
+	switch p.kind {
+	case kindPointer:
+		// No cycle check: a cycle ends at the depth limit, a no.
+		if rv.IsNil() {
+			return true, slog.Value{}, false
+		}
+		return w.passForm(rv.Elem(), p.elemPlan(), depth+1)
+	case kindStruct:
+		return w.passGroup(rv, p, depth)
+	case kindList:
+		return w.passList(rv, p, depth)
+	}
+	return false, slog.Value{}, false // a map: passes says no
+}
+
+// passGroup is passForm for a struct: its form is a group of its fields,
+// in order, under the names encoding/json writes.
+func (w *walker) passGroup(rv reflect.Value, p *typePlan, depth int) (bool, slog.Value, bool) {
+	if !p.jsonAlike {
+		return false, slog.Value{}, false
+	}
 	attrs := w.arena.attrSlice(len(p.fields))
+	formed := true
+	known, gen := w.namesKnown(p)
+	spent := 0
 	for i := range p.fields {
 		f := &p.fields[i]
-		v, ok := w.fieldForm(rv.Field(f.index), f.planIn(p.typ))
-		if !ok {
-			return slog.Value{}, false
+		if !known && !w.fieldPassesSpent(f, &spent) {
+			return false, slog.Value{}, false
 		}
-		attrs = append(attrs, slog.Attr{Key: f.name, Value: v})
+		group := w.group
+		w.group = f.name
+		fv, fp := rv.Field(f.index), f.planIn(p.typ)
+		ok := w.spend()
+		if ok && formed {
+			var v slog.Value
+			ok, v, formed = w.passField(fv, fp, depth+1)
+			attrs = append(attrs, slog.Attr{Key: f.name, Value: v})
+		} else if ok {
+			ok = w.passes(fv, fp, depth+1)
+		}
+		w.group = group
+		if !ok {
+			return false, slog.Value{}, false
+		}
 	}
-	return slog.GroupValue(attrs...), true
+	w.namesPassed(p, known, gen, spent)
+	if !formed {
+		return true, slog.Value{}, false
+	}
+	return true, slog.GroupValue(attrs...), true
 }
 
-// fieldForm is the form of one field of a struct in groupForm: a time or
-// what holds one as its form; strings, bools and numbers as the slog
-// values the handler writes as encoding/json does; anything else as it is.
-func (w *walker) fieldForm(fv reflect.Value, p *typePlan) (slog.Value, bool) {
+// passField is passForm for one field of a struct in passGroup: the form
+// of a time or of what holds one; strings, bools and numbers as the slog
+// values the handler writes as encoding/json does; anything else as it
+// is.
+func (w *walker) passField(fv reflect.Value, p *typePlan, depth int) (bool, slog.Value, bool) {
 	switch p.kind {
-	case kindInterface, kindPointer:
+	case kindInterface:
 		if fv.IsNil() {
-			return slog.AnyValue(nil), true
+			return w.passes(fv, p, depth), slog.AnyValue(nil), true
 		}
-		if p.kind == kindInterface {
-			// The dynamic value: the handler would turn a time in it into
-			// a slog time, which it writes even where MarshalJSON refuses.
-			e := fv.Elem()
-			if ep := planOf(e.Type()); ep.holdsTime() {
-				return w.jsonForm(e, ep)
-			}
-			return slog.AnyValue(fv.Interface()), true
+		// The dynamic value (passes's first step for the interface, the
+		// depth limit, is its first step too): the handler would turn a
+		// time in it into a slog time, which it writes even where
+		// MarshalJSON refuses.
+		e := fv.Elem()
+		ep := planOf(e.Type())
+		if ep.holdsTime() {
+			return w.passForm(e, ep, depth)
+		}
+		return w.passes(e, ep, depth), slog.AnyValue(fv.Interface()), true
+	case kindPointer:
+		if fv.IsNil() {
+			return w.passes(fv, p, depth), slog.AnyValue(nil), true
 		}
 	case kindList:
 		if fv.Kind() == reflect.Slice && fv.IsNil() {
-			return slog.AnyValue(nil), true
+			return w.passes(fv, p, depth), slog.AnyValue(nil), true
 		}
 	}
 	if p.holdsTime() {
-		return w.jsonForm(fv, p)
+		return w.passForm(fv, p, depth)
+	}
+	if !w.passes(fv, p, depth) {
+		return false, slog.Value{}, false
 	}
 	if p.special == specialNone {
 		switch p.kind {
 		case kindString:
-			return slog.StringValue(fv.String()), true
+			return true, slog.StringValue(fv.String()), true
 		case kindBool:
-			return slog.BoolValue(fv.Bool()), true
+			return true, slog.BoolValue(fv.Bool()), true
 		case kindInt:
-			return slog.Int64Value(fv.Int()), true
+			return true, slog.Int64Value(fv.Int()), true
 		case kindUint:
-			return slog.Uint64Value(fv.Uint()), true
+			return true, slog.Uint64Value(fv.Uint()), true
 		}
 	}
-	// A pointer or interface, a list, a struct, a float or a duration
-	// without a time: written by encoding/json as before (through its
-	// address when it has one: the same bytes, since passes refused every
-	// type with a method on its pointer, and no copy to the heap).
-	if fv.CanAddr() && p.kind != kindInterface && p.kind != kindPointer {
-		return slog.AnyValue(fv.Addr().Interface()), true
+	// A pointer, a list, a struct, a float or a duration without a time:
+	// written by encoding/json as before (through its address when it has
+	// one: the same bytes, since passes refused every type with a method on
+	// its pointer, and no copy to the heap).
+	if fv.CanAddr() && p.kind != kindPointer {
+		return true, slog.AnyValue(fv.Addr().Interface()), true
 	}
-	return slog.AnyValue(fv.Interface()), true
+	return true, slog.AnyValue(fv.Interface()), true
 }
 
-// listForm is the form of a slice or an array that passes and holds a
-// time: a pointer to a copy of it in its shadow type (encoding/json writes
-// a pointer to a list as the list). A slice of pointers none of which is
-// nil is copied as a slice of what they point to, written alike.
-func (w *walker) listForm(rv reflect.Value, p *typePlan) (slog.Value, bool) {
-	sp := p.shadow()
-	if !sp.ok {
-		return slog.Value{}, false
-	}
-	if rv.Kind() == reflect.Array {
-		ptr := reflect.New(sp.typ)
-		if !w.shadowCopy(ptr.Elem(), rv, p) {
-			return slog.Value{}, false
-		}
-		return slog.AnyValue(ptr.Interface()), true
+// passList is passForm for a slice or an array: its form is a pointer to
+// a copy of it in its shadow type (encoding/json writes a pointer to a
+// list as the list). A slice of pointers none of which is nil is copied
+// as a slice of what they point to, written alike.
+func (w *walker) passList(rv reflect.Value, p *typePlan, depth int) (bool, slog.Value, bool) {
+	if rv.Kind() == reflect.Slice && rv.IsNil() {
+		return true, slog.Value{}, false
 	}
 	n := rv.Len()
-	if n == 0 {
-		return slog.Value{}, false // nil or empty: no time to write
+	if n > maxElems {
+		return false, slog.Value{}, false
+	}
+	sp := p.shadow()
+	if !sp.ok || n == 0 && rv.Kind() == reflect.Slice {
+		// No shadow type, or an empty slice: no time to write.
+		return w.passElemsFrom(rv, p.elemPlan(), 0, depth), slog.Value{}, false
 	}
 	var ptr reflect.Value
-	if sp.pointees != nil && !hasNil(rv) {
+	var pass, copied bool
+	switch {
+	case rv.Kind() == reflect.Array:
+		ptr = reflect.New(sp.typ)
+		pass, copied = w.passCopyElems(ptr.Elem(), rv, p, sp, false, depth)
+	case sp.pointees != nil && !hasNil(rv):
 		ptr = w.arena.newSlice(sp.pointees, n)
-		l := ptr.Elem()
-		pp := p.elemPlan().elemPlan()
-		for i := range n {
-			if !w.shadowCopy(l.Index(i), rv.Index(i).Elem(), pp) {
-				return slog.Value{}, false
-			}
-		}
-	} else {
+		pass, copied = w.passCopyElems(ptr.Elem(), rv, p, sp, true, depth)
+	default:
 		ptr = w.arena.newSlice(sp.typ, n)
-		if !w.shadowElems(ptr.Elem(), rv, p, sp) {
-			return slog.Value{}, false
+		pass, copied = w.passCopyElems(ptr.Elem(), rv, p, sp, false, depth)
+	}
+	if !pass || !copied {
+		return pass, slog.Value{}, false
+	}
+	return true, slog.AnyValue(ptr.Interface()), true
+}
+
+// passElemsFrom is passes's loop over the elements of the list src, of
+// element plan ep, from element i on.
+func (w *walker) passElemsFrom(src reflect.Value, ep *typePlan, i, depth int) bool {
+	for ; i < src.Len(); i++ {
+		if !w.spend() || !w.passes(src.Index(i), ep, depth+1) {
+			return false
 		}
 	}
-	return slog.AnyValue(ptr.Interface()), true
+	return true
+}
+
+// passCopyElems is passes's loop over the elements of the list src (of
+// plan p, shadow sp) with the copy of each into dst, of the same length:
+// with deref, dst holds what src's pointers (none nil) point to; else
+// the pointees of a list of pointers go in one block, one allocation, not
+// one each. copied is false once an element could not be copied.
+func (w *walker) passCopyElems(dst, src reflect.Value, p *typePlan, sp *shadowPlan, deref bool, depth int) (pass, copied bool) {
+	n := src.Len()
+	ep := p.elemPlan()
+	if sp.pointees == nil {
+		for i := range n {
+			if !w.spend() {
+				return false, false
+			}
+			pass, copied = w.passCopy(dst.Index(i), src.Index(i), ep, depth+1)
+			if !pass {
+				return false, false
+			}
+			if !copied {
+				return w.passElemsFrom(src, ep, i+1, depth), false
+			}
+		}
+		return true, true
+	}
+	pp := ep.elemPlan()
+	var block reflect.Value
+	if !deref {
+		block = w.arena.newSlice(sp.pointees, n).Elem()
+	}
+	for i := range n {
+		if !w.spend() {
+			return false, false
+		}
+		e := src.Index(i)
+		// passes for the pointer e: its first step, nil, then what it
+		// points to, one deeper.
+		if decided, ok := passHead(ep, depth+1); decided {
+			if !ok {
+				return false, false
+			}
+			return w.passElemsFrom(src, ep, i+1, depth), false // (not for a pointer)
+		}
+		if e.IsNil() {
+			continue
+		}
+		t := dst.Index(i)
+		if !deref {
+			t = block.Index(i)
+		}
+		pass, copied = w.passCopy(t, e.Elem(), pp, depth+2)
+		if !pass {
+			return false, false
+		}
+		if !copied {
+			return w.passElemsFrom(src, ep, i+1, depth), false
+		}
+		if !deref {
+			dst.Index(i).Set(t.Addr())
+		}
+	}
+	return true, true
+}
+
+// passCopy is passes for src (of plan p) with its copy into dst, of p's
+// shadow type, a time as its text: copied is false for a time
+// MarshalJSON would refuse.
+func (w *walker) passCopy(dst, src reflect.Value, p *typePlan, depth int) (pass, copied bool) {
+	if !p.holdsTime() {
+		if !w.passes(src, p, depth) {
+			return false, false
+		}
+		dst.Set(src)
+		return true, true
+	}
+	if decided, ok := passHead(p, depth); decided {
+		if !ok {
+			return false, false
+		}
+		if p.special == specialTime {
+			s, ok := w.timeText(timeOf(src))
+			dst.SetString(s)
+			return true, ok
+		}
+		return true, false
+	}
+	switch p.kind {
+	case kindPointer:
+		if src.IsNil() {
+			return true, true
+		}
+		v := reflect.New(dst.Type().Elem())
+		pass, copied = w.passCopy(v.Elem(), src.Elem(), p.elemPlan(), depth+1)
+		if pass && copied {
+			dst.Set(v)
+		}
+		return pass, copied
+	case kindStruct:
+		if !p.jsonAlike {
+			return false, false
+		}
+		copied = true
+		known, gen := w.namesKnown(p)
+		spent := 0
+		for i := range p.fields {
+			f := &p.fields[i]
+			if !known && !w.fieldPassesSpent(f, &spent) {
+				return false, false
+			}
+			group := w.group
+			w.group = f.name
+			fv, fp := src.Field(f.index), f.planIn(p.typ)
+			ok := w.spend()
+			if ok && copied {
+				ok, copied = w.passCopy(dst.Field(i), fv, fp, depth+1)
+			} else if ok {
+				ok = w.passes(fv, fp, depth+1)
+			}
+			w.group = group
+			if !ok {
+				return false, false
+			}
+		}
+		w.namesPassed(p, known, gen, spent)
+		return true, copied
+	case kindList:
+		if src.Kind() == reflect.Slice {
+			if src.IsNil() {
+				return true, true
+			}
+			n := src.Len()
+			if n > maxElems {
+				return false, false
+			}
+			if n == 0 {
+				dst.Set(reflect.MakeSlice(dst.Type(), 0, 0)) // empty, not nil: [], not null
+				return true, true
+			}
+			dst.Grow(n)
+			dst.SetLen(n)
+		} else if src.Len() > maxElems {
+			return false, false
+		}
+		return w.passCopyElems(dst, src, p, p.shadow(), false, depth)
+	}
+	return false, false // a map: passes says no
 }
 
 // hasNil reports whether the slice of pointers rv holds a nil one.
@@ -171,113 +383,32 @@ func hasNil(rv reflect.Value) bool {
 	return false
 }
 
-// shadowCopy copies src (of plan p) into dst, of p's shadow type, a time
-// as its text; false for a time MarshalJSON would refuse.
-func (w *walker) shadowCopy(dst, src reflect.Value, p *typePlan) bool {
-	if !p.holdsTime() {
-		dst.Set(src)
-		return true
-	}
-	if p.special == specialTime {
-		s, ok := w.timeText(timeOf(src))
-		dst.SetString(s)
-		return ok
-	}
-	switch p.kind {
-	case kindInterface:
-		if src.IsNil() {
-			return true
-		}
-		e := src.Elem()
-		ep := planOf(e.Type())
-		if !ep.holdsTime() {
-			dst.Set(src)
-			return true
-		}
-		sp := ep.shadow()
-		if !sp.ok {
-			return false
-		}
-		v := reflect.New(sp.typ).Elem()
-		if !w.shadowCopy(v, e, ep) {
-			return false
-		}
-		dst.Set(v)
-		return true
-	case kindPointer:
-		if src.IsNil() {
-			return true
-		}
-		v := reflect.New(dst.Type().Elem())
-		if !w.shadowCopy(v.Elem(), src.Elem(), p.elemPlan()) {
-			return false
-		}
-		dst.Set(v)
-		return true
-	case kindStruct:
-		for i := range p.fields {
-			f := &p.fields[i]
-			if !w.shadowCopy(dst.Field(i), src.Field(f.index), f.planIn(p.typ)) {
-				return false
-			}
-		}
-		return true
-	case kindList:
-		if src.Kind() == reflect.Slice {
-			if src.IsNil() {
-				return true
-			}
-			n := src.Len()
-			if n == 0 {
-				dst.Set(reflect.MakeSlice(dst.Type(), 0, 0)) // empty, not nil: [], not null
-				return true
-			}
-			dst.Grow(n)
-			dst.SetLen(n)
-		}
-		return w.shadowElems(dst, src, p, p.shadow())
-	}
-	return false
-}
-
-// shadowElems copies the elements of the list src (of plan p, shadow sp)
-// into dst, of the same length; the pointees of a list of pointers in one
-// block, one allocation, not one each.
-func (w *walker) shadowElems(dst, src reflect.Value, p *typePlan, sp *shadowPlan) bool {
-	n := src.Len()
-	ep := p.elemPlan()
-	if sp.pointees == nil {
-		for i := range n {
-			if !w.shadowCopy(dst.Index(i), src.Index(i), ep) {
-				return false
-			}
-		}
-		return true
-	}
-	pp := ep.elemPlan()
-	block := w.arena.newSlice(sp.pointees, n).Elem()
-	for i := range n {
-		e := src.Index(i)
-		if e.IsNil() {
-			continue
-		}
-		t := block.Index(i)
-		if !w.shadowCopy(t, e.Elem(), pp) {
-			return false
-		}
-		dst.Index(i).Set(t.Addr())
-	}
-	return true
-}
-
 // timeText is t's text as MarshalJSON writes it (without the quotes), in
-// the walk's block of text; false when MarshalJSON would refuse t.
+// the walk's block of text; false when MarshalJSON would refuse t. The
+// text is checked as MarshalJSON checks it (strictText), which costs less
+// than working out t's year and zone before (strictTime).
 func (w *walker) timeText(t time.Time) (string, bool) {
-	if !strictTime(t) {
+	b := w.arena.text(t)
+	if !strictText(b) {
 		return "", false
 	}
-	b := w.arena.text(t)
 	return unsafe.String(unsafe.SliceData(b), len(b)), true
+}
+
+// strictText reports whether b, a time's RFC 3339 text with nanoseconds,
+// is one time.Time.MarshalJSON writes rather than refuses: a year of four
+// digits, and a zone offset under 24 hours (the checks of its
+// appendStrictRFC3339, on the same text; strictTime on the time).
+func strictText(b []byte) bool {
+	if len(b) < len("2006-01-02T15:04:05Z") || b[4] != '-' {
+		return false // a year outside 0–9999: not four digits
+	}
+	if b[len(b)-1] == 'Z' {
+		return true
+	}
+	h := b[len(b)-len("07:00"):]
+	c := b[len(b)-len("Z07:00")]
+	return (c == '+' || c == '-') && 10*(h[0]-'0')+(h[1]-'0') < 24
 }
 
 // strictTime reports whether time.Time.MarshalJSON writes t rather than

@@ -27,17 +27,8 @@ import (
 // no. It may spend from w's budgets before saying no; the caller restores
 // them.
 func (w *walker) passes(rv reflect.Value, p *typePlan, depth int) bool {
-	if depth >= maxDepth || p.addrMethods {
-		return false // the depth limit; or encoding/json would call a method the walk never calls
-	}
-	switch p.special {
-	case specialNone:
-	case specialTime, specialDuration:
-		// Written as slog writes a time and a duration: RFC 3339 with
-		// nanoseconds, and nanoseconds as an integer.
-		return true
-	default:
-		return false
+	if decided, ok := passHead(p, depth); decided {
+		return ok
 	}
 	switch p.kind {
 	case kindInterface:
@@ -82,9 +73,11 @@ func (w *walker) passes(rv reflect.Value, p *typePlan, depth int) bool {
 		if !p.jsonAlike {
 			return false
 		}
+		known, gen := w.namesKnown(p)
+		spent := 0
 		for i := range p.fields {
 			f := &p.fields[i]
-			if clean, secret := w.m.keyClean(f.name, &w.b); !clean || secret || w.hidden || f.altSecret(w.m) || w.m.pathSecret(w.group, f.name) {
+			if !known && !w.fieldPassesSpent(f, &spent) {
 				return false
 			}
 			group := w.group
@@ -95,19 +88,99 @@ func (w *walker) passes(rv reflect.Value, p *typePlan, depth int) bool {
 				return false
 			}
 		}
+		w.namesPassed(p, known, gen, spent)
 		return true
 	}
 	return false
 }
 
+// passHead is passes's first step, the same for every kind: decided
+// reports whether it has the answer, ok the answer.
+func passHead(p *typePlan, depth int) (decided, ok bool) {
+	if depth >= maxDepth || p.addrMethods {
+		return true, false // the depth limit; or encoding/json would call a method the walk never calls
+	}
+	switch p.special {
+	case specialNone:
+		return false, false
+	case specialTime, specialDuration:
+		// Written as slog writes a time and a duration: RFC 3339 with
+		// nanoseconds, and nanoseconds as an integer.
+		return true, true
+	}
+	return true, false
+}
+
+// fieldPasses is passes's check of a struct field's name, before its
+// value: clean, not a secret by itself, by its Go name or joined to the
+// group it is in, and not below a group with a secret name.
+func (w *walker) fieldPasses(f *fieldPlan) bool {
+	clean, secret := w.m.keyClean(f.name, &w.b)
+	return clean && !secret && !w.hidden && !f.altSecret(w.m) && !w.m.pathSecret(w.group, f.name)
+}
+
+// fieldPassesSpent is fieldPasses, adding the redaction budget it spent
+// to *spent.
+func (w *walker) fieldPassesSpent(f *fieldPlan, spent *int) bool {
+	work := w.b.work
+	ok := w.fieldPasses(f)
+	*spent += work - w.b.work
+	return ok
+}
+
+// namesKnown reports whether the names of the fields of the struct plan
+// p are known to pass (fieldPasses) where the walk is now: in a list of
+// structs, every element after the first. gen is the key cache's
+// generation, read before any name is checked.
+//
+// fieldPasses's answer for a name depends on the name, the group it is
+// in (w.group), whether the walk is below a secret group (w.hidden, the
+// same for a whole passValue: the memory is dropped at each) and the
+// mapper; and, through keyClean, on its cache of clean keys, whose
+// entries stay while its generation does (Mask moves it on). So when the
+// names of p passed under the same group, at the same generation,
+// spending no budget (each key was in the cache, or was checked without
+// a redactor, which spends none), they pass again and spend nothing: the
+// checks are skipped, not weakened.
+func (w *walker) namesKnown(p *typePlan) (known bool, gen uint64) {
+	gen = w.m.clean.generation()
+	a := &w.arena
+	return a.names == p && a.namesGen == gen && a.namesIn == w.group, gen
+}
+
+// namesPassed remembers that the names of p passed, at generation gen
+// and spending spent of the budget, for namesKnown: only if they spent
+// nothing.
+func (w *walker) namesPassed(p *typePlan, known bool, gen uint64, spent int) {
+	if !known && spent == 0 {
+		a := &w.arena
+		a.names, a.namesIn, a.namesGen = p, w.group, gen
+	}
+}
+
 // passValue is value's step for a value of kind Any behind slog's JSON
 // handler: true when v goes to the handler as it is (see passes); the
-// record's budgets are as the walk would have left them either way.
+// record's budgets are as the walk would have left them either way. For
+// a value that holds a time (and has a key, see walker.keyless), the
+// decision and the form (jsonform.go) are made in one walk, passForm; the
+// form waits in the walk's arena for jsonForm, which value calls next.
 func (w *walker) passValue(rv reflect.Value, depth int) bool {
-	nodes, b := w.nodes, w.b
-	if w.passes(rv, planOf(rv.Type()), depth) {
+	w.arena.dropForm()
+	w.arena.names = nil
+	nodes, b, arena := w.nodes, w.b, w.arena
+	p := planOf(rv.Type())
+	if w.keyless || !p.holdsTime() {
+		if w.passes(rv, p, depth) {
+			return true
+		}
+	} else if pass, f, formed := w.passForm(rv, p, depth); pass {
+		if formed {
+			w.arena.keepForm(rv, f)
+		}
 		return true
 	}
-	w.nodes, w.b = nodes, b
+	// No: the budgets as they were, and the arena too (what the form took
+	// from it is given back, unused).
+	w.nodes, w.b, w.arena = nodes, b, arena
 	return false
 }
