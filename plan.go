@@ -410,7 +410,7 @@ func giveArena(a walkArena) {
 // arenaBlock is the size of a walk's first block, in elements; later blocks
 // double, up to arenaMaxBlock (a larger request gets a block of its own).
 const (
-	arenaBlock    = 16
+	arenaBlock    = 8
 	arenaMaxBlock = 64
 )
 
