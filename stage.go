@@ -206,6 +206,9 @@ func (h *stageHandler) derive(gen uint64, op handlerOp) *stageHandler {
 // as name#2, name#3, … (see keys.go for Setup's encoder).
 func mapRecord(r slog.Record, wk *walker, ctxAttrs []slog.Attr, taken []string) slog.Record {
 	msg, mc := wk.message(r.Message)
+	if !mc && r.NumAttrs() == 0 && len(ctxAttrs) == 0 {
+		return r // a static message: nothing to change, no name to check
+	}
 	if taken != nil {
 		var buf [16]slog.Attr
 		f, tail, check := firstChange(r, wk, taken, mc || len(ctxAttrs) > 0, buf[:0])
