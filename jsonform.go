@@ -23,36 +23,11 @@ import (
 // A time that MarshalJSON would refuse (a year outside 0–9999, a zone
 // offset of 24 hours or more) leaves the value as it is.
 
-// jsonForm returns the form of rv, a value that passes, which passValue
-// made while it decided (see passForm): ok is false when rv holds no time,
-// or one the form cannot carry, and then rv goes on as it is. The form is
-// handed out once; p is rv's plan.
-func (w *walker) jsonForm(rv reflect.Value, p *typePlan) (slog.Value, bool) {
-	a := &w.arena
-	if !a.formed || a.formOf != rv {
-		a.dropForm()
-		return slog.Value{}, false // none made: rv goes on as it is, which is always right
-	}
-	f := a.form
-	a.dropForm()
-	return f, true
-}
-
-// keepForm keeps f as the form of rv, for jsonForm.
-func (a *walkArena) keepForm(rv reflect.Value, f slog.Value) {
-	a.formOf, a.form, a.formed = rv, f, true
-}
-
-// dropForm forgets the form kept, if any.
-func (a *walkArena) dropForm() {
-	a.formOf, a.form, a.formed = reflect.Value{}, slog.Value{}, false
-}
-
 // passForm is passes and the form of rv in one walk: pass is passes's
 // answer, with the record's budgets spent as passes spends them (the
 // caller restores them on a no), and, when it is yes, f is rv's form and
-// formed whether there is one, exactly as the form made after passes
-// (jsonForm's, before: TestPassFormIsTheTwoWalks). The form is made
+// formed whether there is one, exactly as the form a second walk made
+// after passes before (TestPassFormIsTheTwoWalks). The form is made
 // alongside the checks, in their order; once any part of it fails, the
 // rest of rv is only checked, and on a no the form is dropped unused.
 func (w *walker) passForm(rv reflect.Value, p *typePlan, depth int) (pass bool, f slog.Value, formed bool) {
@@ -423,7 +398,7 @@ func strictTime(t time.Time) bool {
 	return off > -24*3600 && off < 24*3600
 }
 
-// shadowPlan is a type's shadow type (see jsonForm), or that it has none.
+// shadowPlan is a type's shadow type (see passForm), or that it has none.
 type shadowPlan struct {
 	typ reflect.Type
 	ok  bool

@@ -487,15 +487,16 @@ func (w *walker) value(v slog.Value, depth int) (slog.Value, bool) {
 		return slog.AnyValue(out), true
 	}
 	rv := reflect.ValueOf(v.Any())
-	if w.m.passJSON && w.passValue(rv, depth) {
-		// slog's JSON handler writes it as the walk would; one that holds
-		// a time, in a form it writes without time.Time.MarshalJSON.
-		if !w.keyless {
-			if f, ok := w.jsonForm(rv, planOf(rv.Type())); ok {
+	if w.m.passJSON {
+		if pass, f, formed := w.passValue(rv, depth); pass {
+			// slog's JSON handler writes it as the walk would; one that
+			// holds a time, in a form it writes without
+			// time.Time.MarshalJSON.
+			if formed {
 				return f, true
 			}
+			return v, false
 		}
-		return v, false
 	}
 	return w.walk(rv, depth), true
 }

@@ -159,28 +159,24 @@ func (w *walker) namesPassed(p *typePlan, known bool, gen uint64, spent int) {
 }
 
 // passValue is value's step for a value of kind Any behind slog's JSON
-// handler: true when v goes to the handler as it is (see passes); the
-// record's budgets are as the walk would have left them either way. For
-// a value that holds a time (and has a key, see walker.keyless), the
-// decision and the form (jsonform.go) are made in one walk, passForm; the
-// form waits in the walk's arena for jsonForm, which value calls next.
-func (w *walker) passValue(rv reflect.Value, depth int) bool {
-	w.arena.dropForm()
+// handler: pass when v goes to the handler (see passes), as it is or, if
+// formed, as form; the record's budgets are as the walk would have left
+// them either way. For a value that holds a time (and has a key, see
+// walker.keyless), the decision and the form (jsonform.go) are made in one
+// walk, passForm.
+func (w *walker) passValue(rv reflect.Value, depth int) (pass bool, form slog.Value, formed bool) {
 	w.arena.names = nil
 	nodes, b, arena := w.nodes, w.b, w.arena
 	p := planOf(rv.Type())
 	if w.keyless || !p.holdsTime() {
 		if w.passes(rv, p, depth) {
-			return true
+			return true, slog.Value{}, false
 		}
 	} else if pass, f, formed := w.passForm(rv, p, depth); pass {
-		if formed {
-			w.arena.keepForm(rv, f)
-		}
-		return true
+		return true, f, formed
 	}
 	// No: the budgets as they were, and the arena too (what the form took
 	// from it is given back, unused).
 	w.nodes, w.b, w.arena = nodes, b, arena
-	return false
+	return false, slog.Value{}, false
 }

@@ -181,12 +181,12 @@ func TestPassesDecides(t *testing.T) {
 	require.True(t, h.m.passJSON)
 	for name, v := range passed {
 		w := h.m.walker(false)
-		assert.True(t, w.passValue(reflect.ValueOf(v), 0), name)
+		assert.True(t, passDecision(&w, reflect.ValueOf(v)), name)
 	}
 	for name, v := range walked {
 		w := h.m.walker(false)
 		nodes, b := w.nodes, w.b
-		assert.False(t, w.passValue(reflect.ValueOf(v), 0), name)
+		assert.False(t, passDecision(&w, reflect.ValueOf(v)), name)
 		assert.Equal(t, nodes, w.nodes, "%s: the node budget is restored", name)
 		assert.Equal(t, b, w.b, "%s: the redaction budget is restored", name)
 	}

@@ -328,11 +328,6 @@ type walkArena struct {
 	// box is what held them there, and takes them back.
 	reuse bool
 	box   *walkArena
-	// The form passValue made of the value formOf, for jsonForm to hand
-	// on (jsonform.go): set only while formed.
-	formOf reflect.Value
-	form   slog.Value
-	formed bool
 	// names: the struct plan whose field names passed (passthrough.go)
 	// under group namesIn, at the key cache's generation namesGen.
 	names    *typePlan
