@@ -349,7 +349,7 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 				"%q: %d bytes examined at %d KiB, %d at %d KiB", unit, a.work, len(small)>>10, b.work, len(large)>>10)
 			// Timing as TestRedactIsLinear does: on a first measure over the
 			// bound, the minimum of interleaved runs, each after a collection.
-			for i := 0; i < 8 && float64(b.cpu) > 12*float64(a.cpu); i++ {
+			for i := 0; i < 16 && float64(b.cpu) > 12*float64(a.cpu); i++ {
 				if i%2 == 0 {
 					a.cpu, b.cpu = min(a.cpu, measure(r, small, 4, true).cpu), min(b.cpu, measure(r, large, 1, true).cpu)
 				} else {
