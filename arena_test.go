@@ -48,16 +48,18 @@ func TestReusedArenasKeepRecordsApart(t *testing.T) {
 // An arena given back holds none of the record's values: the pool keeps
 // nothing of a record alive.
 func TestGivenArenaIsCleared(t *testing.T) {
-	a := reusing()
+	var a walkArena
+	a.reusing()
 	attrs := a.attrSlice(3)
 	attrs = append(attrs, slog.String("k", "v"), slog.Any("x", []int{1}))
 	vals := append(a.valueSlice(2), slog.StringValue("s"))
 	require.Len(t, attrs, 2)
 	require.Len(t, vals, 1)
 	a.attrs, a.vals = a.attrs[:cap(a.attrs)], a.vals[:cap(a.vals)] // what the carves used, and more
-	giveArena(a)
+	giveArena(&a)
 	for range 100 { // the pool may hand back another arena, or a new one
-		b := reusing()
+		var b walkArena
+		b.reusing()
 		b.fill()
 		assert.Zero(t, len(b.attrs))
 		for _, x := range b.attrs[:cap(b.attrs)] {

@@ -141,7 +141,7 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	wk := h.m.walker(false) // the record's budgets
 	// What the walk returns is written below and then dropped: no attr of
 	// it reaches a sink (entry holds bytes), so its arena goes back.
-	wk.arena = reusing()
+	wk.arena.reusing()
 	r.Message, _ = wk.message(r.Message)
 	if len(ctxAttrs) > 0 {
 		ctxAttrs, _ = wk.attrs(ctxAttrs, 0) // at the top level, outside h's groups
@@ -183,7 +183,7 @@ func (h *encHandler) handle(r slog.Record, ctxAttrs []slog.Attr) error {
 	if json {
 		putBuf(bufs[fmtJSON], e.json)
 	}
-	giveArena(wk.arena)
+	giveArena(&wk.arena)
 	if wk.b.known {
 		reportExposure(h.logger, r.PC)
 	}

@@ -377,11 +377,11 @@ func (a *walkArena) text(t time.Time) []byte {
 // arenaPool holds the blocks of finished walks whose values nothing kept.
 var arenaPool = sync.Pool{New: func() any { return new(walkArena) }}
 
-// reusing returns an arena whose first blocks come from arenaPool, taken
-// when the walk first needs one (a record of strings and numbers needs
-// none, and costs no trip to the pool), for a walk whose values are all
-// dropped before giveArena.
-func reusing() walkArena { return walkArena{reuse: true} }
+// reusing makes a's first blocks come from arenaPool, taken when the walk
+// first needs one (a record of strings and numbers needs none, and costs
+// no trip to the pool), for a walk whose values are all dropped before
+// giveArena.
+func (a *walkArena) reusing() { a.reuse = true }
 
 // fill takes a's first blocks from arenaPool.
 func (a *walkArena) fill() {
@@ -392,7 +392,7 @@ func (a *walkArena) fill() {
 // giveArena clears what the walk put in a's blocks (so that the pool keeps
 // no value of the record alive) and gives them back to arenaPool, unless
 // a took none or one grew past arenaMaxBlock for a large value.
-func giveArena(a walkArena) {
+func giveArena(a *walkArena) {
 	if a.box == nil || cap(a.attrs) > arenaMaxBlock || cap(a.vals) > arenaMaxBlock {
 		return
 	}
@@ -400,6 +400,7 @@ func giveArena(a walkArena) {
 	clear(a.vals)
 	a.box.attrs, a.box.vals = a.attrs[:0], a.vals[:0]
 	arenaPool.Put(a.box)
+	a.attrs, a.vals, a.box = nil, nil, nil // given once
 }
 
 // arenaBlock is the size of a walk's first block, in elements; later blocks
