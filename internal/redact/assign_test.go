@@ -591,6 +591,9 @@ func TestSessionIDInText(t *testing.T) {
 	add("capitals", "SID=", "&next=/home")
 	add("quoted", "sid='", "'")
 	add("spaced", "sid = ", "")
+	add("JSON", `{"user":"ann","sid":"`, `"}`)
+	add("JSON, spaced", `{"sid": "`, `"}`)
+	add("Python dict", `{'sid': '`, `'}`)
 	long := redacttest.Gen(redacttest.DigitChars, 20) // a numeric session id, too long for a process's
 	cases = append(cases, redaction{"long digits", "sid=" + long + " ok", long, kind})
 	checkRedactions(t, cases)
@@ -604,6 +607,7 @@ func TestSessionIDInText(t *testing.T) {
 		"ACTIVITY check resid: com.example.android.notepad",
 		"inside=true consider: later residue=12345678abc",
 		"sids=3 sid_count=12 sidebar: collapsed",
+		`{"sid":1,"cport":-1}`, `{"sid":"ORCL"}`, `{"ssid":"HomeNetwork5G"}`,
 	})
 }
 

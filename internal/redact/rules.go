@@ -204,7 +204,7 @@ var genericRules = []Rule{
 	// keySet matches them, values to a delimiter.
 	rule("secret-assignment", `(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_. -])*`+kvKeys+`(?:[_.-]?(?i:confirmation|confirm|hint|hash|digest))?\d*["']?[ \t]*(?:=>|::=|:=|\?=|\.=|\+=|=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<>]+)`,
 		"pass", "pwd", "secret", "token", "api_key", "api-key", "api.key", "api key", "apikey", "access_key", "access-key", "access.key", "access key", "accesskey",
-		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "sid=", "sid:", "sid ", "signature",
+		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "sid=", "sid:", "sid ", `sid"`, "sid'", "signature",
 		"passcode", "signing_key", "signingkey", "encryption_key", "encryptionkey", "master_key", "masterkey", "hmac_key", "hmackey").matcher(findSecretValues),
 	// Payment card numbers: 13–19 digits, optionally grouped by spaces or
 	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
