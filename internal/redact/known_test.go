@@ -333,7 +333,7 @@ func TestKnownIsLinear(t *testing.T) {
 		assert.LessOrEqual(t, float64(b.work), maxGrowth*float64(a.work), "%q: %d bytes examined at 16 KiB, %d at 64 KiB", u, a.work, b.work)
 		assert.Positive(t, a.work)
 		ac, bc := measure(r, small, 4, true).cpu, measure(r, large, 1, true).cpu
-		for i := 0; i < 6 && float64(bc) > maxGrowth*float64(ac); i++ {
+		for i := 0; i < 16 && float64(bc) > maxGrowth*float64(ac); i++ {
 			ac, bc = min(ac, measure(r, small, 4, true).cpu), min(bc, measure(r, large, 1, true).cpu)
 		}
 		assert.LessOrEqual(t, float64(bc), maxGrowth*float64(ac), "%q: %v at 16 KiB, %v at 64 KiB", u, ac, bc)
