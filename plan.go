@@ -348,7 +348,7 @@ type sliceHeader struct {
 // header is in the arena: one allocation, for the elements.
 func (a *walkArena) newSlice(t reflect.Type, n int) reflect.Value {
 	if len(a.hdrs) == cap(a.hdrs) {
-		a.hdrs = make([]sliceHeader, 0, 8)
+		a.hdrs = make([]sliceHeader, 0, 4)
 	}
 	a.hdrs = a.hdrs[:len(a.hdrs)+1]
 	p := reflect.NewAt(t, unsafe.Pointer(&a.hdrs[len(a.hdrs)-1]))
