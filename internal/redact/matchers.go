@@ -1464,7 +1464,7 @@ func findCards(s string, out [][2]int) ([][2]int, int) {
 	work := 0
 	for p := cardMin - 1; p < len(s); p += cardMin {
 		work++
-		lo, hi, n := region(s, p, &cardBytes)
+		lo, hi, n := cardRegion(s, p)
 		work += hi - lo
 		if n >= cardMin {
 			var w int
@@ -1489,21 +1489,21 @@ var cardBytes = func() (card [256]uint8) {
 	return
 }()
 
-// region returns the longest run [lo, hi) of bytes in class around s[p]
-// (empty at p if s[p] is not one) and how many digits it holds.
-func region(s string, p int, class *[256]uint8) (lo, hi, digits int) {
-	if class[s[p]] == 0 {
+// cardRegion returns the longest run [lo, hi) of card bytes (cardBytes)
+// around s[p], empty at p if s[p] is not one, and how many digits it
+// holds.
+func cardRegion(s string, p int) (lo, hi, digits int) {
+	if cardBytes[s[p]] == 0 {
 		return p, p, 0
 	}
-	lo, hi = p, p+1
-	for lo > 0 && class[s[lo-1]] != 0 {
+	lo, hi = p, p
+	for lo > 0 && cardBytes[s[lo-1]] != 0 {
 		lo--
+		digits += int(cardBytes[s[lo]] >> 1)
 	}
-	for hi < len(s) && class[s[hi]] != 0 {
+	for hi < len(s) && cardBytes[s[hi]] != 0 {
+		digits += int(cardBytes[s[hi]] >> 1)
 		hi++
-	}
-	for i := lo; i < hi; i++ {
-		digits += int(class[s[i]] >> 1)
 	}
 	return lo, hi, digits
 }
