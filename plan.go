@@ -327,7 +327,7 @@ type walkArena struct {
 	// reuse: the first blocks are to come from arenaPool (see reusing);
 	// box is what held them there, and takes them back.
 	reuse bool
-	box   *walkArena
+	box   *arenaBlocks
 	// names: the struct plan whose field names passed (passthrough.go)
 	// under group namesIn, at the key cache's generation namesGen.
 	names    *typePlan
@@ -374,8 +374,15 @@ func (a *walkArena) text(t time.Time) []byte {
 	return a.texts[n:len(a.texts):len(a.texts)]
 }
 
+// arenaBlocks are the blocks of attrs and values a walk takes from
+// arenaPool and gives back.
+type arenaBlocks struct {
+	attrs []slog.Attr
+	vals  []slog.Value
+}
+
 // arenaPool holds the blocks of finished walks whose values nothing kept.
-var arenaPool = sync.Pool{New: func() any { return new(walkArena) }}
+var arenaPool = sync.Pool{New: func() any { return new(arenaBlocks) }}
 
 // reusing makes a's first blocks come from arenaPool, taken when the walk
 // first needs one (a record of strings and numbers needs none, and costs
@@ -385,7 +392,7 @@ func (a *walkArena) reusing() { a.reuse = true }
 
 // fill takes a's first blocks from arenaPool.
 func (a *walkArena) fill() {
-	box := arenaPool.Get().(*walkArena)
+	box := arenaPool.Get().(*arenaBlocks)
 	a.attrs, a.vals, a.box, a.reuse = box.attrs, box.vals, box, false
 }
 
