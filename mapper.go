@@ -515,19 +515,23 @@ func (w *walker) element(v slog.Value, depth int) (slog.Value, bool) {
 // (JSON without the comma after it, TEXT with its prefix on the next key),
 // so the stages leave them out for the handlers behind them.
 func dropEmpty(as []slog.Attr) ([]slog.Attr, bool) {
-	return mapAttrsKeep(as, func(a slog.Attr) (slog.Attr, bool, bool) {
-		if a.Value.Kind() != slog.KindGroup {
-			return a, false, true
-		}
-		g, c := dropEmpty(a.Value.Group())
-		if len(g) == 0 || !hasContent(g) {
-			return a, true, false
-		}
-		if c {
-			a.Value = slog.GroupValue(g...)
-		}
-		return a, c, true
-	})
+	return mapAttrsKeep(as, pruneGroup)
+}
+
+// pruneGroup is dropEmpty's step for one attr: a group without content is
+// dropped (keep false), the empty groups inside one are dropped (changed).
+func pruneGroup(a slog.Attr) (_ slog.Attr, changed, keep bool) {
+	if a.Value.Kind() != slog.KindGroup {
+		return a, false, true
+	}
+	g, c := dropEmpty(a.Value.Group())
+	if len(g) == 0 || !hasContent(g) {
+		return a, true, false
+	}
+	if c {
+		a.Value = slog.GroupValue(g...)
+	}
+	return a, c, true
 }
 
 // hasContent reports whether as holds an attr that is not empty.

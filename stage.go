@@ -349,17 +349,10 @@ func uniqueInPlace(as []slog.Attr, names *nameSet) {
 func dropEmptyInPlace(as []slog.Attr) []slog.Attr {
 	n := 0
 	for _, a := range as {
-		if a.Value.Kind() == slog.KindGroup {
-			g, c := dropEmpty(a.Value.Group())
-			if len(g) == 0 || !hasContent(g) {
-				continue
-			}
-			if c {
-				a.Value = slog.GroupValue(g...)
-			}
+		if a, _, keep := pruneGroup(a); keep {
+			as[n] = a
+			n++
 		}
-		as[n] = a
-		n++
 	}
 	return as[:n]
 }
