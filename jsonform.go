@@ -446,7 +446,7 @@ func shadowType(p *typePlan, path map[reflect.Type]bool) (reflect.Type, bool) {
 	switch p.kind {
 	case kindInterface:
 		return p.typ, true
-	case kindPointer:
+	case kindPointer, kindList:
 		if p.special != specialNone {
 			return nil, false
 		}
@@ -454,16 +454,10 @@ func shadowType(p *typePlan, path map[reflect.Type]bool) (reflect.Type, bool) {
 		if !ok {
 			return nil, false
 		}
-		return reflect.PointerTo(e), true
-	case kindList:
-		if p.special != specialNone {
-			return nil, false
-		}
-		e, ok := shadowType(p.elemPlan(), path)
-		if !ok {
-			return nil, false
-		}
-		if p.typ.Kind() == reflect.Slice {
+		switch p.typ.Kind() {
+		case reflect.Pointer:
+			return reflect.PointerTo(e), true
+		case reflect.Slice:
 			return reflect.SliceOf(e), true
 		}
 		return reflect.ArrayOf(p.typ.Len(), e), true

@@ -202,7 +202,7 @@ func (a *automaton) scan(s string) (cand ruleSet, digits uint32) {
 			state = a.delta[state+uint32(a.class[b])]
 			run = (run + a.inc[b]) & a.keep[b]
 			long = max(long, run)
-			if state&hitFlag != 0 {
+			if state&hitFlag != 0 { // hit, inline: a short string is most strings
 				state &^= hitFlag
 				cand.or(&a.outs[a.out[state/uint32(a.nclass)]])
 			}
