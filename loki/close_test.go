@@ -143,10 +143,7 @@ func nextWait(t *testing.T, clk *clock, d time.Duration) *wait {
 // wait in the spool for the next start. Before, Close waited out
 // FlushTimeout.
 func TestCloseExtraTryHangsReturnsAfterHangAfter(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	clk.set(cfg.BatchWait, atOnce)
 	clk.set(cfg.HangAfter, held)
 	c, err := New(cfg)

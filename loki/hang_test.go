@@ -212,10 +212,7 @@ func TestHangThenRefusedSplitOnce(t *testing.T) {
 // sender waits to retry, each record pushed is on disk at its next wake.
 // The next client on the spool sends them all, once.
 func TestRefusingLokiSpoolsEachWake(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	clk.set(cfg.BatchWait, atOnce)
 	c, err := New(cfg)
 	require.NoError(t, err)

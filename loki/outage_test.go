@@ -251,10 +251,7 @@ func TestSpoolKeptWhenLokiRefusesTheClient(t *testing.T) {
 // once, and the next start sends it. Before, Close spent the whole
 // FlushTimeout retrying.
 func TestCloseWhileDownSpoolsAtOnce(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	clk.set(cfg.BatchWait, atOnce)
 	c, err := New(cfg)
 	require.NoError(t, err)
@@ -286,10 +283,7 @@ func TestCloseWhileDownSpoolsAtOnce(t *testing.T) {
 // own try finds it, and everything is sent (the spool too) before Close
 // returns, not left for a next start.
 func TestCloseAfterOutageEndedSends(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	clk.set(cfg.BatchWait, atOnce)
 	c, err := New(cfg)
 	require.NoError(t, err)

@@ -35,6 +35,16 @@ func spoolConfig(t *testing.T, url string) (Config, *clock) {
 	return cfg, clk
 }
 
+// downWithSpool returns a test Loki that answers 503 until told otherwise
+// (closed when the test ends) and a configuration with a spool for it.
+func downWithSpool(t *testing.T) (*lokitest.Server, Config, *clock) {
+	srv := lokitest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.SetStatus(503)
+	cfg, clk := spoolConfig(t, srv.URL)
+	return srv, cfg, clk
+}
+
 // With the default sizes, a burst of 100,000 ordinary records fits in the
 // queue (bounded in bytes, 64 MiB) and arrives complete, in order.
 func TestBurstWithDefaultsArrivesComplete(t *testing.T) {
@@ -68,10 +78,7 @@ func TestBurstWithDefaultsArrivesComplete(t *testing.T) {
 // to the spool, and are all sent once, in order, when Loki answers again;
 // the segments are then deleted.
 func TestSpoolDownThenUp(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	clk.set(cfg.BatchWait, atOnce)
 	r := newReports(&cfg)
 	c, err := New(cfg)
@@ -146,10 +153,7 @@ func none(int) bool { return false }
 // started on the same directory sends them, with their timestamps, and
 // deletes the segment.
 func TestSpoolReplayAfterRestart(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	want := lineList("r", 100)
 	c := closeWhileDown(t, cfg, clk, want, none)
 	st := c.Stats()
@@ -186,10 +190,7 @@ func TestSpoolReplayAfterRestart(t *testing.T) {
 // A torn tail (the last record cut short, as by a crash) is skipped and
 // counted; the records before it are sent.
 func TestSpoolTornTailSkipped(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	want := lineList("t", 20)
 	closeWhileDown(t, cfg, clk, want, none)
 	segs := segments(t, cfg.SpoolDir)
@@ -217,10 +218,7 @@ func TestSpoolTornTailSkipped(t *testing.T) {
 // the records after it are still sent: reading resumes at the next record.
 // Before, it ended the segment, losing the rest uncounted.
 func TestSpoolCorruptRecordSkipped(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	closeWhileDown(t, cfg, clk, lineList("c", 3), none)
 	segs := segments(t, cfg.SpoolDir)
 	require.Len(t, segs, 1)
@@ -294,10 +292,7 @@ func TestSpoolCorruptLengthResyncs(t *testing.T) {
 // payload): both are passed over in one stretch, counted as one record
 // dropped (how many were lost is not known) and their bytes as skipped.
 func TestSpoolCorruptStretchCounted(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	closeWhileDown(t, cfg, clk, lineList("c", 5), none)
 	segs := segments(t, cfg.SpoolDir)
 	b, err := os.ReadFile(segs[0])
@@ -409,10 +404,7 @@ func TestSpoolDirNarrowedAndLinksRefused(t *testing.T) {
 // A spool that cannot be written (here its first segment's name is taken
 // by a directory) is reported once; the client goes on as without a spool.
 func TestSpoolUnwritableReportedOnce(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	_, cfg, clk := downWithSpool(t)
 	require.NoError(t, os.MkdirAll(filepath.Join(cfg.SpoolDir, "00000000000000000001"+spoolSuffix), 0o700))
 	r := newReports(&cfg)
 	c, err := New(cfg)
@@ -475,10 +467,7 @@ func TestSpoolHandedOver(t *testing.T) {
 // on disk are sent from the spool, the half-written one is skipped as a
 // torn tail (counted) and sent from memory with those after it.
 func TestSpoolDiskFull(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	clk.set(cfg.BatchWait, atOnce)
 	r := newReports(&cfg)
 	c, err := New(cfg)
@@ -529,10 +518,7 @@ func TestSpoolDiskFull(t *testing.T) {
 // Records spread over several segments are replayed in the order they were
 // spooled, segment after segment, by the next start.
 func TestSpoolReplayOrderAcrossSegments(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	cfg.QueueSize = 10_000
 	cfg.SpoolMaxBytes = 1 << 20 // segments of 64 KiB
 	pad := strings.Repeat("x", 100)
@@ -578,10 +564,7 @@ func TestSpoolLockNarrowed(t *testing.T) {
 // are dropped, the security events are all kept and sent by the next
 // start. Before, the spool full of ordinary records dropped them.
 func TestSpoolKeepsRoomForSecurityEvents(t *testing.T) {
-	srv := lokitest.NewServer()
-	defer srv.Close()
-	srv.SetStatus(503)
-	cfg, clk := spoolConfig(t, srv.URL)
+	srv, cfg, clk := downWithSpool(t)
 	clk.set(cfg.BatchWait, atOnce)
 	// Records of 40 bytes (see TestSpoolFullDropsOrdinaryFirst): 40 fit,
 	// ordinary records take at most 1,400 bytes: 35.
