@@ -70,8 +70,9 @@ func DefaultKeys() []string { return slices.Clone(defaultSecretKeys) }
 // The key "PWD" exactly, in capitals, is the shell's working directory, not
 // a password: environment dumps log it (see notSecretKey).
 type keySet struct {
-	next [][36]int32 // node → child per letter or digit (0: none; the root is node 0)
-	end  []uint8     // endAnywhere or endSegment when a stem ends here, else 0
+	next  [][36]int32 // node → child per letter or digit (0: none; the root is node 0)
+	end   []uint8     // endAnywhere or endSegment when a stem ends here, else 0
+	inner bool        // a stem is of innerStems or pluralStems: matchInner may find one
 }
 
 const (
@@ -119,9 +120,11 @@ func newKeySet(keys []string) *keySet {
 			}
 			if slices.Contains(innerStems, n) {
 				ks.end[node] |= endInner
+				ks.inner = true
 			}
 			if slices.Contains(pluralStems, n) {
 				ks.end[node] |= endPlural
+				ks.inner = true
 			}
 		}
 	}
@@ -169,7 +172,7 @@ func (ks *keySet) match(key string) bool {
 			}
 		}
 	}
-	return ks.matchInner(key)
+	return ks.inner && ks.matchInner(key)
 }
 
 // matchFinal is match without matchInner: a stem at the end of key only
@@ -402,11 +405,12 @@ var mayHaveSuffix = func() (t [256]bool) {
 
 // notSecretKey: keys that end with a stem yet never hold a secret. "PWD",
 // spelled so, is the shell's working directory.
+//
+// A key read across a blank ("cwd PWD") is its last word. It runs on every
+// key: it reads the last four bytes at most.
 func notSecretKey(key string) bool {
-	if i := strings.LastIndexAny(key, " \t"); i >= 0 {
-		key = key[i+1:] // a key read across a blank ("cwd PWD"): its last word is the key
-	}
-	return key == "PWD"
+	n := len(key)
+	return n >= 3 && key[n-3:] == "PWD" && (n == 3 || key[n-4] == ' ' || key[n-4] == '\t')
 }
 
 // cutKeySuffix returns where key ends without its trailing digits and then
