@@ -73,6 +73,7 @@ type keySet struct {
 	next  [][36]int32 // node → child per letter or digit (0: none; the root is node 0)
 	end   []uint8     // endAnywhere or endSegment when a stem ends here, else 0
 	inner bool        // a stem is of innerStems or pluralStems: matchInner may find one
+	last  [256]bool   // the bytes (both cases) that end such a stem, and s for a plural
 }
 
 const (
@@ -121,10 +122,12 @@ func newKeySet(keys []string) *keySet {
 			if slices.Contains(innerStems, n) {
 				ks.end[node] |= endInner
 				ks.inner = true
+				ks.last[n[len(n)-1]], ks.last[n[len(n)-1]-'a'+'A'] = true, true // a letter
 			}
 			if slices.Contains(pluralStems, n) {
 				ks.end[node] |= endPlural
 				ks.inner = true
+				ks.last['s'], ks.last['S'] = true, true
 			}
 		}
 	}
@@ -215,7 +218,7 @@ func (ks *keySet) matchInner(key string) bool {
 		return desc >= e
 	}
 	for e := 1; e <= len(key); e++ {
-		if !segmentEnd(key, e) || e < len(key) && key[e] == '.' && typeName(key, e) {
+		if !ks.last[key[e-1]] || !segmentEnd(key, e) || e < len(key) && key[e] == '.' && typeName(key, e) {
 			continue
 		}
 		if e < len(key) {
