@@ -2,12 +2,14 @@ package redact
 
 // The prefilter decides, in one pass over a string, which rules could match:
 // an Aho–Corasick automaton over every rule's keywords (ASCII
-// case-insensitive), compiled to a dense table over byte classes, plus a
-// counter of digit runs for the digit rules (cards, SSNs). Only the rules it
-// names run their regular expressions, as gitleaks does with rule keywords.
+// case-insensitive), compiled to a dense table over byte classes, whose
+// states also count the current run of digits, so that the digit rules
+// (cards, SSNs) wake on a run long enough for them. Only the rules it names
+// run their regular expressions, as gitleaks does with rule keywords.
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sync"
 	"unsafe"
 )
@@ -20,45 +22,165 @@ func (s *ruleSet) has(i int) bool { return s[i>>6]&(1<<(i&63)) != 0 }
 func (s *ruleSet) or(t *ruleSet)  { s[0] |= t[0]; s[1] |= t[1]; s[2] |= t[2]; s[3] |= t[3] }
 func (s *ruleSet) empty() bool    { return s[0]|s[1]|s[2]|s[3] == 0 }
 
-// maxRules is how many rules the prefilter can name.
-const maxRules = 256
+// maxRules is how many rules the prefilter can name. The bits above it, in
+// the sets the automaton builds, stand for the digit-run lengths it
+// reports (runBit); scan takes them out before it returns.
+const maxRules = 256 - maxRuns
+
+// maxRuns is how many digit-run lengths an automaton can report.
+const maxRuns = 8
+
+// maxKeyword is the most bytes of a keyword that the automaton looks for.
+const maxKeyword = 12
+
+// runBit is the bit that stands for the automaton's j-th run length.
+func runBit(j int) int { return maxRules + j }
 
 type automaton struct {
-	class [256]uint8 // byte → class; 0 for bytes in no keyword
-	// inc and keep drive scan's branch-free digit-run counter: a digit adds
-	// one, a space or dash keeps the run, anything else resets it. They are
-	// here, beside class, so that scan reaches all three from one pointer.
+	class [256]uint8 // byte → class: its keyword class and whether it is a digit, a separator or neither
+	// inc and keep count a digit run the plain way: a digit adds one, a
+	// space or dash keeps the run, anything else resets it. Only scan's
+	// join at its cut uses them.
 	inc, keep [256]uint32
 	nclass    int
 	// The transition table: entry state+class is the next state,
 	// premultiplied by nclass (so no multiplication per byte), with the top
-	// bit set when that state names rules. States are numbered breadth
-	// first, so the shallow states that clean text visits share cache lines.
+	// bit set when that state names rules or a run length. States are
+	// numbered breadth first, so the shallow states that clean text visits
+	// share cache lines.
 	delta []uint32
 	out   []uint16 // state index → index into outs (0: none)
 	outs  []ruleSet
+	// level is, for each state, the digits in the current run (see runs),
+	// for scan's join at its cut.
+	level []uint8
+	// runs are the run lengths scan reports, ascending. A state is a
+	// keyword state and a level: the digits in the current run, 0 to the
+	// longest of runs, then one level more for "longer, already reported".
+	// Entering level runs[j] (from the level below, on a digit) names
+	// runBit(j); the longest run after that costs nothing more.
+	runs []uint32
 	// overlap is the longest keyword's length less one: a scan begun that
-	// many bytes before a position is in the right state there.
+	// many bytes before a position is in the right keyword state there.
 	overlap int
 }
 
-// newAutomaton builds the automaton; kws[i] are the keywords of rule i.
-func newAutomaton(kws [][]string) *automaton {
-	a := &automaton{}
+// newAutomaton builds the automaton; kws[i] are the keywords of rule i,
+// runs the digit-run lengths it reports (ascending, at most maxRuns).
+func newAutomaton(kws [][]string, runs []uint32) *automaton {
+	if len(runs) > maxRuns {
+		panic("redact: more digit-run lengths than the automaton reports")
+	}
+	a := &automaton{runs: runs}
 	for c := '0'; c <= '9'; c++ {
 		a.inc[c], a.keep[c] = 1, ^uint32(0)
 	}
 	a.keep[' '], a.keep['-'] = ^uint32(0), ^uint32(0)
-	// Byte classes: one per distinct lowercased keyword byte; uppercase
-	// ASCII letters share their lowercase class.
-	a.nclass = 1
+	ac, nac, acOut := keywordAutomaton(kws, a)
+	// Byte classes: the keyword class and the digit kind of each byte
+	// (0: neither, 1: a digit, 2: a space or dash), numbered in byte order.
+	kind := func(b int) uint32 {
+		switch {
+		case len(runs) == 0:
+			return 0
+		case a.inc[b] != 0:
+			return 1
+		case a.keep[b] != 0:
+			return 2
+		}
+		return 0
+	}
+	type pair struct{ kw, kind uint32 }
+	var pairs []pair
+	for b := range 256 {
+		p := pair{uint32(a.class[b]), kind(b)}
+		c := len(pairs)
+		for i, q := range pairs {
+			if q == p {
+				c = i
+			}
+		}
+		if c == len(pairs) {
+			pairs = append(pairs, p)
+		}
+		a.class[b] = uint8(c)
+	}
+	a.nclass = len(pairs)
+	// The states, breadth first from the root at level 0.
+	top := uint32(0) // the longest run reported; top+1 is "longer"
+	if len(runs) > 0 {
+		top = runs[len(runs)-1]
+	}
+	type state struct{ kw, level uint32 }
+	id := map[state]uint32{{}: 0}
+	order := []state{{}}
+	var next []uint32 // by state id and class
+	for q := 0; q < len(order); q++ {
+		st := order[q]
+		for _, p := range pairs {
+			nx := state{ac[int(st.kw)*nac+int(p.kw)], st.level}
+			switch p.kind {
+			case 0:
+				nx.level = 0
+			case 1:
+				nx.level = min(st.level+1, top+1)
+			}
+			i, ok := id[nx]
+			if !ok {
+				i = uint32(len(order))
+				id[nx] = i
+				order = append(order, nx)
+			}
+			next = append(next, i)
+		}
+	}
+	// What each state names: its keywords' rules, and the run length its
+	// level is, if it is one of runs.
+	a.out = make([]uint16, len(order))
+	a.level = make([]uint8, len(order))
+	a.outs = []ruleSet{{}}
+	index := map[ruleSet]uint16{{}: 0}
+	for i, st := range order {
+		set := acOut[st.kw]
+		for j, r := range runs {
+			if st.level == r {
+				set.add(runBit(j))
+			}
+		}
+		o, ok := index[set]
+		if !ok {
+			o = uint16(len(a.outs))
+			index[set] = o
+			a.outs = append(a.outs, set)
+		}
+		a.out[i] = o
+		a.level[i] = uint8(st.level)
+	}
+	a.delta = make([]uint32, len(next))
+	for i, nx := range next {
+		a.delta[i] = nx * uint32(a.nclass)
+		if a.out[nx] != 0 {
+			a.delta[i] |= hitFlag
+		}
+	}
+	return a
+}
+
+// keywordAutomaton builds the Aho–Corasick automaton of kws over byte
+// classes, which it sets in a.class (one per distinct lowercased keyword
+// byte; uppercase ASCII letters share their lowercase class; 0 for bytes in
+// no keyword), and a.overlap. It returns the transitions (by state and
+// class, states numbered breadth first from the root, 0), the number of
+// classes, and the rules each state names.
+func keywordAutomaton(kws [][]string, a *automaton) (next []uint32, nclass int, out []ruleSet) {
+	nclass = 1
 	for _, ks := range kws {
 		for _, k := range ks {
 			for i := 0; i < len(k); i++ {
 				c := lower(k[i])
 				if a.class[c] == 0 {
-					a.class[c] = uint8(a.nclass)
-					a.nclass++
+					a.class[c] = uint8(nclass)
+					nclass++
 				}
 			}
 		}
@@ -78,6 +200,7 @@ func newAutomaton(kws [][]string) *automaton {
 			break
 		}
 		for _, k := range ks {
+			k = k[:min(len(k), maxKeyword)]
 			s := 0
 			for i := 0; i < len(k); i++ {
 				c := a.class[lower(k[i])]
@@ -95,55 +218,42 @@ func newAutomaton(kws [][]string) *automaton {
 			}
 		}
 	}
-	// Failure links and the dense transition table, breadth first; id
-	// renumbers the nodes in that order.
+	// Failure links and the transitions, breadth first; id renumbers the
+	// nodes in that order.
 	n := len(nodes)
 	id := make([]int, n)
 	order := []int{0}
-	next := make([]int, n*a.nclass) // by old node number
+	byNode := make([]int, n*nclass) // by old node number
 	for q := 0; q < len(order); q++ {
 		s := order[q]
 		id[s] = q
 		if s != 0 {
 			nodes[s].out.or(&nodes[nodes[s].fail].out)
 		}
-		for c := 1; c < a.nclass; c++ {
+		for c := 1; c < nclass; c++ {
 			nx, ok := nodes[s].child[uint8(c)]
 			if !ok { // follow the failure link (the root stays at the root)
 				if s != 0 {
-					next[s*a.nclass+c] = next[nodes[s].fail*a.nclass+c]
+					byNode[s*nclass+c] = byNode[nodes[s].fail*nclass+c]
 				}
 				continue
 			}
 			if s != 0 { // the root's children fail to the root, node 0
-				nodes[nx].fail = next[nodes[s].fail*a.nclass+c]
+				nodes[nx].fail = byNode[nodes[s].fail*nclass+c]
 			}
-			next[s*a.nclass+c] = nx
+			byNode[s*nclass+c] = nx
 			order = append(order, nx)
 		}
 	}
-	a.out = make([]uint16, n)
-	a.outs = []ruleSet{{}}
-	for s := range nodes {
-		if !nodes[s].out.empty() {
-			a.outs = append(a.outs, nodes[s].out)
-			a.out[id[s]] = uint16(len(a.outs) - 1)
-		}
-	}
-	entry := func(old int) uint32 {
-		v := uint32(id[old]) * uint32(a.nclass)
-		if !nodes[old].out.empty() {
-			v |= hitFlag
-		}
-		return v
-	}
-	a.delta = make([]uint32, len(next))
+	next = make([]uint32, n*nclass)
+	out = make([]ruleSet, n)
 	for old := range nodes {
-		for c := 0; c < a.nclass; c++ {
-			a.delta[id[old]*a.nclass+c] = entry(next[old*a.nclass+c])
+		out[id[old]] = nodes[old].out
+		for c := 0; c < nclass; c++ {
+			next[id[old]*nclass+c] = uint32(id[byNode[old*nclass+c]])
 		}
 	}
-	return a
+	return next, nclass, out
 }
 
 // sharedAutomaton is newAutomaton, built once for each set of keywords
@@ -151,8 +261,11 @@ func newAutomaton(kws [][]string) *automaton {
 // for the built-in rules (1,300 states, 2,600 allocations, 1.4 MB) was
 // most of what each Setup cost. It keeps the last few sets (a program
 // that sets up with one configuration after another builds each once).
-func sharedAutomaton(kws [][]string) *automaton {
-	var key []byte
+func sharedAutomaton(kws [][]string, runs []uint32) *automaton {
+	key := binary.AppendUvarint(nil, uint64(len(runs)))
+	for _, r := range runs {
+		key = binary.AppendUvarint(key, uint64(r))
+	}
 	for _, ks := range kws {
 		key = binary.AppendUvarint(key, uint64(len(ks)))
 		for _, k := range ks {
@@ -168,7 +281,7 @@ func sharedAutomaton(kws [][]string) *automaton {
 	if len(automata.m) >= maxSharedAutomata {
 		clear(automata.m)
 	}
-	a := newAutomaton(kws)
+	a := newAutomaton(kws, runs)
 	automata.m[string(key)] = a
 	return a
 }
@@ -181,67 +294,124 @@ var automata = struct {
 
 const maxSharedAutomata = 8
 
-// scan returns the rules whose keywords occur in s, and the longest run of
-// digits in s (single spaces or dashes between them allowed).
+// scan returns the rules one of whose keywords (its first maxKeyword
+// bytes) occurs in s, and the longest of the automaton's runs that the
+// longest run of digits in s (spaces and dashes between them allowed)
+// reaches, 0 if none: for each of runs, run >= it exactly when such a run
+// holds that many digits.
 //
-// Its loop is one dependent load per byte (the next state), plus a
-// branch-free digit-run counter. A string long enough is scanned as two
-// halves at once, so that the two chains of dependent loads overlap in the
-// processor: the second half begins overlap bytes early, where the
-// automaton reaches the right state by the half's first byte. A half
-// reports no keyword that is not in s (every state is a suffix of what it
-// read), the first half reports every keyword ending in it and the second
-// every one ending after, so the union is exact. Digit runs are counted per
-// half and joined at the cut.
-func (a *automaton) scan(s string) (cand ruleSet, digits uint32) {
-	var long uint32
-	if len(s) < 2*a.overlap+minSplit {
-		var state, run uint32
-		for i := 0; i < len(s); i++ {
-			b := s[i]
-			state = a.delta[state+uint32(a.class[b])]
-			run = (run + a.inc[b]) & a.keep[b]
-			long = max(long, run)
-			if state&hitFlag != 0 { // hit, inline: a short string is most strings
-				state &^= hitFlag
-				cand.or(&a.outs[a.out[state/uint32(a.nclass)]])
-			}
-		}
-		return cand, long
+// Its loop is one dependent load per byte (the next state): the states
+// count the digits too. A string long enough is scanned as two parts, or
+// four, at once, so that their chains of dependent loads overlap in the
+// processor: each part after the first begins overlap bytes early, where
+// the automaton reaches the right keyword state by the part's first byte.
+// A part reports no keyword that is not in s (every state is a suffix of
+// what it read), and each reports every keyword that ends in it, so the
+// union is exact. A digit run that crosses a cut is counted on from the
+// level of the part it began in (joinRun).
+func (a *automaton) scan(s string) (cand ruleSet, run uint32) {
+	switch {
+	case len(s) >= 4*(a.overlap+minSplit):
+		return a.scan4(s)
+	case len(s) >= 2*a.overlap+minSplit:
+		return a.scan2(s)
 	}
-	m := (len(s) + a.overlap) / 2 // the first half is s[:m]
+	var state uint32
+	for i := 0; i < len(s); i++ {
+		state = a.delta[state+uint32(a.class[s[i]])]
+		if state&hitFlag != 0 { // hit, inline: a short string is most strings
+			state &^= hitFlag
+			cand.or(&a.outs[a.out[state/uint32(a.nclass)]])
+		}
+	}
+	return cand, a.takeRuns(&cand)
+}
+
+// scan2 is scan in two parts: s[:m], and s[m:] begun overlap bytes early.
+func (a *automaton) scan2(s string) (cand ruleSet, run uint32) {
+	m := (len(s) + a.overlap) / 2 // the first part is s[:m]
 	sa, sb := s[:m], s[m-a.overlap:]
 	sb = sb[:len(sa)] // its last byte, if it has one more, is read below
 	// Every entry of delta is a state plus a class, within delta: the
 	// loop reads it unchecked, which leaves it one value fewer to hold.
 	d := unsafe.Pointer(unsafe.SliceData(a.delta)) // TestTransitionsStayInTheTable
-	var st1, st2, run1, run2 uint32
+	var st1, st2 uint32
 	for i := 0; i < len(sa); i++ {
-		b1, b2 := sa[i], sb[i]
-		st1 = *(*uint32)(unsafe.Add(d, 4*uintptr(st1+uint32(a.class[b1]))))
-		st2 = *(*uint32)(unsafe.Add(d, 4*uintptr(st2+uint32(a.class[b2]))))
-		run1 = (run1 + a.inc[b1]) & a.keep[b1]
-		run2 = (run2 + a.inc[b2]) & a.keep[b2]
-		long = max(long, run1, run2)
+		st1 = *(*uint32)(unsafe.Add(d, 4*uintptr(st1+uint32(a.class[sa[i]]))))
+		st2 = *(*uint32)(unsafe.Add(d, 4*uintptr(st2+uint32(a.class[sb[i]]))))
 		if (st1|st2)&hitFlag != 0 {
 			st1 = a.hit(&cand, st1)
 			st2 = a.hit(&cand, st2)
 		}
 	}
-	if len(s)-(m-a.overlap) > len(sa) { // the second half is one byte longer
-		b := s[len(s)-1]
-		a.hit(&cand, a.delta[st2+uint32(a.class[b])])
-		run2 = (run2 + a.inc[b]) & a.keep[b]
-		long = max(long, run2)
+	if len(s)-(m-a.overlap) > len(sa) { // the second part is one byte longer
+		a.hit(&cand, a.delta[st2+uint32(a.class[s[len(s)-1]])])
 	}
-	// The second half saw any run that crosses the cut only from where it
-	// began; the run that reaches the cut goes on until the next reset.
-	if run1 > 0 {
-		for j := m; j < len(s) && a.keep[s[j]] != 0; j++ {
-			run1 += a.inc[s[j]]
+	a.joinRun(&cand, s, m, st1)
+	return cand, a.takeRuns(&cand)
+}
+
+// scan4 is scan in four parts of n bytes each, the last up to three bytes
+// longer: s[:c1], and s[c1:c2], s[c2:c3] and s[c3:], each begun overlap
+// bytes early.
+func (a *automaton) scan4(s string) (cand ruleSet, run uint32) {
+	ov := a.overlap
+	n := (len(s) + 3*ov) / 4
+	c1, c2, c3 := n, 2*n-ov, 3*n-2*ov
+	s0, s1, s2, s3 := s[:n], s[c1-ov:], s[c2-ov:], s[c3-ov:]
+	s1, s2, s3 = s1[:len(s0)], s2[:len(s0)], s3[:len(s0)] // for the compiler: no bounds checks below
+	d := unsafe.Pointer(unsafe.SliceData(a.delta))        // TestTransitionsStayInTheTable
+	var st0, st1, st2, st3 uint32
+	for i := 0; i < len(s0); i++ {
+		st0 = *(*uint32)(unsafe.Add(d, 4*uintptr(st0+uint32(a.class[s0[i]]))))
+		st1 = *(*uint32)(unsafe.Add(d, 4*uintptr(st1+uint32(a.class[s1[i]]))))
+		st2 = *(*uint32)(unsafe.Add(d, 4*uintptr(st2+uint32(a.class[s2[i]]))))
+		st3 = *(*uint32)(unsafe.Add(d, 4*uintptr(st3+uint32(a.class[s3[i]]))))
+		if (st0|st1|st2|st3)&hitFlag != 0 {
+			st0 = a.hit(&cand, st0)
+			st1 = a.hit(&cand, st1)
+			st2 = a.hit(&cand, st2)
+			st3 = a.hit(&cand, st3)
 		}
 	}
-	return cand, max(long, run1)
+	for j := c3 - ov + n; j < len(s); j++ { // the last part's extra bytes
+		st3 = a.hit(&cand, a.delta[st3+uint32(a.class[s[j]])])
+	}
+	a.joinRun(&cand, s, c1, st0)
+	a.joinRun(&cand, s, c2, st1)
+	a.joinRun(&cand, s, c3, st2)
+	return cand, a.takeRuns(&cand)
+}
+
+// joinRun counts on, from s[m], the digit run that a part of scan ended in
+// (in state, without its hit flag), and adds the run lengths it reaches to
+// cand: the next part saw that run only from where it began. The part the
+// run began in saw it whole until m, so that this is its exact length.
+func (a *automaton) joinRun(cand *ruleSet, s string, m int, state uint32) {
+	level := uint32(a.level[state/uint32(a.nclass)])
+	if level == 0 || level >= a.runs[len(a.runs)-1] {
+		return // no run, or one past the longest length: reported
+	}
+	n := level
+	for j := m; j < len(s) && a.keep[s[j]] != 0; j++ {
+		n += a.inc[s[j]]
+	}
+	for j, r := range a.runs {
+		if level < r && r <= n {
+			cand.add(runBit(j))
+		}
+	}
+}
+
+// takeRuns takes the run-length bits out of cand and returns the longest
+// of runs they name, 0 if none.
+func (a *automaton) takeRuns(cand *ruleSet) uint32 {
+	b := cand[3] >> (maxRules - 192)
+	if b == 0 {
+		return 0
+	}
+	cand[3] &^= b << (maxRules - 192)
+	return a.runs[bits.Len64(b)-1]
 }
 
 // hitFlag marks, in a transition, a state that names rules.
@@ -260,6 +430,6 @@ func (a *automaton) hit(cand *ruleSet, state uint32) uint32 {
 	return state
 }
 
-// minSplit is the least length of each half, beyond the overlap, for which
-// scan splits a string in two.
+// minSplit is the least length of each part, beyond the overlap, for which
+// scan splits a string in parts.
 const minSplit = 16

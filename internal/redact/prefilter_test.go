@@ -10,11 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The automaton must name exactly the rules whose keywords occur in a
-// string (ASCII case-insensitive), with few keywords and with many, and
-// count digit runs as the definition says, in strings short enough for one
-// walk and long enough for two (whose cut falls anywhere, in a keyword or in
-// a run).
+// The automaton must name exactly the rules whose keywords (their first
+// maxKeyword bytes) occur in a string (ASCII case-insensitive), with few
+// keywords and with many, and count digit runs as the definition says, in
+// strings short enough for one walk and long enough for two or four (whose
+// cuts fall anywhere, in a keyword or in a run).
 func TestAutomatonAgreesWithContains(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	word := func(n int) string {
@@ -27,20 +27,20 @@ func TestAutomatonAgreesWithContains(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		rules int
-	}{{"few", 40}, {"many", 250}} {
+	}{{"few", 40}, {"many", maxRules}} {
 		t.Run(tc.name, func(t *testing.T) {
 			kws := make([][]string, tc.rules)
 			for i := range kws {
 				kws[i] = []string{word(2 + rng.IntN(4)), word(6 + rng.IntN(14))}
 			}
-			a := newAutomaton(kws)
+			a := newAutomaton(kws, testRuns)
 			for range 3000 {
 				s := word(rng.IntN(240))
 				if rng.IntN(2) == 0 {
 					s = strings.ToUpper(s)
 				}
 				got, run := a.scan(s)
-				if want := digitRunRef(s); run != want {
+				if want := reachedRef(testRuns, s); run != want {
 					require.Equal(t, want, run, "digit run in %q", s)
 				}
 				// The reference: plain substring search in the lowercased
@@ -51,7 +51,7 @@ func TestAutomatonAgreesWithContains(t *testing.T) {
 				for i, ks := range kws {
 					want := false
 					for _, k := range ks {
-						want = want || strings.Contains(lower, k)
+						want = want || strings.Contains(lower, k[:min(len(k), maxKeyword)])
 					}
 					if want != got.has(i) {
 						require.Equal(t, want, got.has(i), "rule %d %q in %q", i, ks, s)
@@ -62,22 +62,41 @@ func TestAutomatonAgreesWithContains(t *testing.T) {
 	}
 }
 
-// A keyword or a digit run that the cut between scan's two walks falls in,
-// at any place, is still found whole.
+// A keyword or a digit run that a cut between scan's parts falls in, at any
+// place, is still found whole: in strings of one part, two and four (one,
+// two and three bytes longer in the last part).
 func TestScanAcrossTheCut(t *testing.T) {
-	long := strings.Repeat("q", 24)
-	a := newAutomaton([][]string{{"ab"}, {long}, {"zz" + "9"}})
-	require.Equal(t, len(long)-1, a.overlap)
-	const n = 120 // the cut is at (n+overlap)/2
-	for _, needle := range []string{"ab", long, "4111 1111-1111 11", "123456789", strings.Repeat("12 ", 15) + "3"} {
-		for at := 0; at+len(needle) <= n; at++ {
-			s := strings.Repeat("#", at) + needle + strings.Repeat("#", n-at-len(needle))
-			cand, run := a.scan(s)
-			require.Equal(t, needle == "ab", cand.has(0), "%q at %d", needle, at)
-			require.Equal(t, needle == long, cand.has(1), "%q at %d", needle, at)
-			require.Equal(t, digitRunRef(needle), run, "%q at %d", needle, at)
+	long := strings.Repeat("q", 24) // longer than maxKeyword: its first maxKeyword bytes are looked for
+	a := newAutomaton([][]string{{"ab"}, {long}, {"zz" + "9"}}, testRuns)
+	require.Equal(t, maxKeyword-1, a.overlap)
+	needles := []string{"ab", long, "4111 1111-1111 11", "123456789", strings.Repeat("12 ", 15) + "3", "1-2--3" + strings.Repeat(" ", 40) + "4567890123"}
+	for _, n := range []int{30, 40, 90, 4 * (a.overlap + minSplit), 157, 158, 159, 257} {
+		for _, needle := range needles {
+			for at := 0; at+len(needle) <= n; at++ {
+				s := strings.Repeat("#", at) + needle + strings.Repeat("#", n-at-len(needle))
+				cand, run := a.scan(s)
+				require.Equal(t, needle == "ab", cand.has(0), "%q at %d of %d", needle, at, n)
+				require.Equal(t, needle == long, cand.has(1), "%q at %d of %d", needle, at, n)
+				require.Equal(t, reachedRef(testRuns, needle), run, "%q at %d of %d", needle, at, n)
+			}
 		}
 	}
+}
+
+// testRuns are the run lengths the tests' automata report: more, and
+// closer together, than the rules need, so that a level off by one shows.
+var testRuns = []uint32{2, 3, 5, 9, 10, 12, 13, 16}
+
+// reachedRef is the longest of runs that the longest digit run in s
+// (digitRunRef) reaches, 0 if none: what scan returns.
+func reachedRef(runs []uint32, s string) uint32 {
+	n, reached := digitRunRef(s), uint32(0)
+	for _, r := range runs {
+		if r <= n {
+			reached = r
+		}
+	}
+	return reached
 }
 
 // digitRunRef is the longest run of digits in s, single or repeated spaces
@@ -98,7 +117,7 @@ func digitRunRef(s string) uint32 {
 }
 
 func TestDigitRuns(t *testing.T) {
-	a := newAutomaton([][]string{{"key"}})
+	a := newAutomaton([][]string{{"key"}}, []uint32{minDigitRun})
 	for s, want := range map[string]bool{
 		"12345678":            false,
 		"123456789":           true,
@@ -112,12 +131,19 @@ func TestDigitRuns(t *testing.T) {
 		_, run := a.scan(s)
 		assert.Equal(t, want, run >= minDigitRun, s)
 	}
+	// With no run lengths to report, digits are bytes like any other.
+	none := newAutomaton([][]string{{"key"}}, nil)
+	cand, run := none.scan("4111 1111 1111 1111 " + strings.Repeat("1234567890", 10) + " key")
+	assert.Zero(t, run)
+	assert.True(t, cand.has(0))
+	assert.Equal(t, 4, len(none.delta)/none.nclass, "the trie's states, no levels")
 }
 
-// The scan gives the longest run, so that each digit rule runs only on a
-// run long enough for it: a card needs 13 digits, an SSN 9.
+// The scan gives the longest run it reports that the longest run in s
+// reaches, so that each digit rule runs only on a run long enough for it: a
+// card needs 13 digits, an SSN 9.
 func TestDigitRunLengths(t *testing.T) {
-	a := newAutomaton([][]string{{"key"}})
+	a := newAutomaton([][]string{{"key"}}, testRuns)
 	for s, want := range map[string]uint32{
 		"20171223-22:15:43":        10,
 		"4111 1111 1111 1111 ok":   16,
@@ -132,6 +158,11 @@ func TestDigitRunLengths(t *testing.T) {
 		if ru.Kind == "card-number" {
 			assert.Equal(t, uint32(13), ru.minRun)
 		}
+	}
+	assert.Equal(t, []uint32{minDigitRun, 13}, r.runs)
+	for s, want := range map[string]uint32{"12345678 x": 0, "123456789 x": 9, "123456789012 x": 9, "4111 1111 1111 1": 13, strings.Repeat("9", 40): 13} {
+		_, run := r.ac.scan(s)
+		assert.Equal(t, want, run, s)
 	}
 }
 
@@ -172,7 +203,7 @@ func TestTransitionsStayInTheTable(t *testing.T) {
 		sets = append(sets, kws)
 	}
 	for _, kws := range sets {
-		a := newAutomaton(kws)
+		a := newAutomaton(kws, testRuns)
 		for c := range 256 {
 			require.Less(t, int(a.class[c]), a.nclass)
 		}

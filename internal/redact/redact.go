@@ -545,6 +545,7 @@ type Redactor struct {
 	keys   *keySet
 	count  func(kind string) // nil: not counted
 	kws    [][]string        // the rules' keywords, that ac is built from
+	runs   []uint32          // the digit-run lengths that wake digit rules, that ac reports
 	// known is the registered values (nil: none); Mask replaces it under
 	// maskMu, Redact loads it once per call.
 	known   atomic.Pointer[knownSet]
@@ -583,7 +584,13 @@ func New(c Config) *Redactor {
 		}
 		kws = append(kws, ru.Keywords)
 	}
-	r.ac = sharedAutomaton(kws)
+	r.runs = []uint32{minDigitRun}
+	for _, i := range r.digits {
+		r.runs = append(r.runs, max(r.rules[i].minRun, minDigitRun))
+	}
+	slices.Sort(r.runs)
+	r.runs = slices.Compact(r.runs)
+	r.ac = sharedAutomaton(kws, r.runs)
 	r.kws = kws
 	r.keys = newKeySet(append(DefaultKeys(), c.Keys...))
 	return r
