@@ -71,7 +71,13 @@ var ipChars = setOf("0123456789abcdefABCDEF.:")
 // findIPs finds IPv4 and IPv6 addresses: each maximal run of hex digits,
 // dots and colons that netip parses as an address. For an IPv4 address the
 // span is its last octet; for an IPv6 address the whole address (see
-// truncateIP). Each byte is read once.
+// truncateIP). Each byte is read once, and at most a few more before each
+// run (versionBefore).
+//
+// A version number is not an address, though four numbers up to 255 parse
+// as one: after the word version (ver, v), as in "wcp.dll version 0.0.0.6"
+// or "productVersion=1.2.8.57", or after a tilde, as in a Windows package's
+// identity ("Package_for_KB2656356~31bf3856ad364e35~amd64~~6.1.1.1").
 func findIPs(s string, out [][2]int) ([][2]int, int) {
 	work := 0
 	for i := 0; i < len(s); {
@@ -85,7 +91,7 @@ func findIPs(s string, out [][2]int) ([][2]int, int) {
 			j++
 		}
 		work += j - i
-		before := i == 0 || !isKeyByte(s[i-1]) || s[i-1] == '-' || s[i-1] == '_'
+		before := i == 0 || (!isKeyByte(s[i-1]) || s[i-1] == '-' || s[i-1] == '_') && !versionBefore(s, i, &work)
 		after := j == len(s) || !isKeyByte(s[j]) || s[j] == '-' || s[j] == '_' || s[j] == '.'
 		tok := strings.TrimRight(s[i:j], ".:")
 		if before && after && len(tok) >= 7 && len(tok) <= 51 {
@@ -107,6 +113,29 @@ func findIPs(s string, out [][2]int) ([][2]int, int) {
 		i = j
 	}
 	return out, work
+}
+
+// versionBefore reports whether what precedes s[i] makes the number there
+// a version: a tilde, or the word "version" (in any case, alone or ending
+// a camelCase or snake_case key) or "ver" or "v", then at most one of '=', ':' and blanks. It reads at
+// most a dozen bytes back, and adds them to *work.
+func versionBefore(s string, i int, work *int) bool {
+	if s[i-1] == '~' {
+		return true
+	}
+	j := i
+	for j > 0 && i-j < 3 && (s[j-1] == ' ' || s[j-1] == '=' || s[j-1] == ':') {
+		j--
+	}
+	e := j
+	for j > 0 && e-j < len("version") && isLetterByte(s[j-1]) {
+		j--
+	}
+	*work += i - j
+	w := strings.ToLower(s[j:e])
+	whole := j == 0 || !isLetterByte(s[j-1])
+	camel := j > 0 && s[j] == 'V' // "productVersion", not "conversion"
+	return w == "version" && (whole || camel || !(s[j-1] >= 'a' && s[j-1] <= 'z')) || whole && (w == "ver" || w == "v")
 }
 
 // truncateIP is what replaces an IP span: "0" for an IPv4 address's last

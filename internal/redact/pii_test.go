@@ -51,13 +51,15 @@ func TestPII(t *testing.T) {
 	iban := ibanOf("DE", "3704"+"0044"+redacttest.Gen(redacttest.DigitChars, 10))
 	gb := ibanOf("GB", "WEST"+redacttest.Gen(redacttest.DigitChars, 14))
 	cases := map[string]string{
-		"mail to " + email + ", thanks":               "mail to [REDACTED:email], thanks",
-		"call " + phone + " now":                      "call [REDACTED:phone] now",
-		"pay to " + iban:                              "pay to [REDACTED:iban]",
-		"pay to " + group4(gb) + ".":                  "pay to [REDACTED:iban].",
-		"from 203.0.113.77 port 22":                   "from 203.0.113.0 port 22",
-		"peer=[2001:db8:85a3:8d3:1319:8a2e:370:7348]": "peer=[2001:db8:85a3::]",
-		"client 198.51.100.9:443 closed":              "client 198.51.100.0:443 closed",
+		"mail to " + email + ", thanks":                   "mail to [REDACTED:email], thanks",
+		"call " + phone + " now":                          "call [REDACTED:phone] now",
+		"pay to " + iban:                                  "pay to [REDACTED:iban]",
+		"pay to " + group4(gb) + ".":                      "pay to [REDACTED:iban].",
+		"from 203.0.113.77 port 22":                       "from 203.0.113.0 port 22",
+		"peer=[2001:db8:85a3:8d3:1319:8a2e:370:7348]":     "peer=[2001:db8:85a3::]",
+		"client 198.51.100.9:443 closed":                  "client 198.51.100.0:443 closed",
+		"conversion 203.0.113.77 ok":                      "conversion 203.0.113.0 ok", // not the word version
+		"pool BP-1347369012-10.190.173.170-1444972147527": "pool BP-1347369012-10.190.173.0-1444972147527",
 	}
 	for in, want := range cases {
 		got, _ := on.Redact(in)
@@ -70,6 +72,9 @@ func TestPII(t *testing.T) {
 		"+0100 offset", "+12345 short", "DE00 1234 5678 9012 3456 78", // bad check digits
 		"203.0.113.0 already truncated", "2001:db8:85a3:: already /48", "0x1234:5678",
 		"ERROR 256.1.1.1", "build 1.22.3",
+		// Version numbers: after the word version (ver, v) or a tilde.
+		"(wcp.dll version 0.0.0.6) called", "productVersion=1.2.8.57 xc", "app_version: 10.0.0.1", "VERSION 1.2.3.4",
+		"ver 1.2.3.4", "v 1.2.3.4", "Package_for_KB2656356~31bf3856ad364e35~amd64~~6.1.1.1, installed",
 	} {
 		got, _ := on.Redact(near)
 		assert.Equal(t, near, got)
@@ -80,12 +85,14 @@ func TestPII(t *testing.T) {
 	require.Panics(t, func() { New(Config{PII: []string{"ssn-like"}}) })
 }
 
-// With every kind of personal data on, a Loghub line changes only where it
-// holds an IP address: e-mail, phone and IBAN change at most 0.1% of the
-// lines (the real system logs hold none of them), and every other change
-// truncates a word that holds an address (7,517 of the 32,000 lines hold
-// one, so IP truncation cannot keep to 0.1%: each of its changes is one it
-// is asked to make).
+// With every kind of personal data on, at most 0.1% of the Loghub lines
+// change where they hold no personal data. E-mail, phone and IBAN change 4
+// lines (the real system logs hold few of them). Every other change
+// truncates a word that holds an IP address that is not a version number
+// (the reference: a regexp on the word and the word before it); 7,235 of
+// the 32,000 lines hold one, and truncating it is the change asked for.
+// Before version numbers were told apart, 282 lines of Windows package
+// identities ("~amd64~~6.1.1.1") and version fields changed too.
 func TestPIILoghub(t *testing.T) {
 	base := New(Config{})
 	all := New(Config{PII: PIIKinds})
@@ -104,7 +111,9 @@ func TestPIILoghub(t *testing.T) {
 		}
 		return false
 	}
-	total, other, withIP := 0, 0, 0
+	verWord := regexp.MustCompile(`(?i)(?:version|^ver|^v)[=:]?$`)               // the word before an address
+	verIn := regexp.MustCompile(`(?i)(?:version[=:]|~)\(?[0-9]+(?:\.[0-9]+){3}`) // in the word
+	total, other, withIP, versions := 0, 0, 0, 0
 	for _, f := range loghubFiles(t) {
 		for _, l := range redacttest.ReadLines(t, f) {
 			total++
@@ -122,16 +131,24 @@ func TestPIILoghub(t *testing.T) {
 			bw, ow := strings.Fields(b), strings.Fields(o)
 			require.Equal(t, len(bw), len(ow), "only inside words: %s → %s", l, o)
 			for k := range bw {
-				if bw[k] != ow[k] && !holdsAddr(bw[k]) {
+				if bw[k] == ow[k] {
+					continue
+				}
+				if !holdsAddr(bw[k]) {
 					require.Failf(t, "a change with no address", "%q → %q in %s", bw[k], ow[k], l)
+				}
+				if verIn.MatchString(bw[k]) || k > 0 && verWord.MatchString(bw[k-1]) {
+					versions++
+					t.Logf("a version number truncated: %q → %q in %s", bw[k], ow[k], l)
 				}
 			}
 		}
 	}
 	t.Logf("e-mail, phone, IBAN: %d of %d lines changed; IP truncation: %d lines", other, total, withIP)
-	assert.LessOrEqual(t, float64(other), 0.001*float64(total))
+	assert.Zero(t, versions, "version numbers are not addresses")
+	assert.LessOrEqual(t, float64(other+versions), 0.001*float64(total))
 	if total == 32000 { // the whole Loghub sample: the figure the README gives
-		assert.Equal(t, 7517, withIP)
+		assert.Equal(t, 7235, withIP)
 	}
 }
 
@@ -142,7 +159,7 @@ func TestPIIIsLinear(t *testing.T) {
 	r := New(Config{PII: PIIKinds})
 	r.work = new(atomic.Int64)
 	for _, unit := range []string{"@", "a@", "a@b.", "a.b@c.de ", "+", "+1", "+12345678901234", "203.0.113.", "1.2.3.4.",
-		"2001:db8::", "::", "1:", "DE89 3704 ", "GB82 WEST ", "DE00 0000 0000 0000 0000 00 "} {
+		"2001:db8::", "::", "1:", "version 1.2.3.4 ", "~1.2.3.4", "DE89 3704 ", "GB82 WEST ", "DE00 0000 0000 0000 0000 00 "} {
 		small, large := repeatTo(unit, smallInput), repeatTo(unit, largeInput)
 		a, b := measure(r, small, 1, false), measure(r, large, 1, false)
 		assert.LessOrEqual(t, float64(b.work), maxGrowth*float64(a.work)+1, "%q: work", unit)
