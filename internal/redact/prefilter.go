@@ -347,7 +347,9 @@ func (a *automaton) scan2(s string) (cand ruleSet, run uint32) {
 	if len(s)-(m-a.overlap) > len(sa) { // the second part is one byte longer
 		a.hit(&cand, a.delta[st2+uint32(a.class[s[len(s)-1]])])
 	}
-	a.joinRun(&cand, s, m, st1)
+	if a.keep[s[m-1]] != 0 {
+		a.joinRun(&cand, s, m, st1)
+	}
 	return cand, a.takeRuns(&cand)
 }
 
@@ -377,9 +379,16 @@ func (a *automaton) scan4(s string) (cand ruleSet, run uint32) {
 	for j := c3 - ov + n; j < len(s); j++ { // the last part's extra bytes
 		st3 = a.hit(&cand, a.delta[st3+uint32(a.class[s[j]])])
 	}
-	a.joinRun(&cand, s, c1, st0)
-	a.joinRun(&cand, s, c2, st1)
-	a.joinRun(&cand, s, c3, st2)
+	// A part that ends in a run ends with a digit, space or dash.
+	if a.keep[s[c1-1]] != 0 {
+		a.joinRun(&cand, s, c1, st0)
+	}
+	if a.keep[s[c2-1]] != 0 {
+		a.joinRun(&cand, s, c2, st1)
+	}
+	if a.keep[s[c3-1]] != 0 {
+		a.joinRun(&cand, s, c3, st2)
+	}
 	return cand, a.takeRuns(&cand)
 }
 
