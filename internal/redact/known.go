@@ -225,7 +225,7 @@ func (r *Redactor) compileKnown(values []string) *knownSet {
 	}
 	k := &knownSet{values: values, exact: newExactAC(ns), bit: len(r.rules), ac: r.ac}
 	if k.bit < maxRules {
-		k.ac = newAutomaton(append(slices.Clip(r.kws), kws), r.runs)
+		k.ac = newAutomaton(append(slices.Clip(r.kws), kws), r.runs, r.shapes)
 	} else {
 		k.bit = -1
 	}

@@ -66,8 +66,11 @@ type automaton struct {
 }
 
 // newAutomaton builds the automaton; kws[i] are the keywords of rule i,
-// runs the digit-run lengths it reports (ascending, at most maxRuns).
-func newAutomaton(kws [][]string, runs []uint32) *automaton {
+// runs the digit-run lengths it reports (ascending, at most maxRuns), and
+// shapes[i], if there is one, the shape of rule i's secrets: 'd' for a
+// digit, '-' for a dash ("ddd-dd-dddd": an SSN), which names the rule
+// wherever it occurs, as a keyword does.
+func newAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 	if len(runs) > maxRuns {
 		panic("redact: more digit-run lengths than the automaton reports")
 	}
@@ -76,19 +79,54 @@ func newAutomaton(kws [][]string, runs []uint32) *automaton {
 		a.inc[c], a.keep[c] = 1, ^uint32(0)
 	}
 	a.keep[' '], a.keep['-'] = ^uint32(0), ^uint32(0)
-	ac, nac, acOut := keywordAutomaton(kws, a)
-	// Byte classes: the keyword class and the digit kind of each byte
-	// (0: neither, 1: a digit, 2: a space or dash), numbered in byte order.
+	// The keywords, by their first maxKeyword bytes, over byte classes:
+	// one per distinct lowercased keyword byte (uppercase ASCII letters
+	// share their lowercase class), 0 for bytes in no keyword.
+	nkw := 1
+	words := make([][]string, len(kws))
+	for i, ks := range kws {
+		for _, k := range ks {
+			k = k[:min(len(k), maxKeyword)]
+			for j := 0; j < len(k); j++ {
+				if c := lower(k[j]); a.class[c] == 0 {
+					a.class[c] = uint8(nkw)
+					nkw++
+				}
+			}
+			words[i] = append(words[i], k)
+		}
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		a.class[c] = a.class[c+'a'-'A']
+	}
+	ac, acOut, long := ahoCorasick(words, func(c byte) uint32 { return uint32(a.class[lower(c)]) }, nkw)
+	// The shapes, over the kinds of byte below.
+	anyShape := false
+	shapeWords := make([][]string, len(shapes))
+	for i, sh := range shapes {
+		if sh != "" {
+			shapeWords[i], anyShape = []string{sh}, true
+		}
+	}
+	sh, shOut, shLong := ahoCorasick(shapeWords, func(c byte) uint32 {
+		if c == 'd' {
+			return kindDigit
+		}
+		return kindDash
+	}, 4)
+	a.overlap = max(long, shLong, 1) - 1
+	// Byte classes: the keyword class and the kind of each byte, numbered
+	// in byte order.
 	kind := func(b int) uint32 {
 		switch {
-		case len(runs) == 0:
-			return 0
-		case a.inc[b] != 0:
-			return 1
-		case a.keep[b] != 0:
-			return 2
+		case a.inc[b] != 0 && (len(runs) > 0 || anyShape):
+			return kindDigit
+		case b == '-' && anyShape:
+			return kindDash
+		case a.keep[b] != 0 && len(runs) > 0:
+			return kindSpace // a separator: a space, or a dash no shape needs
 		}
-		return 0
+		return kindOther
 	}
 	type pair struct{ kw, kind uint32 }
 	var pairs []pair
@@ -106,23 +144,24 @@ func newAutomaton(kws [][]string, runs []uint32) *automaton {
 		a.class[b] = uint8(c)
 	}
 	a.nclass = len(pairs)
-	// The states, breadth first from the root at level 0.
+	// The states: a keyword state, a level and a shape state each, breadth
+	// first from the root.
 	top := uint32(0) // the longest run reported; top+1 is "longer"
 	if len(runs) > 0 {
 		top = runs[len(runs)-1]
 	}
-	type state struct{ kw, level uint32 }
+	type state struct{ kw, level, shape uint32 }
 	id := map[state]uint32{{}: 0}
 	order := []state{{}}
 	var next []uint32 // by state id and class
 	for q := 0; q < len(order); q++ {
 		st := order[q]
 		for _, p := range pairs {
-			nx := state{ac[int(st.kw)*nac+int(p.kw)], st.level}
-			switch p.kind {
-			case 0:
+			nx := state{ac[int(st.kw)*nkw+int(p.kw)], st.level, sh[int(st.shape)*4+int(p.kind)]}
+			switch {
+			case len(runs) == 0 || p.kind == kindOther:
 				nx.level = 0
-			case 1:
+			case p.kind == kindDigit:
 				nx.level = min(st.level+1, top+1)
 			}
 			i, ok := id[nx]
@@ -134,14 +173,15 @@ func newAutomaton(kws [][]string, runs []uint32) *automaton {
 			next = append(next, i)
 		}
 	}
-	// What each state names: its keywords' rules, and the run length its
-	// level is, if it is one of runs.
+	// What each state names: its keywords' and its shape's rules, and the
+	// run length its level is, if it is one of runs.
 	a.out = make([]uint16, len(order))
 	a.level = make([]uint8, len(order))
 	a.outs = []ruleSet{{}}
 	index := map[ruleSet]uint16{{}: 0}
 	for i, st := range order {
 		set := acOut[st.kw]
+		set.or(&shOut[st.shape])
 		for j, r := range runs {
 			if st.level == r {
 				set.add(runBit(j))
@@ -166,47 +206,37 @@ func newAutomaton(kws [][]string, runs []uint32) *automaton {
 	return a
 }
 
-// keywordAutomaton builds the Aho–Corasick automaton of kws over byte
-// classes, which it sets in a.class (one per distinct lowercased keyword
-// byte; uppercase ASCII letters share their lowercase class; 0 for bytes in
-// no keyword), and a.overlap. It returns the transitions (by state and
-// class, states numbered breadth first from the root, 0), the number of
-// classes, and the rules each state names.
-func keywordAutomaton(kws [][]string, a *automaton) (next []uint32, nclass int, out []ruleSet) {
-	nclass = 1
-	for _, ks := range kws {
-		for _, k := range ks {
-			for i := 0; i < len(k); i++ {
-				c := lower(k[i])
-				if a.class[c] == 0 {
-					a.class[c] = uint8(nclass)
-					nclass++
-				}
-			}
-		}
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		a.class[c] = a.class[c+'a'-'A']
-	}
-	// Trie.
+// The kinds of byte that digit runs and shapes tell apart.
+const (
+	kindOther = iota
+	kindDigit
+	kindSpace // or a dash, when no shape needs dashes
+	kindDash
+)
+
+// ahoCorasick builds the Aho–Corasick automaton of words (words[i]: those
+// of rule i, the rules below maxRules only) over nclass classes, class
+// giving each byte's. It returns the transitions (by state and class,
+// states numbered breadth first from the root, 0), the rules each state
+// names, and the longest word's length.
+func ahoCorasick(words [][]string, class func(byte) uint32, nclass int) (next []uint32, out []ruleSet, long int) {
 	type node struct {
-		child map[uint8]int
+		child map[uint32]int
 		fail  int
 		out   ruleSet
 	}
-	nodes := []node{{child: map[uint8]int{}}}
-	for ri, ks := range kws {
+	nodes := []node{{child: map[uint32]int{}}}
+	for ri, ks := range words {
 		if ri >= maxRules {
 			break
 		}
 		for _, k := range ks {
-			k = k[:min(len(k), maxKeyword)]
 			s := 0
 			for i := 0; i < len(k); i++ {
-				c := a.class[lower(k[i])]
+				c := class(k[i])
 				nx, ok := nodes[s].child[c]
 				if !ok {
-					nodes = append(nodes, node{child: map[uint8]int{}})
+					nodes = append(nodes, node{child: map[uint32]int{}})
 					nx = len(nodes) - 1
 					nodes[s].child[c] = nx
 				}
@@ -214,7 +244,7 @@ func keywordAutomaton(kws [][]string, a *automaton) (next []uint32, nclass int, 
 			}
 			if len(k) > 0 {
 				nodes[s].out.add(ri)
-				a.overlap = max(a.overlap, len(k)-1)
+				long = max(long, len(k))
 			}
 		}
 	}
@@ -230,8 +260,8 @@ func keywordAutomaton(kws [][]string, a *automaton) (next []uint32, nclass int, 
 		if s != 0 {
 			nodes[s].out.or(&nodes[nodes[s].fail].out)
 		}
-		for c := 1; c < nclass; c++ {
-			nx, ok := nodes[s].child[uint8(c)]
+		for c := 0; c < nclass; c++ {
+			nx, ok := nodes[s].child[uint32(c)]
 			if !ok { // follow the failure link (the root stays at the root)
 				if s != 0 {
 					byNode[s*nclass+c] = byNode[nodes[s].fail*nclass+c]
@@ -253,7 +283,7 @@ func keywordAutomaton(kws [][]string, a *automaton) (next []uint32, nclass int, 
 			next[id[old]*nclass+c] = uint32(id[byNode[old*nclass+c]])
 		}
 	}
-	return next, nclass, out
+	return next, out, long
 }
 
 // sharedAutomaton is newAutomaton, built once for each set of keywords
@@ -261,10 +291,15 @@ func keywordAutomaton(kws [][]string, a *automaton) (next []uint32, nclass int, 
 // for the built-in rules (1,300 states, 2,600 allocations, 1.4 MB) was
 // most of what each Setup cost. It keeps the last few sets (a program
 // that sets up with one configuration after another builds each once).
-func sharedAutomaton(kws [][]string, runs []uint32) *automaton {
+func sharedAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 	key := binary.AppendUvarint(nil, uint64(len(runs)))
 	for _, r := range runs {
 		key = binary.AppendUvarint(key, uint64(r))
+	}
+	key = binary.AppendUvarint(key, uint64(len(shapes)))
+	for _, sh := range shapes {
+		key = binary.AppendUvarint(key, uint64(len(sh)))
+		key = append(key, sh...)
 	}
 	for _, ks := range kws {
 		key = binary.AppendUvarint(key, uint64(len(ks)))
@@ -281,7 +316,7 @@ func sharedAutomaton(kws [][]string, runs []uint32) *automaton {
 	if len(automata.m) >= maxSharedAutomata {
 		clear(automata.m)
 	}
-	a := newAutomaton(kws, runs)
+	a := newAutomaton(kws, runs, shapes)
 	automata.m[string(key)] = a
 	return a
 }

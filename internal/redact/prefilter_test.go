@@ -33,7 +33,7 @@ func TestAutomatonAgreesWithContains(t *testing.T) {
 			for i := range kws {
 				kws[i] = []string{word(2 + rng.IntN(4)), word(6 + rng.IntN(14))}
 			}
-			a := newAutomaton(kws, testRuns)
+			a := newAutomaton(kws, testRuns, nil)
 			for range 3000 {
 				s := word(rng.IntN(240))
 				if rng.IntN(2) == 0 {
@@ -67,9 +67,9 @@ func TestAutomatonAgreesWithContains(t *testing.T) {
 // two and three bytes longer in the last part).
 func TestScanAcrossTheCut(t *testing.T) {
 	long := strings.Repeat("q", 24) // longer than maxKeyword: its first maxKeyword bytes are looked for
-	a := newAutomaton([][]string{{"ab"}, {long}, {"zz" + "9"}}, testRuns)
+	a := newAutomaton([][]string{{"ab"}, {long}, {"zz" + "9"}, nil}, testRuns, []string{3: "ddd-dd-dddd"})
 	require.Equal(t, maxKeyword-1, a.overlap)
-	needles := []string{"ab", long, "4111 1111-1111 11", "123456789", strings.Repeat("12 ", 15) + "3", "1-2--3" + strings.Repeat(" ", 40) + "4567890123"}
+	needles := []string{"ab", long, "4111 1111-1111 11", "123456789", strings.Repeat("12 ", 15) + "3", "1-2--3" + strings.Repeat(" ", 40) + "4567890123", "123-45-6789"}
 	for _, n := range []int{30, 40, 90, 4 * (a.overlap + minSplit), 157, 158, 159, 257} {
 		for _, needle := range needles {
 			for at := 0; at+len(needle) <= n; at++ {
@@ -77,6 +77,7 @@ func TestScanAcrossTheCut(t *testing.T) {
 				cand, run := a.scan(s)
 				require.Equal(t, needle == "ab", cand.has(0), "%q at %d of %d", needle, at, n)
 				require.Equal(t, needle == long, cand.has(1), "%q at %d of %d", needle, at, n)
+				require.Equal(t, needle == "123-45-6789", cand.has(3), "%q at %d of %d", needle, at, n)
 				require.Equal(t, reachedRef(testRuns, needle), run, "%q at %d of %d", needle, at, n)
 			}
 		}
@@ -117,7 +118,7 @@ func digitRunRef(s string) uint32 {
 }
 
 func TestDigitRuns(t *testing.T) {
-	a := newAutomaton([][]string{{"key"}}, []uint32{minDigitRun})
+	a := newAutomaton([][]string{{"key"}}, []uint32{minDigitRun}, nil)
 	for s, want := range map[string]bool{
 		"12345678":            false,
 		"123456789":           true,
@@ -132,7 +133,7 @@ func TestDigitRuns(t *testing.T) {
 		assert.Equal(t, want, run >= minDigitRun, s)
 	}
 	// With no run lengths to report, digits are bytes like any other.
-	none := newAutomaton([][]string{{"key"}}, nil)
+	none := newAutomaton([][]string{{"key"}}, nil, nil)
 	cand, run := none.scan("4111 1111 1111 1111 " + strings.Repeat("1234567890", 10) + " key")
 	assert.Zero(t, run)
 	assert.True(t, cand.has(0))
@@ -143,7 +144,7 @@ func TestDigitRuns(t *testing.T) {
 // reaches, so that each digit rule runs only on a run long enough for it: a
 // card needs 13 digits, an SSN 9.
 func TestDigitRunLengths(t *testing.T) {
-	a := newAutomaton([][]string{{"key"}}, testRuns)
+	a := newAutomaton([][]string{{"key"}}, testRuns, nil)
 	for s, want := range map[string]uint32{
 		"20171223-22:15:43":        10,
 		"4111 1111 1111 1111 ok":   16,
@@ -159,8 +160,8 @@ func TestDigitRunLengths(t *testing.T) {
 			assert.Equal(t, uint32(13), ru.minRun)
 		}
 	}
-	assert.Equal(t, []uint32{minDigitRun, 13}, r.runs)
-	for s, want := range map[string]uint32{"12345678 x": 0, "123456789 x": 9, "123456789012 x": 9, "4111 1111 1111 1": 13, strings.Repeat("9", 40): 13} {
+	assert.Equal(t, []uint32{13}, r.runs, "cards; SSNs are found by their shape")
+	for s, want := range map[string]uint32{"12345678 x": 0, "123456789012 x": 0, "4111 1111 1111 1": 13, strings.Repeat("9", 40): 13} {
 		_, run := r.ac.scan(s)
 		assert.Equal(t, want, run, s)
 	}
@@ -203,7 +204,7 @@ func TestTransitionsStayInTheTable(t *testing.T) {
 		sets = append(sets, kws)
 	}
 	for _, kws := range sets {
-		a := newAutomaton(kws, testRuns)
+		a := newAutomaton(kws, testRuns, nil)
 		for c := range 256 {
 			require.Less(t, int(a.class[c]), a.nclass)
 		}
@@ -214,4 +215,39 @@ func TestTransitionsStayInTheTable(t *testing.T) {
 			require.LessOrEqual(t, int(st)+a.nclass, len(a.delta), "entry %d", i)
 		}
 	}
+}
+
+// A shape names its rule exactly where the shape occurs, beside keywords
+// and digit runs, in strings of one, two and four parts: on text made
+// mostly of digits, dashes and spaces, against a regexp.
+func TestShapes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	shapes := []string{1: "ddd-dd-dddd", 2: "dddd-dddd"}
+	refs := []*regexp.Regexp{1: regexp.MustCompile(`[0-9]{3}-[0-9]{2}-[0-9]{4}`), 2: regexp.MustCompile(`[0-9]{4}-[0-9]{4}`)}
+	a := newAutomaton([][]string{{"key-1"}, nil, nil}, []uint32{9, 13}, shapes)
+	seen := [3]int{}
+	for range 20000 {
+		b := make([]byte, rng.IntN(200))
+		for i := range b {
+			b[i] = "0123456789-- kK"[rng.IntN(15)]
+		}
+		s := string(b)
+		cand, run := a.scan(s)
+		for i := 1; i <= 2; i++ {
+			if want := refs[i].MatchString(s); want != cand.has(i) {
+				require.Equal(t, want, cand.has(i), "shape %q in %q", shapes[i], s)
+			}
+			if cand.has(i) {
+				seen[i]++
+			}
+		}
+		if want := strings.Contains(strings.ToLower(s), "key-1"); want != cand.has(0) {
+			require.Equal(t, want, cand.has(0), "keyword in %q", s)
+		}
+		if want := reachedRef([]uint32{9, 13}, s); want != run {
+			require.Equal(t, want, run, "run in %q", s)
+		}
+	}
+	assert.Greater(t, seen[1], 500)
+	assert.Greater(t, seen[2], 500)
 }

@@ -546,6 +546,7 @@ type Redactor struct {
 	count  func(kind string) // nil: not counted
 	kws    [][]string        // the rules' keywords, that ac is built from
 	runs   []uint32          // the digit-run lengths that wake digit rules, that ac reports
+	shapes []string          // the rules' shapes (Rule.shape), that ac is built from too
 	// known is the registered values (nil: none); Mask replaces it under
 	// maskMu, Redact loads it once per call.
 	known   atomic.Pointer[knownSet]
@@ -579,18 +580,18 @@ func New(c Config) *Redactor {
 		case ru.digits:
 			r.digits = append(r.digits, i)
 		case r.gate != nil && slices.Contains(r.gated, i):
-		case len(ru.Keywords) == 0 || i >= maxRules: // the automaton names no more
+		case len(ru.Keywords) == 0 && ru.shape == "" || i >= maxRules: // the automaton names no more
 			r.always = append(r.always, i)
 		}
 		kws = append(kws, ru.Keywords)
+		r.shapes = append(r.shapes, ru.shape)
 	}
-	r.runs = []uint32{minDigitRun}
 	for _, i := range r.digits {
 		r.runs = append(r.runs, max(r.rules[i].minRun, minDigitRun))
 	}
 	slices.Sort(r.runs)
 	r.runs = slices.Compact(r.runs)
-	r.ac = sharedAutomaton(kws, r.runs)
+	r.ac = sharedAutomaton(kws, r.runs, r.shapes)
 	r.kws = kws
 	r.keys = newKeySet(append(DefaultKeys(), c.Keys...))
 	return r

@@ -23,6 +23,7 @@ type Rule struct {
 
 	digits  bool                // triggered by a long run of digits instead of keywords
 	minRun  uint32              // for digit rules: the shortest run that wakes it (minDigitRun if less)
+	shape   string              // triggered by this shape instead ('d' a digit, '-' a dash; see newAutomaton)
 	find    matchFunc           // a hand-written matcher used instead of Pattern
 	replace func(string) string // if set, what replaces a span of this rule alone, instead of a marker
 }
@@ -210,7 +211,7 @@ var genericRules = []Rule{
 	// dashes, accepted only with a known issuer prefix and a valid Luhn check.
 	{Kind: "card-number", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.+-])(\d(?:[ -]?\d){12,18})(?:$|[^0-9A-Za-z_.+-])`), Validate: validCard, digits: true, minRun: 13, find: findCards},
 	// US social security numbers: AAA-GG-SSSS with the SSA's invalid ranges excluded.
-	{Kind: "us-ssn", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.:/-])(\d{3}-\d{2}-\d{4})(?:$|[^0-9A-Za-z_.:/-])`), Validate: validSSN, digits: true, find: findSSNs},
+	{Kind: "us-ssn", Pattern: regexp.MustCompile(`(?:^|[^0-9A-Za-z_.:/-])(\d{3}-\d{2}-\d{4})(?:$|[^0-9A-Za-z_.:/-])`), Validate: validSSN, shape: "ddd-dd-dddd", find: findSSNs},
 }
 
 // Builtin returns a copy of the built-in rules, in the order they run.
