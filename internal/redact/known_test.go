@@ -314,7 +314,8 @@ func TestRedactCleanStringAllocatesNothingWithKnownValues(t *testing.T) {
 // anchor of the automaton, a match begun and never finished), of the value
 // itself (a span per copy), of a base64 middle's prefix and of base64 runs
 // each holding it cost at most maxGrowth times more at 64 KiB than at 16
-// KiB, in bytes examined and in CPU time.
+// KiB, in bytes examined (an exact count: no timing, which a loaded
+// machine makes flaky).
 func TestKnownIsLinear(t *testing.T) {
 	r := knownRedactor(100)
 	v := randomValue(alnum, 40)
@@ -332,11 +333,6 @@ func TestKnownIsLinear(t *testing.T) {
 		a, b := measure(r, small, 1, false), measure(r, large, 1, false)
 		assert.LessOrEqual(t, float64(b.work), maxGrowth*float64(a.work), "%q: %d bytes examined at 16 KiB, %d at 64 KiB", u, a.work, b.work)
 		assert.Positive(t, a.work)
-		ac, bc := measure(r, small, 4, true).cpu, measure(r, large, 1, true).cpu
-		for i := 0; i < 16 && float64(bc) > maxGrowth*float64(ac); i++ {
-			ac, bc = min(ac, measure(r, small, 4, true).cpu), min(bc, measure(r, large, 1, true).cpu)
-		}
-		assert.LessOrEqual(t, float64(bc), maxGrowth*float64(ac), "%q: %v at 16 KiB, %v at 64 KiB", u, ac, bc)
 	}
 }
 

@@ -122,10 +122,10 @@ func measure(r *Redactor, s string, runs int, collect bool) cost {
 // Redact at 16 KiB and at 64 KiB:
 //
 //   - the bytes examined by the keyword scan, the hand-written matchers, the
-//     validators and the passes over markers and spans (Redactor.work): a
-//     count, so exact on any machine;
-//   - the CPU time of the thread, for the regexps, whose work cannot be
-//     counted. Thread CPU time leaves out the waits for a core of a loaded
+//     validators and the passes over markers and spans, and the input of
+//     each regexp call (Redactor.work): a count, so exact on any machine;
+//   - the CPU time of the thread, for what that count takes on trust: that
+//     a regexp call costs time linear in its input. Thread CPU time leaves out the waits for a core of a loaded
 //     machine, but not all interference (a busy sibling hyperthread, the
 //     caches, a collection): a trigger whose first measure exceeds the bound
 //     is measured again, as the minimum of interleaved runs of each size,

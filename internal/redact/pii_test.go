@@ -154,7 +154,8 @@ func TestPIILoghub(t *testing.T) {
 
 // The opt-in rules are linear too: each of their triggers repeated costs
 // at most maxGrowth times more at 64 KiB than at 16 KiB, in bytes examined
-// and (as the minimum of a few runs) in CPU time.
+// (Redactor.work, which counts the regexps' input too; TestRedactIsLinear
+// times them).
 func TestPIIIsLinear(t *testing.T) {
 	r := New(Config{PII: PIIKinds})
 	r.work = new(atomic.Int64)
@@ -163,12 +164,5 @@ func TestPIIIsLinear(t *testing.T) {
 		small, large := repeatTo(unit, smallInput), repeatTo(unit, largeInput)
 		a, b := measure(r, small, 1, false), measure(r, large, 1, false)
 		assert.LessOrEqual(t, float64(b.work), maxGrowth*float64(a.work)+1, "%q: work", unit)
-		for range 4 {
-			if float64(b.cpu) <= maxGrowth*float64(a.cpu) {
-				break
-			}
-			a.cpu, b.cpu = min(a.cpu, measure(r, small, 4, true).cpu), min(b.cpu, measure(r, large, 1, true).cpu)
-		}
-		assert.LessOrEqual(t, float64(b.cpu), maxGrowth*float64(a.cpu), "%q: %v at 16 KiB, %v at 64 KiB", unit, a.cpu, b.cpu)
 	}
 }
