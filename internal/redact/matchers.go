@@ -1509,12 +1509,21 @@ func cardRegion(s string, p int) (lo, hi, digits int) {
 }
 
 // cardsIn finds the cards that start in s[lo:hi], a region of digits,
-// spaces and dashes, and returns the bytes it read.
+// spaces and dashes, and returns the bytes it read. A number that starts
+// with 0, 1, 7, 8 or 9 is no card: every issuer prefix validCard knows
+// starts with 2 to 6, so that such a number is skipped unread (the serials,
+// epoch seconds and block ids of system logs mostly start so).
 func cardsIn(s string, lo, hi int, out [][2]int) ([][2]int, int) {
 	var pos [19]int
 	work := 0
 	for i := lo; i < hi; i++ {
 		if !isDigit(s[i]) || i > 0 && cardEdge(s[i-1]) {
+			continue
+		}
+		if s[i] < '2' || s[i] > '6' { // no issuer's prefix starts so (validCard)
+			for i+1 < len(s) && isDigit(s[i+1]) {
+				i++ // skip the rest of this digit run
+			}
 			continue
 		}
 		n := 0
