@@ -188,6 +188,29 @@ func isTypeWord(w string) bool { return slices.Contains(typeWords, w) }
 // typeEnd: a type word is made of key bytes and these.
 func typeByte(c byte) bool { return isKeyByte(c) || c == '[' || c == ']' || c == '&' || c == '*' }
 
+// sourceExts are the extensions of source files, in lowercase: a name that
+// ends with one of them before ':' and a line number is a file's, not a
+// key (see sourceFile).
+var sourceExts = []string{
+	"go", "py", "js", "ts", "jsx", "tsx", "mjs", "cjs", "java", "rb", "c", "h", "cc", "cpp", "cxx", "hpp", "hh",
+	"rs", "kt", "kts", "swift", "php", "cs", "scala", "m", "mm", "pl", "pm", "sh", "ex", "exs", "erl", "hs",
+	"lua", "dart", "groovy", "vue",
+}
+
+// sourceFile reports whether key, which ':' and a digit follow, is the
+// name of a source file before its line number, as compilers, stack traces
+// and test failures print it ("password_test.go:42: got …",
+// "src/token.rs:12:5", "(Password.java:88)"): a name whose last dot starts
+// one of sourceExts. It reads at most the key's last seven bytes.
+func sourceFile(key string, work *int) bool {
+	d := len(key) - 1
+	for d > 0 && d >= len(key)-7 && key[d] != '.' {
+		d--
+	}
+	*work += len(key) - d
+	return d > 0 && key[d] == '.' && containsFold(sourceExts, key[d+1:])
+}
+
 // isHandle reports whether the value of a token or session key is an
 // object handle that system logs print (see kvTokenKeys), not a
 // credential: a 0x hex number (ZooKeeper session ids), a name followed by
@@ -239,7 +262,9 @@ func isHandle(v string) (bool, int) {
 //
 // Near misses it leaves: the shell's PWD (see keySet) and "pwd" followed by
 // a path (a directory), go test's and automake's "--- PASS: TestName" (the
-// key PASS in capitals before ':'), comparisons (==), URLs (scheme://).
+// key PASS in capitals before ':'), comparisons (==), URLs (scheme://), a
+// source file's name before its line number ("password_test.go:42: got …",
+// see sourceFile).
 //
 // Every forward scan (a value's end, its closing quote) goes through a
 // cursor, and the positions asked only grow, so that text made of one
@@ -302,6 +327,9 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 				continue
 			}
 			k, end, quotedKey = readKey(s, i, &work)
+			if quotedKey == 0 && i+1 < len(s) && isDigit(s[i+1]) && sourceFile(s[k:end], &work) { // password_test.go:42
+				continue
+			}
 			v = i + 1
 		case ',': // a setter call: f("KEY", "value")
 			j := i
