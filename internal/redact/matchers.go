@@ -188,6 +188,47 @@ func isTypeWord(w string) bool { return slices.Contains(typeWords, w) }
 // typeEnd: a type word is made of key bytes and these.
 func typeByte(c byte) bool { return isKeyByte(c) || c == '[' || c == ']' || c == '&' || c == '*' }
 
+// envLookups start an expression that reads a value from the environment
+// by its name, in the languages whose code and configuration logs print:
+// Python, Go, Ruby, Node, Deno and Vite, Java, C#, C and PHP, Laravel,
+// Perl, Rust.
+var envLookups = []string{
+	"os.environ[", "os.environ.get(", "os.getenv(", "os.Getenv(", "os.LookupEnv(", "ENV[", "ENV.fetch(",
+	"process.env.", "process.env[", "Deno.env.get(", "import.meta.env.", "System.getenv(",
+	"Environment.GetEnvironmentVariable(", "getenv(", "env(", "$_ENV[", "$_SERVER[", "$ENV{",
+	"env::var(", "std::env::var(",
+}
+
+// envLookup reports whether the value that starts at s[v] looks a secret
+// up by its name (password = os.environ["DB_PASSWORD"], token:
+// process.env.API_TOKEN, System.getenv("DB_PASSWORD")): one of envLookups,
+// then a name, in quotes (also escaped ones, \") or not. Such a value names
+// where the secret is, not the secret, and is left whole; a literal
+// default after the name (os.environ.get("DB_PASSWORD", "…")) is a setter
+// call's value and is still redacted. It compares s[v:] with each lookup
+// that starts with the same byte, and reads at most three bytes after the
+// one that matches.
+func envLookup(s string, v int, work *int) bool {
+	for _, l := range envLookups {
+		if l[0] != s[v] {
+			continue
+		}
+		*work += len(l)
+		if !strings.HasPrefix(s[v:], l) {
+			continue
+		}
+		n := v + len(l)
+		if n < len(s) && (s[n] == '"' || s[n] == '\'') {
+			n++
+		} else if n+1 < len(s) && s[n] == '\\' && s[n+1] == '"' {
+			n += 2
+		}
+		*work += n - v - len(l) + 1
+		return n < len(s) && isKeyByte(s[n])
+	}
+	return false
+}
+
 // sourceExts are the extensions of source files, in lowercase: a name that
 // ends with one of them before ':' and a line number is a file's, not a
 // key (see sourceFile).
@@ -264,7 +305,8 @@ func isHandle(v string) (bool, int) {
 // a path (a directory), go test's and automake's "--- PASS: TestName" (the
 // key PASS in capitals before ':'), comparisons (==), URLs (scheme://), a
 // source file's name before its line number ("password_test.go:42: got …",
-// see sourceFile).
+// see sourceFile), a value that looks the secret up in the environment by
+// its name (password = os.environ["DB_PASSWORD"], see envLookup).
 //
 // Every forward scan (a value's end, its closing quote) goes through a
 // cursor, and the positions asked only grow, so that text made of one
@@ -472,6 +514,9 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			}
 			out = append(out, [2]int{v, e})
 			i = e - 1
+			continue
+		}
+		if c != ',' && envLookup(s, v, &work) { // password = os.environ["DB_PASSWORD"]
 			continue
 		}
 		var vs, ve int

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -45,6 +46,50 @@ func TestSourceFileIsNoKey(t *testing.T) {
 	checkUntouched(t, untouched)
 }
 
+// Recall: a value that looks the secret up in the environment by its name
+// (password = os.environ["DB_PASSWORD"]) names where the secret is: it is
+// left whole, where its first word was redacted and the name kept. A
+// literal value, a literal default after the name, and a value that only
+// starts like a lookup are still redacted.
+func TestEnvLookupIsNoSecret(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("literal", `password = "`, `"`)
+	add("literal, single quotes", `api_key = '`, `'`)
+	add("bare", "password = ", "\n")
+	add("default after the name", `password = os.environ.get("DB_PASSWORD", "`, `")`)
+	add("default after the name, Laravel", `'password' => env('DB_PASSWORD', '`, `'),`)
+	v1, v2 := "process.environ"+pw(12), "getenv"+pw(12)
+	cases = append(cases,
+		redaction{"a longer word", "password = " + v1, v1, kind},
+		redaction{"no bracket", "token: " + v2 + " ok", v2, kind})
+	add("assigned to the lookup", `os.environ["DB_PASSWORD"] = "`, `"`)
+	checkRedactions(t, cases)
+
+	var untouched []string
+	for _, lookup := range []string{
+		`os.environ["DB_PASSWORD"]`, `os.environ['API_TOKEN']`, `os.environ.get("DB_PASSWORD")`, `os.getenv("SECRET_KEY")`,
+		`os.Getenv("DB_PASSWORD")`, `ENV['DB_PASSWORD']`, `ENV.fetch("API_TOKEN")`, `process.env.DB_PASSWORD`,
+		`process.env["API_TOKEN"]`, `System.getenv("DB_PASSWORD")`, `Environment.GetEnvironmentVariable("API_KEY")`,
+		`getenv("DB_PASSWORD")`, `env('DB_PASSWORD')`, `$_ENV['DB_PASSWORD']`, `$ENV{DB_PASSWORD}`, `std::env::var("API_TOKEN")`,
+		`import.meta.env.VITE_API_KEY`, `Deno.env.get("API_TOKEN")`,
+	} {
+		for _, form := range []string{"password = %s", "password=%s", "api_key: %s", `"token": %s,`, "val password: String = %s", "$password = %s;"} {
+			untouched = append(untouched, strings.Replace(form, "%s", lookup, 1))
+		}
+	}
+	untouched = append(untouched,
+		`db = connect(password=os.environ["DB_PASSWORD"], user="ann")`,
+		`{"code":"password = os.environ[\"DB_PASSWORD\"]"}`,
+		"const config = { apiKey: process.env.API_KEY, secret: process.env.APP_SECRET };",
+	)
+	checkUntouched(t, untouched)
+}
+
 // The triggers that the recall fixes taught findAssignments and
 // findFlagValues, repeated as TestAssignSyntaxesAreLinear repeats its own:
 // each costs O(len(s)) bytes examined however many times it repeats.
@@ -54,6 +99,9 @@ func TestRecallSyntaxesAreLinear(t *testing.T) {
 	units := []string{
 		// A source file's name before its line number.
 		"password_test.go:42: ", "token.go:1", "password.go:", ".go:1", "x.go:1:", "password.javascript:1 ",
+		// A lookup in the environment.
+		`password = os.environ["`, `password=os.environ["A"]`, `token: process.env.`, `password = os.environ.get("A", "`,
+		`password=getenv(`, `password=env(`, `password=env`, "password=process.env.password=", `password=os.environ[\"`, `password=$ENV{`,
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
