@@ -767,12 +767,22 @@ var flagSwitchWords = []string{
 	"allow", "use", "is", "has", "read", "from",
 }
 
+// keytoolPassFlags are the options of Java's keytool and jarsigner that
+// take a keystore's or a key's password in the next argument
+// ("-storepass …", "-keypass …"): one word, where "pass" starts no segment
+// that kvSecretKeys would see. Their ":env" and ":file" forms
+// ("-storepass:env STOREPASS", "-keypass:file /run/secrets/kp") name a
+// variable or a file that holds the password, and end the flag's name at
+// the ':' with no blank after it: no value is taken.
+var keytoolPassFlags = []string{"storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass"}
+
 // findFlagValues finds the values of command-line flags named as secrets
 // (kvSecretKeys, kvTokenKeys: the whole name must end with a stem, so that
-// "--password-file" and "--password-stdin" are no secret's) in the next
-// argument: "--password …" and "-token …" (Go's flag package) after blanks,
-// quoted or not; and "--token", "…" in an argument list printed as JSON or
-// Python. "--password=…" is key=value text (findAssignments). Not a value:
+// "--password-file" and "--password-stdin" are no secret's; and
+// keytoolPassFlags) in the next argument: "--password …", "-token …" (Go's
+// flag package) and "-storepass …" after blanks, quoted or not; and
+// "--token", "…" in an argument list printed as JSON or Python.
+// "--password=…" is key=value text (findAssignments). Not a value:
 // another flag ("--password --verbose"), a pipe or redirection, a path
 // after --pwd, an object handle after a token flag (isHandle). Not a
 // secret flag: one whose first word makes it a switch (flagSwitchWords).
@@ -808,7 +818,7 @@ func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 			continue
 		}
 		name := s[n:e]
-		strong := kvSecretKeys.matchFinal(name)
+		strong := kvSecretKeys.matchFinal(name) || containsFold(keytoolPassFlags, name)
 		if !strong && !kvTokenKeys.matchFinal(name) || flagSwitch(name) {
 			continue
 		}

@@ -90,6 +90,43 @@ func TestEnvLookupIsNoSecret(t *testing.T) {
 	checkUntouched(t, untouched)
 }
 
+// Recall: Java's keytool and jarsigner take a keystore's or a key's
+// password in the argument after -storepass, -keypass and their src and
+// dest forms (one dash, one word); their :env and :file forms name a
+// variable or a file, which stays.
+func TestKeytoolPasswordFlags(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	for _, flag := range []string{"storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass"} {
+		add(flag, "keytool -importkeystore -srckeystore a.p12 -"+flag+" ", " -noprompt")
+		add(flag+" at the end", "jarsigner app.jar alias -"+flag+" ", "")
+	}
+	add("keytool -list", "keytool -list -keystore server.jks -storepass ", " -v")
+	add("quoted", `keytool -genkeypair -alias app -storepass "`, `" -dname "CN=app"`)
+	add("single quotes", "keytool -storepass '", "' -list")
+	add("tab", "keytool -list -storepass	", "	-v")
+	add("JSON argv", `{"argv":["keytool","-list","-storepass","`, `","-keystore","ks.jks"]}`)
+	add("capitals", "KEYTOOL -LIST -STOREPASS ", " -V")
+	checkRedactions(t, cases)
+	sp, kp := pw(12), pw(12)
+	assert.Equal(t, "jarsigner -keystore ks.jks -storepass [REDACTED:secret-assignment] -keypass [REDACTED:secret-assignment] app.jar signer",
+		redactString("jarsigner -keystore ks.jks -storepass "+sp+" -keypass "+kp+" app.jar signer"))
+	checkUntouched(t, []string{
+		"keytool -list -storepass:env STOREPASS -keystore server.jks",
+		"keytool -importkeystore -srcstorepass:file /run/secrets/src -deststorepass:env DEST_PASS -noprompt",
+		"jarsigner -keystore ks.jks -storepass:env KS_PASS -keypass:file /run/secrets/key app.jar signer",
+		"keytool -storepasswd -keystore server.jks",
+		"keytool -list -storepass -v",
+		"keytool -list -storepass <arg>   keystore password",
+		"the storepass and the keypass were rotated",
+		"keytool -list -keystore server.jks -storetype PKCS12 -keyalg RSA",
+	})
+}
+
 // The triggers that the recall fixes taught findAssignments and
 // findFlagValues, repeated as TestAssignSyntaxesAreLinear repeats its own:
 // each costs O(len(s)) bytes examined however many times it repeats.
@@ -102,6 +139,9 @@ func TestRecallSyntaxesAreLinear(t *testing.T) {
 		// A lookup in the environment.
 		`password = os.environ["`, `password=os.environ["A"]`, `token: process.env.`, `password = os.environ.get("A", "`,
 		`password=getenv(`, `password=env(`, `password=env`, "password=process.env.password=", `password=os.environ[\"`, `password=$ENV{`,
+		// keytool's and jarsigner's password options.
+		"-storepass ", "-storepass x ", "-keypass ", " -srcstorepass x", "-deststorepass:env X ", "-storepass:file ", `"-storepass","`,
+		"-storepass -keypass ", "-storepasswd ", "storepass ",
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
