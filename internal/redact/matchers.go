@@ -785,13 +785,19 @@ var keytoolPassFlags = []string{"storepass", "keypass", "srcstorepass", "deststo
 // "--password=…" is key=value text (findAssignments). Not a value:
 // another flag ("--password --verbose"), a pipe or redirection, a path
 // after --pwd, an object handle after a token flag (isHandle). Not a
-// secret flag: one whose first word makes it a switch (flagSwitchWords).
+// secret flag: one whose first word makes it a switch (flagSwitchWords),
+// and --password after one of PostgreSQL's client programs in the same
+// command (see pgPromptCommands), where it only makes the program ask for
+// the password.
 //
 // It goes from dash to dash, and resumes after each flag's name, or after
 // the value it found: each byte is read once, and a value's closing quote is
-// looked for no further than the line's end.
+// looked for no further than the line's end. The programs before a
+// --password are looked for by a scan that resumes where the last one
+// stopped (see commandWords): it reads each byte once too.
 func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 	work := 0
+	pg := commandWords{words: pgPromptCommands}
 	for off := 0; off < len(s); {
 		d := strings.IndexByte(s[off:], '-')
 		if d < 0 {
@@ -820,6 +826,9 @@ func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 		name := s[n:e]
 		strong := kvSecretKeys.matchFinal(name) || containsFold(keytoolPassFlags, name)
 		if !strong && !kvTokenKeys.matchFinal(name) || flagSwitch(name) {
+			continue
+		}
+		if n-p == 2 && strings.EqualFold(name, "password") && pg.before(s, p, &work) { // psql --password mydb
 			continue
 		}
 		// The next argument: after blanks; or, when a quote closed the
@@ -864,6 +873,54 @@ func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 		out = append(out, [2]int{vs, ve})
 	}
 	return out, work
+}
+
+// pgPromptCommands are PostgreSQL's client programs, whose --password (-W)
+// takes no value: it makes the program ask for the password before it
+// connects, so that the argument after it is the next one of the command
+// line (the database's name in "psql --password mydb").
+var pgPromptCommands = []string{
+	"psql", "pg_dump", "pg_dumpall", "pg_restore", "pg_basebackup", "createdb", "dropdb",
+	"createuser", "dropuser", "vacuumdb", "reindexdb", "clusterdb",
+}
+
+// commandWords tells whether one of words, a program's name, stands as a
+// whole word (in any case, "/usr/bin/psql" too) before a position, in the
+// same command: on the same line (a line break, also written out, \n, ends
+// one), and with no ';', '|' or "&&" between them. The positions must be
+// asked in increasing order: each scan resumes where the last one stopped,
+// so that each byte of the text is read once, however many are asked.
+type commandWords struct {
+	words []string
+	at    int  // s[:at] was read
+	seen  bool // one of words is in the command that s[at-1] is in
+}
+
+// before reports whether one of the words stands before s[p] in its
+// command, and adds the bytes it read to *work.
+func (c *commandWords) before(s string, p int, work *int) bool {
+	start := c.at
+	for ; c.at < p; c.at++ {
+		switch b := s[c.at]; {
+		case b == ';' || b == '|' || b == '&' && c.at+1 < len(s) && s[c.at+1] == '&' || lineBreak(s, c.at) > 0:
+			c.seen = false
+		case !c.seen && isLetterByte(b) && wordStart(s, c.at):
+			for _, w := range c.words {
+				*work++
+				if lower(b) != w[0] {
+					continue
+				}
+				e := c.at + len(w)
+				*work += len(w) + 1
+				if e <= len(s) && strings.EqualFold(s[c.at:e], w) && (e == len(s) || !isWordByte(s[e])) {
+					c.seen = true
+					break
+				}
+			}
+		}
+	}
+	*work += c.at - start + 1
+	return c.seen
 }
 
 // flagPlaceholder reports whether v, after a secret flag, stands for its

@@ -127,6 +127,49 @@ func TestKeytoolPasswordFlags(t *testing.T) {
 	})
 }
 
+// Recall: the --password of PostgreSQL's client programs takes no value (it
+// makes the program ask for the password), so that the argument after it,
+// a database's name, stays when one of them precedes the flag in the same
+// command. --password after any other program, or in another command of
+// the line, still takes its value.
+func TestPostgresPasswordSwitch(t *testing.T) {
+	const kind = "secret-assignment"
+	var cases []redaction
+	add := func(name, before, after string) {
+		v := pw(16)
+		cases = append(cases, redaction{name, before + v + after, v, kind})
+	}
+	add("another program", "docker login -u ann --password ", " registry.example.com")
+	add("a name that only starts with psql", "psql_wrapper --password ", "")
+	add("a name that only ends with psql", "mypsql --password ", "")
+	add("the next line", "psql -d app -c 'select 1'\ncli --password ", "")
+	add("the next line, written out", `{"log":"psql -d app\ncli --password `, `"}`)
+	add("after a pipe", "pg_dump app | cli --password ", " x")
+	add("after ;", "createdb app; cli --password ", "")
+	add("after &&", "dropdb app && cli --password ", "")
+	add("another flag", "psql --db-password ", " app")
+	add("one dash", "psql -password ", " app")
+	add("PGPASSWORD", "PGPASSWORD=", " psql -h db --password appdb")
+	checkRedactions(t, cases)
+
+	var untouched []string
+	for _, cmd := range []string{"psql", "pg_dump", "pg_dumpall", "pg_restore", "pg_basebackup", "createdb", "dropdb", "createuser", "dropuser", "vacuumdb", "reindexdb", "clusterdb"} {
+		untouched = append(untouched,
+			cmd+" --password appdb",
+			cmd+" -h db.internal -p 5432 -U app --password appdb",
+			"sudo -u postgres /usr/lib/postgresql/16/bin/"+cmd+" --password postgres",
+			`{"cmd":"`+cmd+` -U app --password appdb","exit":0}`,
+			`["`+cmd+`", "-U", "app", "--password", "appdb"]`,
+		)
+	}
+	untouched = append(untouched,
+		"PSQL.EXE --password appdb",
+		"psql -W appdb and psql --password -d appdb",
+		"psql 'sslmode=require' --password appdb",
+	)
+	checkUntouched(t, untouched)
+}
+
 // The triggers that the recall fixes taught findAssignments and
 // findFlagValues, repeated as TestAssignSyntaxesAreLinear repeats its own:
 // each costs O(len(s)) bytes examined however many times it repeats.
@@ -142,6 +185,9 @@ func TestRecallSyntaxesAreLinear(t *testing.T) {
 		// keytool's and jarsigner's password options.
 		"-storepass ", "-storepass x ", "-keypass ", " -srcstorepass x", "-deststorepass:env X ", "-storepass:file ", `"-storepass","`,
 		"-storepass -keypass ", "-storepasswd ", "storepass ",
+		// PostgreSQL's --password switch.
+		"psql --password ", "psql ", "psql --password x ", " --password x", "psql;", "psql |", "psql &&", "psql\n", "p", "psq",
+		"pg_dump", "pg_dumpall --password ", `["psql","--password","`, "--password psql ", "psql_x --password ",
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
