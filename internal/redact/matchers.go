@@ -296,7 +296,9 @@ func isHandle(v string) (bool, int) {
 // array, whose strings and scalars are redacted one by one (see walkJSON);
 // an index that names a secret (os.environ["DB_PASSWORD"] = …, see
 // indexKey); a YAML value on the line after its key, or a block scalar's
-// text (see keyColumn, nextLine, yamlBlock). Which keys and which values:
+// text (see keyColumn, nextLine, yamlBlock), or the values and items of a
+// YAML mapping or sequence under the key, one by one (see yamlNested).
+// Which keys and which values:
 // kvSecretKeys and kvTokenKeys, and kvSessionIDKeys ("sid") with
 // sessionIDValue; not a count after a plural key nor true or false after a
 // question (countOrFlag).
@@ -467,6 +469,9 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 					if isBlock { // an empty block: nothing to redact
 						continue
 					}
+				} else if o, e, ok := yamlNested(s, v, col, key, strong, out, &work); ok {
+					out, i = o, e-1
+					continue
 				} else if v, ok = nextLine(s, v, col, &work); !ok {
 					continue
 				} else {
@@ -687,6 +692,212 @@ func nextLine(s string, v, col int, work *int) (int, bool) {
 		return 0, false
 	}
 	return i, true
+}
+
+// yamlNested redacts a YAML mapping or sequence that starts on the line
+// after the line break at s[v], under key (a secret key, strong if one of
+// kvSecretKeys) at column col, the way walkJSON redacts a JSON object under
+// a quoted key: the value of each inner key, each item of a sequence, and
+// the text of a block scalar under an inner key (yamlBlock), one by one;
+// the inner keys, the dashes, the indentation and the comments stay:
+//
+//	password:                 password:
+//	  primary: …        →       primary: [REDACTED:…]
+//	  backup: "…"               backup: "[REDACTED:…]"
+//	api_keys:                 api_keys:
+//	  - …               →       - [REDACTED:…]
+//
+// The collection runs over the lines indented deeper than col, and the
+// blank lines among them, and stops at the first line indented no deeper,
+// or, in a JSON string (the breaks written out, \n), at the string's
+// closing quote; it returns where it stopped. A value stays when its inner
+// key describes the secret rather than holds it (descriptorWords, as the
+// flat key "token.type" would: "token:\n  type: bearer\n  ttl: 3600"), or
+// when it is in a collection under such a key ("scopes:\n    - read"), when
+// it is a count or a flag under key (countOrFlag), an object handle under a
+// token key (handleAt), or a lookup in the environment (envLookup).
+//
+// It reports false, and appends nothing, when the first line deeper than
+// col that is neither blank nor a comment is no inner key ("key:" and a
+// blank or the line's end) nor an item ("- "): a scalar, which nextLine
+// finds; or when there is no such line. It reads each line a few times,
+// and no line after the one where it stopped.
+func yamlNested(s string, v, col int, key string, strong bool, out [][2]int, work *int) ([][2]int, int, bool) {
+	escaped := s[v] == '\\'
+	i := v + lineBreak(s, v)
+	start, read := i, i // read: the bytes before it were read
+	defer func() { *work += 3*(read-start) + 1 }()
+	// brk: the line break at s[j], written out only in a JSON string (a
+	// Windows path's \n is no break in YAML itself); endsLine: a break, or
+	// the closing quote of a JSON string.
+	brk := func(j int) int {
+		if escaped || j < len(s) && s[j] != '\\' {
+			return lineBreak(s, j)
+		}
+		return 0
+	}
+	endsLine := func(j int) bool { return brk(j) > 0 || escaped && s[j] == '"' && s[j-1] != '\\' }
+	found := false // a collection: the first line that holds something was a key or an item
+	descCol := -1  // the column of a describing inner key whose collection the lines are in, or -1
+	for i < len(s) {
+		ls := i
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		read = max(read, i+1)
+		if n := brk(i); n > 0 { // a blank line
+			i += n
+			continue
+		}
+		if i == len(s) || i-ls <= col || escaped && s[i] == '"' {
+			i = ls
+			break
+		}
+		if i-ls <= descCol {
+			descCol = -1
+		}
+		le := i
+		for le < len(s) && !endsLine(le) {
+			le++
+		}
+		read = max(read, le+1)
+		item := false
+		for i < le && s[i] == '-' && (i+1 == le || s[i+1] == ' ' || s[i+1] == '\t') { // "- ", "- - "
+			item = true
+			i++
+			for i < le && (s[i] == ' ' || s[i] == '\t') {
+				i++
+			}
+		}
+		kc := -1
+		if i < le && s[i] != '#' { // not a comment
+			kc = yamlKeyEnd(s, i, le, escaped)
+			if !found && kc < 0 && !item { // a scalar: no collection
+				return out, 0, false
+			}
+			found = true
+		} else if item {
+			found = true
+		}
+		inner, vs := "", i
+		if kc >= 0 {
+			inner = strings.Trim(s[i:kc], "\"'\\ \t")
+			vs = kc + 1
+			for vs < le && (s[vs] == ' ' || s[vs] == '\t') {
+				vs++
+			}
+		}
+		*work += 2 * len(inner) // lastDescriptor
+		described := descCol >= 0 || inner != "" && lastDescriptor(inner) >= 0
+		if described && descCol < 0 && (vs == le || s[vs] == '#') { // "scopes:\n    - read"
+			descCol = i - ls
+		}
+		if vs < le && (s[vs] == '|' || s[vs] == '>') { // a block scalar under an inner key
+			if bs, be, ok := yamlBlock(s, vs, i-ls, work); ok {
+				if be > bs && !described {
+					out = append(out, [2]int{bs, be})
+				}
+				// Go on after the block's last line, or on the line after
+				// the indicator when the block is empty.
+				i = bs
+				if be > bs {
+					i = be
+					for i < len(s) && !endsLine(i) {
+						i++
+					}
+					i += brk(i)
+				}
+				read = max(read, i+1)
+				if i < len(s) && escaped && s[i] == '"' {
+					break
+				}
+				continue
+			}
+		}
+		if vs < le && s[vs] != '#' && !described {
+			b, e := yamlScalar(s, vs, le, escaped)
+			keep := e <= b || envLookup(s, b, work) || !strong && handleAt(s, b, e, work)
+			if !keep && e-b <= maxCount {
+				*work += 3 * (len(key) + len(inner))
+				keep = countOrFlag(key, s[b:e]) || countOrFlag(inner, s[b:e])
+			}
+			if !keep {
+				out = append(out, [2]int{b, e})
+			}
+		}
+		if n := brk(le); n > 0 || le == len(s) {
+			i = le + n
+			continue
+		}
+		i = le // the closing quote of a JSON string
+		break
+	}
+	if !found {
+		return out, 0, false
+	}
+	return out, i, true
+}
+
+// yamlKeyEnd returns where the ':' is that ends a YAML key at s[i] on the
+// line that ends at s[le], or -1: a quoted key and the ':' after it, or
+// the first ':' of the line that a blank or the line's end follows
+// ("primary: …", "primary:"; not "https://…", "10:30").
+func yamlKeyEnd(s string, i, le int, escaped bool) int {
+	j := i
+	if j < le && (s[j] == '"' || s[j] == '\'' || escaped && s[j] == '\\' && j+1 < le && s[j+1] == '"') {
+		q := s[j]
+		if q == '\\' {
+			j++
+			q = '"'
+		}
+		j++
+		for j < le && s[j] != q {
+			j++
+		}
+		j++
+		for j < le && (s[j] == ' ' || s[j] == '\t') {
+			j++
+		}
+		if j < le && s[j] == ':' && (j+1 == le || s[j+1] == ' ' || s[j+1] == '\t') {
+			return j
+		}
+		return -1
+	}
+	for ; j < le; j++ {
+		if s[j] == ':' && (j+1 == le || s[j+1] == ' ' || s[j+1] == '\t') {
+			return j
+		}
+	}
+	return -1
+}
+
+// yamlScalar returns the span of the scalar that starts at s[v], on a line
+// of YAML that ends at s[le]: in quotes (also escaped ones, \", in a JSON
+// string), up to the closing quote or the line's end; else up to the
+// line's end or a comment (" #"), without the blanks before them.
+func yamlScalar(s string, v, le int, escaped bool) (int, int) {
+	if q := s[v]; q == '"' || q == '\'' || escaped && q == '\\' && v+1 < le && s[v+1] == '"' {
+		b := v + 1
+		if q == '\\' {
+			b, q = v+2, '"'
+		}
+		e := b
+		for e < le && s[e] != q {
+			e++
+		}
+		if q == '"' && escaped && e > b && e < le && s[e-1] == '\\' {
+			e--
+		}
+		return b, e
+	}
+	e := v
+	for e < le && !(s[e] == '#' && (s[e-1] == ' ' || s[e-1] == '\t')) {
+		e++
+	}
+	for e > v && (s[e-1] == ' ' || s[e-1] == '\t') {
+		e--
+	}
+	return v, e
 }
 
 // yamlBlock finds the text of a YAML block scalar whose indicator (| or >,

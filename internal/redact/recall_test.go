@@ -10,6 +10,83 @@ import (
 	"github.com/codomyrmex/logging/internal/redact/redacttest"
 )
 
+// Recall: a YAML mapping or sequence under a secret key is redacted the way
+// a JSON object under one is: the value of each inner key and each item,
+// one by one, while the inner keys, the dashes, the indentation and the
+// comments stay; it ends at the first line indented no deeper than the
+// key. An inner key that describes the secret (type, ttl, policy, name…)
+// keeps its value, as the flat key "token.type" is no secret; so do the
+// counts under a plural key.
+func TestYAMLCollectionUnderSecretKey(t *testing.T) {
+	const marker = "[REDACTED:secret-assignment]"
+	for _, tc := range []struct{ name, tmpl string }{
+		{"mapping", "password:\n  primary: %s\n  backup: %s\n"},
+		{"mapping, then a key", "password:\n  primary: %s\n  backup: %s\nuser: ann\nprimary: ann\n"},
+		{"sequence", "api_keys:\n  - %s\n  - %s\n"},
+		{"sequence, then a key", "api_keys:\n  - %s\n  - %s\nuser: ann"},
+		{"nested", "db:\n  credentials:\n    primary: %s\n    old:\n      - %s\n  host: db.internal\n"},
+		{"quoted", "password:\n  primary: \"%s\"\n  backup: '%s'\n"},
+		{"quoted inner keys", "secret:\n  \"primary\": %s\n  'backup': \"%s\"\n"},
+		{"comments", "password:\n  # rotated monthly\n  primary: %s  # current\n  backup: %s\n"},
+		{"CRLF", "api_keys:\r\n  - %s\r\n  - %s\r\nuser: ann\r\n"},
+		{"blank lines", "password:\n  primary: %s\n\n  backup: %s\nuser: ann"},
+		{"sequence of mappings", "credentials:\n  - name: db\n    value: %s\n  - name: cache\n    value: %s\n"},
+		{"sequence of sequences", "tokens:\n  - - %s\n    - %s\n"},
+		{"under an item", "users:\n  - password:\n      primary: %s\n    user: ann\n"},
+		{"two words", "api key:\n  primary: %s\n"},
+		{"descriptors stay", "token:\n  type: bearer\n  value: %s\n  ttl: 3600\n  expires_at: 2026-01-01\n"},
+		{"tab after the colon", "password:\n  primary:\t%s\n"},
+		{"after a describing key's collection", "token:\n  scopes:\n    - read\n    - write\n  value: %s\n"},
+		{"in a JSON string", `{"config":"password:\n  primary: %s\n  backup: \"%s\"\nuser: ann","n":1}`},
+		{"in a JSON string, sequence", `{"config":"api_keys:\n  - %s\n  - %s"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.tmpl
+			var secrets []string
+			for strings.Contains(s, "%s") {
+				v := pw(16)
+				secrets = append(secrets, v)
+				s = strings.Replace(s, "%s", v, 1)
+			}
+			out := redactString(s)
+			for _, v := range secrets {
+				assert.NotContains(t, out, v)
+			}
+			assert.Equal(t, strings.ReplaceAll(tc.tmpl, "%s", marker), out)
+			assert.Equal(t, out, redactString(out), "idempotent")
+		})
+	}
+
+	// A block scalar under an inner key: its text, whole.
+	v1, v2, v3 := pw(16), pw(16), pw(16)
+	assert.Equal(t, "private_key:\n  current: |\n    "+marker+"\n  old: "+marker+"\nuser: ann",
+		redactString("private_key:\n  current: |\n    "+v1+"\n    "+v2+"\n  old: "+v3+"\nuser: ann"))
+	assert.Equal(t, "password:\n  primary: |\n  backup: "+marker+"\n", redactString("password:\n  primary: |\n  backup: "+v1+"\n"))
+	assert.Equal(t, "token:\n  description: >\n    rotated by the deploy job\n  value: "+marker+"\n",
+		redactString("token:\n  description: >\n    rotated by the deploy job\n  value: "+v2+"\n"))
+
+	// A backslash and an n in raw YAML (a Windows path) end no line.
+	w := pw(6) + `\n` + pw(6)
+	assert.Equal(t, "password:\n  primary: "+marker+"\n  backup: "+marker+"\n",
+		redactString("password:\n  primary: "+w+"\n  backup: "+v3+"\n"))
+
+	checkUntouched(t, []string{
+		"token:\n  type: bearer\n  ttl: 3600",
+		"password:\n  policy: strict\n  min_length: 12\n  expires: 90d\n",
+		"token:\n  secret_name: db-credentials\n  key_id: k1\n  scopes:\n    - read\n",
+		"tokens:\n  prompt: 12\n  completion: 30\n",
+		"password:\n  has_hint: true\n  rotation:\n    enabled: false\n",
+		"token:\n  value: 0x34ed9ac1c1e00ae\n",
+		"password:\n  primary: os.environ[\"DB_PASSWORD\"]\n  backup: process.env.DB_PASSWORD_OLD\n",
+		"password_policy:\n  min: 12\n  rules:\n    - upper\n",
+		"ERROR invalid password:\n  - at com.example.Auth.check(Auth.java:12)",
+		"  password:\nuser:\n  - ann\n  - bob",
+		"password:\n  # none yet\n\nuser: ann",
+		"password:\n  -\n  - # none\n",
+		"password:\n  primary:\n  backup:\n",
+	})
+}
+
 // Recall: a source file's name before ':' and a line number is not a key,
 // whatever words it holds: a test failure ("password_test.go:42: got …"),
 // a compiler's error, a stack frame. A key before ':' and digits with no
@@ -177,6 +254,13 @@ func TestRecallSyntaxesAreLinear(t *testing.T) {
 	r := New(Config{})
 	r.work = new(atomic.Int64)
 	units := []string{
+		// A YAML mapping or sequence under a secret key.
+		"password:\n  a: x\n", "password:\n  - x\n", "api_keys:\n  - ", "password:\n  a: |\n    x\n", "password:\n  type: x\n",
+		"password:\n  a:\n    b: x\n", "password:\n  # c\n  - x\n", "password:\n  ", "  - - x\n", "password:\n  a: |\n",
+		"password:\n  - a: |\n      x", "- a: ", "a: |\n", "password:\n  \"a\": x\n", "password:\n  a: \"", "password:\r\n  a: x\r\n",
+		"password:\n\n  a: x\n", "password:\n  a: x # c\n", "password:\n  a: 'x\n", "password:\n  a", ":\n  a: ", "password:\n   a: ",
+		"password:\n  a: 1\n", "tokens:\n  - 1\n", "token:\n  a: 0x1\n", "password:\n  a: os.environ[", " password:\n  a: x\n",
+		`password:\n  a: x\n`, `{"c":"password:\n  a: \"x\"\n`, `password:\n  a: |\n    x"`, `password:\n  - `, `\"a\": `,
 		// A source file's name before its line number.
 		"password_test.go:42: ", "token.go:1", "password.go:", ".go:1", "x.go:1:", "password.javascript:1 ",
 		// A lookup in the environment.
