@@ -959,7 +959,7 @@ func yamlBlock(s string, v, col int, work *int) (vs, ve int, ok bool) {
 func findSecretValues(s string, out [][2]int) ([][2]int, int) {
 	n := len(out)
 	out, w1 := findAssignments(s, out)
-	flags, w2 := findFlagValues(s, nil) // allocates only when it finds one
+	flags, w2 := findFlagValues(s, nil, out[n:]) // allocates only when it finds one
 	if len(flags) == 0 {
 		return out, w1 + w2
 	}
@@ -1005,10 +1005,15 @@ var keytoolPassFlags = []string{"storepass", "keypass", "srcstorepass", "deststo
 // the value it found: each byte is read once, and a value's closing quote is
 // looked for no further than the line's end. The programs before a
 // --password are looked for by a scan that resumes where the last one
-// stopped (see commandWords): it reads each byte once too.
-func findFlagValues(s string, out [][2]int) ([][2]int, int) {
+// stopped (see commandWords): it reads each byte once too. A program's
+// name that is itself redacted, in taken (the values findAssignments
+// found, in order) or as the value of a flag before, is a value, not the
+// command's program: it would be gone when the text is redacted again.
+func findFlagValues(s string, out, taken [][2]int) ([][2]int, int) {
 	work := 0
+	n0 := len(out)
 	pg := commandWords{words: pgPromptCommands}
+	pg.taken[0] = taken
 	for off := 0; off < len(s); {
 		d := strings.IndexByte(s[off:], '-')
 		if d < 0 {
@@ -1039,8 +1044,11 @@ func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 		if !strong && !kvTokenKeys.matchFinal(name) || flagSwitch(name) {
 			continue
 		}
-		if n-p == 2 && strings.EqualFold(name, "password") && pg.before(s, p, &work) { // psql --password mydb
-			continue
+		if n-p == 2 && strings.EqualFold(name, "password") {
+			pg.taken[1] = out[n0:]
+			if pg.before(s, p, &work) { // psql --password mydb
+				continue
+			}
 		}
 		// The next argument: after blanks; or, when a quote closed the
 		// flag, after that quote, blanks or a comma, and the same quote.
@@ -1098,13 +1106,31 @@ var pgPromptCommands = []string{
 // commandWords tells whether one of words, a program's name, stands as a
 // whole word (in any case, "/usr/bin/psql" too) before a position, in the
 // same command: on the same line (a line break, also written out, \n, ends
-// one), and with no ';', '|' or "&&" between them. The positions must be
-// asked in increasing order: each scan resumes where the last one stopped,
-// so that each byte of the text is read once, however many are asked.
+// one), and with no ';', '|' or "&&" between them; and not in a span of
+// taken, a value redacted ("password: psql", "--token psql": a value, and
+// no longer there once redacted). The positions must be asked in
+// increasing order: each scan resumes where the last one stopped, so that
+// each byte of the text is read once, however many are asked.
 type commandWords struct {
 	words []string
-	at    int  // s[:at] was read
-	seen  bool // one of words is in the command that s[at-1] is in
+	at    int         // s[:at] was read
+	seen  bool        // one of words is in the command that s[at-1] is in
+	taken [2][][2]int // spans redacted, each list in order
+	next  [2]int      // the first span of each list that may hold s[at] or a byte after it
+}
+
+// redacted reports whether s[i] is in a span of taken, for positions
+// asked in increasing order, and adds the spans it passed over to *work.
+func (c *commandWords) redacted(i int, work *int) bool {
+	in := false
+	for k, sp := range c.taken {
+		for c.next[k] < len(sp) && sp[c.next[k]][1] <= i {
+			c.next[k]++
+			*work++
+		}
+		in = in || c.next[k] < len(sp) && sp[c.next[k]][0] <= i
+	}
+	return in
 }
 
 // before reports whether one of the words stands before s[p] in its
@@ -1124,7 +1150,7 @@ func (c *commandWords) before(s string, p int, work *int) bool {
 				e := c.at + len(w)
 				*work += len(w) + 1
 				if e <= len(s) && strings.EqualFold(s[c.at:e], w) && (e == len(s) || !isWordByte(s[e])) {
-					c.seen = true
+					c.seen = !c.redacted(c.at, work)
 					break
 				}
 			}

@@ -229,6 +229,24 @@ func TestPostgresPasswordSwitch(t *testing.T) {
 	add("PGPASSWORD", "PGPASSWORD=", " psql -h db --password appdb")
 	checkRedactions(t, cases)
 
+	// A program's name that is itself a redacted value names no command:
+	// redacted again, the text would lose it and the argument after
+	// --password with it (checkRedactions requires the output to be
+	// idempotent, so that the flag's value must go the first time).
+	const marker = "[REDACTED:secret-assignment]"
+	for _, tmpl := range []string{
+		"password: psql --password %s",
+		"token=psql --password %s",
+		"cli --token psql --password %s",
+		`{"password":"psql"} --password %s`,
+	} {
+		v := pw(16)
+		want := strings.ReplaceAll(strings.ReplaceAll(tmpl, "psql", marker), "%s", marker)
+		got := redactString(strings.Replace(tmpl, "%s", v, 1))
+		assert.Equal(t, want, got, tmpl)
+		assert.Equal(t, got, redactString(got), "idempotent")
+	}
+
 	var untouched []string
 	for _, cmd := range []string{"psql", "pg_dump", "pg_dumpall", "pg_restore", "pg_basebackup", "createdb", "dropdb", "createuser", "dropuser", "vacuumdb", "reindexdb", "clusterdb"} {
 		untouched = append(untouched,
@@ -272,6 +290,7 @@ func TestRecallSyntaxesAreLinear(t *testing.T) {
 		// PostgreSQL's --password switch.
 		"psql --password ", "psql ", "psql --password x ", " --password x", "psql;", "psql |", "psql &&", "psql\n", "p", "psq",
 		"pg_dump", "pg_dumpall --password ", `["psql","--password","`, "--password psql ", "psql_x --password ",
+		"password: psql --password x ", "token=psql --password ", "--token psql --password x ", "password=psql ",
 	}
 	for _, u := range units {
 		for _, unit := range []string{u, "x" + u + " ", u + "password=x "} {
