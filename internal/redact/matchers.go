@@ -188,6 +188,70 @@ func isTypeWord(w string) bool { return slices.Contains(typeWords, w) }
 // typeEnd: a type word is made of key bytes and these.
 func typeByte(c byte) bool { return isKeyByte(c) || c == '[' || c == ']' || c == '&' || c == '*' }
 
+// envLookups start an expression that reads a value from the environment
+// by its name, in the languages whose code and configuration logs print:
+// Python, Go, Ruby, Node, Deno and Vite, Java, C#, C and PHP, Laravel,
+// Perl, Rust.
+var envLookups = []string{
+	"os.environ[", "os.environ.get(", "os.getenv(", "os.Getenv(", "os.LookupEnv(", "ENV[", "ENV.fetch(",
+	"process.env.", "process.env[", "Deno.env.get(", "import.meta.env.", "System.getenv(",
+	"Environment.GetEnvironmentVariable(", "getenv(", "env(", "$_ENV[", "$_SERVER[", "$ENV{",
+	"env::var(", "std::env::var(",
+}
+
+// envLookup reports whether the value that starts at s[v] looks a secret
+// up by its name (password = os.environ["DB_PASSWORD"], token:
+// process.env.API_TOKEN, System.getenv("DB_PASSWORD")): one of envLookups,
+// then a name, in quotes (also escaped ones, \") or not. Such a value names
+// where the secret is, not the secret, and is left whole; a literal
+// default after the name (os.environ.get("DB_PASSWORD", "…")) is a setter
+// call's value and is still redacted. It compares s[v:] with each lookup
+// that starts with the same byte, and reads at most three bytes after the
+// one that matches.
+func envLookup(s string, v int, work *int) bool {
+	for _, l := range envLookups {
+		if l[0] != s[v] {
+			continue
+		}
+		*work += len(l)
+		if !strings.HasPrefix(s[v:], l) {
+			continue
+		}
+		n := v + len(l)
+		if n < len(s) && (s[n] == '"' || s[n] == '\'') {
+			n++
+		} else if n+1 < len(s) && s[n] == '\\' && s[n+1] == '"' {
+			n += 2
+		}
+		*work += n - v - len(l) + 1
+		return n < len(s) && isKeyByte(s[n])
+	}
+	return false
+}
+
+// sourceExts are the extensions of source files, in lowercase: a name that
+// ends with one of them before ':' and a line number is a file's, not a
+// key (see sourceFile).
+var sourceExts = []string{
+	"go", "py", "js", "ts", "jsx", "tsx", "mjs", "cjs", "java", "rb", "c", "h", "cc", "cpp", "cxx", "hpp", "hh",
+	"rs", "kt", "kts", "swift", "php", "cs", "scala", "m", "mm", "pl", "pm", "sh", "ex", "exs", "erl", "hs",
+	"lua", "dart", "groovy", "vue",
+}
+
+// sourceFile reports whether key, which ':' and a digit follow, is the
+// name of a source file before its line number, as compilers, stack traces
+// and test failures print it ("password_test.go:42: got …",
+// "src/token.rs:12:5", "(Password.java:88)"): a name whose last dot starts
+// one of sourceExts. It reads at most the key's last seven bytes.
+func sourceFile(key string, work *int) bool {
+	d := len(key) - 1
+	for d > 0 && d >= len(key)-7 && key[d] != '.' {
+		d--
+	}
+	*work += len(key) - d
+	return d > 0 && key[d] == '.' && containsFold(sourceExts, key[d+1:])
+}
+
 // isHandle reports whether the value of a token or session key is an
 // object handle that system logs print (see kvTokenKeys), not a
 // credential: a 0x hex number (ZooKeeper session ids), a name followed by
@@ -232,14 +296,19 @@ func isHandle(v string) (bool, int) {
 // array, whose strings and scalars are redacted one by one (see walkJSON);
 // an index that names a secret (os.environ["DB_PASSWORD"] = …, see
 // indexKey); a YAML value on the line after its key, or a block scalar's
-// text (see keyColumn, nextLine, yamlBlock). Which keys and which values:
+// text (see keyColumn, nextLine, yamlBlock), or the values and items of a
+// YAML mapping or sequence under the key, one by one (see yamlNested).
+// Which keys and which values:
 // kvSecretKeys and kvTokenKeys, and kvSessionIDKeys ("sid") with
 // sessionIDValue; not a count after a plural key nor true or false after a
 // question (countOrFlag).
 //
 // Near misses it leaves: the shell's PWD (see keySet) and "pwd" followed by
 // a path (a directory), go test's and automake's "--- PASS: TestName" (the
-// key PASS in capitals before ':'), comparisons (==), URLs (scheme://).
+// key PASS in capitals before ':'), comparisons (==), URLs (scheme://), a
+// source file's name before its line number ("password_test.go:42: got …",
+// see sourceFile), a value that looks the secret up in the environment by
+// its name (password = os.environ["DB_PASSWORD"], see envLookup).
 //
 // Every forward scan (a value's end, its closing quote) goes through a
 // cursor, and the positions asked only grow, so that text made of one
@@ -302,6 +371,9 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 				continue
 			}
 			k, end, quotedKey = readKey(s, i, &work)
+			if quotedKey == 0 && i+1 < len(s) && isDigit(s[i+1]) && sourceFile(s[k:end], &work) { // password_test.go:42
+				continue
+			}
 			v = i + 1
 		case ',': // a setter call: f("KEY", "value")
 			j := i
@@ -397,6 +469,9 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 					if isBlock { // an empty block: nothing to redact
 						continue
 					}
+				} else if o, e, ok := yamlNested(s, v, col, key, strong, out, &work); ok {
+					out, i = o, e-1
+					continue
 				} else if v, ok = nextLine(s, v, col, &work); !ok {
 					continue
 				} else {
@@ -444,6 +519,9 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 			}
 			out = append(out, [2]int{v, e})
 			i = e - 1
+			continue
+		}
+		if c != ',' && envLookup(s, v, &work) { // password = os.environ["DB_PASSWORD"]
 			continue
 		}
 		var vs, ve int
@@ -616,6 +694,212 @@ func nextLine(s string, v, col int, work *int) (int, bool) {
 	return i, true
 }
 
+// yamlNested redacts a YAML mapping or sequence that starts on the line
+// after the line break at s[v], under key (a secret key, strong if one of
+// kvSecretKeys) at column col, the way walkJSON redacts a JSON object under
+// a quoted key: the value of each inner key, each item of a sequence, and
+// the text of a block scalar under an inner key (yamlBlock), one by one;
+// the inner keys, the dashes, the indentation and the comments stay:
+//
+//	password:                 password:
+//	  primary: …        →       primary: [REDACTED:…]
+//	  backup: "…"               backup: "[REDACTED:…]"
+//	api_keys:                 api_keys:
+//	  - …               →       - [REDACTED:…]
+//
+// The collection runs over the lines indented deeper than col, and the
+// blank lines among them, and stops at the first line indented no deeper,
+// or, in a JSON string (the breaks written out, \n), at the string's
+// closing quote; it returns where it stopped. A value stays when its inner
+// key describes the secret rather than holds it (descriptorWords, as the
+// flat key "token.type" would: "token:\n  type: bearer\n  ttl: 3600"), or
+// when it is in a collection under such a key ("scopes:\n    - read"), when
+// it is a count or a flag under key (countOrFlag), an object handle under a
+// token key (handleAt), or a lookup in the environment (envLookup).
+//
+// It reports false, and appends nothing, when the first line deeper than
+// col that is neither blank nor a comment is no inner key ("key:" and a
+// blank or the line's end) nor an item ("- "): a scalar, which nextLine
+// finds; or when there is no such line. It reads each line a few times,
+// and no line after the one where it stopped.
+func yamlNested(s string, v, col int, key string, strong bool, out [][2]int, work *int) ([][2]int, int, bool) {
+	escaped := s[v] == '\\'
+	i := v + lineBreak(s, v)
+	start, read := i, i // read: the bytes before it were read
+	defer func() { *work += 3*(read-start) + 1 }()
+	// brk: the line break at s[j], written out only in a JSON string (a
+	// Windows path's \n is no break in YAML itself); endsLine: a break, or
+	// the closing quote of a JSON string.
+	brk := func(j int) int {
+		if escaped || j < len(s) && s[j] != '\\' {
+			return lineBreak(s, j)
+		}
+		return 0
+	}
+	endsLine := func(j int) bool { return brk(j) > 0 || escaped && s[j] == '"' && s[j-1] != '\\' }
+	found := false // a collection: the first line that holds something was a key or an item
+	descCol := -1  // the column of a describing inner key whose collection the lines are in, or -1
+	for i < len(s) {
+		ls := i
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		read = max(read, i+1)
+		if n := brk(i); n > 0 { // a blank line
+			i += n
+			continue
+		}
+		if i == len(s) || i-ls <= col || escaped && s[i] == '"' {
+			i = ls
+			break
+		}
+		if i-ls <= descCol {
+			descCol = -1
+		}
+		le := i
+		for le < len(s) && !endsLine(le) {
+			le++
+		}
+		read = max(read, le+1)
+		item := false
+		for i < le && s[i] == '-' && (i+1 == le || s[i+1] == ' ' || s[i+1] == '\t') { // "- ", "- - "
+			item = true
+			i++
+			for i < le && (s[i] == ' ' || s[i] == '\t') {
+				i++
+			}
+		}
+		kc := -1
+		if i < le && s[i] != '#' { // not a comment
+			kc = yamlKeyEnd(s, i, le, escaped)
+			if !found && kc < 0 && !item { // a scalar: no collection
+				return out, 0, false
+			}
+			found = true
+		} else if item {
+			found = true
+		}
+		inner, vs := "", i
+		if kc >= 0 {
+			inner = strings.Trim(s[i:kc], "\"'\\ \t")
+			vs = kc + 1
+			for vs < le && (s[vs] == ' ' || s[vs] == '\t') {
+				vs++
+			}
+		}
+		*work += 2 * len(inner) // lastDescriptor
+		described := descCol >= 0 || inner != "" && lastDescriptor(inner) >= 0
+		if described && descCol < 0 && (vs == le || s[vs] == '#') { // "scopes:\n    - read"
+			descCol = i - ls
+		}
+		if vs < le && (s[vs] == '|' || s[vs] == '>') { // a block scalar under an inner key
+			if bs, be, ok := yamlBlock(s, vs, i-ls, work); ok {
+				if be > bs && !described {
+					out = append(out, [2]int{bs, be})
+				}
+				// Go on after the block's last line, or on the line after
+				// the indicator when the block is empty.
+				i = bs
+				if be > bs {
+					i = be
+					for i < len(s) && !endsLine(i) {
+						i++
+					}
+					i += brk(i)
+				}
+				read = max(read, i+1)
+				if i < len(s) && escaped && s[i] == '"' {
+					break
+				}
+				continue
+			}
+		}
+		if vs < le && s[vs] != '#' && !described {
+			b, e := yamlScalar(s, vs, le, escaped)
+			keep := e <= b || envLookup(s, b, work) || !strong && handleAt(s, b, e, work)
+			if !keep && e-b <= maxCount {
+				*work += 3 * (len(key) + len(inner))
+				keep = countOrFlag(key, s[b:e]) || countOrFlag(inner, s[b:e])
+			}
+			if !keep {
+				out = append(out, [2]int{b, e})
+			}
+		}
+		if n := brk(le); n > 0 || le == len(s) {
+			i = le + n
+			continue
+		}
+		i = le // the closing quote of a JSON string
+		break
+	}
+	if !found {
+		return out, 0, false
+	}
+	return out, i, true
+}
+
+// yamlKeyEnd returns where the ':' is that ends a YAML key at s[i] on the
+// line that ends at s[le], or -1: a quoted key and the ':' after it, or
+// the first ':' of the line that a blank or the line's end follows
+// ("primary: …", "primary:"; not "https://…", "10:30").
+func yamlKeyEnd(s string, i, le int, escaped bool) int {
+	j := i
+	if j < le && (s[j] == '"' || s[j] == '\'' || escaped && s[j] == '\\' && j+1 < le && s[j+1] == '"') {
+		q := s[j]
+		if q == '\\' {
+			j++
+			q = '"'
+		}
+		j++
+		for j < le && s[j] != q {
+			j++
+		}
+		j++
+		for j < le && (s[j] == ' ' || s[j] == '\t') {
+			j++
+		}
+		if j < le && s[j] == ':' && (j+1 == le || s[j+1] == ' ' || s[j+1] == '\t') {
+			return j
+		}
+		return -1
+	}
+	for ; j < le; j++ {
+		if s[j] == ':' && (j+1 == le || s[j+1] == ' ' || s[j+1] == '\t') {
+			return j
+		}
+	}
+	return -1
+}
+
+// yamlScalar returns the span of the scalar that starts at s[v], on a line
+// of YAML that ends at s[le]: in quotes (also escaped ones, \", in a JSON
+// string), up to the closing quote or the line's end; else up to the
+// line's end or a comment (" #"), without the blanks before them.
+func yamlScalar(s string, v, le int, escaped bool) (int, int) {
+	if q := s[v]; q == '"' || q == '\'' || escaped && q == '\\' && v+1 < le && s[v+1] == '"' {
+		b := v + 1
+		if q == '\\' {
+			b, q = v+2, '"'
+		}
+		e := b
+		for e < le && s[e] != q {
+			e++
+		}
+		if q == '"' && escaped && e > b && e < le && s[e-1] == '\\' {
+			e--
+		}
+		return b, e
+	}
+	e := v
+	for e < le && !(s[e] == '#' && (s[e-1] == ' ' || s[e-1] == '\t')) {
+		e++
+	}
+	for e > v && (s[e-1] == ' ' || s[e-1] == '\t') {
+		e--
+	}
+	return v, e
+}
+
 // yamlBlock finds the text of a YAML block scalar whose indicator (| or >,
 // then at most two bytes of chomping and indentation indicators: |-, >+,
 // |2-) starts at s[v], after a key at column col: the lines after it that
@@ -675,7 +959,7 @@ func yamlBlock(s string, v, col int, work *int) (vs, ve int, ok bool) {
 func findSecretValues(s string, out [][2]int) ([][2]int, int) {
 	n := len(out)
 	out, w1 := findAssignments(s, out)
-	flags, w2 := findFlagValues(s, nil) // allocates only when it finds one
+	flags, w2 := findFlagValues(s, nil, out[n:]) // allocates only when it finds one
 	if len(flags) == 0 {
 		return out, w1 + w2
 	}
@@ -694,21 +978,42 @@ var flagSwitchWords = []string{
 	"allow", "use", "is", "has", "read", "from",
 }
 
+// keytoolPassFlags are the options of Java's keytool and jarsigner that
+// take a keystore's or a key's password in the next argument
+// ("-storepass …", "-keypass …"): one word, where "pass" starts no segment
+// that kvSecretKeys would see. Their ":env" and ":file" forms
+// ("-storepass:env STOREPASS", "-keypass:file /run/secrets/kp") name a
+// variable or a file that holds the password, and end the flag's name at
+// the ':' with no blank after it: no value is taken.
+var keytoolPassFlags = []string{"storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass"}
+
 // findFlagValues finds the values of command-line flags named as secrets
 // (kvSecretKeys, kvTokenKeys: the whole name must end with a stem, so that
-// "--password-file" and "--password-stdin" are no secret's) in the next
-// argument: "--password …" and "-token …" (Go's flag package) after blanks,
-// quoted or not; and "--token", "…" in an argument list printed as JSON or
-// Python. "--password=…" is key=value text (findAssignments). Not a value:
+// "--password-file" and "--password-stdin" are no secret's; and
+// keytoolPassFlags) in the next argument: "--password …", "-token …" (Go's
+// flag package) and "-storepass …" after blanks, quoted or not; and
+// "--token", "…" in an argument list printed as JSON or Python.
+// "--password=…" is key=value text (findAssignments). Not a value:
 // another flag ("--password --verbose"), a pipe or redirection, a path
 // after --pwd, an object handle after a token flag (isHandle). Not a
-// secret flag: one whose first word makes it a switch (flagSwitchWords).
+// secret flag: one whose first word makes it a switch (flagSwitchWords),
+// and --password after one of PostgreSQL's client programs in the same
+// command (see pgPromptCommands), where it only makes the program ask for
+// the password.
 //
 // It goes from dash to dash, and resumes after each flag's name, or after
 // the value it found: each byte is read once, and a value's closing quote is
-// looked for no further than the line's end.
-func findFlagValues(s string, out [][2]int) ([][2]int, int) {
+// looked for no further than the line's end. The programs before a
+// --password are looked for by a scan that resumes where the last one
+// stopped (see commandWords): it reads each byte once too. A program's
+// name that is itself redacted, in taken (the values findAssignments
+// found, in order) or as the value of a flag before, is a value, not the
+// command's program: it would be gone when the text is redacted again.
+func findFlagValues(s string, out, taken [][2]int) ([][2]int, int) {
 	work := 0
+	n0 := len(out)
+	pg := commandWords{words: pgPromptCommands}
+	pg.taken[0] = taken
 	for off := 0; off < len(s); {
 		d := strings.IndexByte(s[off:], '-')
 		if d < 0 {
@@ -735,9 +1040,15 @@ func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 			continue
 		}
 		name := s[n:e]
-		strong := kvSecretKeys.matchFinal(name)
+		strong := kvSecretKeys.matchFinal(name) || containsFold(keytoolPassFlags, name)
 		if !strong && !kvTokenKeys.matchFinal(name) || flagSwitch(name) {
 			continue
+		}
+		if n-p == 2 && strings.EqualFold(name, "password") {
+			pg.taken[1] = out[n0:]
+			if pg.before(s, p, &work) { // psql --password mydb
+				continue
+			}
 		}
 		// The next argument: after blanks; or, when a quote closed the
 		// flag, after that quote, blanks or a comma, and the same quote.
@@ -781,6 +1092,72 @@ func findFlagValues(s string, out [][2]int) ([][2]int, int) {
 		out = append(out, [2]int{vs, ve})
 	}
 	return out, work
+}
+
+// pgPromptCommands are PostgreSQL's client programs, whose --password (-W)
+// takes no value: it makes the program ask for the password before it
+// connects, so that the argument after it is the next one of the command
+// line (the database's name in "psql --password mydb").
+var pgPromptCommands = []string{
+	"psql", "pg_dump", "pg_dumpall", "pg_restore", "pg_basebackup", "createdb", "dropdb",
+	"createuser", "dropuser", "vacuumdb", "reindexdb", "clusterdb",
+}
+
+// commandWords tells whether one of words, a program's name, stands as a
+// whole word (in any case, "/usr/bin/psql" too) before a position, in the
+// same command: on the same line (a line break, also written out, \n, ends
+// one), and with no ';', '|' or "&&" between them; and not in a span of
+// taken, a value redacted ("password: psql", "--token psql": a value, and
+// no longer there once redacted). The positions must be asked in
+// increasing order: each scan resumes where the last one stopped, so that
+// each byte of the text is read once, however many are asked.
+type commandWords struct {
+	words []string
+	at    int         // s[:at] was read
+	seen  bool        // one of words is in the command that s[at-1] is in
+	taken [2][][2]int // spans redacted, each list in order
+	next  [2]int      // the first span of each list that may hold s[at] or a byte after it
+}
+
+// redacted reports whether s[i] is in a span of taken, for positions
+// asked in increasing order, and adds the spans it passed over to *work.
+func (c *commandWords) redacted(i int, work *int) bool {
+	in := false
+	for k, sp := range c.taken {
+		for c.next[k] < len(sp) && sp[c.next[k]][1] <= i {
+			c.next[k]++
+			*work++
+		}
+		in = in || c.next[k] < len(sp) && sp[c.next[k]][0] <= i
+	}
+	return in
+}
+
+// before reports whether one of the words stands before s[p] in its
+// command, and adds the bytes it read to *work.
+func (c *commandWords) before(s string, p int, work *int) bool {
+	start := c.at
+	for ; c.at < p; c.at++ {
+		switch b := s[c.at]; {
+		case b == ';' || b == '|' || b == '&' && c.at+1 < len(s) && s[c.at+1] == '&' || lineBreak(s, c.at) > 0:
+			c.seen = false
+		case !c.seen && isLetterByte(b) && wordStart(s, c.at):
+			for _, w := range c.words {
+				*work++
+				if lower(b) != w[0] {
+					continue
+				}
+				e := c.at + len(w)
+				*work += len(w) + 1
+				if e <= len(s) && strings.EqualFold(s[c.at:e], w) && (e == len(s) || !isWordByte(s[e])) {
+					c.seen = !c.redacted(c.at, work)
+					break
+				}
+			}
+		}
+	}
+	*work += c.at - start + 1
+	return c.seen
 }
 
 // flagPlaceholder reports whether v, after a secret flag, stands for its

@@ -199,10 +199,11 @@ var genericRules = []Rule{
 	rule("cookie", `(?i)\bcookie["']?[ \t]*[:=][ \t]*["'\[]?([^"'\]\r\n]+)`, "cookie").matcher(findHeaderValues("cookie", true)),
 	// key=value, key: value, "key": "value", query parameters, := ?= .= =>,
 	// typed declarations, setter calls, indexes, XML elements, YAML values
-	// on the next line and JSON objects under a secret-sounding key
-	// (findAssignments), and the argument after a secret flag, --password …
-	// (findFlagValues); the regexp documents the common forms: keys as
-	// keySet matches them, values to a delimiter.
+	// on the next line, YAML mappings and sequences and JSON objects under
+	// a secret-sounding key (findAssignments), and the argument after a
+	// secret flag, --password … or keytool's -storepass … (findFlagValues);
+	// the regexp documents the common forms: keys as keySet matches them,
+	// values to a delimiter.
 	rule("secret-assignment", `(?:^|[^A-Za-z0-9])["']?(?:[A-Za-z0-9]+[_. -])*`+kvKeys+`(?:[_.-]?(?i:confirmation|confirm|hint|hash|digest))?\d*["']?[ \t]*(?:=>|::=|:=|\?=|\.=|\+=|=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,;&"'<>]+)`,
 		"pass", "pwd", "secret", "token", "api_key", "api-key", "api.key", "api key", "apikey", "access_key", "access-key", "access.key", "access key", "accesskey",
 		"private_key", "private-key", "private.key", "privatekey", "credential", "session", "sessid", "sid=", "sid:", "sid ", `sid"`, "sid'", "signature",
