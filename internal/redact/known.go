@@ -216,7 +216,7 @@ func (r *Redactor) compileKnown(values []string) *knownSet {
 			}
 			seen[n] = true
 			ns = append(ns, n)
-			a := strings.ToLower(n.text[:min(anchorLen, len(n.text))]) // the automaton folds case
+			a := lowerASCII(n.text[:min(anchorLen, len(n.text))]) // as the automaton folds case: ASCII only, byte by byte
 			if !anchors[a] {
 				anchors[a] = true
 				kws = append(kws, a)

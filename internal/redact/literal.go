@@ -246,14 +246,15 @@ func better(set, best []string) bool {
 	return a > b || a == b && len(set) < len(best)
 }
 
-// lowerASCII lowercases the ASCII letters of s, as the automaton compares.
+// lowerASCII lowercases the ASCII letters of s, byte by byte, as the
+// automaton compares: every other byte stays (a non-ASCII capital, invalid
+// UTF-8).
 func lowerASCII(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'A' && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return r
-	}, s)
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lower(c)
+	}
+	return string(b)
 }
 
 // customKeywords gives the rules from first on that have neither keywords

@@ -49,7 +49,7 @@ type automaton struct {
 	// numbered breadth first, so the shallow states that clean text visits
 	// share cache lines.
 	delta []uint32
-	out   []uint16 // state index → index into outs (0: none)
+	out   []uint32 // state index → index into outs (0: none)
 	outs  []ruleSet
 	// level is, for each state, the digits in the current run (see runs),
 	// for scan's join at its cut.
@@ -63,6 +63,18 @@ type automaton struct {
 	// overlap is the longest keyword's length less one: a scan begun that
 	// many bytes before a position is in the right keyword state there.
 	overlap int
+	// blind, when set, says that the states count no digits and find no
+	// shapes: counting them would have made too many (see newAutomaton);
+	// scan then counts the runs in a pass of its own and names the shapes'
+	// rules on every string.
+	blind *blindScan
+}
+
+// blindScan is what an automaton whose states count no digits reports
+// apart from them: the run lengths it counts, and the rules with a shape.
+type blindScan struct {
+	runs   []uint32
+	shapes ruleSet
 }
 
 // newAutomaton builds the automaton; kws[i] are the keywords of rule i,
@@ -73,6 +85,11 @@ type automaton struct {
 func newAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 	if len(runs) > maxRuns {
 		panic("redact: more digit-run lengths than the automaton reports")
+	}
+	for i, r := range runs {
+		if r == 0 || r > maxRunLength || i > 0 && r <= runs[i-1] {
+			panic("redact: the digit-run lengths must ascend, from 1 to maxRunLength")
+		}
 	}
 	a := &automaton{runs: runs}
 	for c := '0'; c <= '9'; c++ {
@@ -115,6 +132,63 @@ func newAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 		return kindDash
 	}, 4)
 	a.overlap = max(long, shLong, 1) - 1
+	// The states count digits and find shapes unless that makes more than
+	// a few times the keyword states: digits in keywords (the anchors of
+	// numeric values registered with Mask, a custom rule's numbers) pair
+	// each keyword state with each level. Past that, the automaton is
+	// blind to digits and shapes, and scan counts them apart.
+	kwClass := a.class
+	limit := 4*len(acOut) + 4096
+	if a.digitStates(ac, nkw)*(maxLevel(runs)+1) > limit || !a.product(ac, nkw, acOut, sh, shOut, anyShape, limit) {
+		var shaped ruleSet
+		for _, o := range shOut {
+			shaped.or(&o)
+		}
+		a.class, a.runs = kwClass, nil
+		a.blind = &blindScan{runs: runs, shapes: shaped}
+		a.product(ac, nkw, acOut, make([]uint32, 4), []ruleSet{{}}, false, -1) // no shapes
+
+	}
+	return a
+}
+
+// digitStates counts the keyword states that a digit leads to, other than
+// the root: each may be paired with every level, so that their number,
+// times the levels, foretells the states that counting digits adds.
+func (a *automaton) digitStates(ac []uint32, nkw int) int {
+	var digit [256]bool // the classes of digits
+	for c := '0'; c <= '9'; c++ {
+		digit[a.class[c]] = true
+	}
+	seen := make([]bool, len(ac)/nkw)
+	n := 0
+	for i, t := range ac {
+		if t != 0 && digit[i%nkw] && !seen[t] {
+			seen[t] = true
+			n++
+		}
+	}
+	return n
+}
+
+// maxLevel is the highest digit level of an automaton reporting runs: one
+// past the longest (0 for none).
+func maxLevel(runs []uint32) int {
+	if len(runs) == 0 {
+		return 0
+	}
+	return int(runs[len(runs)-1]) + 1
+}
+
+// maxRunLength is the longest digit run an automaton's levels can count.
+const maxRunLength = 254
+
+// product builds the automaton's classes and states from the keyword
+// automaton (ac, nkw classes, acOut) and the shapes' (sh, shOut), with a
+// digit level for each of a.runs, and reports false, having built nothing
+// usable, if it would have more than limit states (limit < 0: no limit).
+func (a *automaton) product(ac []uint32, nkw int, acOut []ruleSet, sh []uint32, shOut []ruleSet, anyShape bool, limit int) bool {
+	runs := a.runs
 	// Byte classes: the keyword class and the kind of each byte, numbered
 	// in byte order.
 	kind := func(b int) uint32 {
@@ -166,6 +240,9 @@ func newAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 			}
 			i, ok := id[nx]
 			if !ok {
+				if limit >= 0 && len(order) >= limit {
+					return false
+				}
 				i = uint32(len(order))
 				id[nx] = i
 				order = append(order, nx)
@@ -175,10 +252,10 @@ func newAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 	}
 	// What each state names: its keywords' and its shape's rules, and the
 	// run length its level is, if it is one of runs.
-	a.out = make([]uint16, len(order))
+	a.out = make([]uint32, len(order))
 	a.level = make([]uint8, len(order))
 	a.outs = []ruleSet{{}}
-	index := map[ruleSet]uint16{{}: 0}
+	index := map[ruleSet]uint32{{}: 0}
 	for i, st := range order {
 		set := acOut[st.kw]
 		set.or(&shOut[st.shape])
@@ -189,7 +266,7 @@ func newAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 		}
 		o, ok := index[set]
 		if !ok {
-			o = uint16(len(a.outs))
+			o = uint32(len(a.outs))
 			index[set] = o
 			a.outs = append(a.outs, set)
 		}
@@ -203,7 +280,7 @@ func newAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 			a.delta[i] |= hitFlag
 		}
 	}
-	return a
+	return true
 }
 
 // The kinds of byte that digit runs and shapes tell apart.
@@ -346,11 +423,18 @@ const maxSharedAutomata = 8
 // level of the part it began in (joinRun).
 func (a *automaton) scan(s string) (cand ruleSet, run uint32) {
 	switch {
+	case a.blind != nil:
+		return a.scanBlind(s)
 	case len(s) >= 4*(a.overlap+minSplit):
 		return a.scan4(s)
 	case len(s) >= 2*a.overlap+minSplit:
 		return a.scan2(s)
 	}
+	return a.scan1(s)
+}
+
+// scan1 is scan in one part.
+func (a *automaton) scan1(s string) (cand ruleSet, run uint32) {
 	var state uint32
 	for i := 0; i < len(s); i++ {
 		state = a.delta[state+uint32(a.class[s[i]])]
@@ -360,6 +444,31 @@ func (a *automaton) scan(s string) (cand ruleSet, run uint32) {
 		}
 	}
 	return cand, a.takeRuns(&cand)
+}
+
+// scanBlind is scan for a blind automaton: its keywords, the rules with a
+// shape whatever s holds, and the run lengths counted in a pass of its own.
+func (a *automaton) scanBlind(s string) (cand ruleSet, run uint32) {
+	switch {
+	case len(s) >= 4*(a.overlap+minSplit):
+		cand, _ = a.scan4(s)
+	case len(s) >= 2*a.overlap+minSplit:
+		cand, _ = a.scan2(s)
+	default:
+		cand, _ = a.scan1(s)
+	}
+	cand.or(&a.blind.shapes)
+	var n, long uint32
+	for i := 0; i < len(s); i++ {
+		n = (n + a.inc[s[i]]) & a.keep[s[i]]
+		long = max(long, n)
+	}
+	for _, r := range a.blind.runs {
+		if r <= long {
+			run = r
+		}
+	}
+	return cand, run
 }
 
 // scan2 is scan in two parts: s[:m], and s[m:] begun overlap bytes early.

@@ -582,7 +582,9 @@ func TestReviewKeySetShortcutsAgree(t *testing.T) {
 	}
 }
 
-// BUG: a.out holds each state's index into a.outs as a uint16, unchecked.
+// Found in review: a.out held each state's index into a.outs as a uint16,
+// unchecked (now a uint32, and an automaton that would count digits in too
+// many keyword states is blind to them instead: see TestBlindAutomaton).
 // The automaton's states are now keyword state × digit level × shape state,
 // and each names its keyword rules plus the run length its level is, so the
 // distinct rule sets multiply (by up to len(runs)+1 and the shape sets):
@@ -591,9 +593,9 @@ func TestReviewKeySetShortcutsAgree(t *testing.T) {
 // named wrongly. At 06bb0f9 a.outs held one entry per keyword node with
 // outputs: here 8,190 (all binary strings of 1 to 12 digits as keywords,
 // over 248 rules); with the eight runs 13..20 they make 70,875 sets.
-// Expected: newAutomaton panics on more sets than a.out can index, or a.out
-// is wide enough and scan agrees with the reference.
-func TestReviewBugOutputIndexOverflowsUint16(t *testing.T) {
+// Held: newAutomaton panics on more sets than a.out can index, or a.out is
+// wide enough and scan agrees with the reference.
+func TestReviewManyRuleSetsKeepTheirIndex(t *testing.T) {
 	kws := make([][]string, maxRules)
 	h := uint32(7)
 	for l := 1; l <= maxKeyword; l++ {
@@ -626,7 +628,7 @@ func TestReviewBugOutputIndexOverflowsUint16(t *testing.T) {
 	}
 }
 
-// BUG (the same, through New and Redact): custom rules whose keywords are
+// Found in review (the same, through New and Redact): custom rules whose keywords are
 // numbers (here 39,523: every number of 1 to 9 digits 0-2, and 10,000 of
 // 10, over the 76 rules left below maxRules) give 69,166 distinct rule sets
 // with the default runs ({13}) and the SSN's shape, where 06bb0f9 stored
@@ -634,7 +636,7 @@ func TestReviewBugOutputIndexOverflowsUint16(t *testing.T) {
 // keyword is in the string does not run, so its secret stays, as in
 // "1252xx21121012122115 121 1 010 zqla=" and a value (rule 183). It builds in about a second (fourteen under
 // the race detector): skipped with -race and -short.
-func TestReviewBugOutputIndexOverflowsThroughNew(t *testing.T) {
+func TestReviewNumericKeywordsThroughNew(t *testing.T) {
 	if raceDetector || testing.Short() {
 		t.Skip("builds a 240,000-state automaton: about 1 s, 14 s under -race")
 	}
@@ -705,15 +707,15 @@ func TestReviewBugOutputIndexOverflowsThroughNew(t *testing.T) {
 	}
 }
 
-// BUG (latent: New gives runs of 9 and 13 only): newAutomaton takes run
+// Found in review (latent: New gives runs of 9 and 13 only): newAutomaton takes run
 // lengths of any size, but keeps each state's digit level, for joinRun at
 // scan's cuts, as a uint8. With a run length over 254, a part that reaches
 // a cut at level 256 or more hands joinRun its level modulo 256, which
 // counts the run on from there: a run of 310 digits that a cut of four
-// parts divides 284 + 26 is reported as none, not as 300. Expected:
-// newAutomaton panics on a run length its levels cannot hold, or scan
-// agrees with the reference.
-func TestReviewBugRunLevelAbove254Wraps(t *testing.T) {
+// parts divides 284 + 26 was reported as none, not as 300. Held:
+// newAutomaton panics on a run length its levels cannot hold
+// (maxRunLength), or scan agrees with the reference.
+func TestReviewLongRunLengths(t *testing.T) {
 	sp := reviewSpec{kws: [][]string{{"key"}}, runs: []uint32{300}}
 	var a *automaton
 	if panicked := func() (p bool) {
@@ -727,15 +729,16 @@ func TestReviewBugRunLevelAbove254Wraps(t *testing.T) {
 	checkScanReview(t, a, sp, s, func() string { return "a run of 310 across the first cut" })
 }
 
-// BUG (pre-existing: the same at 06bb0f9; known.go compileKnown): the
+// Found in review (the same at 06bb0f9; known.go compileKnown): the
 // anchor of each encoding of a registered value joins the keyword
 // automaton as strings.ToLower of its first anchorLen bytes, but the
 // automaton folds ASCII capitals only. A non-ASCII capital ("Ä", "É") in
 // those bytes is lowered to other bytes, and an invalid UTF-8 byte becomes
 // U+FFFD: the anchor never occurs in text, the exact matcher never runs,
 // and the value is never redacted ("x Ärgerlich… y" stays as it is).
-// Expected: every registered value is replaced wherever it occurs.
-func TestReviewBugMaskNonASCIICapitalNeverRedacted(t *testing.T) {
+// Held (the anchors are lowered byte by byte, ASCII only: lowerASCII):
+// every registered value is replaced wherever it occurs.
+func TestReviewMaskNonASCIICapitals(t *testing.T) {
 	r := New(Config{})
 	tail := redacttest.Gen(redacttest.AlnumChars, 10)
 	values := []string{"\u00c4" + tail, "x\u00c9" + tail, "ab\x80" + tail}

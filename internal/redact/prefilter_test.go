@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"github.com/codomyrmex/logging/internal/redact/redacttest"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -250,4 +251,44 @@ func TestShapes(t *testing.T) {
 	}
 	assert.Greater(t, seen[1], 500)
 	assert.Greater(t, seen[2], 500)
+}
+
+// An automaton whose states would count digits in too many keyword states
+// (numbers as keywords: values registered with Mask, a custom rule's) is
+// blind to digits and shapes instead: no more states than its keywords
+// make, and scan still names every keyword, every rule with a shape and
+// the runs reached. The built-in rules' automaton is not blind.
+func TestBlindAutomaton(t *testing.T) {
+	require.Nil(t, defaultRedactor.ac.blind)
+	rng := rand.New(rand.NewPCG(13, 14))
+	kws := make([][]string, 51)
+	for range 3000 {
+		i := rng.IntN(50)
+		kws[i] = append(kws[i], redacttest.Gen("0123456789", 6+rng.IntN(5)))
+	}
+	shapes := []string{50: "ddd-dd-dddd"}
+	runs := []uint32{9, 13}
+	a := newAutomaton(kws, runs, shapes)
+	require.NotNil(t, a.blind)
+	trie := newAutomaton(kws, nil, nil)
+	assert.Equal(t, len(trie.delta)/trie.nclass, len(a.delta)/a.nclass, "the keywords' states only")
+	for range 600 {
+		b := make([]byte, rng.IntN(120))
+		for i := range b {
+			b[i] = "0123456789- x"[rng.IntN(13)]
+		}
+		s := string(b)
+		cand, run := a.scan(s)
+		require.True(t, cand.has(50), "a rule with a shape, on every string")
+		require.Equal(t, reachedRef(runs, s), run, s)
+		for i, ks := range kws[:50] {
+			want := false
+			for _, k := range ks {
+				want = want || strings.Contains(s, k)
+			}
+			if want != cand.has(i) {
+				require.Equal(t, want, cand.has(i), "rule %d in %q", i, s)
+			}
+		}
+	}
 }
