@@ -170,10 +170,7 @@ func TestBracketedAssignments(t *testing.T) {
 func TestAssignmentSyntaxes(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	add("Go :=", `apiToken := "`, `"`)
 	add("Make ::=", "API_TOKEN ::= ", "")
 	add("Make ?=", "API_TOKEN ?= ", "")
@@ -360,10 +357,7 @@ func TestAssignSyntaxesAreLinear(t *testing.T) {
 func TestXMLForms(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	add("WS-Security", "<wsse:UsernameToken><wsse:Username>ann</wsse:Username><wsse:Password>", "</wsse:Password></wsse:UsernameToken>")
 	add("attributes", `<password type="text">`, "</password>")
 	add("prefix and attributes", `<wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">`, "</wsse:Password>")
@@ -480,10 +474,7 @@ func TestSecretWordInAnySegment(t *testing.T) {
 
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	add("dotted", "password.current=", " user=ann")
 	add("dotted, secret word first", "api_key.primary: ", "")
 	add("plural", "passwords=", " ok")
@@ -568,10 +559,7 @@ func TestKeyNamesOfKeys(t *testing.T) {
 func TestSessionIDInText(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(24)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 24)
 	add("login line", "login ok sid=", " user=ann")
 	add("two words, colon", "session sid: ", "")
 	add("Express cookie name", "set connect.sid=", "; Path=/; HttpOnly")
@@ -645,10 +633,7 @@ func TestCountsAndFlagsUnderSecretKeys(t *testing.T) {
 func TestIndexedAssignments(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	add("Python environ", `os.environ["DB_PASSWORD"] = "`, `"`)
 	add("Python environ, single quotes", `os.environ['API_TOKEN']='`, `'`)
 	add("Ruby ENV", `ENV["SECRET_KEY"] = "`, `"`)
@@ -681,10 +666,7 @@ func TestIndexedAssignments(t *testing.T) {
 func TestYAMLValueOnNextLine(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	add("alone", "password:\n  ", "")
 	add("before another key", "password:\n  ", "\nuser: ann")
 	add("nested", "db:\n  password:\n    ", "\n  user: ann")
@@ -721,10 +703,7 @@ func TestYAMLValueOnNextLine(t *testing.T) {
 func TestFlagValueInNextArgument(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	add("docker login", "docker login --username ann --password ", " registry.example.com")
 	add("token", "cli --token ", "")
 	add("api-key", "run --api-key ", " --verbose")
@@ -761,4 +740,13 @@ func TestFlagValueInNextArgument(t *testing.T) {
 		"WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
 		"error: --token requires an argument; pass --token or set GH_TOKEN, the --api-key flag is deprecated",
 	})
+}
+
+// addPasswords returns a function that appends to *cases a case of kind: a
+// generated password of n bytes (pw) between before and after.
+func addPasswords(cases *[]redaction, kind string, n int) func(name, before, after string) {
+	return func(name, before, after string) {
+		v := pw(n)
+		*cases = append(*cases, redaction{name, before + v + after, v, kind})
+	}
 }

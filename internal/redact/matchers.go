@@ -238,7 +238,20 @@ var sourceExts = []string{
 	"lua", "dart", "groovy", "vue",
 }
 
-// sourceFile reports whether key, which ':' and a digit follow, is the
+// lineNumber reports whether a line number starts at s[i]: digits, then
+// no letter, digit or '_' (a value that only starts with digits, as
+// "3kx9…" does, is no line number). It reads the digits, at most eight,
+// and the byte after them, and adds them to *work.
+func lineNumber(s string, i int, work *int) bool {
+	j := i
+	for j < len(s) && j-i < 8 && isDigit(s[j]) {
+		j++
+	}
+	*work += j - i + 1
+	return j > i && (j == len(s) || !(isLetterByte(s[j]) || isDigit(s[j]) || s[j] == '_'))
+}
+
+// sourceFile reports whether key, which a line number follows, is the
 // name of a source file before its line number, as compilers, stack traces
 // and test failures print it ("password_test.go:42: got …",
 // "src/token.rs:12:5", "(Password.java:88)"): a name whose last dot starts
@@ -371,7 +384,7 @@ func findAssignments(s string, out [][2]int) ([][2]int, int) {
 				continue
 			}
 			k, end, quotedKey = readKey(s, i, &work)
-			if quotedKey == 0 && i+1 < len(s) && isDigit(s[i+1]) && sourceFile(s[k:end], &work) { // password_test.go:42
+			if quotedKey == 0 && lineNumber(s, i+1, &work) && sourceFile(s[k:end], &work) { // password_test.go:42
 				continue
 			}
 			v = i + 1

@@ -103,6 +103,7 @@ func TestSourceFileIsNoKey(t *testing.T) {
 	add("an extension that is no source file's", "secret.key:", digits(), " done")
 	add("a suffix that is no extension", "password.hash:", digits(), "")
 	add("a file's name before a value that is no line", "password_test.go:", pw(12), " x")
+	add("a file's name before a value that starts with digits", "password_test.go:", digits()+pw(6), " x")
 	add("a file's name and a blank", "token.go: ", digits(), "")
 	checkRedactions(t, cases)
 	var untouched []string
@@ -131,10 +132,7 @@ func TestSourceFileIsNoKey(t *testing.T) {
 func TestEnvLookupIsNoSecret(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	add("literal", `password = "`, `"`)
 	add("literal, single quotes", `api_key = '`, `'`)
 	add("bare", "password = ", "\n")
@@ -174,10 +172,7 @@ func TestEnvLookupIsNoSecret(t *testing.T) {
 func TestKeytoolPasswordFlags(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	for _, flag := range []string{"storepass", "keypass", "srcstorepass", "deststorepass", "srckeypass", "destkeypass"} {
 		add(flag, "keytool -importkeystore -srckeystore a.p12 -"+flag+" ", " -noprompt")
 		add(flag+" at the end", "jarsigner app.jar alias -"+flag+" ", "")
@@ -212,10 +207,7 @@ func TestKeytoolPasswordFlags(t *testing.T) {
 func TestPostgresPasswordSwitch(t *testing.T) {
 	const kind = "secret-assignment"
 	var cases []redaction
-	add := func(name, before, after string) {
-		v := pw(16)
-		cases = append(cases, redaction{name, before + v + after, v, kind})
-	}
+	add := addPasswords(&cases, kind, 16)
 	add("another program", "docker login -u ann --password ", " registry.example.com")
 	add("a name that only starts with psql", "psql_wrapper --password ", "")
 	add("a name that only ends with psql", "mypsql --password ", "")
