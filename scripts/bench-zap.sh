@@ -3,7 +3,9 @@
 # slog and the library's two set-ups, in rounds: every round runs all of
 # them once, one after another in one process, so that the loggers compared
 # see the same conditions; the table gives each one's median over the
-# rounds. It rewrites the table between the markers in benchmarks/README.md
+# rounds, and its ratios to zap and to slog as the medians of the rounds'
+# ratios (paired: this VM's speed drifts more between rounds than within
+# one). It rewrites the table between the markers in benchmarks/README.md
 # (with -p it only prints it).
 #
 #   scripts/bench-zap.sh [-n rounds] [-t benchtime] [-p]
@@ -37,7 +39,13 @@ function median(arr, n,   i, j, t) {
   return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
 }
 function fmtns(x) { return x >= 1000 ? sprintf("%.2f µs", x / 1000) : sprintf("%.0f ns", x) }
-function rel(x, y) { return sprintf("%+.0f%%", (x / y - 1) * 100) }
+function rel(r) { return sprintf("%+.0f%%", (r - 1) * 100) }
+# ratio: the median over the rounds of the time of x over the time of y, each round alone.
+function ratio(sc, x, y,   k, i, m, r) {
+  k = sc SUBSEP x; m = n[k]
+  for (i = 1; i <= m; i++) r[i] = ns[k, i] / ns[sc SUBSEP y, i]
+  return median(r, m)
+}
 { k = $1 SUBSEP $2; n[k]++; ns[k, n[k]] = $3; al[k, n[k]] = $4 }
 END {
   split("fields context static", scs, " ")
@@ -57,11 +65,11 @@ END {
     printf "%s\n\n| Package | Time | Time %% to zap | Time %% to slog | Objects Allocated |\n| :--- | :---: | :---: | :---: | :---: |\n", title[sc]
     for (l = 1; l <= 5; l++) {
       g = lgs[l]
-      printf "| %s | %s | %s | %s | %d allocs/op |\n", label[g], fmtns(mns[g]), rel(mns[g], mns["zap"]), rel(mns[g], mns["slog"]), mal[g]
+      printf "| %s | %s | %s | %s | %d allocs/op |\n", label[g], fmtns(mns[g]), rel(ratio(sc, g, "zap")), rel(ratio(sc, g, "slog")), mal[g]
     }
     printf "\n"
   }
-  printf "Medians of %d rounds (-benchtime %s, -cpu 1), %s.\n", rounds, benchtime, ENVIRON["BENCH_MACHINE"] != "" ? ENVIRON["BENCH_MACHINE"] : "on one machine"
+  printf "Medians of %d rounds (-benchtime %s, -cpu 1), %s; the percentages are the medians of each round'"'"'s ratios.\n", rounds, benchtime, ENVIRON["BENCH_MACHINE"] != "" ? ENVIRON["BENCH_MACHINE"] : "on one machine"
 }' "$tmp/runs")
 if [ -n "$print" ]; then
   echo "$table"
