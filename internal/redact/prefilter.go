@@ -40,7 +40,7 @@ type automaton struct {
 	class [256]uint8 // byte → class: its keyword class and whether it is a digit, a separator or neither
 	// inc and keep count a digit run the plain way: a digit adds one, a
 	// space or dash keeps the run, anything else resets it. Only scan's
-	// join at its cut uses them.
+	// join at its cuts, and a blind automaton's count, use them.
 	inc, keep [256]uint32
 	nclass    int
 	// The transition table: entry state+class is the next state,
@@ -55,8 +55,9 @@ type automaton struct {
 	// for scan's join at its cut.
 	level []uint8
 	// runs are the run lengths scan reports, ascending. A state is a
-	// keyword state and a level: the digits in the current run, 0 to the
-	// longest of runs, then one level more for "longer, already reported".
+	// keyword state, a shape state and a level: the digits in the current
+	// run, 0 to the longest of runs, then one level more for "longer,
+	// already reported".
 	// Entering level runs[j] (from the level below, on a digit) names
 	// runBit(j); the longest run after that costs nothing more.
 	runs []uint32
