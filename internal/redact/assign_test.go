@@ -216,24 +216,10 @@ func TestJSONObjectUnderSecretKey(t *testing.T) {
 		{"python repr", `{'password': {'value': '%s'}, 'user': 'ann'}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var secrets []string
-			s := tc.tmpl
-			for strings.Contains(s, "%s") {
-				v := pw(18)
-				secrets = append(secrets, v)
-				s = strings.Replace(s, "%s", v, 1)
-			}
-			out := redactString(s)
-			for _, v := range secrets {
-				assert.NotContains(t, out, v)
-			}
-			want := tc.tmpl
-			want = strings.ReplaceAll(want, "%s", "[REDACTED:secret-assignment]")
-			assert.Equal(t, want, out)
+			out := checkTemplate(t, tc.tmpl, 18)
 			if tc.name != "python repr" {
 				assert.True(t, json.Valid([]byte(out)), out)
 			}
-			assert.Equal(t, out, redactString(out), "idempotent")
 		})
 	}
 	// A scalar is replaced by the bare marker.
@@ -749,4 +735,26 @@ func addPasswords(cases *[]redaction, kind string, n int) func(name, before, aft
 		v := pw(n)
 		*cases = append(*cases, redaction{name, before + v + after, v, kind})
 	}
+}
+
+// checkTemplate fills each %s of tmpl with a generated password of n bytes,
+// redacts the text, and checks that no password is left, that each stands
+// replaced by the secret-assignment marker and nothing else changed, and
+// that redacting again changes nothing. It returns the redacted text.
+func checkTemplate(t *testing.T, tmpl string, n int) string {
+	t.Helper()
+	s := tmpl
+	var secrets []string
+	for strings.Contains(s, "%s") {
+		v := pw(n)
+		secrets = append(secrets, v)
+		s = strings.Replace(s, "%s", v, 1)
+	}
+	out := redactString(s)
+	for _, v := range secrets {
+		assert.NotContains(t, out, v)
+	}
+	assert.Equal(t, strings.ReplaceAll(tmpl, "%s", "[REDACTED:secret-assignment]"), out)
+	assert.Equal(t, out, redactString(out), "idempotent")
+	return out
 }
