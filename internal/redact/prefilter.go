@@ -148,7 +148,6 @@ func newAutomaton(kws [][]string, runs []uint32, shapes []string) *automaton {
 		a.class, a.runs = kwClass, nil
 		a.blind = &blindScan{runs: runs, shapes: shaped}
 		a.product(ac, nkw, acOut, make([]uint32, 4), []ruleSet{{}}, false, -1) // no shapes
-
 	}
 	return a
 }
@@ -221,10 +220,7 @@ func (a *automaton) product(ac []uint32, nkw int, acOut []ruleSet, sh []uint32, 
 	a.nclass = len(pairs)
 	// The states: a keyword state, a level and a shape state each, breadth
 	// first from the root.
-	top := uint32(0) // the longest run reported; top+1 is "longer"
-	if len(runs) > 0 {
-		top = runs[len(runs)-1]
-	}
+	longer := uint32(maxLevel(runs)) // the level past the longest run
 	type state struct{ kw, level, shape uint32 }
 	id := map[state]uint32{{}: 0}
 	order := []state{{}}
@@ -237,7 +233,7 @@ func (a *automaton) product(ac []uint32, nkw int, acOut []ruleSet, sh []uint32, 
 			case len(runs) == 0 || p.kind == kindOther:
 				nx.level = 0
 			case p.kind == kindDigit:
-				nx.level = min(st.level+1, top+1)
+				nx.level = min(st.level+1, longer)
 			}
 			i, ok := id[nx]
 			if !ok {
@@ -424,14 +420,17 @@ const maxSharedAutomata = 8
 // level of the part it began in (joinRun).
 func (a *automaton) scan(s string) (cand ruleSet, run uint32) {
 	switch {
-	case a.blind != nil:
-		return a.scanBlind(s)
 	case len(s) >= 4*(a.overlap+minSplit):
-		return a.scan4(s)
+		cand, run = a.scan4(s)
 	case len(s) >= 2*a.overlap+minSplit:
-		return a.scan2(s)
+		cand, run = a.scan2(s)
+	default:
+		cand, run = a.scan1(s)
 	}
-	return a.scan1(s)
+	if a.blind != nil {
+		run = a.blind.add(&cand, s, a)
+	}
+	return cand, run
 }
 
 // scan1 is scan in one part.
@@ -447,29 +446,23 @@ func (a *automaton) scan1(s string) (cand ruleSet, run uint32) {
 	return cand, a.takeRuns(&cand)
 }
 
-// scanBlind is scan for a blind automaton: its keywords, the rules with a
-// shape whatever s holds, and the run lengths counted in a pass of its own.
-func (a *automaton) scanBlind(s string) (cand ruleSet, run uint32) {
-	switch {
-	case len(s) >= 4*(a.overlap+minSplit):
-		cand, _ = a.scan4(s)
-	case len(s) >= 2*a.overlap+minSplit:
-		cand, _ = a.scan2(s)
-	default:
-		cand, _ = a.scan1(s)
-	}
-	cand.or(&a.blind.shapes)
+// add is what a blind automaton's scan adds to the keywords its states
+// found: the rules with a shape, whatever s holds, and the run lengths,
+// counted in a pass of its own over s with a's inc and keep (it returns
+// the longest reached, 0 if none).
+func (b *blindScan) add(cand *ruleSet, s string, a *automaton) (run uint32) {
+	cand.or(&b.shapes)
 	var n, long uint32
 	for i := 0; i < len(s); i++ {
 		n = (n + a.inc[s[i]]) & a.keep[s[i]]
 		long = max(long, n)
 	}
-	for _, r := range a.blind.runs {
+	for _, r := range b.runs {
 		if r <= long {
 			run = r
 		}
 	}
-	return cand, run
+	return run
 }
 
 // scan2 is scan in two parts: s[:m], and s[m:] begun overlap bytes early.
