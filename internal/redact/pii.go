@@ -117,8 +117,9 @@ func findIPs(s string, out [][2]int) ([][2]int, int) {
 
 // versionBefore reports whether what precedes s[i] makes the number there
 // a version: a tilde, or the word "version" (in any case, alone or ending
-// a camelCase or snake_case key) or "ver" or "v", then at most one of '=', ':' and blanks. It reads at
-// most a dozen bytes back, and adds them to *work.
+// a camelCase or snake_case key) or "ver" or "v", then at most three of '=',
+// ':' and blanks. It reads at most a dozen bytes back, and adds them to
+// *work.
 func versionBefore(s string, i int, work *int) bool {
 	if s[i-1] == '~' {
 		return true
@@ -132,10 +133,11 @@ func versionBefore(s string, i int, work *int) bool {
 		j--
 	}
 	*work += i - j
-	w := strings.ToLower(s[j:e])
+	w := s[j:e]
 	whole := j == 0 || !isLetterByte(s[j-1])
 	camel := j > 0 && s[j] == 'V' // "productVersion", not "conversion"
-	return w == "version" && (whole || camel || !(s[j-1] >= 'a' && s[j-1] <= 'z')) || whole && (w == "ver" || w == "v")
+	return strings.EqualFold(w, "version") && (whole || camel || !(s[j-1] >= 'a' && s[j-1] <= 'z')) ||
+		whole && (strings.EqualFold(w, "ver") || strings.EqualFold(w, "v"))
 }
 
 // truncateIP is what replaces an IP span: "0" for an IPv4 address's last
