@@ -108,9 +108,9 @@ const (
 // chosen by the addresses of the two strings' bytes, as cleanCache's is,
 // and a hit compares both strings with the copies kept. A pair is
 // remembered the second time it misses at the same addresses, in one of
-// two slots, and never pushed out. The answer
-// depends only on the mapper's key settings, which never change. It is safe
-// for concurrent use; the zero value is empty.
+// two slots, and never pushed out. The answer depends only on the mapper's
+// key settings, which never change. It is safe for concurrent use; the
+// zero value is empty.
 type pathCache struct {
 	slots [cleanCacheSize]atomic.Pointer[pathEntry]
 	seen  [cleanCacheSize]atomic.Uint64
